@@ -1,0 +1,175 @@
+"""`ccreview` — the command line.
+
+Exit status: 0 success (findings are output, not failure); 2 unusable arguments or input,
+with a one-line message naming the file or argument; 1 an internal error (one line; rerun
+with --debug for the traceback, which may quote input data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from ccreview.errors import UsageError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign")
+
+
+def _prefect_defaults() -> None:
+    """Local-use Prefect settings, unless the environment says otherwise."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+
+
+def _as_of(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of must be a date YYYY-MM-DD, got {value!r}") \
+            from None
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
+    return n
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line naming the argument, exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ccreview",
+        description="Clinical Connectivity access reviews: read the enrollment submissions "
+                    "and account exports in a folder, validate them, compute the findings "
+                    "and write the workbooks.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks of internal errors (they may quote input data)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    review = sub.add_parser(
+        "review", help="run the periodic access review on a folder of exports",
+        description="Run the periodic access review: every file in --input is recognised by "
+                    "its content, validated (bad rows quarantined with reasons), and the "
+                    "findings written to --out as findings.csv, quarantine.csv, "
+                    "access_review_<as-of>.xlsx, run_manifest.json and warehouse.duckdb.")
+    review.add_argument("--input", required=True, type=Path, metavar="DIR",
+                        help="folder of exports (searched recursively)")
+    review.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="folder for the reports (created if missing)")
+    review.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
+                        help="review date: thresholds count back from it (default: today)")
+    review.add_argument("--config", type=Path, metavar="FILE",
+                        help="TOML file overriding thresholds, severities and domain lists "
+                             "(see README)")
+
+    gen = sub.add_parser(
+        "generate", help="write a synthetic organisation (every input format + ground truth)",
+        description="Write a seeded, realistic synthetic organisation: enrollment submissions, "
+                    "Active Directory (PowerShell 5.1 and 7) and Entra ID (Graph) exports, "
+                    "application user lists, DocuSign envelopes, and expected_findings.csv, "
+                    "the ground truth of every injected defect for `review --as-of` the same "
+                    "date. The same seed gives byte-identical files.")
+    gen.add_argument("--out", required=True, type=Path, metavar="DIR",
+                     help="folder to write (must be empty or an earlier generator output)")
+    gen.add_argument("--groups", type=_positive, default=24, metavar="N",
+                     help="number of enrolled groups (default 24; ~12 people each)")
+    gen.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
+    gen.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
+                     help="date the organisation is observed at (default: today)")
+    return parser
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from ccreview.config import load_config
+
+    if not args.input.is_dir():
+        raise UsageError(f"--input {args.input}: not a folder")
+    load_config(args.config)  # a bad config is a usage error before anything starts
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    print(f"ccreview review: {args.input} as of {args.as_of} -> {args.out}", flush=True)
+    _prefect_defaults()
+    from flows.access_review import access_review
+
+    result = access_review(str(args.input), str(args.out), args.as_of.isoformat(),
+                           str(args.config) if args.config else None)
+    print("\nWrote:")
+    for p in result["outputs"]:
+        print(f"  {p}")
+    findings = result["findings_by_rule"]
+    print(f"\nFindings: {sum(findings.values())}")
+    for rule, n in sorted(findings.items()):
+        print(f"  {rule:<24} {n}")
+    ing, val = result["ingest"], result["validate"]
+    print(f"Inputs: {ing['files']} files, {val['read']} rows read, {val['accepted']} accepted, "
+          f"{val['quarantined']} quarantined")
+    problems = ing.get("files_unreadable", 0) + ing.get("files_unrecognised", 0)
+    if problems:
+        print(f"  {problems} file(s) could not be used: see the Summary sheet or "
+              "run_manifest.json")
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ccreview.synthetic import generate
+
+    out: Path = args.out
+    if out.exists():
+        if not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a folder")
+        if any(out.iterdir()) and not (out / "generation.json").exists():
+            raise UsageError(f"--out {out}: not empty and not an earlier generator output; "
+                             "refusing to write into it")
+        for name in GENERATED_FOLDERS:  # an earlier, larger run may have left more pages
+            shutil.rmtree(out / name, ignore_errors=True)
+    print(f"ccreview generate: {args.groups} groups, seed {args.seed}, as of {args.as_of}",
+          flush=True)
+    counts = generate(out, args.groups, args.seed, args.as_of)
+    total = sum(v for k, v in counts.items() if k != "expected_findings.csv")
+    print(f"Wrote {len(counts)} files, {total} records, under {out}")
+    print(f"Ground truth: {counts['expected_findings.csv']} expected findings in "
+          f"{out / 'expected_findings.csv'}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = {"review": cmd_review, "generate": cmd_generate}[args.command]
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"ccreview: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ccreview: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"ccreview: internal error ({exc.__class__.__name__}); rerun with --debug for "
+              "the traceback", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Review configuration: thresholds, windows, severities and domain lists.
+
+Defaults are the ones in shared/domain.md. A TOML file passed with ``--config`` overrides
+any of them; every value used is written into the run's outputs so a workbook always says
+which thresholds produced it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ccreview.errors import UsageError
+
+FREE_MAIL_DOMAINS = (
+    "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "aol.com", "icloud.com",
+    "live.com", "msn.com", "comcast.net", "protonmail.com", "mail.com", "ymail.com",
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    dormancy_days: int = 90
+    never_signed_in_grace_days: int = 30
+    ad_lastlogon_lag_days: int = 14
+    provisioning_window_days: int = 7
+    daa_term_days: int = 365
+    daa_notice_days: int = 30
+    app_unused_days: int = 90
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    severity: dict[str, str] = field(default_factory=dict)  # rule -> severity override
+    free_mail_domains: tuple[str, ...] = FREE_MAIL_DOMAINS
+    # known HISP domains; empty = any non-free-mail host under a "direct." name
+    direct_domains: tuple[str, ...] = ()
+
+    def as_flat_dict(self) -> dict[str, str]:
+        """Every setting as `section.key -> value`, for the Run sheet and the manifest."""
+        flat: dict[str, str] = {}
+        for k, v in asdict(self.thresholds).items():
+            flat[f"thresholds.{k}"] = str(v)
+        for k, v in sorted(self.severity.items()):
+            flat[f"severity.{k}"] = v
+        flat["domains.free_mail"] = ", ".join(self.free_mail_domains)
+        flat["domains.direct"] = ", ".join(self.direct_domains)
+        return flat
+
+
+SEVERITIES = ("high", "medium", "low")
+
+
+def load_config(path: str | Path | None) -> ReviewConfig:
+    """Read a TOML config; unknown keys and wrong types are usage errors naming the key."""
+    if path is None:
+        return ReviewConfig()
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{p}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{p}: not valid TOML ({exc.__class__.__name__})") from None
+    return config_from_dict(raw, source=str(p))
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
+    allowed = {"thresholds", "severity", "domains"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
+                         f"expected {sorted(allowed)}")
+
+    th_raw = raw.get("thresholds", {})
+    th_names = {f.name for f in fields(Thresholds)}
+    bad = set(th_raw) - th_names
+    if bad:
+        raise UsageError(f"{source}: unknown threshold(s) {sorted(bad)}; "
+                         f"expected {sorted(th_names)}")
+    for k, v in th_raw.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise UsageError(f"{source}: thresholds.{k} must be a whole number of days >= 0")
+    thresholds = Thresholds(**th_raw)
+
+    sev = raw.get("severity", {})
+    for k, v in sev.items():
+        if v not in SEVERITIES:
+            raise UsageError(f"{source}: severity.{k} must be one of {list(SEVERITIES)}")
+
+    dom = raw.get("domains", {})
+    bad = set(dom) - {"free_mail", "direct"}
+    if bad:
+        raise UsageError(f"{source}: unknown domain list(s) {sorted(bad)}; "
+                         "expected ['direct', 'free_mail']")
+    free = tuple(d.lower().strip() for d in dom.get("free_mail", FREE_MAIL_DOMAINS))
+    direct = tuple(d.lower().strip() for d in dom.get("direct", ()))
+    return ReviewConfig(thresholds=thresholds, severity=dict(sev),
+                        free_mail_domains=free, direct_domains=direct)

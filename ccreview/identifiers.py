@@ -1,0 +1,83 @@
+"""Parsing and checking of the identifiers people type into the enrollment form.
+
+Pure functions shared by the generator, the readers and the contracts; property-tested.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+REQUEST_NUMBER_RE = re.compile(r"^CS\d{7}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+
+# Windows FILETIME: 100-ns intervals since 1601-01-01 UTC. 0 and int64 max mean "never".
+FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+FILETIME_NEVER = (0, 9223372036854775807)
+
+
+def npi_check_digit(first9: str) -> int:
+    """Luhn check digit of an NPI, computed over the prefix 80840 + the first nine digits."""
+    digits = [int(c) for c in "80840" + first9]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:  # rightmost digit of the payload is doubled
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10
+
+
+def is_valid_npi(value: str | None) -> bool:
+    if value is None:
+        return False
+    s = str(value).strip()
+    if len(s) != 10 or not s.isdigit():
+        return False
+    return npi_check_digit(s[:9]) == int(s[9])
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """Ten-digit North American number as `NNN-NNN-NNNN`, or None if it is not one.
+
+    Accepts the ways a person writes the same number: `602-555-0142`, `(602) 555-0142`,
+    `602.555.0142`, `+1 602 555 0142`, `6025550142`.
+    """
+    if value is None:
+        return None
+    digits = re.sub(r"\D", "", str(value))
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
+        return None
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+
+
+def normalize_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip().lower()
+    return s or None
+
+
+def is_valid_email(value: str | None) -> bool:
+    return value is not None and bool(EMAIL_RE.match(str(value).strip()))
+
+
+def filetime_to_datetime(value: str | int | None) -> datetime | None:
+    """FILETIME integer to an aware UTC datetime; None for empty, 0 or the never sentinel."""
+    if value is None:
+        return None
+    s = str(value).strip()
+    if not s:
+        return None
+    n = int(s)
+    if n in FILETIME_NEVER or n < 0:
+        return None
+    return FILETIME_EPOCH + timedelta(microseconds=n // 10)
+
+
+def datetime_to_filetime(value: datetime) -> int:
+    delta = value.astimezone(UTC) - FILETIME_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 10_000_000 + delta.microseconds * 10

@@ -1,0 +1,373 @@
+"""Write a synthetic `Organisation` in the formats the real source systems emit.
+
+- `enrollment/`: registrations and change requests, as JSON arrays and ServiceNow
+  Table API responses (`{"result": [...]}`);
+- `directory/`: Active Directory users, `Export-Csv` from PowerShell 5.1 and 7;
+- `entra/`: Entra ID users with `signInActivity`, Microsoft Graph pages;
+- `applications/`: Cerner, PACS, DSM, Qventus and R2W users, canonical user-list CSV;
+- `docusign/`: DAA envelopes with recipients, eSignature `listStatusChanges` JSON.
+
+Everything is derived from the organisation alone, written in a fixed order, so the same
+seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import uuid
+import zlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ccreview.identifiers import datetime_to_filetime
+from ccreview.synthetic.organisation import (
+    APPLICATIONS,
+    Group,
+    Organisation,
+    OrphanAccount,
+    Person,
+)
+
+APP_DISPLAY = {"CERNER": "Cerner Millennium", "PACS": "PACS Synapse",
+               "DSM": "Direct Secure Messaging", "QVENTUS": "Qventus", "R2W": "Report2Web"}
+UPN_DOMAIN = "ccpartners.examplehealth.org"
+OU = "OU=Clinical Connectivity,OU=External,DC=examplehealth,DC=org"
+FILETIME_NEVER = "9223372036854775807"
+SUBMISSIONS_PER_FILE = 500
+GRAPH_PAGE_SIZE = 999
+
+
+def write_organisation(org: Organisation, out: Path) -> dict[str, int]:
+    """Write every export under `out`; return file -> rows written."""
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(org.seed ^ 0x5EED)  # ids only; independent of the organisation
+    counts: dict[str, int] = {}
+    counts.update(_write_enrollment(org, out / "enrollment"))
+    counts.update(_write_active_directory(org, out / "directory", rng))
+    counts.update(_write_entra(org, out / "entra", rng))
+    counts.update(_write_application_lists(org, out / "applications"))
+    counts.update(_write_docusign(org, out / "docusign", rng))
+    _write_csv(out / "expected_findings.csv", ["rule", "request_number", "email", "application"],
+               ([r["rule"], r["request_number"], r["email"], r["application"]]
+                for r in org.expected))
+    counts["expected_findings.csv"] = len(org.expected)
+    meta = {"generator": "ccreview generate", "seed": org.seed, "groups": len(org.groups),
+            "as_of": org.as_of.isoformat(), "people": len(org.people()), "files": counts}
+    (out / "generation.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return counts
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _us_datetime(dt: datetime) -> str:
+    """What Export-Csv writes for a DateTime under en-US: `1/15/2023 9:03:12 AM`."""
+    hour12 = dt.hour % 12 or 12
+    ampm = "AM" if dt.hour < 12 else "PM"
+    return f"{dt.month}/{dt.day}/{dt.year} {hour12}:{dt.minute:02d}:{dt.second:02d} {ampm}"
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _write_csv(path: Path, header: list[str], rows: Iterable[list], **kw) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding=kw.pop("encoding", "utf-8")) as fh:
+        w = csv.writer(fh, lineterminator=kw.pop("lineterminator", "\n"), **kw)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _upn(lan_id: str) -> str:
+    return f"{lan_id}@{UPN_DOMAIN}"
+
+
+# -- enrollment ---------------------------------------------------------------------------
+
+def _person_doc(p: Person) -> dict:
+    doc = {
+        "first_name": p.first_name,
+        "middle_initial": p.middle_initial or "",
+        "no_middle_initial": p.middle_initial is None,
+        "last_name": p.last_name,
+        "email": p.email,
+        "phone": p.phone if zlib.crc32(p.email.encode()) % 2 else _paren_phone(p.phone),
+        "phone_extension": p.phone_extension or "",
+        "staff_type": p.staff_type,
+        "suffix": p.suffix,
+        "title": p.title or "",
+        "specialty": p.specialty or "",
+        "licensed_state": p.licensed_state or "",
+        "state_license_number": p.state_license_number or "",
+        "npi": p.npi or "",
+        "applications": [APP_DISPLAY[a] for a in p.applications],
+    }
+    if "DSM" in p.details:
+        doc["direct_secure_messaging"] = p.details["DSM"]
+    if "QVENTUS" in p.details:
+        doc["qventus"] = p.details["QVENTUS"]
+    if "R2W" in p.details:
+        doc["report2web"] = p.details["R2W"]
+    return doc
+
+
+def _paren_phone(phone: str) -> str:
+    return f"({phone[:3]}) {phone[4:]}"
+
+
+def _registration_doc(g: Group) -> dict:
+    initial = [p for p in g.people if p.added_in == g.request_number]
+    sponsor = next(p for p in initial if p.staff_type == "Sponsoring Physician")
+    admin = next((p for p in initial if p.staff_type == "Group Administrator"), None)
+    members = [p for p in initial if p.staff_type not in ("Sponsoring Physician",
+                                                          "Group Administrator")]
+    group = {"name": g.name, "practice_fax": g.fax,
+             "corporate_or_legal_representative": "YES" if g.corporate_rep else "NO"}
+    if g.corporate_rep:
+        group["corporate_representative_full_name"] = g.corporate_rep[0]
+        group["corporate_representative_email"] = g.corporate_rep[1]
+    return {
+        "request_number": g.request_number,
+        "request_type": "new_group",
+        "group_request_number": g.request_number,
+        "submitted_at": _iso(g.registered_at),
+        "group": group,
+        "sponsoring_physician": _person_doc(sponsor),
+        "group_administrator_same_as_sponsor": admin is None,
+        "group_administrator": _person_doc(admin) if admin else None,
+        "members": [_person_doc(p) for p in members],
+        "report2web_privacy_policy_accepted": any("R2W" in p.applications for p in initial),
+    }
+
+
+def _write_enrollment(org: Organisation, folder: Path) -> dict[str, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = [_registration_doc(g) for g in org.groups]
+    for c in sorted(org.changes, key=lambda c: c.submitted_at):
+        if c.request_type == "add_members":
+            members = [_person_doc(p) for p in c.people]
+        else:
+            members = [{"email": p.email, "first_name": p.first_name, "last_name": p.last_name}
+                       for p in c.people]
+        docs.append({"request_number": c.request_number, "request_type": c.request_type,
+                     "group_request_number": c.group_request_number,
+                     "submitted_at": _iso(c.submitted_at), "members": members})
+    counts = {}
+    for i in range(0, len(docs), SUBMISSIONS_PER_FILE):
+        chunk = docs[i:i + SUBMISSIONS_PER_FILE]
+        n = i // SUBMISSIONS_PER_FILE + 1
+        # alternate the shapes ServiceNow exports come in: a bare array, a Table API response
+        body = chunk if n % 2 else {"result": chunk}
+        name = f"submissions_{n:03d}.json"
+        (folder / name).write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        counts[f"enrollment/{name}"] = len(chunk)
+    return counts
+
+
+# -- Active Directory ---------------------------------------------------------------------
+
+AD_COLUMNS = ["DistinguishedName", "Enabled", "GivenName", "Name", "ObjectClass", "ObjectGUID",
+              "SamAccountName", "Surname", "UserPrincipalName", "mail", "Company", "Department",
+              "whenCreated", "lastLogonTimestamp", "pwdLastSet", "accountExpires"]
+
+
+def _ad_row(rng: random.Random, *, first: str, last: str, lan: str, mail: str,
+            enabled: bool, created: datetime, last_logon: datetime | None,
+            company: str, department: str) -> list[str]:
+    display = f"{last}, {first}"
+    pwd = last_logon or created
+    return [
+        f"CN={display.replace(',', chr(92) + ',')},{OU}", "True" if enabled else "False",
+        first, display, "user", _uuid(rng), lan, last, _upn(lan), mail, company, department,
+        _us_datetime(created),
+        "" if last_logon is None else str(datetime_to_filetime(last_logon)),
+        str(datetime_to_filetime(pwd)),
+        FILETIME_NEVER if rng.random() < 0.8 else "0",
+    ]
+
+
+def _directory_rows(org: Organisation, rng: random.Random) -> list[tuple[int, list[str]]]:
+    rows: list[tuple[int, list[str]]] = []
+    for gi, g in enumerate(org.groups):
+        for p in g.people:
+            if p.lan_id is None or p.account_created is None:
+                continue
+            mail = p.email
+            if rng.random() < 0.1:  # directory mail attributes are not always lower-case
+                mail = mail.title()
+            ad_logon = None
+            if p.last_success is not None:
+                ad_logon = max(p.account_created, p.last_success - p.ad_lag)
+            rows.append((gi, _ad_row(rng, first=p.first_name, last=p.last_name, lan=p.lan_id,
+                                     mail=mail, enabled=p.enabled, created=p.account_created,
+                                     last_logon=ad_logon, company=g.name,
+                                     department=g.request_number)))
+    for oi, o in enumerate(org.orphans):
+        if o.application is None:
+            rows.append((oi, _ad_row(rng, first=o.first_name, last=o.last_name, lan=o.lan_id,
+                                     mail=o.email, enabled=True, created=o.created,
+                                     last_logon=o.last_success, company="", department="")))
+    return rows
+
+
+def _write_active_directory(org: Organisation, folder: Path,
+                            rng: random.Random) -> dict[str, int]:
+    """Half the groups as Windows PowerShell 5.1 writes them, half as PowerShell 7 does."""
+    rows = _directory_rows(org, rng)
+    ps51 = [r for i, r in rows if i % 2 == 0]
+    ps7 = [r for i, r in rows if i % 2 == 1]
+    folder.mkdir(parents=True, exist_ok=True)
+    # 5.1: `Export-Csv -Encoding UTF8 -NoTypeInformation:$false`: BOM, #TYPE, all quoted, CRLF
+    buf = io.StringIO()
+    buf.write("#TYPE Selected.Microsoft.ActiveDirectory.Management.ADUser\r\n")
+    w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    w.writerow(AD_COLUMNS)
+    w.writerows(ps51)
+    (folder / "ad_users_ps51.csv").write_bytes(buf.getvalue().encode("utf-8-sig"))
+    # 7: `Export-Csv -UseQuotes AsNeeded`: no BOM, no type line
+    _write_csv(folder / "ad_users_ps7.csv", AD_COLUMNS, ps7, lineterminator="\r\n",
+               quoting=csv.QUOTE_MINIMAL)
+    return {"directory/ad_users_ps51.csv": len(ps51), "directory/ad_users_ps7.csv": len(ps7)}
+
+
+# -- Entra ID -----------------------------------------------------------------------------
+
+GRAPH_SELECT = ("id,displayName,givenName,surname,mail,userPrincipalName,accountEnabled,"
+                "createdDateTime,onPremisesSamAccountName,companyName,department,signInActivity")
+
+
+def _entra_user(rng: random.Random, *, first: str, last: str, lan: str, mail: str,
+                enabled: bool, created: datetime, last_success: datetime | None,
+                last_failed: datetime | None, company: str, department: str) -> dict:
+    if last_success is None and last_failed is None:
+        activity = None
+    else:
+        last_any = max(d for d in (last_success, last_failed) if d is not None)
+        activity = {
+            "lastSignInDateTime": _iso(last_any),
+            "lastSignInRequestId": _uuid(rng),
+            "lastNonInteractiveSignInDateTime": "0001-01-01T00:00:00Z",
+            "lastNonInteractiveSignInRequestId": "",
+            "lastSuccessfulSignInDateTime": _iso(last_success),
+            "lastSuccessfulSignInRequestId": _uuid(rng) if last_success else None,
+        }
+    return {
+        "id": _uuid(rng), "displayName": f"{first} {last}", "givenName": first,
+        "surname": last, "mail": mail, "userPrincipalName": _upn(lan),
+        "accountEnabled": enabled, "createdDateTime": _iso(created),
+        "onPremisesSamAccountName": lan, "companyName": company or None,
+        "department": department or None, "signInActivity": activity,
+    }
+
+
+def _write_entra(org: Organisation, folder: Path, rng: random.Random) -> dict[str, int]:
+    users = []
+    for g in org.groups:
+        for p in g.people:
+            if p.lan_id is None or p.account_created is None:
+                continue
+            users.append(_entra_user(rng, first=p.first_name, last=p.last_name, lan=p.lan_id,
+                                     mail=p.email, enabled=p.enabled,
+                                     created=p.account_created, last_success=p.last_success,
+                                     last_failed=p.last_failed, company=g.name,
+                                     department=g.request_number))
+    for o in org.orphans:
+        if o.application is None:
+            users.append(_entra_user(rng, first=o.first_name, last=o.last_name, lan=o.lan_id,
+                                     mail=o.email, enabled=True, created=o.created,
+                                     last_success=o.last_success, last_failed=None,
+                                     company="", department=""))
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    pages = [users[i:i + GRAPH_PAGE_SIZE] for i in range(0, len(users), GRAPH_PAGE_SIZE)] or [[]]
+    base = "https://graph.microsoft.com/v1.0"
+    for n, page in enumerate(pages, start=1):
+        body: dict = {"@odata.context": f"{base}/$metadata#users({GRAPH_SELECT})", "value": page}
+        if n < len(pages):
+            body["@odata.nextLink"] = (f"{base}/users?$select={GRAPH_SELECT}&$top="
+                                       f"{GRAPH_PAGE_SIZE}&$skiptoken=RFNwdAIAAQAAAC{n:06d}")
+        name = f"users_page_{n:03d}.json"
+        (folder / name).write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        counts[f"entra/{name}"] = len(page)
+    return counts
+
+
+# -- application user lists ---------------------------------------------------------------
+
+APP_LIST_COLUMNS = ["application", "username", "email", "display_name", "active", "created",
+                    "last_access", "role"]
+
+
+def _stamp(dt: datetime | None) -> str:
+    return "" if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _orphan_app_row(o: OrphanAccount) -> list[str]:
+    return [o.application or "", o.lan_id, o.email, f"{o.last_name}, {o.first_name}", "true",
+            _stamp(o.created), _stamp(o.last_success), "User"]
+
+
+def _write_application_lists(org: Organisation, folder: Path) -> dict[str, int]:
+    rows: dict[str, list[list[str]]] = {a: [] for a in APPLICATIONS}
+    for p in org.people():
+        for acct in p.apps:
+            rows[acct.application].append([
+                acct.application, p.lan_id or "", p.email, f"{p.last_name}, {p.first_name}",
+                "true" if acct.active else "false", _stamp(acct.created),
+                _stamp(acct.last_access), acct.role])
+    for o in org.orphans:
+        if o.application:
+            rows[o.application].append(_orphan_app_row(o))
+    counts = {}
+    for app in APPLICATIONS:
+        name = f"{app.lower()}_users.csv"
+        _write_csv(folder / name, APP_LIST_COLUMNS, rows[app])
+        counts[f"applications/{name}"] = len(rows[app])
+    return counts
+
+
+# -- DocuSign -----------------------------------------------------------------------------
+
+def _write_docusign(org: Organisation, folder: Path, rng: random.Random) -> dict[str, int]:
+    envelopes = []
+    for g in org.groups:
+        initial = [p for p in g.people if p.added_in == g.request_number]
+        signers = [(p, p.staff_type) for p in initial
+                   if p.staff_type in ("Sponsoring Physician", "Group Administrator")]
+        for sent, completed in g.daa_envelopes:
+            recips = []
+            for k, (p, role) in enumerate(signers, start=1):
+                recips.append({"recipientId": str(k), "routingOrder": str(k), "roleName": role,
+                               "name": f"{p.first_name} {p.last_name}", "email": p.email,
+                               "status": "completed", "deliveredDateTime": _iso(sent),
+                               "signedDateTime": _iso(completed)})
+            if g.corporate_rep:
+                recips.append({"recipientId": str(len(recips) + 1),
+                               "routingOrder": str(len(recips) + 1),
+                               "roleName": "Corporate or Legal Representative",
+                               "name": g.corporate_rep[0], "email": g.corporate_rep[1],
+                               "status": "completed", "deliveredDateTime": _iso(sent),
+                               "signedDateTime": _iso(completed)})
+            envelopes.append({
+                "envelopeId": _uuid(rng), "status": "completed",
+                "emailSubject": f"Clinical Connectivity Data Access Agreement - {g.request_number}",
+                "sentDateTime": _iso(sent), "completedDateTime": _iso(completed),
+                "statusChangedDateTime": _iso(completed),
+                "customFields": {"textCustomFields": [
+                    {"name": "RequestNumber", "value": g.request_number, "show": "false"}]},
+                "recipients": {"signers": recips},
+            })
+    folder.mkdir(parents=True, exist_ok=True)
+    body = {"resultSetSize": str(len(envelopes)), "totalSetSize": str(len(envelopes)),
+            "startPosition": "0", "endPosition": str(max(len(envelopes) - 1, 0)),
+            "envelopes": envelopes}
+    (folder / "envelopes.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+    return {"docusign/envelopes.json": len(envelopes)}

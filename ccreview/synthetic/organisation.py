@@ -1,0 +1,479 @@
+"""A seeded, realistic Clinical Connectivity organisation with injected defects.
+
+`build_organisation` decides everything (people, requests, accounts, sign-ins) in memory
+from one `random.Random(seed)`; `ccreview.synthetic.exports` then writes it in the formats
+the real tools emit. Every injected defect is recorded as an expected finding, so the
+review can be checked against ground truth: most people are compliant, each rule is
+injected in a few percent of cases.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from ccreview.identifiers import npi_check_digit
+from ccreview.synthetic import names
+
+APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
+PROVIDER_SUFFIXES = ("MD", "MD", "MD", "DO", "NP", "PA")
+STAFF_SUFFIXES = ("Staff", "Billing", "Coder", "Medical Assistant", "Receptionist",
+                  "Front Desk", "Referral Coordinator", "RN")
+ADMIN_SUFFIXES = ("Office Manager", "Office Manager", "Office Manager", "Staff")
+ALLOWED = {
+    ("Sponsoring Physician", "Provider"): set(APPLICATIONS),
+    ("Group Administrator", "Provider"): set(APPLICATIONS),
+    ("Group Administrator", "Regular Staff"): {"CERNER", "PACS"},
+    ("Group Administrator", "Surgery Scheduler"): {"CERNER", "PACS", "QVENTUS"},
+    ("Provider", "Provider"): set(APPLICATIONS),
+    ("Staff", "Regular Staff"): {"CERNER", "PACS"},
+    ("Staff", "Surgery Scheduler"): {"CERNER", "PACS", "QVENTUS"},
+}
+R2W_ALERTS = ("ED/Admitted/OB over 20 weeks", "Discharged", "Cerner Documents",
+              "Labs ordered by you")
+
+# Injection rates (share of the eligible population), at least one case each.
+RATE_ROLE_NOT_ALLOWED = 0.04
+RATE_DORMANT = 0.03
+RATE_ORPHAN_DIRECTORY = 0.015
+RATE_ORPHAN_APPLICATION = 0.01
+
+
+def suffix_class(suffix: str) -> str:
+    if suffix in ("MD", "DO", "NP", "PA"):
+        return "Provider"
+    if suffix == "Surgery Scheduler":
+        return "Surgery Scheduler"
+    return "Regular Staff"
+
+
+@dataclass
+class AppAccount:
+    application: str
+    created: datetime
+    active: bool
+    last_access: datetime | None
+    role: str
+
+
+@dataclass
+class Person:
+    request_number: str
+    first_name: str
+    middle_initial: str | None
+    last_name: str
+    email: str
+    phone: str
+    phone_extension: str | None
+    staff_type: str
+    suffix: str
+    title: str | None = None
+    specialty: str | None = None
+    licensed_state: str | None = None
+    state_license_number: str | None = None
+    npi: str | None = None
+    is_group_admin: bool = False
+    applications: list[str] = field(default_factory=list)  # requested, current
+    details: dict = field(default_factory=dict)  # application -> form details
+    added_at: datetime | None = None
+    added_in: str | None = None  # submission request number
+    removed_at: datetime | None = None
+    removed_in: str | None = None
+    # accounts
+    lan_id: str | None = None
+    account_created: datetime | None = None
+    enabled: bool = True
+    last_success: datetime | None = None
+    last_failed: datetime | None = None
+    ad_lag: timedelta = timedelta(0)
+    apps: list[AppAccount] = field(default_factory=list)
+
+    @property
+    def suffix_class(self) -> str:
+        return suffix_class(self.suffix)
+
+
+@dataclass
+class Group:
+    request_number: str
+    name: str
+    domain: str
+    registered_at: datetime
+    fax: str
+    corporate_rep: tuple[str, str] | None
+    daa_envelopes: list[tuple[datetime, datetime]]  # (sent, completed)
+    people: list[Person] = field(default_factory=list)
+
+
+@dataclass
+class OrphanAccount:
+    """An account that matches no enrolled member (ground truth ORPHAN_ACCOUNT)."""
+    first_name: str
+    last_name: str
+    lan_id: str
+    email: str
+    created: datetime
+    last_success: datetime | None
+    application: str | None  # None: a directory (AD + Entra) account
+
+
+@dataclass
+class ChangeRequest:
+    request_number: str
+    group_request_number: str
+    request_type: str  # add_members | remove_members
+    submitted_at: datetime
+    people: list[Person]
+
+
+@dataclass
+class Organisation:
+    as_of: date
+    seed: int
+    groups: list[Group]
+    changes: list[ChangeRequest]
+    orphans: list[OrphanAccount]
+    expected: list[dict[str, str]]
+
+    def people(self) -> list[Person]:
+        return [p for g in self.groups for p in g.people]
+
+
+class _Gen:
+    def __init__(self, seed: int, as_of: date) -> None:
+        self.rng = random.Random(seed)
+        self.as_of = as_of
+        self.as_of_dt = datetime.combine(as_of, time(0), tzinfo=UTC)
+        self.lan_ids: set[str] = set()
+        self.emails: set[str] = set()  # unique across the organisation: one person, one email
+        self.change_seq = 0
+
+    # -- small helpers ---------------------------------------------------------------
+    def moment(self, start: datetime, end: datetime) -> datetime:
+        """A random second in [start, end)."""
+        span = max(int((end - start).total_seconds()), 1)
+        return start + timedelta(seconds=self.rng.randrange(span))
+
+    def days_ago(self, lo: float, hi: float) -> datetime:
+        return self.moment(self.as_of_dt - timedelta(days=hi), self.as_of_dt - timedelta(days=lo))
+
+    def phone(self) -> str:
+        area = self.rng.choice(names.AREA_CODES)
+        return f"{area}-555-01{self.rng.randrange(100):02d}"
+
+    def npi(self) -> str:
+        first9 = "1" + "".join(str(self.rng.randrange(10)) for _ in range(8))
+        return first9 + str(npi_check_digit(first9))
+
+    def lan_id(self, first: str, last: str) -> str:
+        base = (first[0] + "".join(c for c in last.lower() if c.isalpha()))[:8].lower()
+        n = 1
+        candidate = base
+        while candidate in self.lan_ids:
+            n += 1
+            candidate = f"{base}{n}"
+        self.lan_ids.add(candidate)
+        return candidate
+
+    def person(self, group: Group, staff_type: str, suffix: str, used: set[str]) -> Person:
+        rng = self.rng
+        first = rng.choice(names.FIRST_NAMES)
+        last = rng.choice(names.LAST_NAMES)
+        local = f"{first}.{last}".lower().replace("'", "")
+        if rng.random() < 0.06 and staff_type == "Staff":  # people do enrol with free mail
+            local = f"{first[0]}{last}{rng.randrange(10, 999)}".lower().replace("'", "")
+            domain = rng.choice(names.FREE_MAIL)
+        else:
+            domain = group.domain
+        email = f"{local}@{domain}"
+        n = 1
+        while email in self.emails:
+            n += 1
+            email = f"{local}{n}@{domain}"
+        self.emails.add(email)
+        used.add(email)
+        mi = None if rng.random() < 0.3 else rng.choice("ABCDEFGHJKLMNPRST")
+        p = Person(
+            request_number=group.request_number, first_name=first, middle_initial=mi,
+            last_name=last, email=email, phone=self.phone(),
+            phone_extension=str(rng.randrange(100, 999)) if rng.random() < 0.2 else None,
+            staff_type=staff_type, suffix=suffix,
+        )
+        if p.suffix_class == "Provider":
+            p.specialty = rng.choice(names.SPECIALTIES)
+            p.licensed_state = rng.choice(("AZ", "AZ", "AZ", "CO", "NV", "NM", "CA"))
+            p.state_license_number = f"{rng.randrange(10000, 99999)}"
+            p.npi = self.npi()
+        elif suffix == "Surgery Scheduler":
+            p.title = "Surgery Scheduler"
+        return p
+
+    def request_apps(self, p: Person, group: Group) -> None:
+        rng = self.rng
+        allowed = ALLOWED[(p.staff_type, p.suffix_class)]
+        apps = ["CERNER"]
+        if rng.random() < 0.75:
+            apps.append("PACS")
+        for app, share in (("DSM", 0.4), ("QVENTUS", 0.35), ("R2W", 0.5)):
+            if app in allowed and rng.random() < share:
+                apps.append(app)
+        if p.suffix_class == "Surgery Scheduler" and "QVENTUS" not in apps:
+            apps.append("QVENTUS")
+        p.applications = [a for a in APPLICATIONS if a in apps]
+        for app in p.applications:
+            self.add_details(p, app, group)
+
+    def add_details(self, p: Person, app: str, group: Group) -> None:
+        rng = self.rng
+        if app == "DSM":
+            local = f"{p.first_name[0]}{p.last_name}".lower().replace("'", "")
+            p.details["DSM"] = {"direct_address": f"{local}@direct.{group.domain}"}
+        elif app == "QVENTUS":
+            role = "Surgeon" if p.suffix_class == "Provider" else "Scheduler"
+            k = rng.randint(1, 3)
+            p.details["QVENTUS"] = {"role": role,
+                                    "facilities": sorted(rng.sample(names.FACILITIES, k))}
+        elif app == "R2W":
+            alerts = {}
+            for alert in R2W_ALERTS:
+                if rng.random() < 0.7 or not alerts:
+                    alerts[alert] = rng.choice(("fax", "email", "both"))
+            p.details["R2W"] = {
+                "fax_number": group.fax,
+                "lab_facilities": sorted(rng.sample(names.FACILITIES, rng.randint(1, 2))),
+                "alerts": alerts,
+                "recipients": [],  # filled in once the whole group exists
+                "physician_census": rng.random() < 0.5,
+            }
+
+    # -- accounts ------------------------------------------------------------------
+    def provision(self, p: Person, requested_at: datetime) -> None:
+        """Create the accounts as provisioning would: LAN ID, UPN, one per application."""
+        rng = self.rng
+        created = requested_at + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 9))
+        if created >= self.as_of_dt:
+            return  # still inside the provisioning window: no account yet
+        p.lan_id = self.lan_id(p.first_name, p.last_name)
+        p.account_created = created
+        age_days = (self.as_of_dt - created).days
+        if age_days < 30 and rng.random() < 0.3:
+            p.last_success = None  # new account, not used yet (inside the grace period)
+        elif age_days < 60:
+            p.last_success = self.moment(created + timedelta(hours=2), self.as_of_dt)
+        else:
+            p.last_success = self.days_ago(0.1, 60)
+        self.set_activity_details(p)
+        for app in p.applications:
+            p.apps.append(AppAccount(app, created + timedelta(minutes=rng.randint(5, 300)),
+                                     True, None, self.app_role(p, app)))
+        self.set_app_access(p)
+
+    def set_activity_details(self, p: Person) -> None:
+        rng = self.rng
+        p.ad_lag = timedelta(days=rng.uniform(0, 14))
+        p.last_failed = None
+        if p.last_success and rng.random() < 0.15:
+            p.last_failed = self.moment(p.last_success, self.as_of_dt)
+
+    def set_app_access(self, p: Person) -> None:
+        for acct in p.apps:
+            if p.last_success is None or p.last_success < acct.created:
+                acct.last_access = None
+            else:
+                back = timedelta(days=self.rng.uniform(0, 20))
+                acct.last_access = max(acct.created, p.last_success - back)
+
+    def app_role(self, p: Person, app: str) -> str:
+        if app == "CERNER":
+            return "Ambulatory Physician" if p.suffix_class == "Provider" else "Office Staff"
+        if app == "QVENTUS":
+            return p.details.get("QVENTUS", {}).get("role", "Scheduler")
+        return "User"
+
+
+def build_organisation(groups: int, seed: int, as_of: date) -> Organisation:
+    g = _Gen(seed, as_of)
+    rng = g.rng
+    org = Organisation(as_of=as_of, seed=seed, groups=[], changes=[], orphans=[], expected=[])
+    used_domains: set[str] = set()
+    reg_days = sorted((rng.uniform(45, 1100) for _ in range(groups)), reverse=True)
+    for i in range(groups):
+        name, domain = names.practice_name(rng, used_domains)
+        registered = g.days_ago(reg_days[i], reg_days[i] + 0.5)
+        envelopes = []
+        sent = registered + timedelta(hours=rng.randint(2, 48))
+        while sent < g.as_of_dt - timedelta(days=1):
+            completed = sent + timedelta(days=rng.uniform(0.5, 12))
+            if completed >= g.as_of_dt:
+                break
+            envelopes.append((sent, completed))
+            sent = completed + timedelta(days=330 - rng.uniform(0, 20))
+        if not envelopes:  # registered very recently: ensure the first DAA completed
+            envelopes.append((sent, registered + timedelta(days=3)))
+        corp = None
+        if rng.random() < 0.15:
+            cf, cl = rng.choice(names.FIRST_NAMES), rng.choice(names.LAST_NAMES)
+            corp = (f"{cf} {cl}", f"{cf}.{cl}@legal-{domain}".lower())
+        group = Group(request_number=f"CS{1000 + i:07d}", name=name, domain=domain,
+                      registered_at=registered, fax=g.phone(), corporate_rep=corp,
+                      daa_envelopes=envelopes)
+        _populate_group(g, group)
+        org.groups.append(group)
+        _member_changes(g, group, org)
+    _inject(g, org)
+    return org
+
+
+def _populate_group(g: _Gen, group: Group) -> None:
+    rng = g.rng
+    used: set[str] = set()
+    sponsor = g.person(group, "Sponsoring Physician", rng.choice(PROVIDER_SUFFIXES), used)
+    people = [sponsor]
+    if rng.random() < 0.2:
+        sponsor.is_group_admin = True
+    else:
+        suffix = rng.choice(ADMIN_SUFFIXES + ("MD", "Surgery Scheduler"))
+        admin = g.person(group, "Group Administrator", suffix, used)
+        admin.is_group_admin = True
+        people.append(admin)
+    size = max(1, int(rng.lognormvariate(2.1, 0.5)))  # ~10 members, a long tail
+    for _ in range(size):
+        if rng.random() < 0.35:
+            people.append(g.person(group, "Provider", rng.choice(PROVIDER_SUFFIXES), used))
+        else:
+            suffix = "Surgery Scheduler" if rng.random() < 0.15 else rng.choice(STAFF_SUFFIXES)
+            people.append(g.person(group, "Staff", suffix, used))
+    for p in people:
+        p.added_at = group.registered_at
+        p.added_in = group.request_number
+        g.request_apps(p, group)
+    group.people = people
+    _choose_r2w_recipients(g, group)
+    first_daa = group.daa_envelopes[0][1]
+    for p in people:
+        g.provision(p, first_daa)
+
+
+def _choose_r2w_recipients(g: _Gen, group: Group) -> None:
+    staff = [p.email for p in group.people if p.removed_at is None]
+    for p in group.people:
+        if "R2W" in p.details and not p.details["R2W"]["recipients"]:
+            k = min(len(staff), g.rng.randint(1, 3))
+            p.details["R2W"]["recipients"] = sorted(g.rng.sample(staff, k))
+
+
+def _member_changes(g: _Gen, group: Group, org: Organisation) -> None:
+    """Later additions and removals, as change requests."""
+    rng = g.rng
+    first_daa = group.daa_envelopes[0][1]
+    horizon = (g.as_of_dt - first_daa).days
+    if horizon > 20 and rng.random() < 0.3:
+        used = {p.email for p in group.people}
+        when = g.moment(first_daa + timedelta(days=10), g.as_of_dt - timedelta(hours=1))
+        g.change_seq += 1
+        added = []
+        for _ in range(rng.randint(1, 2)):
+            if rng.random() < 0.35:
+                p = g.person(group, "Provider", rng.choice(PROVIDER_SUFFIXES), used)
+            else:
+                p = g.person(group, "Staff", rng.choice(STAFF_SUFFIXES), used)
+            p.added_at, p.added_in = when, f"CS{500000 + g.change_seq:07d}"
+            g.request_apps(p, group)
+            added.append(p)
+        group.people.extend(added)
+        _choose_r2w_recipients(g, group)
+        for p in added:
+            g.provision(p, when)
+        org.changes.append(ChangeRequest(added[0].added_in, group.request_number,
+                                         "add_members", when, added))
+    candidates = [p for p in group.people
+                  if p.staff_type in ("Staff", "Provider") and p.account_created is not None
+                  and (g.as_of_dt - p.account_created).days > 45]
+    # only remove someone nobody names as an R2W recipient (that is a later rule's defect)
+    named = {r for p in group.people for r in p.details.get("R2W", {}).get("recipients", [])}
+    candidates = [p for p in candidates if p.email not in named]
+    if candidates and rng.random() < 0.12:
+        p = rng.choice(candidates)
+        when = g.moment(p.account_created + timedelta(days=30), g.as_of_dt - timedelta(days=1))
+        g.change_seq += 1
+        p.removed_at, p.removed_in = when, f"CS{500000 + g.change_seq:07d}"
+        p.enabled = False  # deprovisioned properly: directory disabled, applications off
+        for acct in p.apps:
+            acct.active = False
+        if p.last_success and p.last_success > when:
+            p.last_success = g.moment(p.account_created, when)
+            g.set_activity_details(p)
+            g.set_app_access(p)
+        org.changes.append(ChangeRequest(p.removed_in, group.request_number,
+                                         "remove_members", when, [p]))
+
+
+def _pick(rng: random.Random, pool: list, rate: float) -> list:
+    if not pool:
+        return []
+    return rng.sample(pool, max(1, round(rate * len(pool))))
+
+
+def _expect(org: Organisation, rule: str, request_number: str, email: str, app: str = "") -> None:
+    org.expected.append({"rule": rule, "request_number": request_number,
+                         "email": email.lower(), "application": app})
+
+
+def _inject(g: _Gen, org: Organisation) -> None:
+    rng = g.rng
+    active = [p for p in org.people() if p.removed_at is None]
+
+    # ROLE_NOT_ALLOWED: regular staff requested (and were given) an application the policy
+    # does not allow them; the details are complete so no other rule fires.
+    pool = [p for p in active if p.suffix_class == "Regular Staff"]
+    group_by_rn = {grp.request_number: grp for grp in org.groups}
+    for p in _pick(rng, pool, RATE_ROLE_NOT_ALLOWED):
+        app = rng.choice(("QVENTUS", "R2W"))
+        if app in p.applications:
+            continue
+        p.applications = [a for a in APPLICATIONS if a in p.applications or a == app]
+        g.add_details(p, app, group_by_rn[p.request_number])
+        if app == "R2W":
+            p.details["R2W"]["recipients"] = [p.email]
+        if p.account_created is not None:
+            p.apps.append(AppAccount(app, p.account_created + timedelta(hours=1), True,
+                                     None, g.app_role(p, app)))
+            g.set_app_access(p)
+        _expect(org, "ROLE_NOT_ALLOWED", p.request_number, p.email, app)
+
+    # DORMANT_ACCOUNT: enabled accounts whose last successful sign-in is long past, well
+    # outside the AD lag margin; a third of them have a recent *failed* attempt.
+    pool = [p for p in active if p.account_created is not None
+            and (g.as_of_dt - p.account_created).days > 200]
+    for p in _pick(rng, pool, RATE_DORMANT):
+        p.last_success = g.moment(p.account_created + timedelta(days=1),
+                                  g.as_of_dt - timedelta(days=130))
+        g.set_activity_details(p)
+        if rng.random() < 0.33:
+            p.last_failed = g.days_ago(0.1, 20)
+        g.set_app_access(p)
+        _expect(org, "DORMANT_ACCOUNT", p.request_number, p.email)
+
+    # ORPHAN_ACCOUNT: directory accounts and application accounts that match nobody.
+    n_accounts = sum(1 for p in org.people() if p.lan_id)
+    for _ in range(max(1, round(RATE_ORPHAN_DIRECTORY * n_accounts))):
+        org.orphans.append(_orphan(g, None))
+    n_app = sum(len(p.apps) for p in org.people())
+    for _ in range(max(1, round(RATE_ORPHAN_APPLICATION * n_app))):
+        org.orphans.append(_orphan(g, rng.choice(APPLICATIONS)))
+    for o in org.orphans:
+        _expect(org, "ORPHAN_ACCOUNT", "", o.email, o.application or "")
+
+    org.expected.sort(key=lambda r: (r["rule"], r["request_number"], r["email"], r["application"]))
+
+
+def _orphan(g: _Gen, application: str | None) -> OrphanAccount:
+    rng = g.rng
+    first, last = rng.choice(names.FIRST_NAMES), rng.choice(names.LAST_NAMES)
+    lan = g.lan_id(first, last)
+    domain = rng.choice(("formerpractice.com", "temp-staffing.net", "oldclinic.org"))
+    created = g.days_ago(100, 900)
+    last_success = g.days_ago(0.5, 80) if rng.random() < 0.6 else None
+    return OrphanAccount(first, last, lan, f"{first}.{last}.{lan}@{domain}".lower(),
+                         created, last_success, application)

@@ -1,0 +1,217 @@
+"""Ingest and validate: every input row ends up accepted or quarantined.
+
+`ingest_inputs` reads each file of the input folder with the reader that recognises it and
+loads every row it found into `ingested_<table>` in the warehouse (typed per the contract,
+with `_row_id`, `source_file`, `source_line`), plus the parse issues. `validate_ingested`
+runs each table's pandera contract and splits the rows into `raw_<table>` (accepted) and
+`quarantine` (one row per failed rule). Per file and table: read = accepted + quarantined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+
+from ccreview.errors import UnreadableInputError
+from contracts.readers import read_input_file
+from contracts.schemas import CONTRACTS, Contract, reason_for
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_DDL = """
+create or replace table quarantine (
+  table_name varchar, source_file varchar, source_line integer,
+  column_name varchar, rule varchar, reason varchar
+)"""
+INPUT_FILES_DDL = """
+create or replace table input_files (
+  source_file varchar, format varchar, status varchar, note varchar,
+  size_bytes bigint, sha256 varchar
+)"""
+
+
+@dataclass
+class InputFile:
+    """One file of the input folder: what it was, and what became of its rows."""
+    source_file: str  # relative to the input folder
+    format: str
+    status: str  # read | unreadable | unrecognised | ignored
+    note: str = ""
+    size_bytes: int = 0
+    sha256: str = ""
+    tables: dict[str, int] = field(default_factory=dict)  # table -> rows read
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def discover(input_dir: Path) -> list[Path]:
+    """Every regular file under the folder, in a stable order; hidden files skipped."""
+    return sorted(p for p in input_dir.rglob("*")
+                  if p.is_file() and not any(part.startswith(".")
+                                             for part in p.relative_to(input_dir).parts))
+
+
+def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for c in CONTRACTS.values():
+        con.execute(f"drop table if exists ingested_{c.table}")
+        con.execute(c.ddl().replace(f"create table {c.table} (",
+                                    f"create table ingested_{c.table} (\n  _row_id integer,", 1))
+    con.execute("""create or replace table parse_issues (
+        table_name varchar, _row_id integer, column_name varchar, rule varchar,
+        reason varchar)""")
+    con.execute(INPUT_FILES_DDL)
+
+
+def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection) -> list[InputFile]:
+    """Read every file of `input_dir` into the `ingested_*` tables. Unreadable files are
+    recorded (and logged by name) and the run goes on with the others."""
+    create_ingest_tables(con)
+    next_id = dict.fromkeys(CONTRACTS, 0)
+    files: list[InputFile] = []
+    for path in discover(input_dir):
+        rel = path.relative_to(input_dir).as_posix()
+        entry = InputFile(rel, "unknown", "read", size_bytes=path.stat().st_size,
+                          sha256=_sha256(path))
+        files.append(entry)
+        try:
+            recognised = read_input_file(path)
+        except UnreadableInputError as exc:
+            entry.status, entry.note = "unreadable", exc.reason
+            log.warning("unreadable input %s: %s", rel, exc.reason)
+            continue
+        entry.format = recognised.format
+        if recognised.result is None:
+            entry.status = "unrecognised" if recognised.format == "unrecognised" else "ignored"
+            entry.note = recognised.note
+            if entry.status == "unrecognised":
+                log.warning("no reader recognises %s; it is listed in the run report", rel)
+            continue
+        res = recognised.result
+        first_id: dict[str, int] = {}
+        for table, rows in res.rows.items():
+            first_id[table] = next_id[table]
+            next_id[table] += len(rows)
+            entry.tables[table] = len(rows)
+            _load_rows(con, CONTRACTS[table], rows, first_id[table], rel)
+        if res.issues:
+            issues = pd.DataFrame([{"table_name": i.table,
+                                    "_row_id": first_id[i.table] + i.row_index,
+                                    "column_name": i.column, "rule": i.rule,
+                                    "reason": i.reason} for i in res.issues])
+            _insert(con, "parse_issues", issues)
+        log.info("read %s as %s: %s", rel, entry.format,
+                 ", ".join(f"{n} {t}" for t, n in entry.tables.items()) or "no rows")
+    inputs = pd.DataFrame([{k: v for k, v in asdict(f).items() if k != "tables"}
+                           for f in files], columns=["source_file", "format", "status", "note",
+                                                     "size_bytes", "sha256"])
+    _insert(con, "input_files", inputs)
+    return files
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: list[dict],
+               base: int, rel: str) -> None:
+    names = [c.name for c in contract.columns]
+    df = pd.DataFrame(rows)
+    keep = [n for n in names if n in df.columns]
+    df = df[keep + ["source_line"]].copy()
+    df.insert(0, "_row_id", range(base, base + len(df)))
+    df["source_file"] = rel
+    _insert(con, f"ingested_{contract.table}", df)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
+    """Append a DataFrame's columns (by name) to a warehouse table."""
+    con.register("_incoming", df)
+    try:
+        con.execute(f"insert into {table} by name select * from _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+@dataclass
+class TableCounts:
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+
+
+def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], TableCounts]:
+    """Apply each contract; fill `raw_<table>` and `quarantine`. Returns (file, table) ->
+    counts, which reconcile: read = accepted + quarantined."""
+    con.execute(QUARANTINE_DDL)
+    counts: dict[tuple[str, str], TableCounts] = {}
+    for contract in CONTRACTS.values():
+        t = contract.table
+        df = con.execute(f"select * from ingested_{t} order by _row_id").df()
+        issues = con.execute(
+            "select _row_id, column_name, rule, reason from parse_issues where table_name = ?",
+            [t]).df()
+        failures = _contract_failures(contract, df)
+        all_issues = pd.concat([issues, failures], ignore_index=True)
+        bad_ids = set(all_issues["_row_id"].astype(int)) if len(all_issues) else set()
+        if len(all_issues):
+            located = all_issues.merge(df[["_row_id", "source_file", "source_line"]],
+                                       on="_row_id", how="left")
+            located["table_name"] = t
+            located = located.sort_values(["source_file", "source_line", "column_name", "rule"])
+            _insert(con, "quarantine", located[["table_name", "source_file", "source_line",
+                                                "column_name", "rule", "reason"]])
+        con.execute(f"drop table if exists raw_{t}")
+        con.execute(contract.ddl().replace(f"create table {t} (", f"create table raw_{t} (", 1))
+        cols = ", ".join(f'"{c.name}"' for c in contract.columns)
+        con.execute("create or replace temp table _bad_rows (_row_id integer)")
+        _insert(con, "_bad_rows", pd.DataFrame({"_row_id": sorted(bad_ids)}, dtype="int64"))
+        con.execute(f"insert into raw_{t} select {cols}, source_file, source_line "
+                    f"from ingested_{t} where _row_id not in (select _row_id from _bad_rows) "
+                    f"order by _row_id")
+        for (source_file, row_id) in zip(df["source_file"], df["_row_id"], strict=True):
+            c = counts.setdefault((source_file, t), TableCounts())
+            c.read += 1
+            if row_id in bad_ids:
+                c.quarantined += 1
+            else:
+                c.accepted += 1
+    recon = pd.DataFrame(
+        [{"source_file": f, "table_name": t, "rows_read": c.read, "rows_accepted": c.accepted,
+          "rows_quarantined": c.quarantined} for (f, t), c in sorted(counts.items())],
+        columns=["source_file", "table_name", "rows_read", "rows_accepted", "rows_quarantined"])
+    con.execute("create or replace table input_reconciliation (source_file varchar, "
+                "table_name varchar, rows_read bigint, rows_accepted bigint, "
+                "rows_quarantined bigint)")
+    _insert(con, "input_reconciliation", recon)
+    return counts
+
+
+def _contract_failures(contract: Contract, df: pd.DataFrame) -> pd.DataFrame:
+    """pandera failure cases -> (_row_id, column, rule, reason); values are dropped."""
+    columns = ["_row_id", "column_name", "rule", "reason"]
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    try:
+        contract.schema.validate(df, lazy=True)
+        return pd.DataFrame(columns=columns)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+    out = []
+    for rec in fc.itertuples(index=False):
+        idx = rec.index
+        if idx is None or (isinstance(idx, float) and pd.isna(idx)):
+            continue  # column-level failure (e.g. a whole column missing): not a row's fault
+        check = str(rec.check)
+        rule = "not_nullable" if "not_nullable" in check else check.split("(")[0]
+        column = rec.column if isinstance(rec.column, str) else "(row)"
+        out.append({"_row_id": int(df.at[int(idx), "_row_id"]), "column_name": column,
+                    "rule": rule, "reason": reason_for(rule)})
+    return pd.DataFrame(out, columns=columns).drop_duplicates()

@@ -1,0 +1,63 @@
+"""Recognise each input file by its content and hand it to its reader.
+
+Files are recognised by what is in them (CSV headers, JSON shape), never by their names.
+Adding an input format is one reader module here plus one contract in `contracts.schemas`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ccreview.errors import UnreadableInputError
+from contracts.readers import (
+    active_directory_csv,
+    application_list_csv,
+    docusign_json,
+    enrollment_json,
+    entra_graph_json,
+)
+from contracts.readers.base import Issue, ReadResult, csv_header, decode_text
+
+__all__ = ["Issue", "ReadResult", "Recognised", "read_input_file"]
+
+# Files the generator writes next to the exports: known, deliberately not read.
+GROUND_TRUTH_HEADER = ["rule", "request_number", "email", "application"]
+
+
+@dataclass
+class Recognised:
+    """What a file turned out to be. `result` is None for files that are not read."""
+    format: str
+    result: ReadResult | None
+    note: str = ""
+
+
+def read_input_file(path: Path) -> Recognised:
+    """Read one input file; raises UnreadableInputError for a file that cannot be read."""
+    text = decode_text(path)
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:1] in "{[":
+        try:
+            body = json.loads(stripped)
+        except json.JSONDecodeError:
+            raise UnreadableInputError(str(path), "not valid JSON (truncated or corrupted)") \
+                from None
+        if enrollment_json.documents(body) is not None:
+            return Recognised(enrollment_json.FORMAT, enrollment_json.read(str(path), body))
+        if entra_graph_json.matches(body):
+            return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body))
+        if docusign_json.matches(body):
+            return Recognised(docusign_json.FORMAT, docusign_json.read(body))
+        if isinstance(body, dict) and body.get("generator") == "ccreview generate":
+            return Recognised("generator-metadata", None, "generator metadata, not an input")
+        return Recognised("unrecognised", None, "JSON of a shape no reader knows")
+    header = csv_header(stripped)
+    if active_directory_csv.matches(header):
+        return Recognised(active_directory_csv.FORMAT, active_directory_csv.read(text))
+    if application_list_csv.matches(header):
+        return Recognised(application_list_csv.FORMAT, application_list_csv.read(text))
+    if header == GROUND_TRUTH_HEADER:
+        return Recognised("generator-ground-truth", None, "expected findings, not an input")
+    return Recognised("unrecognised", None, "no reader recognises its content")

@@ -1,0 +1,165 @@
+"""What every reader shares: decoding a file as the exporting tool wrote it, and the result
+shape (canonical rows + the rows it had to quarantine while parsing).
+
+A reader turns one source file into rows of one or more canonical tables. Values are
+converted from the tool's encoding (FILETIME, `1/15/2023 9:03:12 AM`, `True`) into plain
+Python values; a value that cannot be converted quarantines its row with the column and a
+reason — never the raw value, which may be PHI.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ccreview.errors import UnreadableInputError
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One reason a row of `table` (at `row_index` in the reader's output) is quarantined."""
+    table: str
+    row_index: int
+    column: str
+    rule: str
+    reason: str
+
+
+@dataclass
+class ReadResult:
+    """Every row a reader found in one file, per canonical table, and the parse issues.
+
+    Rows with an issue stay in `rows` (with the unparseable value set to None) so that
+    validation can account for each one: read = accepted + quarantined.
+    Each row carries `source_line`: the physical line (CSV) or 1-based record (JSON).
+    """
+    format: str
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, table: str, row: dict) -> int:
+        rows = self.rows.setdefault(table, [])
+        rows.append(row)
+        return len(rows) - 1
+
+    def reject(self, table: str, row_index: int, column: str, rule: str, reason: str) -> None:
+        self.issues.append(Issue(table, row_index, column, rule, reason))
+
+
+def decode_text(path: Path, data: bytes | None = None) -> str:
+    """Decode as Windows and PowerShell write text: UTF-8 (with or without BOM), UTF-16 with
+    a BOM (what `Out-File` / `>` writes in Windows PowerShell 5.1), or plain ASCII."""
+    raw = path.read_bytes() if data is None else data
+    if not raw.strip():
+        raise UnreadableInputError(str(path), "the file is empty")
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+        if b"\x00" in raw[:4096]:
+            raise UnreadableInputError(str(path), "binary content, not a text export")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise UnreadableInputError(
+            str(path), f"not valid {encoding.upper()} text (unknown encoding)") from None
+
+
+def csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(physical line number, row) for each data row of a CSV export.
+
+    Skips PowerShell 5.1's `#TYPE` line; header names are matched case-insensitively by the
+    caller (they are returned lower-cased and stripped).
+    """
+    buf = io.StringIO(text, newline="")
+    first = buf.readline()
+    offset = 1
+    if not first.startswith("#TYPE"):
+        buf.seek(0)
+        offset = 0
+    reader = csv.reader(buf)
+    header: list[str] | None = None
+    for row in reader:
+        if header is None:
+            header = [h.strip().lower() for h in row]
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        line = reader.line_num + offset
+        if len(row) != len(header):
+            yield line, {"__width_mismatch__": str(len(row))}
+            continue
+        yield line, dict(zip(header, row, strict=True))
+
+
+def csv_header(text: str) -> list[str]:
+    """Lower-cased header of a CSV export (after a `#TYPE` line if there is one)."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if lines and lines[0].startswith("#TYPE"):
+        lines = lines[1:]
+    if not lines:
+        return []
+    try:
+        return [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    except csv.Error:
+        return []
+
+
+def parse_bool(value: str | bool | None) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return None
+    s = str(value).strip().lower()
+    if s in ("true", "yes", "y", "1", "x"):
+        return True
+    if s in ("false", "no", "n", "0", ""):
+        return False
+    raise ValueError("not a true/false value")
+
+
+_DATETIME_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",  # Export-Csv, en-US culture
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+)
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """A timestamp as exports write it, as a naive UTC datetime (what the warehouse stores);
+    naive input is taken as UTC. Empty -> None.
+
+    `0001-01-01T00:00:00Z` (Graph's "never") is None, never a date.
+    """
+    if value is None:
+        return None
+    s = str(value).strip()
+    if not s or s.startswith("0001-01-01"):
+        return None
+    iso = s.replace("Z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(iso)
+    except ValueError:
+        dt = None
+        for fmt in _DATETIME_FORMATS:
+            try:
+                dt = datetime.strptime(s, fmt)
+                break
+            except ValueError:
+                continue
+        if dt is None:
+            raise ValueError("not a date/time in a known format") from None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt

@@ -1,0 +1,255 @@
+"""Contracts of the canonical tables: columns, warehouse types and row-level rules.
+
+Each canonical table has one `Contract`: its columns (name, DuckDB type, meaning) and the
+pandera checks a row must pass to be accepted. A row that fails any check is quarantined
+with the column, the rule and a reason a person understands; the failing value itself is
+never copied (it may be PHI). `docs/data-dictionary.md` is generated from these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from ccreview.identifiers import REQUEST_NUMBER_RE, is_valid_email, normalize_phone
+
+APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
+STAFF_TYPES = ("Sponsoring Physician", "Group Administrator", "Provider", "Staff")
+REQUEST_TYPES = ("new_group", "add_members", "change_applications", "remove_members",
+                 "change_group_roles")
+ENVELOPE_STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined",
+                     "voided")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type in the warehouse
+    meaning: str
+    required: bool = False
+    checks: tuple[pa.Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contract:
+    table: str
+    grain: str
+    columns: tuple[Column, ...]
+    row_checks: tuple[pa.Check, ...] = field(default=())
+
+    @property
+    def schema(self) -> pa.DataFrameSchema:
+        cols = {c.name: pa.Column(None, checks=list(c.checks), nullable=not c.required,
+                                  required=False)
+                for c in self.columns}
+        return pa.DataFrameSchema(cols, checks=list(self.row_checks), strict=False)
+
+    def ddl(self) -> str:
+        body = ",\n  ".join(f'"{c.name}" {c.type}' for c in self.columns)
+        return (f"create table {self.table} (\n  {body},\n  source_file varchar,\n"
+                f"  source_line integer\n)")
+
+
+# -- reusable checks; the name is the rule code, REASONS the words a person reads ----------
+
+def _request_number() -> pa.Check:
+    return pa.Check(lambda s: s.astype(str).str.fullmatch(REQUEST_NUMBER_RE.pattern),
+                    name="request_number_pattern")
+
+
+def _email() -> pa.Check:
+    return pa.Check(is_valid_email, element_wise=True, name="email_syntax")
+
+
+def _phone() -> pa.Check:
+    return pa.Check(lambda v: normalize_phone(v) is not None, element_wise=True,
+                    name="phone_nanp")
+
+
+def _one_of(values: tuple[str, ...], name: str) -> pa.Check:
+    return pa.Check.isin(list(values), name=name)
+
+
+REASONS = {
+    "not_nullable": "a required value is missing",
+    "request_number_pattern": "not a request number (CS followed by 7 digits)",
+    "email_syntax": "not an email address",
+    "phone_nanp": "not a ten-digit North American phone number",
+    "staff_type": "not a staff type of the form (Sponsoring Physician, Group Administrator, "
+                  "Provider, Staff)",
+    "request_type": "not a known kind of submission",
+    "application": "not one of the five Clinical Connectivity applications",
+    "envelope_status": "not a DocuSign envelope status",
+    "add_needs_person": "a member added without first name, last name, staff type or suffix",
+}
+
+
+def reason_for(check: str) -> str:
+    return REASONS.get(check, check.replace("_", " "))
+
+
+def _adds_complete(df: pd.DataFrame) -> pd.Series:
+    """A person added by a submission needs the fields the form makes mandatory."""
+    needed = ["first_name", "last_name", "staff_type", "suffix"]
+    is_add = df.get("action", pd.Series("add", index=df.index)) == "add"
+    present = pd.concat([df.get(c, pd.Series(None, index=df.index)).notna() for c in needed],
+                        axis=1).all(axis=1)
+    return ~is_add | present
+
+
+_SOURCE = "the file and line (or record) it came from"
+
+CONTRACTS: dict[str, Contract] = {c.table: c for c in (
+    Contract(
+        "enrollment_submissions", "one row per submission document",
+        (
+            Column("request_number", "varchar", "the submission's own request number", True,
+                   (_request_number(),)),
+            Column("request_type", "varchar", "new_group, add_members, change_applications, "
+                   "remove_members or change_group_roles", True,
+                   (_one_of(REQUEST_TYPES, "request_type"),)),
+            Column("group_request_number", "varchar", "request number of the group's "
+                   "registration", True, (_request_number(),)),
+            Column("submitted_at", "timestamp", "when it was submitted (UTC)", True),
+            Column("group_name", "varchar", "practice name (registrations)"),
+            Column("practice_fax", "varchar", "practice fax number", False, (_phone(),)),
+            Column("corporate_rep_answer", "varchar", "YES/NO: is there a Corporate Officer or "
+                   "Legal Representative"),
+            Column("corporate_rep_name", "varchar", "their full name"),
+            Column("corporate_rep_email", "varchar", "their email", False, (_email(),)),
+            Column("r2w_privacy_accepted", "boolean", "Report2Web privacy policy box checked"),
+        ),
+    ),
+    Contract(
+        "enrollment_people", "one row per person named in a submission",
+        (
+            Column("request_number", "varchar", "the submission naming the person", True,
+                   (_request_number(),)),
+            Column("group_request_number", "varchar", "the group", True, (_request_number(),)),
+            Column("request_type", "varchar", "kind of submission", True,
+                   (_one_of(REQUEST_TYPES, "request_type"),)),
+            Column("submitted_at", "timestamp", "when the submission was made (UTC)", True),
+            Column("action", "varchar", "add (registration, addition, change) or remove", True),
+            Column("form_section", "varchar", "sponsoring_physician, group_administrator or "
+                   "members"),
+            Column("is_group_admin", "boolean", "the person is the group's administrator"),
+            Column("first_name", "varchar", "first name"),
+            Column("middle_initial", "varchar", "middle initial"),
+            Column("no_middle_initial", "boolean", "the No M.I. box"),
+            Column("last_name", "varchar", "last name"),
+            Column("email", "varchar", "email as entered", True, (_email(),)),
+            Column("phone", "varchar", "phone as entered", False, (_phone(),)),
+            Column("phone_extension", "varchar", "phone extension"),
+            Column("staff_type", "varchar", "staff type", False,
+                   (_one_of(STAFF_TYPES, "staff_type"),)),
+            Column("suffix", "varchar", "suffix (MD, NP, PA, DO, Surgery Scheduler, Staff, ...)"),
+            Column("title", "varchar", "title"),
+            Column("specialty", "varchar", "specialty (providers)"),
+            Column("licensed_state", "varchar", "licensed state (providers)"),
+            Column("state_license_number", "varchar", "state license number (providers)"),
+            Column("npi", "varchar", "National Provider Identifier (providers)"),
+            Column("source_path", "varchar", "where in the document: section[index]"),
+        ),
+        row_checks=(pa.Check(_adds_complete, name="add_needs_person"),),
+    ),
+    Contract(
+        "enrollment_app_requests", "one row per person x application requested in a submission",
+        (
+            Column("request_number", "varchar", "the submission", True, (_request_number(),)),
+            Column("group_request_number", "varchar", "the group", True, (_request_number(),)),
+            Column("submitted_at", "timestamp", "when requested (UTC)", True),
+            Column("request_type", "varchar", "kind of submission", True),
+            Column("email", "varchar", "the person's email", True, (_email(),)),
+            Column("application", "varchar", "CERNER, PACS, DSM, QVENTUS or R2W", True,
+                   (_one_of(APPLICATIONS, "application"),)),
+            Column("details", "json", "the application's form details (DSM Direct address; "
+                   "Qventus role, facilities; R2W fax, labs, alerts, recipients)"),
+            Column("source_path", "varchar", "where in the document"),
+        ),
+    ),
+    Contract(
+        "directory_accounts", "one row per Active Directory user",
+        (
+            Column("sam_account_name", "varchar", "LAN ID", True),
+            Column("user_principal_name", "varchar", "UPN", True, (_email(),)),
+            Column("mail", "varchar", "mail attribute", False, (_email(),)),
+            Column("given_name", "varchar", "first name"),
+            Column("surname", "varchar", "last name"),
+            Column("display_name", "varchar", "Name"),
+            Column("company", "varchar", "Company attribute (practice name)"),
+            Column("department", "varchar", "Department attribute (group request number)"),
+            Column("distinguished_name", "varchar", "DN"),
+            Column("enabled", "boolean", "account enabled", True),
+            Column("created_at", "timestamp", "whenCreated (UTC)"),
+            Column("last_logon_at", "timestamp", "lastLogonTimestamp (lags up to 14 days)"),
+            Column("password_last_set_at", "timestamp", "pwdLastSet"),
+            Column("account_expires_at", "timestamp", "accountExpires; empty = never"),
+        ),
+    ),
+    Contract(
+        "entra_users", "one row per Entra ID user",
+        (
+            Column("object_id", "varchar", "Entra object id"),
+            Column("user_principal_name", "varchar", "UPN", True, (_email(),)),
+            Column("mail", "varchar", "mail", False, (_email(),)),
+            Column("display_name", "varchar", "display name"),
+            Column("given_name", "varchar", "first name"),
+            Column("surname", "varchar", "last name"),
+            Column("on_premises_sam_account_name", "varchar", "LAN ID of the synced AD user"),
+            Column("company", "varchar", "companyName"),
+            Column("department", "varchar", "department"),
+            Column("enabled", "boolean", "accountEnabled", True),
+            Column("created_at", "timestamp", "createdDateTime (UTC)"),
+            Column("last_successful_sign_in_at", "timestamp",
+                   "signInActivity.lastSuccessfulSignInDateTime; empty = never"),
+            Column("last_sign_in_at", "timestamp", "signInActivity.lastSignInDateTime "
+                   "(includes failed attempts)"),
+        ),
+    ),
+    Contract(
+        "application_accounts", "one row per application account",
+        (
+            Column("application", "varchar", "CERNER, PACS, DSM, QVENTUS or R2W", True,
+                   (_one_of(APPLICATIONS, "application"),)),
+            Column("username", "varchar", "login: LAN ID or UPN", True),
+            Column("email", "varchar", "email the application keeps", False, (_email(),)),
+            Column("display_name", "varchar", "name as the application shows it"),
+            Column("active", "boolean", "account active", True),
+            Column("created_at", "timestamp", "created (UTC)"),
+            Column("last_access_at", "timestamp", "last successful use; empty = never"),
+            Column("role", "varchar", "role or position"),
+        ),
+    ),
+    Contract(
+        "daa_envelopes", "one row per DocuSign DAA envelope",
+        (
+            Column("envelope_id", "varchar", "DocuSign envelope id", True),
+            Column("request_number", "varchar", "group request number (custom field or subject)",
+                   True, (_request_number(),)),
+            Column("status", "varchar", "envelope status", True,
+                   (_one_of(ENVELOPE_STATUSES, "envelope_status"),)),
+            Column("sent_at", "timestamp", "sent"),
+            Column("completed_at", "timestamp", "completed: every party signed"),
+            Column("declined_at", "timestamp", "declined"),
+            Column("voided_at", "timestamp", "voided"),
+            Column("status_changed_at", "timestamp", "last status change"),
+        ),
+    ),
+    Contract(
+        "daa_recipients", "one row per signer of a DAA envelope",
+        (
+            Column("envelope_id", "varchar", "envelope", True),
+            Column("request_number", "varchar", "group request number", False,
+                   (_request_number(),)),
+            Column("role_name", "varchar", "Sponsoring Physician, Group Administrator, "
+                   "Corporate or Legal Representative"),
+            Column("name", "varchar", "signer's name"),
+            Column("email", "varchar", "signer's email", False, (_email(),)),
+            Column("status", "varchar", "recipient status (sent, delivered, completed, "
+                   "declined...)"),
+            Column("signed_at", "timestamp", "when they signed"),
+        ),
+    ),
+)}

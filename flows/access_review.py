@@ -1,0 +1,135 @@
+"""The periodic access review as a Prefect flow: ingest -> validate -> transform -> report.
+
+Tasks pass paths (the warehouse file, the output folder), never DataFrames or connections,
+and log counts, never data values. Nothing holding input data is cached (`NO_CACHE`).
+The warehouse is built under a temporary name and renamed only once the reports are
+written, so a failed run leaves the previous run's warehouse and reports in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from ccreview.config import load_config
+from ccreview.errors import UsageError
+from contracts.ingest import ingest_inputs, validate_ingested
+from reports.access_review import ReviewContext, write_review_reports
+from reports.run_manifest import write_run_manifest
+from transforms.warehouse import build_models, load_reference_tables
+
+WAREHOUSE = "warehouse.duckdb"
+
+
+def _retry_on_io_error(task, task_run, state) -> bool:
+    """Retry reading only when the failure looks transient (an OS-level I/O error)."""
+    try:
+        state.result()
+    except UsageError:
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_on_io_error,
+      cache_policy=NO_CACHE)
+def ingest(input_dir: str, warehouse: str) -> dict[str, int]:
+    logger = get_run_logger()
+    with duckdb.connect(warehouse) as con:
+        files = ingest_inputs(Path(input_dir), con)
+    by_status: dict[str, int] = {}
+    for f in files:
+        by_status[f.status] = by_status.get(f.status, 0) + 1
+    for f in files:
+        if f.status in ("unreadable", "unrecognised"):
+            logger.warning("input %s is %s: %s", f.source_file, f.status, f.note)
+    rows = sum(sum(f.tables.values()) for f in files)
+    logger.info("ingested %d files (%s), %d rows", len(files),
+                ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())), rows)
+    return {"files": len(files), "rows": rows, **{f"files_{k}": v for k, v in by_status.items()}}
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate(warehouse: str) -> dict[str, int]:
+    logger = get_run_logger()
+    with duckdb.connect(warehouse) as con:
+        counts = validate_ingested(con)
+    read = sum(c.read for c in counts.values())
+    accepted = sum(c.accepted for c in counts.values())
+    quarantined = sum(c.quarantined for c in counts.values())
+    logger.info("validated %d rows: %d accepted, %d quarantined", read, accepted, quarantined)
+    return {"read": read, "accepted": accepted, "quarantined": quarantined}
+
+
+@task(name="transform", cache_policy=NO_CACHE)
+def transform(warehouse: str, as_of: str, config_path: str | None) -> dict[str, int]:
+    logger = get_run_logger()
+    config = load_config(config_path)
+    with duckdb.connect(warehouse) as con:
+        load_reference_tables(con, config, dt.date.fromisoformat(as_of))
+        try:
+            models = build_models(con)
+        except duckdb.Error as exc:  # the message may quote data values: keep the class only
+            raise RuntimeError(f"building the warehouse models failed "
+                               f"({exc.__class__.__name__})") from None
+        counts = dict(con.execute("select rule, count(*) from findings group by rule "
+                                  "order by rule").fetchall())
+    logger.info("built %d models; %d findings", len(models), sum(counts.values()))
+    return {k: int(v) for k, v in counts.items()}
+
+
+@task(name="report", cache_policy=NO_CACHE)
+def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
+           config_path: str | None) -> list[str]:
+    logger = get_run_logger()
+    config = load_config(config_path)
+    settings = config.as_flat_dict()
+    out = Path(out_dir)
+    ctx = ReviewContext(as_of=dt.date.fromisoformat(as_of), settings=settings,
+                        version=_version())
+    with duckdb.connect(warehouse) as con:
+        written = write_review_reports(con, out, ctx)
+        manifest = write_run_manifest(con, out / "run_manifest.json", as_of=as_of,
+                                      input_dir=input_dir, settings=settings,
+                                      outputs=written)
+    logger.info("wrote %d report files", len(written) + 1)
+    return [str(p) for p in [*written, manifest]]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ccreview")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+@flow(name="access-review", log_prints=True)
+def access_review(input_dir: str, out_dir: str, as_of: str,
+                  config_path: str | None = None) -> dict:
+    """The periodic review of one input folder as of a date; returns counts only."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    building = out / f".{WAREHOUSE}.building"
+    for stale in (building, Path(f"{building}.wal")):
+        stale.unlink(missing_ok=True)
+    ingested = ingest(input_dir, str(building))
+    validated = validate(str(building))
+    findings = transform(str(building), as_of, config_path)
+    written = report(str(building), out_dir, as_of, input_dir, config_path)
+    final = out / WAREHOUSE
+    os.replace(building, final)
+    written.append(str(final))
+    print(f"Review as of {as_of}: {sum(findings.values())} findings, "
+          f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read")
+    return {"as_of": as_of, "ingest": ingested, "validate": validated,
+            "findings_by_rule": findings, "outputs": written}
+

@@ -1,0 +1,160 @@
+"""The periodic review's outputs: `findings.csv`, `quarantine.csv` and the compliance
+workbook `access_review_<as-of>.xlsx` (Summary and Findings sheets).
+
+Everything is read from the finished warehouse; nothing here computes a finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from reports.files import write_csv
+from reports.xlsx import SEVERITY_FILLS, save_workbook, set_value, write_table
+from transforms.warehouse import FINDING_COLUMNS, rule_models
+
+FINDINGS_HEADERS = {
+    "finding_key": "Finding key", "rule": "Rule", "severity": "Severity",
+    "request_number": "Request number", "group_name": "Group", "email": "Email",
+    "person_name": "Person", "lan_id": "LAN ID", "application": "Application",
+    "detail": "Detail", "control": "Controls", "recommended_action": "Recommended action",
+}
+QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "column_name", "rule",
+                      "reason"]
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """What the Summary sheet states about the run besides the findings."""
+    as_of: dt.date
+    settings: dict[str, str]
+    version: str
+
+
+def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
+                         ctx: ReviewContext) -> list[Path]:
+    findings = con.execute(
+        f"select {', '.join(FINDING_COLUMNS)} from findings").df()
+    quarantine = con.execute(
+        f"select {', '.join(QUARANTINE_COLUMNS)} from quarantine "
+        "order by source_file, source_line, column_name, rule").df()
+    inputs = con.execute("""
+        select f.source_file, f.format, f.status, f.note,
+               coalesce(sum(r.rows_read), 0)::bigint as rows_read,
+               coalesce(sum(r.rows_accepted), 0)::bigint as rows_accepted,
+               coalesce(sum(r.rows_quarantined), 0)::bigint as rows_quarantined
+        from input_files as f
+        left join input_reconciliation as r using (source_file)
+        group by all order by f.source_file""").df()
+    catalog = con.execute("select rule, severity, description from findings_catalog").df()
+    scope = con.execute("""
+        select
+            (select count(*) from int_groups) as groups,
+            (select count(*) from int_members where member_status = 'active') as members,
+            (select count(*) from int_directory_identities) as directory_accounts,
+            (select count(*) from stg_application_accounts) as application_accounts
+    """).df().iloc[0].to_dict()
+
+    written = []
+    csv_path = out_dir / "findings.csv"
+    write_csv(csv_path, FINDING_COLUMNS, findings.itertuples(index=False, name=None))
+    written.append(csv_path)
+    q_path = out_dir / "quarantine.csv"
+    write_csv(q_path, QUARANTINE_COLUMNS, quarantine.itertuples(index=False, name=None))
+    written.append(q_path)
+    xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
+    _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, len(quarantine))
+    written.append(xlsx_path)
+    return written
+
+
+def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
+                    catalog: pd.DataFrame, inputs: pd.DataFrame, scope: dict,
+                    quarantined: int) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Summary"
+    _summary(ws, ctx, findings, catalog, inputs, scope, quarantined)
+    fs = wb.create_sheet("Findings")
+    rows = [list(r) for r in findings.itertuples(index=False, name=None)]
+    write_table(fs, [FINDINGS_HEADERS[c] for c in FINDING_COLUMNS], rows,
+                severity_column="Severity")
+    save_workbook(wb, path, ctx.as_of)
+
+
+def _summary(ws, ctx: ReviewContext, findings: pd.DataFrame, catalog: pd.DataFrame,
+             inputs: pd.DataFrame, scope: dict, quarantined: int) -> None:
+    bold = Font(bold=True)
+    title = ws.cell(row=1, column=1)
+    set_value(title, "Clinical Connectivity access review")
+    title.font = Font(bold=True, size=14)
+    facts = [
+        ("As of", ctx.as_of),
+        ("Produced by", f"ccreview {ctx.version}"),
+        ("Groups reviewed", int(scope["groups"])),
+        ("Active members", int(scope["members"])),
+        ("Directory accounts", int(scope["directory_accounts"])),
+        ("Application accounts", int(scope["application_accounts"])),
+        ("Findings", len(findings)),
+        ("Input rows quarantined", quarantined),
+    ]
+    row = 3
+    for label, value in facts:
+        set_value(ws.cell(row=row, column=1), label)
+        ws.cell(row=row, column=1).font = bold
+        set_value(ws.cell(row=row, column=2), value)
+        row += 1
+
+    row += 1
+    set_value(ws.cell(row=row, column=1), "Findings by rule")
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    row += 1
+    evaluated = {m.removeprefix("rule_").upper() for m in rule_models()}
+    counts = findings.groupby("rule").size().to_dict() if len(findings) else {}
+    by_rule = []
+    for rec in catalog.itertuples(index=False):
+        status = counts.get(rec.rule, 0) if rec.rule in evaluated else "not evaluated yet"
+        by_rule.append([rec.rule, rec.severity, status, rec.description])
+    header_row = row
+    _small_table(ws, row, ["Rule", "Severity", "Findings", "What it means"], by_rule)
+    for i, r in enumerate(by_rule, start=header_row + 1):
+        fill = SEVERITY_FILLS.get(r[1])
+        if fill:
+            ws.cell(row=i, column=2).fill = fill
+    row += len(by_rule) + 2
+
+    set_value(ws.cell(row=row, column=1), "Thresholds and settings used")
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    row += 1
+    settings = [[k, v] for k, v in ctx.settings.items()]
+    _small_table(ws, row, ["Setting", "Value"], settings)
+    row += len(settings) + 2
+
+    set_value(ws.cell(row=row, column=1), "Inputs")
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    row += 1
+    in_rows = [list(r) for r in inputs.itertuples(index=False, name=None)]
+    _small_table(ws, row, ["File", "Format", "Status", "Note", "Rows read", "Accepted",
+                           "Quarantined"], in_rows)
+    for col, width in zip("ABCDEFG", (44, 28, 14, 36, 12, 12, 12), strict=True):
+        ws.column_dimensions[col].width = width
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _small_table(ws, row: int, header: list[str], rows: list[list]) -> None:
+    for j, h in enumerate(header, start=1):
+        c = ws.cell(row=row, column=j)
+        set_value(c, h)
+        c.font = Font(bold=True)
+    for i, r in enumerate(rows, start=row + 1):
+        for j, v in enumerate(r, start=1):
+            set_value(ws.cell(row=i, column=j), v)

@@ -1,0 +1,52 @@
+"""Writing report files safely: atomically, and with input-derived cells kept inert.
+
+Every report is written to a temporary name in the destination folder and renamed when
+complete, so a reader (or a crash) never sees half a file. Text built from input data is
+never allowed to become a spreadsheet formula: in xlsx it is typed as a string cell; in
+CSV it gets the OWASP escaping (a leading `'` before `=`, `+`, `-`, `@`, tab or CR).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it over `path` if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def csv_safe(value: object) -> object:
+    """OWASP CSV-injection escaping for a cell built from input data."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write a UTF-8 CSV atomically; returns the number of data rows."""
+    n = 0
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        for row in rows:
+            w.writerow(["" if v is None else csv_safe(v) for v in row])
+            n += 1
+    return n

@@ -1,0 +1,40 @@
+-- grain: one row per directory identity (UPN): the AD user and its synced Entra ID user
+with ad as (
+    select * from stg_directory_accounts
+    qualify row_number() over (partition by upn order by source_file, source_line) = 1
+),
+
+entra as (
+    select * from stg_entra_users
+    qualify row_number() over (partition by upn order by source_file, source_line) = 1
+),
+
+joined as (
+    select
+        -- ids
+        coalesce(ad.upn, entra.upn) as upn,
+        coalesce(ad.lan_id, entra.lan_id) as lan_id,
+        coalesce(ad.mail, entra.mail) as mail,
+        coalesce(ad.display_name, entra.display_name) as display_name,
+        ad.department as department,
+        -- flags
+        ad.upn is not null as in_active_directory,
+        entra.upn is not null as in_entra,
+        ad.enabled as ad_enabled,
+        entra.enabled as entra_enabled,
+        coalesce(ad.account_expires_at < p.as_of_ts, false) as ad_expired,
+        case
+            when ad.upn is not null
+                then ad.enabled and not coalesce(ad.account_expires_at < p.as_of_ts, false)
+            else entra.enabled
+        end as enabled,
+        -- dates
+        coalesce(ad.created_at, entra.created_at) as created_at,
+        ad.last_logon_at as ad_last_logon_at,
+        entra.last_successful_sign_in_at as entra_last_success_at,
+    from ad
+    full outer join entra on ad.upn = entra.upn
+    cross join run_parameters as p
+)
+
+select * from joined

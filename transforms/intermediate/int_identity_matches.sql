@@ -1,0 +1,22 @@
+-- grain: one row per directory identity x member it belongs to, with how it was matched
+-- Matched by the directory mail attribute against the enrolled email (case- and
+-- whitespace-insensitive). Members include removed ones: their accounts are not orphans.
+with identities as (
+    select * from int_directory_identities
+),
+
+members as (
+    select * from int_members
+),
+
+by_mail as (
+    select
+        i.upn,
+        m.request_number,
+        m.email,
+        'mail = enrolled email' as match_method,
+    from identities as i
+    inner join members as m on i.mail = m.email
+)
+
+select * from by_mail

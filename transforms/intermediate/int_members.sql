@@ -1,0 +1,73 @@
+-- grain: one row per group x person (email): the person's current state in the group
+-- A person's latest submission decides: removed if it removed them, else active with the
+-- attributes of their latest addition.
+with events as (
+    select * from stg_enrollment_people
+),
+
+latest_event as (
+    select
+        group_request_number,
+        email,
+        action as latest_action,
+        submitted_at as latest_event_at,
+        request_number as latest_request_number,
+    from events
+    qualify row_number() over (
+        partition by group_request_number, email
+        order by submitted_at desc, request_number desc, action asc
+    ) = 1
+),
+
+latest_add as (
+    select *
+    from events
+    where action = 'add'
+    qualify row_number() over (
+        partition by group_request_number, email order by submitted_at desc, request_number desc
+    ) = 1
+),
+
+first_add as (
+    select group_request_number, email, min(submitted_at) as added_at
+    from events
+    where action = 'add'
+    group by all
+),
+
+suffix_classes as (
+    select lower(suffix) as suffix_key, suffix_class from policy_suffix_classes
+),
+
+members as (
+    select
+        -- ids
+        a.group_request_number as request_number,
+        a.email,
+        a.npi,
+        -- person
+        a.first_name,
+        a.middle_initial,
+        a.last_name,
+        concat_ws(' ', a.first_name, a.last_name) as person_name,
+        a.staff_type,
+        a.suffix,
+        coalesce(sc.suffix_class, 'Regular Staff') as suffix_class,
+        sc.suffix_class is null as suffix_unknown,
+        a.is_group_admin or a.staff_type = 'Group Administrator' as is_group_admin,
+        a.licensed_state,
+        a.state_license_number,
+        a.phone_as_entered,
+        -- state
+        case when le.latest_action = 'remove' then 'removed' else 'active' end as member_status,
+        f.added_at,
+        case when le.latest_action = 'remove' then le.latest_event_at end as removed_at,
+        case when le.latest_action = 'remove' then le.latest_request_number end
+            as removed_in_request,
+    from latest_add as a
+    inner join latest_event as le using (group_request_number, email)
+    inner join first_add as f using (group_request_number, email)
+    left join suffix_classes as sc on lower(a.suffix) = sc.suffix_key
+)
+
+select * from members

@@ -1,0 +1,40 @@
+-- grain: one row per group x person x application currently requested
+-- The latest submission that listed a person's applications states their full set.
+with requests as (
+    select * from stg_enrollment_app_requests
+),
+
+people_listings as (
+    -- every submission that stated a person's applications (even an empty list)
+    select group_request_number, email, request_number, submitted_at
+    from stg_enrollment_people
+    where action = 'add'
+),
+
+latest_listing as (
+    select *
+    from people_listings
+    qualify row_number() over (
+        partition by group_request_number, email order by submitted_at desc, request_number desc
+    ) = 1
+),
+
+current_requests as (
+    select
+        r.group_request_number as request_number,
+        r.email,
+        r.application,
+        r.request_number as requested_in,
+        r.submitted_at as requested_at,
+        r.details,
+    from requests as r
+    inner join latest_listing as l
+        on r.group_request_number = l.group_request_number
+        and r.email = l.email
+        and r.request_number = l.request_number
+    qualify row_number() over (
+        partition by r.group_request_number, r.email, r.application order by r.source_line
+    ) = 1
+)
+
+select * from current_requests

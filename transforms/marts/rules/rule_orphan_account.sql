@@ -1,0 +1,40 @@
+-- rule: ORPHAN_ACCOUNT
+-- grain: one row per enabled directory identity or active application account that
+-- resolves to no enrolled member (current or removed); application empty for a directory one
+with orphan_identities as (
+    select
+        'ORPHAN_ACCOUNT' as rule,
+        null as request_number,
+        coalesce(i.mail, i.upn) as email,
+        null as application,
+        i.display_name as person_name,
+        i.lan_id,
+        printf(
+            'Enabled %s account matches no enrolled member',
+            case
+                when i.in_active_directory and i.in_entra then 'Active Directory / Entra ID'
+                when i.in_active_directory then 'Active Directory'
+                else 'Entra ID'
+            end
+        ) as detail,
+    from int_directory_identities as i
+    left join int_identity_matches as im using (upn)
+    where im.upn is null and i.enabled
+),
+
+orphan_app_accounts as (
+    select
+        'ORPHAN_ACCOUNT' as rule,
+        null as request_number,
+        coalesce(a.email, a.username) as email,
+        a.application,
+        a.display_name as person_name,
+        a.username as lan_id,
+        printf('Active %s account matches no enrolled member', a.application) as detail,
+    from int_application_accounts as a
+    where a.member_email is null and a.active
+)
+
+select * from orphan_identities
+union all
+select * from orphan_app_accounts

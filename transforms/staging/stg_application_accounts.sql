@@ -1,0 +1,21 @@
+-- grain: one row per application account
+with source as (
+    select * from raw_application_accounts
+),
+
+renamed as (
+    select
+        application,
+        lower(trim(username)) as username,
+        lower(trim(email)) as email,
+        display_name,
+        role,
+        active,
+        created_at,
+        last_access_at,
+        source_file,
+        source_line,
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,31 @@
+-- grain: one row per Active Directory user
+with source as (
+    select * from raw_directory_accounts
+),
+
+renamed as (
+    select
+        -- ids
+        lower(trim(sam_account_name)) as lan_id,
+        lower(trim(user_principal_name)) as upn,
+        lower(trim(mail)) as mail,
+        upper(trim(department)) as department,
+        -- person
+        given_name,
+        surname,
+        display_name,
+        company,
+        -- flags
+        enabled,
+        account_expires_at,
+        -- dates
+        created_at,
+        last_logon_at,
+        password_last_set_at,
+        -- lineage
+        source_file,
+        source_line,
+    from source
+)
+
+select * from renamed

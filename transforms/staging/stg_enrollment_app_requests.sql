@@ -1,0 +1,20 @@
+-- grain: one row per person x application requested in a submission
+with source as (
+    select * from raw_enrollment_app_requests
+),
+
+renamed as (
+    select
+        upper(trim(request_number)) as request_number,
+        upper(trim(group_request_number)) as group_request_number,
+        lower(trim(email)) as email,
+        application,
+        request_type,
+        submitted_at,
+        details,
+        source_file,
+        source_line,
+    from source
+)
+
+select * from renamed

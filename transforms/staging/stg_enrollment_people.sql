@@ -1,0 +1,40 @@
+-- grain: one row per person named in a submission (an addition, change or removal)
+with source as (
+    select * from raw_enrollment_people
+),
+
+renamed as (
+    select
+        -- ids
+        upper(trim(request_number)) as request_number,
+        upper(trim(group_request_number)) as group_request_number,
+        lower(trim(email)) as email,
+        trim(npi) as npi,
+        -- event
+        request_type,
+        action,
+        form_section,
+        coalesce(is_group_admin, false) as is_group_admin,
+        submitted_at,
+        -- person
+        trim(first_name) as first_name,
+        nullif(trim(middle_initial), '') as middle_initial,
+        no_middle_initial,
+        trim(last_name) as last_name,
+        trim(staff_type) as staff_type,
+        trim(suffix) as suffix,
+        trim(title) as title,
+        trim(specialty) as specialty,
+        upper(trim(licensed_state)) as licensed_state,
+        trim(state_license_number) as state_license_number,
+        -- contact
+        phone as phone_as_entered,
+        phone_extension,
+        -- lineage
+        source_file,
+        source_line,
+        source_path,
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,27 @@
+-- grain: one row per submission document (registration or change request)
+with source as (
+    select * from raw_enrollment_submissions
+),
+
+renamed as (
+    select
+        -- ids
+        upper(trim(request_number)) as request_number,
+        upper(trim(group_request_number)) as group_request_number,
+        request_type,
+        -- group
+        trim(group_name) as group_name,
+        practice_fax,
+        upper(trim(corporate_rep_answer)) = 'YES' as has_corporate_rep,
+        trim(corporate_rep_name) as corporate_rep_name,
+        lower(trim(corporate_rep_email)) as corporate_rep_email,
+        r2w_privacy_accepted,
+        -- dates
+        submitted_at,
+        -- lineage
+        source_file,
+        source_line,
+    from source
+)
+
+select * from renamed

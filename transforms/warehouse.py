@@ -1,0 +1,145 @@
+"""Build the warehouse models from the `.sql` files beside this module.
+
+`staging/` (one model per canonical table: rename, cast, trim), `intermediate/` (identity
+resolution, membership state, activity) and `marts/` (answers to a user's question). Each
+file is one model named by its file stem; it may refer to other models by name and runs
+after them (dependencies are read from the SQL text). Every file in `marts/rules/` yields
+findings of one rule: adding a rule is one SQL file plus one row in
+`contracts/findings_catalog.csv`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ccreview.config import ReviewConfig
+from ccreview.errors import UsageError
+
+HERE = Path(__file__).parent
+LAYERS = ("staging", "intermediate", "marts")
+RULES_DIR = HERE / "marts" / "rules"
+CONTRACTS_DIR = HERE.parent / "contracts"
+
+FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
+                   "person_name", "lan_id", "application", "detail", "control",
+                   "recommended_action"]
+
+
+def model_files() -> dict[str, Path]:
+    files = {}
+    for layer in LAYERS:
+        for p in sorted((HERE / layer).rglob("*.sql")):
+            files[p.stem] = p
+    return files
+
+
+def _dependencies(sql: str, names: set[str]) -> set[str]:
+    words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", sql.lower()))
+    return words & names
+
+
+def build_order() -> list[tuple[str, Path]]:
+    files = model_files()
+    names = set(files)
+    graph = {n: _dependencies(p.read_text(), names - {n}) for n, p in files.items()}
+    return [(n, files[n]) for n in TopologicalSorter(graph).static_order()]
+
+
+def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
+                          as_of: date) -> None:
+    """Run parameters, the policy and the findings catalog: the data the SQL reads."""
+    t = config.thresholds
+    params = pd.DataFrame([{
+        "as_of": as_of, "as_of_ts": pd.Timestamp(as_of),
+        "dormancy_days": t.dormancy_days,
+        "never_signed_in_grace_days": t.never_signed_in_grace_days,
+        "ad_lastlogon_lag_days": t.ad_lastlogon_lag_days,
+        "provisioning_window_days": t.provisioning_window_days,
+        "daa_term_days": t.daa_term_days, "daa_notice_days": t.daa_notice_days,
+        "app_unused_days": t.app_unused_days,
+    }])
+    ints = ", ".join(f"{c}::integer as {c}" for c in params.columns if c.endswith("_days"))
+    con.register("_params", params)
+    con.execute("create or replace table run_parameters as select as_of::date as as_of, "
+                f"as_of_ts::timestamp as as_of_ts, {ints} from _params")
+    con.unregister("_params")
+    policy = CONTRACTS_DIR / "policy"
+    con.execute("create or replace table policy_entitlements as select * from "
+                "read_csv(?, header=true, all_varchar=true)",
+                [str(policy / "entitlement_policy.csv")])
+    con.execute("create or replace table policy_suffix_classes as select * from "
+                "read_csv(?, header=true, all_varchar=true)",
+                [str(policy / "suffix_classes.csv")])
+    catalog = pd.read_csv(CONTRACTS_DIR / "findings_catalog.csv", dtype=str)
+    unknown = set(config.severity) - set(catalog["rule"])
+    if unknown:
+        raise UsageError(f"config: severity set for unknown rule(s) {sorted(unknown)}")
+    for rule, sev in config.severity.items():
+        catalog.loc[catalog["rule"] == rule, "severity"] = sev
+    con.register("_catalog", catalog)
+    con.execute("create or replace table findings_catalog as select * from _catalog")
+    con.unregister("_catalog")
+
+
+def build_models(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create every model as a table, dependencies first; then the `findings` table."""
+    built = []
+    for name, path in build_order():
+        con.execute(f"create or replace table {name} as\n{path.read_text()}")
+        built.append(name)
+    build_findings(con)
+    return built
+
+
+def rule_models() -> list[str]:
+    return sorted(p.stem for p in RULES_DIR.glob("rule_*.sql"))
+
+
+def build_findings(con: duckdb.DuckDBPyConnection) -> None:
+    """Union every rule model into `findings`, with the catalog's severity, control and
+    action and a stable `finding_key` (same finding, same key, in every run)."""
+    catalog_rules = {r for (r,) in con.execute("select rule from findings_catalog").fetchall()}
+    selects = []
+    for model in rule_models():
+        code = model.removeprefix("rule_").upper()
+        if code not in catalog_rules:
+            raise RuntimeError(f"{model}.sql has no row in findings_catalog.csv")
+        selects.append(
+            f"select rule, request_number::varchar as request_number, email::varchar as email, "
+            f"application::varchar as application, person_name::varchar as person_name, "
+            f"lan_id::varchar as lan_id, detail::varchar as detail from {model}")
+    union = "\nunion all\n".join(selects)
+    con.execute(f"""
+        create or replace table findings as
+        with all_rules as ({union}),
+        keyed as (
+            select
+                substr(md5(concat_ws('|', f.rule, coalesce(f.request_number, ''),
+                    coalesce(f.email, ''), coalesce(f.application, ''))), 1, 16) as finding_key,
+                f.rule,
+                c.severity,
+                coalesce(f.request_number, '') as request_number,
+                coalesce(g.group_name, '') as group_name,
+                coalesce(f.email, '') as email,
+                coalesce(f.person_name, '') as person_name,
+                coalesce(f.lan_id, '') as lan_id,
+                coalesce(f.application, '') as application,
+                f.detail,
+                c.control,
+                c.recommended_action,
+            from all_rules as f
+            inner join findings_catalog as c using (rule)
+            left join int_groups as g on g.request_number = f.request_number
+        )
+        select * from keyed
+        qualify row_number() over (partition by finding_key order by detail) = 1
+        order by
+            case severity when 'high' then 1 when 'medium' then 2 else 3 end,
+            rule, request_number, email, application
+    """)
