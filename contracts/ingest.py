@@ -211,7 +211,8 @@ def _contract_failures(contract: Contract, df: pd.DataFrame) -> pd.DataFrame:
             continue  # column-level failure (e.g. a whole column missing): not a row's fault
         check = str(rec.check)
         rule = "not_nullable" if "not_nullable" in check else check.split("(")[0]
-        column = rec.column if isinstance(rec.column, str) else "(row)"
+        row_level = rec.schema_context == "DataFrameSchema" or not isinstance(rec.column, str)
+        column = "(row)" if row_level else rec.column
         out.append({"_row_id": int(df.at[int(idx), "_row_id"]), "column_name": column,
                     "rule": rule, "reason": reason_for(rule)})
     return pd.DataFrame(out, columns=columns).drop_duplicates()

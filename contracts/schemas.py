@@ -69,7 +69,8 @@ def _phone() -> pa.Check:
 
 
 def _one_of(values: tuple[str, ...], name: str) -> pa.Check:
-    return pa.Check.isin(list(values), name=name)
+    allowed = frozenset(values)
+    return pa.Check(lambda s: s.isin(allowed), name=name)
 
 
 REASONS = {
@@ -152,7 +153,7 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("npi", "varchar", "National Provider Identifier (providers)"),
             Column("source_path", "varchar", "where in the document: section[index]"),
         ),
-        row_checks=(pa.Check(_adds_complete, name="add_needs_person"),),
+        row_checks=(pa.Check(_adds_complete, name="add_needs_person", ignore_na=False),),
     ),
     Contract(
         "enrollment_app_requests", "one row per person x application requested in a submission",

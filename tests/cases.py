@@ -1,0 +1,137 @@
+"""Small hand-written organisations for edge-case tests, written in the real formats.
+
+A `Case` collects groups, people and accounts, then `write(folder)` produces the same kinds
+of files the tools export (enrollment JSON, PowerShell 7 Export-Csv, Graph pages,
+application user lists), so the edge cases go through the real readers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ccreview.identifiers import datetime_to_filetime, npi_check_digit
+
+AS_OF = dt.date(2026, 11, 1)
+AS_OF_DT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+APP_NAMES = {"CERNER": "Cerner Millennium", "PACS": "PACS Synapse",
+             "DSM": "Direct Secure Messaging", "QVENTUS": "Qventus", "R2W": "Report2Web"}
+
+
+def days_ago(n: float) -> dt.datetime:
+    return AS_OF_DT - dt.timedelta(days=n)
+
+
+def npi(first9: str = "123456789") -> str:
+    return first9 + str(npi_check_digit(first9))
+
+
+def person(first: str, last: str, staff_type: str = "Staff", suffix: str = "Billing",
+           apps: tuple[str, ...] = ("CERNER",), email: str | None = None, **extra) -> dict:
+    doc = {"first_name": first, "middle_initial": "", "no_middle_initial": True,
+           "last_name": last, "email": email or f"{first}.{last}@clinic.example".lower(),
+           "phone": "(602) 555-0100", "staff_type": staff_type, "suffix": suffix,
+           "applications": [APP_NAMES[a] for a in apps]}
+    if suffix in ("MD", "DO", "NP", "PA"):
+        doc.update(licensed_state="AZ", state_license_number="12345", npi=npi())
+    doc.update(extra)
+    return doc
+
+
+@dataclass
+class Account:
+    lan_id: str
+    mail: str
+    enabled: bool = True
+    created: dt.datetime = field(default_factory=lambda: days_ago(400))
+    entra_last_success: dt.datetime | None = None
+    entra_last_any: dt.datetime | None = None
+    ad_last_logon: dt.datetime | None = None
+    in_ad: bool = True
+    in_entra: bool = True
+
+
+@dataclass
+class AppAccount:
+    application: str
+    username: str
+    email: str = ""
+    active: bool = True
+    last_access: dt.datetime | None = None
+    created: dt.datetime = field(default_factory=lambda: days_ago(400))
+
+
+@dataclass
+class Case:
+    submissions: list[dict] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+    app_accounts: list[AppAccount] = field(default_factory=list)
+
+    def register(self, request_number: str, sponsor: dict, admin: dict | None,
+                 members: list[dict], submitted: dt.datetime | None = None,
+                 **group) -> None:
+        self.submissions.append({
+            "request_number": request_number, "request_type": "new_group",
+            "group_request_number": request_number,
+            "submitted_at": _iso(submitted or days_ago(500)),
+            "group": {"name": group.get("name", f"Group {request_number}"),
+                      "practice_fax": "602-555-0199",
+                      "corporate_or_legal_representative": "NO"},
+            "sponsoring_physician": sponsor,
+            "group_administrator_same_as_sponsor": admin is None,
+            "group_administrator": admin, "members": members,
+        })
+
+    def change(self, request_number: str, group: str, kind: str, members: list[dict],
+               submitted: dt.datetime) -> None:
+        self.submissions.append({"request_number": request_number, "request_type": kind,
+                                 "group_request_number": group,
+                                 "submitted_at": _iso(submitted), "members": members})
+
+    def write(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "submissions.json").write_text(json.dumps(self.submissions, indent=1))
+        with (folder / "ad.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\r\n")
+            w.writerow(["SamAccountName", "UserPrincipalName", "mail", "Enabled", "GivenName",
+                        "Surname", "whenCreated", "lastLogonTimestamp", "accountExpires"])
+            for a in self.accounts:
+                if a.in_ad:
+                    w.writerow([a.lan_id, f"{a.lan_id}@cc.example.org", a.mail,
+                                str(a.enabled), "", "", a.created.strftime("%m/%d/%Y %H:%M:%S"),
+                                "" if a.ad_last_logon is None
+                                else datetime_to_filetime(a.ad_last_logon),
+                                "9223372036854775807"])
+        users = []
+        for a in self.accounts:
+            if not a.in_entra:
+                continue
+            activity = None
+            if a.entra_last_success or a.entra_last_any:
+                activity = {"lastSuccessfulSignInDateTime": _iso(a.entra_last_success)
+                            if a.entra_last_success else "0001-01-01T00:00:00Z",
+                            "lastSignInDateTime": _iso(a.entra_last_any or a.entra_last_success)}
+            users.append({"id": a.lan_id, "userPrincipalName": f"{a.lan_id}@cc.example.org",
+                          "mail": a.mail, "accountEnabled": a.enabled,
+                          "createdDateTime": _iso(a.created), "signInActivity": activity,
+                          "onPremisesSamAccountName": a.lan_id})
+        body = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+                "value": users}
+        (folder / "entra.json").write_text(json.dumps(body))
+        with (folder / "apps.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["application", "username", "email", "display_name", "active", "created",
+                        "last_access", "role"])
+            for x in self.app_accounts:
+                w.writerow([x.application, x.username, x.email, "", str(x.active).lower(),
+                            x.created.strftime("%Y-%m-%d %H:%M:%S"),
+                            "" if x.last_access is None
+                            else x.last_access.strftime("%Y-%m-%d %H:%M:%S"), "User"])
+        return folder
+
+
+def _iso(d: dt.datetime) -> str:
+    return d.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,93 @@
+"""Shared fixtures: the review's stages run on a real DuckDB, without Prefect, so rule
+tests are fast; one session-scoped Prefect test harness serves the flow tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ccreview.config import ReviewConfig
+from contracts.ingest import ingest_inputs, validate_ingested
+from transforms.warehouse import build_models, load_reference_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+SAMPLE_AS_OF = dt.date(2026, 11, 1)
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "Zyx-Patient-Secret"  # a value that must never be copied into a reason or log
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+def build_warehouse(input_dir: Path, as_of: dt.date,
+                    config: ReviewConfig | None = None) -> duckdb.DuckDBPyConnection:
+    """Ingest, validate and transform a folder into an in-memory warehouse."""
+    con = duckdb.connect()
+    ingest_inputs(input_dir, con)
+    validate_ingested(con)
+    load_reference_tables(con, config or ReviewConfig(), as_of)
+    build_models(con)
+    return con
+
+
+def finding_keys(con: duckdb.DuckDBPyConnection, rules: set[str] | None = None) -> set[tuple]:
+    rows = con.execute("select rule, request_number, email, application from findings").fetchall()
+    return {r for r in rows if rules is None or r[0] in rules}
+
+
+def expected_keys(folder: Path, rules: set[str] | None = None) -> set[tuple]:
+    df = pd.read_csv(folder / "expected_findings.csv", dtype=str, keep_default_na=False)
+    return {tuple(r) for r in df.itertuples(index=False, name=None)
+            if rules is None or r[0] in rules}
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse() -> duckdb.DuckDBPyConnection:
+    return build_warehouse(SAMPLE, SAMPLE_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture
+def bad_inputs(tmp_path: Path) -> Path:
+    """A folder with a bad row of every kind, an empty, a truncated and an unknown file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ad.csv").write_text(
+        "SamAccountName,UserPrincipalName,mail,Enabled,whenCreated,lastLogonTimestamp\n"
+        "good,good@cc.example.org,good@x.example,True,1/2/2024 3:04:05 PM,133182469920000000\n"
+        f"badtime,badtime@cc.example.org,b@x.example,True,{SECRET},133182469920000000\n"
+        f"nofiletime,nf@cc.example.org,nf@x.example,True,1/2/2024 3:04:05 PM,{SECRET}\n"
+        ",,nobody@x.example,True,,\n"
+        "short,short@cc.example.org\n"
+        f"badmail,badmail@cc.example.org,{SECRET},Maybe,1/2/2024 3:04:05 PM,0\n")
+    doc = json.loads((FIXTURES / "enrollment_single.json").read_text())
+    doc["members"].append({"first_name": "X", "last_name": SECRET, "email": SECRET,
+                           "staff_type": "Janitor", "suffix": "Staff",
+                           "applications": ["Cerner Millennium", "Minesweeper"]})
+    doc["members"].append({"email": "nameless@test.example", "staff_type": "Staff"})
+    (folder / "enrollment.json").write_text(json.dumps(doc))
+    bad_sub = dict(doc, request_number="REQ42", members=[])
+    (folder / "enrollment2.json").write_text(json.dumps([bad_sub]))
+    shutil.copy(FIXTURES / "application_users.csv", folder / "apps.csv")
+    with (folder / "apps.csv").open("a") as fh:
+        fh.write("Minesweeper,jdoe,,x,true,,,\n")
+    (folder / "empty.csv").write_bytes(b"")
+    (folder / "truncated.json").write_text('{"value": [{"userPrincipalName": ')
+    (folder / "notes.txt").write_text("meeting notes\n")
+    return folder

@@ -1,0 +1,71 @@
+"""Bad rows are quarantined with file, line, column, rule and reason; nothing is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from contracts.ingest import ingest_inputs, validate_ingested
+from tests.conftest import SECRET
+
+
+def _ingest(folder: Path) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    con = duckdb.connect()
+    ingest_inputs(folder, con)
+    return con, validate_ingested(con)
+
+
+def test_each_bad_row_is_quarantined_with_a_located_reason(bad_inputs):
+    con, _ = _ingest(bad_inputs)
+    q = con.execute("select table_name, source_file, source_line, column_name, rule "
+                    "from quarantine order by all").fetchall()
+    assert ("directory_accounts", "ad.csv", 3, "whenCreated", "datetime") in q
+    assert ("directory_accounts", "ad.csv", 4, "lastlogontimestamp", "filetime") in q
+    assert ("directory_accounts", "ad.csv", 5, "sam_account_name", "not_nullable") in q
+    assert ("directory_accounts", "ad.csv", 5, "user_principal_name", "not_nullable") in q
+    assert ("directory_accounts", "ad.csv", 6, "(row)", "csv_width") in q
+    assert ("directory_accounts", "ad.csv", 7, "Enabled", "boolean") in q
+    assert ("directory_accounts", "ad.csv", 7, "mail", "email_syntax") in q
+    assert ("enrollment_people", "enrollment.json", 1, "staff_type", "staff_type") in q
+    assert ("enrollment_people", "enrollment.json", 1, "email", "email_syntax") in q
+    assert ("enrollment_people", "enrollment.json", 1, "(row)", "add_needs_person") in q
+    assert ("enrollment_app_requests", "enrollment.json", 1, "members[1].applications",
+            "application") in q
+    assert ("enrollment_submissions", "enrollment2.json", 1, "request_number",
+            "request_number_pattern") in q
+    assert ("application_accounts", "apps.csv", 5, "application", "application") in q
+
+
+def test_reasons_never_quote_the_rejected_value(bad_inputs):
+    con, _ = _ingest(bad_inputs)
+    text = " ".join(str(v) for row in con.execute("select * from quarantine").fetchall()
+                    for v in row)
+    assert SECRET not in text
+    assert "Minesweeper" not in text
+
+
+def test_read_equals_accepted_plus_quarantined_for_every_file(bad_inputs):
+    con, counts = _ingest(bad_inputs)
+    for (source_file, table), c in counts.items():
+        assert c.read == c.accepted + c.quarantined, (source_file, table)
+        raw = con.execute(f"select count(*) from raw_{table} where source_file = ?",
+                          [source_file]).fetchall()[0][0]
+        quarantined_rows = con.execute(
+            "select count(distinct source_line) from quarantine "
+            "where table_name = ? and source_file = ?", [table, source_file]).fetchall()[0][0]
+        assert raw == c.accepted
+        if table != "enrollment_people" and table != "enrollment_app_requests":
+            assert quarantined_rows == c.quarantined  # one row per line in these tables
+    ad = counts[("ad.csv", "directory_accounts")]
+    assert (ad.read, ad.accepted, ad.quarantined) == (6, 1, 5)
+
+
+def test_unusable_files_are_listed_and_the_run_goes_on(bad_inputs):
+    con, counts = _ingest(bad_inputs)
+    files = dict(con.execute("select source_file, status from input_files").fetchall())
+    assert files["empty.csv"] == "unreadable"
+    assert files["truncated.json"] == "unreadable"
+    assert files["notes.txt"] == "unrecognised"
+    assert files["ad.csv"] == "read"
+    assert ("apps.csv", "application_accounts") in counts

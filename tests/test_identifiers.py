@@ -1,0 +1,101 @@
+"""Property tests of the identifier parsing every reader relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ccreview.identifiers import (
+    FILETIME_NEVER,
+    datetime_to_filetime,
+    filetime_to_datetime,
+    is_valid_npi,
+    normalize_phone,
+    npi_check_digit,
+)
+from contracts.readers.base import parse_datetime
+
+nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
+
+
+def test_npi_check_digit_of_the_cms_example():
+    assert npi_check_digit("123456789") == 3
+    assert is_valid_npi("1234567893")
+
+
+@given(nine_digits)
+def test_an_npi_with_its_check_digit_is_valid(first9):
+    assert is_valid_npi(first9 + str(npi_check_digit(first9)))
+
+
+@given(nine_digits, st.integers(min_value=1, max_value=9))
+def test_a_wrong_check_digit_is_invalid(first9, delta):
+    wrong = (npi_check_digit(first9) + delta) % 10
+    assert not is_valid_npi(first9 + str(wrong))
+
+
+@given(nine_digits, st.integers(min_value=0, max_value=8))
+def test_swapping_two_adjacent_different_digits_is_detected(first9, i):
+    npi = first9 + str(npi_check_digit(first9))
+    if npi[i] == npi[i + 1] or {npi[i], npi[i + 1]} == {"0", "9"}:
+        return  # Luhn's one blind spot: 09 <-> 90
+    swapped = npi[:i] + npi[i + 1] + npi[i] + npi[i + 2:]
+    assert not is_valid_npi(swapped)
+
+
+@given(st.text(max_size=12))
+def test_npi_never_raises(value):
+    assert is_valid_npi(value) in (True, False)
+
+
+area = st.integers(200, 999).map(str)
+exchange = st.integers(200, 999).map(str)
+line = st.integers(0, 9999).map(lambda n: f"{n:04d}")
+
+
+@given(area, exchange, line)
+def test_the_ways_people_write_a_phone_number_normalise_alike(a, e, n):
+    expected = f"{a}-{e}-{n}"
+    for written in (f"{a}-{e}-{n}", f"({a}) {e}-{n}", f"{a}.{e}.{n}", f"+1 {a} {e} {n}",
+                    f"1-{a}-{e}-{n}", f"{a}{e}{n}", f" ({a}){e}-{n} "):
+        assert normalize_phone(written) == expected
+
+
+@given(st.text(max_size=20))
+def test_phone_normalisation_is_none_or_ten_digits(value):
+    out = normalize_phone(value)
+    assert out is None or (len(out) == 12 and out.replace("-", "").isdigit())
+
+
+def test_the_guides_nine_digit_typo_is_not_a_phone_number():
+    assert normalize_phone("999-999-999") is None
+
+
+@given(st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1),
+                    timezones=st.just(dt.UTC)))
+def test_filetime_round_trips_to_the_microsecond(value):
+    assert filetime_to_datetime(datetime_to_filetime(value)) == value
+
+
+def test_filetime_never_sentinels_are_not_dates():
+    for never in (*FILETIME_NEVER, "", None, "0"):
+        assert filetime_to_datetime(never) is None
+
+
+@given(st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1)))
+def test_export_date_formats_parse_to_the_same_instant(value):
+    value = value.replace(microsecond=0)
+    hour12 = value.hour % 12 or 12
+    ampm = "AM" if value.hour < 12 else "PM"
+    us = (f"{value.month}/{value.day}/{value.year} {hour12}:{value.minute:02d}:"
+          f"{value.second:02d} {ampm}")
+    assert parse_datetime(us) == value
+    assert parse_datetime(value.isoformat() + "Z") == value
+    assert parse_datetime(value.strftime("%Y-%m-%d %H:%M:%S")) == value
+
+
+def test_graph_never_is_not_a_date():
+    assert parse_datetime("0001-01-01T00:00:00Z") is None
+    assert parse_datetime("") is None

@@ -1,0 +1,119 @@
+"""Every input format is read as the real tool writes it; bad files fail cleanly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ccreview.errors import UnreadableInputError
+from contracts.readers import read_input_file
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("name", ["ad_ps51_utf8bom.csv", "ad_ps51_utf16.csv",
+                                  "ad_ps7_asneeded.csv"])
+def test_active_directory_exports_of_both_powershell_flavours(name):
+    rec = read_input_file(FIXTURES / name)
+    assert rec.format == "active-directory-csv"
+    rows = rec.result.rows["directory_accounts"]
+    assert not rec.result.issues
+    jane, rick = rows
+    assert jane["sam_account_name"] == "jdoe"
+    assert jane["user_principal_name"] == "jdoe@ccpartners.examplehealth.org"
+    assert jane["mail"] == "Jane.Doe@DesertFM.example"
+    assert jane["enabled"] is True and rick["enabled"] is False
+    assert jane["created_at"] == dt.datetime(2023, 1, 15, 9, 3, 12)
+    assert jane["last_logon_at"] == dt.datetime(2023, 1, 15, 9, 3, 12)
+    assert jane["account_expires_at"] is None  # 9223372036854775807 = never
+    assert rick["last_logon_at"] is None and rick["account_expires_at"] is None  # 0 = never
+    assert rick["created_at"] == dt.datetime(2024, 12, 31, 23, 59, 59)
+    assert rick["mail"] is None
+    # physical line numbers: the #TYPE line counts in 5.1 files
+    first_line = 3 if "ps51" in name else 2
+    assert [r["source_line"] for r in rows] == [first_line, first_line + 1]
+
+
+def test_entra_graph_pages_and_never_sentinels():
+    page1 = read_input_file(FIXTURES / "entra_users_page_1.json")
+    page2 = read_input_file(FIXTURES / "entra_users_page_2.json")
+    assert page1.format == page2.format == "entra-graph-json"
+    (jane,) = page1.result.rows["entra_users"]
+    # the successful sign-in counts, not the later failed attempt
+    assert jane["last_successful_sign_in_at"] == dt.datetime(2026, 6, 1, 14, 22, 5)
+    assert jane["last_sign_in_at"] == dt.datetime(2026, 10, 30, 8, 0, 0)
+    rick, never = page2.result.rows["entra_users"]
+    assert rick["last_successful_sign_in_at"] is None and rick["enabled"] is False
+    assert never["last_successful_sign_in_at"] is None and never["last_sign_in_at"] is None
+
+
+def test_enrollment_single_document():
+    rec = read_input_file(FIXTURES / "enrollment_single.json")
+    assert rec.format == "enrollment-json"
+    people = rec.result.rows["enrollment_people"]
+    assert [(p["form_section"], p["staff_type"], p["is_group_admin"]) for p in people] == [
+        ("sponsoring_physician", "Sponsoring Physician", False),
+        ("group_administrator", "Group Administrator", True),
+        ("members", "Staff", False)]
+    apps = {(a["email"], a["application"]) for a in rec.result.rows["enrollment_app_requests"]}
+    assert apps == {("TDoctor@test.example", "CERNER"), ("TDoctor@test.example", "PACS"),
+                    ("TDoctor@test.example", "R2W"), ("carola@test.example", "CERNER"),
+                    ("carola@test.example", "PACS"), ("matt.hall@test.example", "CERNER")}
+
+
+def test_servicenow_table_api_with_display_values():
+    rec = read_input_file(FIXTURES / "enrollment_servicenow.json")
+    subs = rec.result.rows["enrollment_submissions"]
+    assert [(s["request_number"], s["request_type"]) for s in subs] == [
+        ("CS0001023", "add_members"), ("CS0001024", "remove_members")]
+    added, removed = rec.result.rows["enrollment_people"]
+    assert added["first_name"] == "Michelle" and added["suffix"] == "Surgery Scheduler"
+    assert added["no_middle_initial"] is True and added["action"] == "add"
+    assert removed["action"] == "remove" and removed["email"] == "matt.hall@test.example"
+    apps = [a["application"] for a in rec.result.rows["enrollment_app_requests"]]
+    assert apps == ["CERNER", "PACS", "QVENTUS"]
+
+
+def test_docusign_envelopes_link_by_custom_field_or_subject():
+    rec = read_input_file(FIXTURES / "docusign_envelopes.json")
+    envs = rec.result.rows["daa_envelopes"]
+    assert [(e["request_number"], e["status"]) for e in envs] == [
+        ("CS0001022", "completed"), ("CS0001099", "declined")]
+    assert len(rec.result.rows["daa_recipients"]) == 3
+
+
+def test_application_user_list_accepts_display_names_and_bool_spellings():
+    rec = read_input_file(FIXTURES / "application_users.csv")
+    rows = rec.result.rows["application_accounts"]
+    assert [(r["application"], r["active"]) for r in rows] == [
+        ("CERNER", True), ("R2W", True), ("PACS", False)]
+    assert rows[1]["last_access_at"] is None
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "empty"),
+    (b"   \r\n", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b'{"result": [{"request_number": "CS0001022", "request_ty', "JSON"),
+    (b"\xff\xfe\x00\xd8", "UTF-16"),
+    (b"name,mail\r\nJos\xe9,x@y.example\r\n", "encoding"),
+])
+def test_unreadable_files_raise_one_clear_error_naming_the_file(tmp_path, content, reason):
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    with pytest.raises(UnreadableInputError) as exc:
+        read_input_file(path)
+    assert str(path) in str(exc.value)
+    assert reason.lower() in str(exc.value).lower()
+    assert "\n" not in str(exc.value)
+
+
+def test_unrecognised_content_is_reported_not_read(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("alpha,beta\n1,2\n")
+    assert read_input_file(path).format == "unrecognised"
+    shutil.copy(FIXTURES / "enrollment_single.json", tmp_path / "renamed.txt")
+    assert read_input_file(tmp_path / "renamed.txt").format == "enrollment-json"
