@@ -1,0 +1,85 @@
+"""The console command: help everywhere, one-line usage errors with exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ccreview.cli import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse's own exits (--help, argument errors)
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["review", "--help"], ["generate", "--help"]])
+def test_help_on_every_subcommand(capsys, argv):
+    code, out, _ = _run(capsys, *argv)
+    assert code == 0
+    assert "usage: ccreview" in out
+
+
+@pytest.mark.parametrize(("argv", "names"), [
+    (["review", "--input", "/nonexistent/exports", "--out", "o"], "/nonexistent/exports"),
+    (["review", "--input", ".", "--out", "o", "--as-of", "2026-13-01"], "--as-of"),
+    (["review", "--input", ".", "--out", "o", "--config", "/nonexistent.toml"],
+     "/nonexistent.toml"),
+    (["review", "--out", "o"], "--input"),
+    (["generate", "--out", "o", "--groups", "0"], "--groups"),
+    (["frobnicate"], "frobnicate"),
+])
+def test_usage_errors_are_one_line_naming_the_argument(capsys, argv, names):
+    code, _, err = _run(capsys, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert names in lines[0]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("toml", "names"), [
+    ("[thresholds]\ndormancy_dayz = 90\n", "dormancy_dayz"),
+    ("[thresholds]\ndormancy_days = -1\n", "dormancy_days"),
+    ("[severity]\nDORMANT_ACCOUNT = 'urgent'\n", "DORMANT_ACCOUNT"),
+    ("[nonsense]\n", "nonsense"),
+    ("thresholds = [\n", "not valid TOML"),
+])
+def test_bad_config_is_a_usage_error(capsys, tmp_path, toml, names):
+    cfg = tmp_path / "review.toml"
+    cfg.write_text(toml)
+    code, _, err = _run(capsys, "review", "--input", str(tmp_path), "--out",
+                        str(tmp_path / "o"), "--config", str(cfg))
+    assert code == 2
+    assert names in err and str(cfg) in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_generate_refuses_a_folder_it_did_not_write(capsys, tmp_path):
+    (tmp_path / "precious.xlsx").write_text("keep me")
+    code, _, err = _run(capsys, "generate", "--out", str(tmp_path), "--groups", "2")
+    assert code == 2 and "refusing" in err
+    assert (tmp_path / "precious.xlsx").read_text() == "keep me"
+
+
+def test_generate_replaces_its_own_earlier_output(capsys, tmp_path):
+    out = tmp_path / "org"
+    assert _run(capsys, "generate", "--out", str(out), "--groups", "30", "--seed", "3",
+                "--as-of", "2026-11-01")[0] == 0
+    assert _run(capsys, "generate", "--out", str(out), "--groups", "2", "--seed", "3",
+                "--as-of", "2026-11-01")[0] == 0
+    pages = sorted(p.name for p in (out / "entra").iterdir())
+    assert pages == ["users_page_001.json"]  # no stale pages from the larger run
+
+
+def test_console_script_is_installed():
+    bin_dir = __import__("pathlib").Path(sys.executable).parent
+    result = subprocess.run([str(bin_dir / "ccreview"), "--help"], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0 and "review" in result.stdout

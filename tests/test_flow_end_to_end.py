@@ -1,0 +1,121 @@
+"""One end-to-end run of the real Prefect flow, through the console command, on the
+bundled sample: outputs, ground truth, reconciliation, idempotence, no data in logs."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import shutil
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from ccreview.cli import main
+from tests.conftest import SAMPLE, expected_keys
+
+pytestmark = pytest.mark.flow
+
+
+@pytest.fixture(scope="module")
+def review_run(prefect_harness, tmp_path_factory):
+    """The sample plus one unusable file, reviewed twice into the same folder."""
+    inp = tmp_path_factory.mktemp("input")
+    shutil.copytree(SAMPLE, inp, dirs_exist_ok=True)
+    (inp / "broken_export.json").write_text('{"value": [')
+    out = tmp_path_factory.mktemp("out")
+    runs = []
+    for _ in range(2):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            code = main(["review", "--input", str(inp), "--out", str(out),
+                         "--as-of", "2026-11-01"])
+        runs.append({"code": code, "printed": printed.getvalue(),
+                     "files": sorted(p.name for p in out.iterdir()),
+                     "findings_csv": (out / "findings.csv").read_bytes(),
+                     "cells": _cells(out / "access_review_2026-11-01.xlsx")})
+    return out, runs
+
+
+def _cells(path):
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [[c.value for c in r] for r in ws.iter_rows()] for ws in wb}
+
+
+def _stored_prefect_logs() -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [log.message for log in client.read_logs()]
+
+
+def test_review_exits_zero_and_writes_every_output(review_run):
+    out, runs = review_run
+    assert [r["code"] for r in runs] == [0, 0]
+    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "findings.csv",
+                                "quarantine.csv", "run_manifest.json", "warehouse.duckdb"]
+    assert runs[1]["files"] == runs[0]["files"]  # a rerun adds nothing, no temporary file
+    assert "Findings: 21" in runs[0]["printed"]
+    assert "1 file(s) could not be used" in runs[0]["printed"]
+
+
+def test_findings_csv_matches_ground_truth(review_run):
+    out, _ = review_run
+    with (out / "findings.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["finding_key", "rule", "severity", "request_number",
+                             "group_name", "email", "person_name", "lan_id", "application",
+                             "detail", "control", "recommended_action"]
+    found = {(r["rule"], r["request_number"], r["email"], r["application"]) for r in rows}
+    assert found == expected_keys(SAMPLE)
+    assert len({r["finding_key"] for r in rows}) == len(rows)
+
+
+def test_workbook_summary_and_findings(review_run):
+    out, _ = review_run
+    wb = openpyxl.load_workbook(out / "access_review_2026-11-01.xlsx")
+    assert wb.sheetnames == ["Summary", "Findings"]
+    findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    assert wb["Findings"].max_row == len(findings) + 1
+    summary = [[c for c in r if c is not None] for r in wb["Summary"].iter_rows(values_only=True)]
+    flat = [v for r in summary for v in r]
+    assert "broken_export.json" in flat and "unreadable" in flat
+    assert ["Findings", len(findings)] in summary
+
+
+def test_manifest_reconciles_every_input(review_run):
+    out, _ = review_run
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    statuses = {i["path"]: i["status"] for i in manifest["inputs"]}
+    assert statuses["broken_export.json"] == "unreadable"
+    assert statuses["expected_findings.csv"] == "ignored"
+    read = [i for i in manifest["inputs"] if i["status"] == "read"]
+    assert len(read) == 10
+    for i in read:
+        assert len(i["sha256"]) == 64
+        for t in i["tables"].values():
+            assert t["read"] == t["accepted"] + t["quarantined"]
+    assert {o["path"] for o in manifest["outputs"]} == {
+        "findings.csv", "quarantine.csv", "access_review_2026-11-01.xlsx"}
+    assert manifest["settings"]["thresholds.dormancy_days"] == "90"
+
+
+def test_rerun_gives_identical_findings_and_workbook(review_run):
+    _, (first, second) = review_run
+    assert first["findings_csv"] == second["findings_csv"]
+    assert first["cells"] == second["cells"]
+
+
+def test_no_personal_data_in_logs_or_output(review_run):
+    out, runs = review_run
+    findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    truth = pd.read_csv(SAMPLE / "expected_findings.csv", dtype=str, keep_default_na=False)
+    stored = _stored_prefect_logs()
+    assert any("ingested" in m for m in stored)  # the flow's own log lines are there
+    text = "\n".join(stored + [r["printed"] for r in runs])
+    for email in truth["email"]:
+        assert email not in text
+    for name in findings["person_name"]:
+        assert name not in text

@@ -1,0 +1,115 @@
+"""The review's files: inert cells, a stable public surface, atomic writes, determinism."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from reports.access_review import ReviewContext, write_review_reports
+from reports.files import atomic_path, csv_safe
+from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
+from tests.conftest import build_warehouse
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "access_review_workbook.json"
+# OWASP CSV-injection payloads and an Excel formula, as a person's name
+PAYLOADS = ['=HYPERLINK("http://x.example","y")', "=1+1", "+1+1", "-1+1", "@SUM(1,1)",
+            "=cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+def _context() -> ReviewContext:
+    return ReviewContext(as_of=AS_OF, settings={"thresholds.dormancy_days": "90"},
+                         version="test")
+
+
+@pytest.fixture
+def payload_review(tmp_path):
+    case = Case()
+    sponsor = person("Ada", "Lovelace", "Sponsoring Physician", "MD")
+    members = [person(p, "Evil", "Staff", "Billing", ("CERNER", "R2W"), email=f"e{i}@x.example")
+               for i, p in enumerate(PAYLOADS)]
+    case.register("CS0000001", sponsor, None, members, name='=HYPERLINK("http://x","y")')
+    case.accounts.append(Account("ada", sponsor["email"], entra_last_success=days_ago(1)))
+    case.app_accounts.append(AppAccount("PACS", "=1+1", email="=2+2@x.example"))
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    written = write_review_reports(con, tmp_path / "out", _context())
+    return con, {p.name: p for p in written}
+
+
+def test_no_cell_built_from_input_becomes_a_formula(payload_review):
+    _, files = payload_review
+    wb = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])
+    texts = set()
+    for ws in wb:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula"
+                if isinstance(cell.value, str):
+                    texts.add(cell.value)
+    names = {f"{p.strip()} Evil" for p in PAYLOADS}  # input is trimmed, never evaluated
+    assert names <= texts  # kept verbatim, as text
+    assert '=HYPERLINK("http://x","y")' in texts  # the group name
+
+
+def test_csv_cells_get_owasp_escaping(payload_review):
+    _, files = payload_review
+    with files["findings.csv"].open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    names = {r["person_name"] for r in rows}
+    assert {"'" + f"{p.strip()} Evil" for p in PAYLOADS} <= names
+    for r in rows:
+        for value in r.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+
+
+def test_csv_safe_leaves_ordinary_values_alone():
+    assert csv_safe("Jane Doe") == "Jane Doe"
+    assert csv_safe(42) == 42
+    assert csv_safe("-5") == "'-5"
+
+
+def test_workbook_sheets_and_headers_match_the_snapshot(payload_review):
+    """The workbook's public surface; update the snapshot deliberately when it changes."""
+    _, files = payload_review
+    wb = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])
+    surface = {"sheets": wb.sheetnames,
+               "Findings": [c.value for c in wb["Findings"][1]]}
+    assert surface == json.loads(SNAPSHOT.read_text())
+
+
+def test_workbook_is_ready_to_work_from(payload_review):
+    _, files = payload_review
+    ws = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])["Findings"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref.startswith("A1:L")
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.print_title_rows == "$1:$1"
+    severities = {ws.cell(row=r, column=3).value for r in range(2, ws.max_row + 1)}
+    assert severities == {"high"}
+    assert ws.cell(row=2, column=3).fill.fgColor.rgb.endswith("F8CBAD")
+
+
+def test_same_inputs_give_the_same_contents(payload_review, tmp_path):
+    con, files = payload_review
+    again = {p.name: p for p in write_review_reports(con, tmp_path / "again", _context())}
+    assert files["findings.csv"].read_bytes() == again["findings.csv"].read_bytes()
+    a = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])
+    b = openpyxl.load_workbook(again["access_review_2026-11-01.xlsx"])
+    for ws in a:
+        assert [[c.value for c in r] for r in ws.iter_rows()] == \
+               [[c.value for c in r] for r in b[ws.title].iter_rows()]
+    assert a.properties.modified == b.properties.modified
+    assert a.properties.modified.date() == AS_OF
+
+
+def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
+    target = tmp_path / "report.csv"
+    target.write_text("previous run")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "previous run"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
