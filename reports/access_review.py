@@ -1,5 +1,5 @@
-"""The periodic review's outputs: `findings.csv`, `quarantine.csv` and the compliance
-workbook `access_review_<as-of>.xlsx` (Summary and Findings sheets).
+"""The periodic review's outputs: `findings.csv` and `findings.parquet`, `quarantine.csv`
+and the compliance workbook `access_review_<as-of>.xlsx` (Summary and Findings sheets).
 
 Everything is read from the finished warehouse; nothing here computes a finding.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from reports.files import write_csv
+from reports.files import atomic_path, write_csv
 from reports.xlsx import SEVERITY_FILLS, save_workbook, set_value, write_table
 from transforms.warehouse import FINDING_COLUMNS, rule_models
 
@@ -65,6 +65,11 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     csv_path = out_dir / "findings.csv"
     write_csv(csv_path, FINDING_COLUMNS, findings.itertuples(index=False, name=None))
     written.append(csv_path)
+    parquet_path = out_dir / "findings.parquet"
+    with atomic_path(parquet_path) as tmp:
+        con.execute(f"copy (select {', '.join(FINDING_COLUMNS)} from findings) to "
+                    f"'{tmp}' (format parquet)")
+    written.append(parquet_path)
     q_path = out_dir / "quarantine.csv"
     write_csv(q_path, QUARANTINE_COLUMNS, quarantine.itertuples(index=False, name=None))
     written.append(q_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +36,9 @@ def person(first: str, last: str, staff_type: str = "Staff", suffix: str = "Bill
            "last_name": last, "email": email or f"{first}.{last}@clinic.example".lower(),
            "phone": "(602) 555-0100", "staff_type": staff_type, "suffix": suffix,
            "applications": [APP_NAMES[a] for a in apps]}
-    if suffix in ("MD", "DO", "NP", "PA"):
-        doc.update(licensed_state="AZ", state_license_number="12345", npi=npi())
+    if suffix in ("MD", "DO", "NP", "PA"):  # an NPI of one's own, derived from the name
+        first9 = "1" + str(zlib.crc32(f"{first} {last}".encode()))[-8:].rjust(8, "0")
+        doc.update(licensed_state="AZ", state_license_number="12345", npi=npi(first9))
     doc.update(extra)
     return doc
 
@@ -69,17 +71,39 @@ class Case:
     submissions: list[dict] = field(default_factory=list)
     accounts: list[Account] = field(default_factory=list)
     app_accounts: list[AppAccount] = field(default_factory=list)
+    envelopes: list[dict] = field(default_factory=list)
+
+    def daa(self, request_number: str, status: str = "completed",
+            completed: dt.datetime | None = None, sent: dt.datetime | None = None,
+            declined_by: str | None = None) -> None:
+        """A DocuSign envelope for the group (listStatusChanges shape)."""
+        sent = sent or (completed or days_ago(100)) - dt.timedelta(days=2)
+        env = {"envelopeId": f"env-{len(self.envelopes) + 1}", "status": status,
+               "emailSubject": f"Clinical Connectivity Data Access Agreement - {request_number}",
+               "sentDateTime": _iso(sent), "recipients": {"signers": []}}
+        if status == "completed":
+            env["completedDateTime"] = _iso(completed or days_ago(100))
+        if declined_by:
+            env["declinedDateTime"] = _iso(sent + dt.timedelta(days=1))
+            env["recipients"]["signers"].append({"roleName": declined_by, "status": "declined",
+                                                 "name": "Legal Rep", "email": "rep@x.example"})
+        self.envelopes.append(env)
 
     def register(self, request_number: str, sponsor: dict, admin: dict | None,
                  members: list[dict], submitted: dt.datetime | None = None,
-                 **group) -> None:
+                 daa: bool = True, **group) -> None:
+        """A new_group registration; with a DAA completed 100 days ago unless daa=False."""
+        if daa:
+            self.daa(request_number)
         self.submissions.append({
             "request_number": request_number, "request_type": "new_group",
             "group_request_number": request_number,
             "submitted_at": _iso(submitted or days_ago(500)),
             "group": {"name": group.get("name", f"Group {request_number}"),
                       "practice_fax": "602-555-0199",
-                      "corporate_or_legal_representative": "NO"},
+                      "corporate_or_legal_representative": group.get("corporate", "NO"),
+                      "corporate_representative_full_name": group.get("corporate_name", ""),
+                      "corporate_representative_email": group.get("corporate_email", "")},
             "sponsoring_physician": sponsor,
             "group_administrator_same_as_sponsor": admin is None,
             "group_administrator": admin, "members": members,
@@ -94,6 +118,7 @@ class Case:
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "submissions.json").write_text(json.dumps(self.submissions, indent=1))
+        (folder / "docusign.json").write_text(json.dumps({"envelopes": self.envelopes}))
         with (folder / "ad.csv").open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\r\n")
             w.writerow(["SamAccountName", "UserPrincipalName", "mail", "Enabled", "GivenName",

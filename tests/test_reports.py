@@ -87,9 +87,13 @@ def test_workbook_is_ready_to_work_from(payload_review):
     assert ws.auto_filter.ref.startswith("A1:L")
     assert ws.page_setup.orientation == "landscape"
     assert ws.print_title_rows == "$1:$1"
-    severities = {ws.cell(row=r, column=3).value for r in range(2, ws.max_row + 1)}
-    assert severities == {"high"}
-    assert ws.cell(row=2, column=3).fill.fgColor.rgb.endswith("F8CBAD")
+    colours = {"high": "F8CBAD", "medium": "FFE699", "low": "DDEBF7"}
+    severities = set()
+    for r in range(2, ws.max_row + 1):
+        severity = ws.cell(row=r, column=3).value
+        severities.add(severity)
+        assert ws.cell(row=r, column=3).fill.fgColor.rgb.endswith(colours[severity])
+    assert "high" in severities
 
 
 def test_same_inputs_give_the_same_contents(payload_review, tmp_path):

@@ -5,11 +5,14 @@ resolution, membership state, activity) and `marts/` (answers to a user's questi
 file is one model named by its file stem; it may refer to other models by name and runs
 after them (dependencies are read from the SQL text). Every file in `marts/rules/` yields
 findings of one rule: adding a rule is one SQL file plus one row in
-`contracts/findings_catalog.csv`.
+`contracts/findings_catalog.csv`. A rule model returns `rule, request_number, email,
+application, person_name, lan_id, detail` and, where its grain is finer than those four
+(e.g. provider x recipient), a `key_part` that keeps its finding keys distinct.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 from graphlib import TopologicalSorter
@@ -20,6 +23,7 @@ import pandas as pd
 
 from ccreview.config import ReviewConfig
 from ccreview.errors import UsageError
+from ccreview.identifiers import is_valid_npi
 
 HERE = Path(__file__).parent
 LAYERS = ("staging", "intermediate", "marts")
@@ -85,10 +89,27 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     con.register("_catalog", catalog)
     con.execute("create or replace table findings_catalog as select * from _catalog")
     con.unregister("_catalog")
+    for table, values in (("config_free_mail_domains", config.free_mail_domains),
+                          ("config_direct_domains", config.direct_domains)):
+        con.execute(f"create or replace table {table} (domain varchar)")
+        if values:
+            con.executemany(f"insert into {table} values (?)", [[v] for v in values])
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Python checks the SQL calls, shared with the readers (and property-tested there)."""
+    with contextlib.suppress(duckdb.CatalogException):  # already registered on this connection
+        con.create_function("is_valid_npi", _npi_or_false, ["VARCHAR"], "BOOLEAN",
+                            null_handling="special")
+
+
+def _npi_or_false(value: str | None) -> bool:
+    return value is not None and is_valid_npi(value)
 
 
 def build_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Create every model as a table, dependencies first; then the `findings` table."""
+    register_functions(con)
     built = []
     for name, path in build_order():
         con.execute(f"create or replace table {name} as\n{path.read_text()}")
@@ -110,10 +131,13 @@ def build_findings(con: duckdb.DuckDBPyConnection) -> None:
         code = model.removeprefix("rule_").upper()
         if code not in catalog_rules:
             raise RuntimeError(f"{model}.sql has no row in findings_catalog.csv")
+        columns = {d[0] for d in con.execute(f"select * from {model} limit 0").description}
+        key_part = "key_part::varchar" if "key_part" in columns else "null::varchar"
         selects.append(
             f"select rule, request_number::varchar as request_number, email::varchar as email, "
             f"application::varchar as application, person_name::varchar as person_name, "
-            f"lan_id::varchar as lan_id, detail::varchar as detail from {model}")
+            f"lan_id::varchar as lan_id, detail::varchar as detail, {key_part} as key_part "
+            f"from {model}")
     union = "\nunion all\n".join(selects)
     con.execute(f"""
         create or replace table findings as
@@ -121,7 +145,8 @@ def build_findings(con: duckdb.DuckDBPyConnection) -> None:
         keyed as (
             select
                 substr(md5(concat_ws('|', f.rule, coalesce(f.request_number, ''),
-                    coalesce(f.email, ''), coalesce(f.application, ''))), 1, 16) as finding_key,
+                    coalesce(f.email, ''), coalesce(f.application, ''),
+                    coalesce(f.key_part, ''))), 1, 16) as finding_key,
                 f.rule,
                 c.severity,
                 coalesce(f.request_number, '') as request_number,

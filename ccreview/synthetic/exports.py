@@ -133,7 +133,7 @@ def _registration_doc(g: Group) -> dict:
              "corporate_or_legal_representative": "YES" if g.corporate_rep else "NO"}
     if g.corporate_rep:
         group["corporate_representative_full_name"] = g.corporate_rep[0]
-        group["corporate_representative_email"] = g.corporate_rep[1]
+        group["corporate_representative_email"] = g.corporate_rep[1] or ""
     return {
         "request_number": g.request_number,
         "request_type": "new_group",
@@ -181,7 +181,7 @@ AD_COLUMNS = ["DistinguishedName", "Enabled", "GivenName", "Name", "ObjectClass"
 
 def _ad_row(rng: random.Random, *, first: str, last: str, lan: str, mail: str,
             enabled: bool, created: datetime, last_logon: datetime | None,
-            company: str, department: str) -> list[str]:
+            company: str, department: str, expires: datetime | None = None) -> list[str]:
     display = f"{last}, {first}"
     pwd = last_logon or created
     return [
@@ -190,7 +190,8 @@ def _ad_row(rng: random.Random, *, first: str, last: str, lan: str, mail: str,
         _us_datetime(created),
         "" if last_logon is None else str(datetime_to_filetime(last_logon)),
         str(datetime_to_filetime(pwd)),
-        FILETIME_NEVER if rng.random() < 0.8 else "0",
+        str(datetime_to_filetime(expires)) if expires else
+        (FILETIME_NEVER if rng.random() < 0.8 else "0"),
     ]
 
 
@@ -209,7 +210,12 @@ def _directory_rows(org: Organisation, rng: random.Random) -> list[tuple[int, li
             rows.append((gi, _ad_row(rng, first=p.first_name, last=p.last_name, lan=p.lan_id,
                                      mail=mail, enabled=p.enabled, created=p.account_created,
                                      last_logon=ad_logon, company=g.name,
-                                     department=g.request_number)))
+                                     department=g.request_number, expires=p.expires)))
+            for x in p.extra_accounts:
+                rows.append((gi, _ad_row(rng, first=p.first_name, last=p.last_name,
+                                         lan=x.lan_id, mail=p.email, enabled=True,
+                                         created=x.created, last_logon=x.last_success,
+                                         company=g.name, department=g.request_number)))
     for oi, o in enumerate(org.orphans):
         if o.application is None:
             rows.append((oi, _ad_row(rng, first=o.first_name, last=o.last_name, lan=o.lan_id,
@@ -279,6 +285,12 @@ def _write_entra(org: Organisation, folder: Path, rng: random.Random) -> dict[st
                                      created=p.account_created, last_success=p.last_success,
                                      last_failed=p.last_failed, company=g.name,
                                      department=g.request_number))
+            for x in p.extra_accounts:
+                users.append(_entra_user(rng, first=p.first_name, last=p.last_name,
+                                         lan=x.lan_id, mail=p.email, enabled=True,
+                                         created=x.created, last_success=x.last_success,
+                                         last_failed=None, company=g.name,
+                                         department=g.request_number))
     for o in org.orphans:
         if o.application is None:
             users.append(_entra_user(rng, first=o.first_name, last=o.last_name, lan=o.lan_id,
@@ -340,31 +352,40 @@ def _write_docusign(org: Organisation, folder: Path, rng: random.Random) -> dict
     envelopes = []
     for g in org.groups:
         initial = [p for p in g.people if p.added_in == g.request_number]
-        signers = [(p, p.staff_type) for p in initial
+        signers = [(p.first_name + " " + p.last_name, p.email, p.staff_type) for p in initial
                    if p.staff_type in ("Sponsoring Physician", "Group Administrator")]
-        for sent, completed in g.daa_envelopes:
+        if g.corporate_rep and g.corporate_rep[1]:
+            signers.append((g.corporate_rep[0], g.corporate_rep[1],
+                            "Corporate or Legal Representative"))
+        for env in g.daa_envelopes:
             recips = []
-            for k, (p, role) in enumerate(signers, start=1):
-                recips.append({"recipientId": str(k), "routingOrder": str(k), "roleName": role,
-                               "name": f"{p.first_name} {p.last_name}", "email": p.email,
-                               "status": "completed", "deliveredDateTime": _iso(sent),
-                               "signedDateTime": _iso(completed)})
-            if g.corporate_rep:
-                recips.append({"recipientId": str(len(recips) + 1),
-                               "routingOrder": str(len(recips) + 1),
-                               "roleName": "Corporate or Legal Representative",
-                               "name": g.corporate_rep[0], "email": g.corporate_rep[1],
-                               "status": "completed", "deliveredDateTime": _iso(sent),
-                               "signedDateTime": _iso(completed)})
-            envelopes.append({
-                "envelopeId": _uuid(rng), "status": "completed",
+            for k, (name, email, role) in enumerate(signers, start=1):
+                r = {"recipientId": str(k), "routingOrder": str(k), "roleName": role,
+                     "name": name, "email": email, "deliveredDateTime": _iso(env.sent)}
+                if env.status == "completed":
+                    r.update(status="completed", signedDateTime=_iso(env.completed))
+                elif env.status == "declined" and role == env.declined_by:
+                    r.update(status="declined", declinedDateTime=_iso(env.declined_at),
+                             declinedReason="Our counsel has not approved the agreement")
+                elif env.status == "declined":
+                    r.update(status="completed", signedDateTime=_iso(env.sent))
+                else:
+                    r["status"] = "delivered"
+                recips.append(r)
+            body = {
+                "envelopeId": _uuid(rng), "status": env.status,
                 "emailSubject": f"Clinical Connectivity Data Access Agreement - {g.request_number}",
-                "sentDateTime": _iso(sent), "completedDateTime": _iso(completed),
-                "statusChangedDateTime": _iso(completed),
+                "sentDateTime": _iso(env.sent),
+                "statusChangedDateTime": _iso(env.completed or env.declined_at or env.sent),
                 "customFields": {"textCustomFields": [
                     {"name": "RequestNumber", "value": g.request_number, "show": "false"}]},
                 "recipients": {"signers": recips},
-            })
+            }
+            if env.completed:
+                body["completedDateTime"] = _iso(env.completed)
+            if env.declined_at:
+                body["declinedDateTime"] = _iso(env.declined_at)
+            envelopes.append(body)
     folder.mkdir(parents=True, exist_ok=True)
     body = {"resultSetSize": str(len(envelopes)), "totalSetSize": str(len(envelopes)),
             "startPosition": "0", "endPosition": str(max(len(envelopes) - 1, 0)),

@@ -33,9 +33,7 @@ ALLOWED = {
 R2W_ALERTS = ("ED/Admitted/OB over 20 weeks", "Discharged", "Cerner Documents",
               "Labs ordered by you")
 
-# Injection rates (share of the eligible population), at least one case each.
-RATE_ROLE_NOT_ALLOWED = 0.04
-RATE_DORMANT = 0.03
+# Orphan rates (share of accounts); each other rule's rate is beside its injection below.
 RATE_ORPHAN_DIRECTORY = 0.015
 RATE_ORPHAN_APPLICATION = 0.01
 
@@ -55,6 +53,14 @@ class AppAccount:
     active: bool
     last_access: datetime | None
     role: str
+
+
+@dataclass
+class ExtraAccount:
+    """A second directory account of the same person (ground truth DUPLICATE_IDENTITY)."""
+    lan_id: str
+    created: datetime
+    last_success: datetime
 
 
 @dataclass
@@ -88,10 +94,23 @@ class Person:
     last_failed: datetime | None = None
     ad_lag: timedelta = timedelta(0)
     apps: list[AppAccount] = field(default_factory=list)
+    expires: datetime | None = None  # AD accountExpires
+    extra_accounts: list[ExtraAccount] = field(default_factory=list)  # duplicates
 
     @property
     def suffix_class(self) -> str:
         return suffix_class(self.suffix)
+
+
+@dataclass
+class Envelope:
+    """A DocuSign DAA envelope: completed (every party signed), still out for signature
+    (sent), or declined by one party."""
+    sent: datetime
+    completed: datetime | None
+    status: str = "completed"  # completed | sent | declined
+    declined_by: str | None = None  # role of the party who declined
+    declined_at: datetime | None = None
 
 
 @dataclass
@@ -101,9 +120,16 @@ class Group:
     domain: str
     registered_at: datetime
     fax: str
-    corporate_rep: tuple[str, str] | None
-    daa_envelopes: list[tuple[datetime, datetime]]  # (sent, completed)
+    corporate_rep: tuple[str, str | None] | None
+    daa_envelopes: list[Envelope]
     people: list[Person] = field(default_factory=list)
+
+    @property
+    def first_daa(self) -> datetime:
+        """When access could first be provisioned: the first completed DAA (or, for a group
+        whose DAA never completed, when its envelope was sent)."""
+        done = [e.completed for e in self.daa_envelopes if e.completed]
+        return min(done) if done else self.daa_envelopes[0].sent
 
 
 @dataclass
@@ -147,6 +173,7 @@ class _Gen:
         self.as_of_dt = datetime.combine(as_of, time(0), tzinfo=UTC)
         self.lan_ids: set[str] = set()
         self.emails: set[str] = set()  # unique across the organisation: one person, one email
+        self.npis: set[str] = set()
         self.change_seq = 0
 
     # -- small helpers ---------------------------------------------------------------
@@ -163,8 +190,12 @@ class _Gen:
         return f"{area}-555-01{self.rng.randrange(100):02d}"
 
     def npi(self) -> str:
-        first9 = "1" + "".join(str(self.rng.randrange(10)) for _ in range(8))
-        return first9 + str(npi_check_digit(first9))
+        while True:  # unique: a shared NPI is a duplicate identity
+            first9 = "1" + "".join(str(self.rng.randrange(10)) for _ in range(8))
+            npi = first9 + str(npi_check_digit(first9))
+            if npi not in self.npis:
+                self.npis.add(npi)
+                return npi
 
     def lan_id(self, first: str, last: str) -> str:
         base = (first[0] + "".join(c for c in last.lower() if c.isalpha()))[:8].lower()
@@ -305,12 +336,14 @@ def build_organisation(groups: int, seed: int, as_of: date) -> Organisation:
         sent = registered + timedelta(hours=rng.randint(2, 48))
         while sent < g.as_of_dt - timedelta(days=1):
             completed = sent + timedelta(days=rng.uniform(0.5, 12))
-            if completed >= g.as_of_dt:
+            if completed >= g.as_of_dt:  # a renewal still out for signature
+                envelopes.append(Envelope(sent, None, "sent"))
                 break
-            envelopes.append((sent, completed))
-            sent = completed + timedelta(days=330 - rng.uniform(0, 20))
-        if not envelopes:  # registered very recently: ensure the first DAA completed
-            envelopes.append((sent, registered + timedelta(days=3)))
+            envelopes.append(Envelope(sent, completed))
+            # renewed 300-320 days after signing: never inside the 30-day notice window
+            sent = completed + timedelta(days=rng.uniform(300, 320))
+        if not any(e.completed for e in envelopes):  # registered very recently
+            envelopes = [Envelope(registered + timedelta(hours=2), registered + timedelta(days=3))]
         corp = None
         if rng.random() < 0.15:
             cf, cl = rng.choice(names.FIRST_NAMES), rng.choice(names.LAST_NAMES)
@@ -350,9 +383,8 @@ def _populate_group(g: _Gen, group: Group) -> None:
         g.request_apps(p, group)
     group.people = people
     _choose_r2w_recipients(g, group)
-    first_daa = group.daa_envelopes[0][1]
     for p in people:
-        g.provision(p, first_daa)
+        g.provision(p, group.first_daa)
 
 
 def _choose_r2w_recipients(g: _Gen, group: Group) -> None:
@@ -366,7 +398,7 @@ def _choose_r2w_recipients(g: _Gen, group: Group) -> None:
 def _member_changes(g: _Gen, group: Group, org: Organisation) -> None:
     """Later additions and removals, as change requests."""
     rng = g.rng
-    first_daa = group.daa_envelopes[0][1]
+    first_daa = group.first_daa
     horizon = (g.as_of_dt - first_daa).days
     if horizon > 20 and rng.random() < 0.3:
         used = {p.email for p in group.people}
@@ -396,17 +428,24 @@ def _member_changes(g: _Gen, group: Group, org: Organisation) -> None:
     if candidates and rng.random() < 0.12:
         p = rng.choice(candidates)
         when = g.moment(p.account_created + timedelta(days=30), g.as_of_dt - timedelta(days=1))
-        g.change_seq += 1
-        p.removed_at, p.removed_in = when, f"CS{500000 + g.change_seq:07d}"
-        p.enabled = False  # deprovisioned properly: directory disabled, applications off
+        _remove(g, org, group, p, when, deprovision=True)
+
+
+def _remove(g: _Gen, org: Organisation, group: Group, p: Person, when: datetime,
+            deprovision: bool) -> None:
+    """A remove_members change request; deprovisioned properly unless told otherwise."""
+    g.change_seq += 1
+    p.removed_at, p.removed_in = when, f"CS{500000 + g.change_seq:07d}"
+    if deprovision:  # directory disabled, applications off, no sign-in after removal
+        p.enabled = False
         for acct in p.apps:
             acct.active = False
         if p.last_success and p.last_success > when:
             p.last_success = g.moment(p.account_created, when)
             g.set_activity_details(p)
             g.set_app_access(p)
-        org.changes.append(ChangeRequest(p.removed_in, group.request_number,
-                                         "remove_members", when, [p]))
+    org.changes.append(ChangeRequest(p.removed_in, group.request_number, "remove_members",
+                                     when, [p]))
 
 
 def _pick(rng: random.Random, pool: list, rate: float) -> list:
@@ -420,42 +459,267 @@ def _expect(org: Organisation, rule: str, request_number: str, email: str, app: 
                          "email": email.lower(), "application": app})
 
 
-def _inject(g: _Gen, org: Organisation) -> None:
-    rng = g.rng
-    active = [p for p in org.people() if p.removed_at is None]
+class _Injector:
+    """Injects each rule's defect into its own people and groups, so that the expected
+    findings are exactly the union of what each injection records: a group changed at group
+    level is left alone by person-level injections, and each person gets at most one."""
 
+    def __init__(self, g: _Gen, org: Organisation) -> None:
+        self.g, self.org, self.rng = g, org, g.rng
+        self.by_rn = {grp.request_number: grp for grp in org.groups}
+        self.reserved_groups: set[str] = set()
+        self.touched: set[int] = set()  # id() of people already given a defect
+        self.recipients = {r for p in org.people()
+                           for r in p.details.get("R2W", {}).get("recipients", [])}
+
+    def expect(self, rule: str, rn: str, email: str, app: str = "") -> None:
+        _expect(self.org, rule, rn, email, app)
+
+    def groups(self, rate: float, ok=lambda grp: True) -> list[Group]:
+        pool = [grp for grp in self.org.groups
+                if grp.request_number not in self.reserved_groups and ok(grp)]
+        chosen = _pick(self.rng, pool, rate)
+        self.reserved_groups.update(grp.request_number for grp in chosen)
+        return chosen
+
+    def people(self, rate: float, ok, recipient_ok: bool = True) -> list[Person]:
+        pool = [p for p in self.org.people()
+                if p.removed_at is None and id(p) not in self.touched
+                and p.request_number not in self.reserved_groups
+                and (recipient_ok or p.email not in self.recipients) and ok(p)]
+        chosen = _pick(self.rng, pool, rate)
+        self.touched.update(id(p) for p in chosen)
+        return chosen
+
+    def age(self, p: Person) -> int:
+        return -1 if p.account_created is None else (self.g.as_of_dt - p.account_created).days
+
+    def active_apps(self, p: Person) -> list[AppAccount]:
+        return [a for a in p.apps if a.active]
+
+
+def _member(p: Person) -> bool:
+    return p.staff_type in ("Staff", "Provider")
+
+
+def _inject(g: _Gen, org: Organisation) -> None:
+    inj = _Injector(g, org)
+    _inject_group_level(inj)
+    _inject_entitlements(inj)
+    _inject_accounts(inj)
+    _inject_enrolment(inj)
+    _inject_orphans(inj)
+    org.expected.sort(key=lambda r: (r["rule"], r["request_number"], r["email"], r["application"]))
+
+
+def _set_last_completion(grp: Group, when: datetime, pending: bool) -> None:
+    """Make `when` the group's latest completed DAA (earlier history kept)."""
+    kept = [e for e in grp.daa_envelopes
+            if e.completed and e.completed < when - timedelta(days=300)]
+    kept.append(Envelope(when - timedelta(days=2), when))
+    if pending:  # the renewal is out for signature but nobody has signed yet
+        kept.append(Envelope(when + timedelta(days=300), None, "sent"))
+    grp.daa_envelopes = kept
+
+
+def _inject_group_level(inj: _Injector) -> None:
+    g, rng = inj.g, inj.rng
+    # NO_ACTIVE_DAA: the DAA lapsed (last signed over a year ago), yet access goes on
+    for grp in inj.groups(0.02, lambda x: (g.as_of_dt - x.registered_at).days > 520):
+        _set_last_completion(grp, g.days_ago(380, 500), pending=rng.random() < 0.5)
+        _expect_no_daa(inj, grp)
+    # NO_ACTIVE_DAA: the Corporate Representative declined, but accounts were provisioned
+    for grp in inj.groups(0.01, lambda x: x.corporate_rep is not None
+                          and (g.as_of_dt - x.registered_at).days > 60):
+        first = grp.daa_envelopes[0]
+        grp.daa_envelopes = [Envelope(first.sent, None, "declined",
+                                      "Corporate or Legal Representative",
+                                      first.sent + timedelta(days=1))]
+        _expect_no_daa(inj, grp)
+    # DAA_RENEWAL_DUE: lapses within the 30-day notice window
+    for grp in inj.groups(0.03, lambda x: (g.as_of_dt - x.registered_at).days > 370):
+        _set_last_completion(grp, g.days_ago(336, 364), pending=rng.random() < 0.5)
+        inj.expect("DAA_RENEWAL_DUE", grp.request_number, "")
+    # GROUP_ROLES_INVALID: Corporate Representative named YES without an email, or the
+    # Group Administrator removed with nobody in their place
+    for i, grp in enumerate(inj.groups(0.02, lambda x: True)):
+        admin = next((p for p in grp.people if p.staff_type == "Group Administrator"), None)
+        removable = (admin is not None and admin.email not in inj.recipients
+                     and admin.account_created is not None and inj.age(admin) > 60)
+        if i % 2 == 1 and removable:
+            when = g.moment(admin.account_created + timedelta(days=30),
+                            g.as_of_dt - timedelta(days=1))
+            _remove(g, inj.org, grp, admin, when, deprovision=True)
+        else:
+            name = grp.corporate_rep[0] if grp.corporate_rep else "Pat Legal"
+            grp.corporate_rep = (name, None)
+        inj.expect("GROUP_ROLES_INVALID", grp.request_number, "")
+
+
+def _expect_no_daa(inj: _Injector, grp: Group) -> None:
+    for p in grp.people:
+        if p.removed_at is None:
+            for a in inj.active_apps(p):
+                inj.expect("NO_ACTIVE_DAA", grp.request_number, p.email, a.application)
+
+
+def _inject_entitlements(inj: _Injector) -> None:
+    g, rng = inj.g, inj.rng
     # ROLE_NOT_ALLOWED: regular staff requested (and were given) an application the policy
-    # does not allow them; the details are complete so no other rule fires.
-    pool = [p for p in active if p.suffix_class == "Regular Staff"]
-    group_by_rn = {grp.request_number: grp for grp in org.groups}
-    for p in _pick(rng, pool, RATE_ROLE_NOT_ALLOWED):
-        app = rng.choice(("QVENTUS", "R2W"))
-        if app in p.applications:
-            continue
+    # does not allow them; the details are complete so no other rule fires
+    for p in inj.people(0.04, lambda p: p.suffix_class == "Regular Staff"
+                        and not {"QVENTUS", "R2W"} <= set(p.applications)):
+        app = rng.choice([a for a in ("QVENTUS", "R2W") if a not in p.applications])
         p.applications = [a for a in APPLICATIONS if a in p.applications or a == app]
-        g.add_details(p, app, group_by_rn[p.request_number])
+        g.add_details(p, app, inj.by_rn[p.request_number])
         if app == "R2W":
             p.details["R2W"]["recipients"] = [p.email]
         if p.account_created is not None:
             p.apps.append(AppAccount(app, p.account_created + timedelta(hours=1), True,
                                      None, g.app_role(p, app)))
             g.set_app_access(p)
-        _expect(org, "ROLE_NOT_ALLOWED", p.request_number, p.email, app)
+        inj.expect("ROLE_NOT_ALLOWED", p.request_number, p.email, app)
+    # NOT_REQUESTED: an allowed application account nobody asked for
+    for p in inj.people(0.03, lambda p: inj.age(p) > 30 and p.last_success is not None
+                        and "PACS" not in p.applications):
+        created = p.account_created + timedelta(days=rng.randint(5, 25))
+        p.apps.append(AppAccount("PACS", created, True, None, "User"))
+        g.set_app_access(p)
+        inj.expect("NOT_REQUESTED", p.request_number, p.email, "PACS")
+    # NOT_PROVISIONED: requested long ago, DAA complete, still no account for it
+    for p in inj.people(0.03, lambda p: inj.age(p) > 14 and len(p.apps) >= 2):
+        dropped = rng.choice(p.apps[1:])
+        p.apps.remove(dropped)
+        inj.expect("NOT_PROVISIONED", p.request_number, p.email, dropped.application)
+    # APP_UNUSED: an application not used for months by someone who signs in every week
+    for p in inj.people(0.03, lambda p: inj.age(p) > 400 and len(p.apps) >= 2
+                        and p.last_success is not None
+                        and (g.as_of_dt - p.last_success).days < 60):
+        acct = rng.choice(p.apps[1:])
+        acct.last_access = g.days_ago(120, 300)
+        inj.expect("APP_UNUSED", p.request_number, p.email, acct.application)
+    # DSM_ADDRESS_INVALID: a free-mail, an ordinary mailbox, or no Direct address at all
+    for i, p in enumerate(inj.people(0.04, lambda p: "DSM" in p.applications)):
+        kind = i % 3
+        if kind == 0:
+            p.details["DSM"] = {"direct_address": f"{p.last_name.lower()}.md@gmail.com"}
+        elif kind == 1:
+            p.details["DSM"] = {"direct_address": p.email}
+        else:
+            p.details["DSM"] = {}
+        inj.expect("DSM_ADDRESS_INVALID", p.request_number, p.email, "DSM")
+    # APP_DETAILS_MISSING: Qventus without facilities or role; R2W without labs or fax
+    for i, p in enumerate(inj.people(0.04, lambda p: bool({"QVENTUS", "R2W"}
+                                                          & set(p.applications)))):
+        app = "QVENTUS" if "QVENTUS" in p.applications else "R2W"
+        if app == "QVENTUS":
+            p.details["QVENTUS"]["facilities" if i % 2 else "role"] = [] if i % 2 else ""
+        else:
+            key = ("lab_facilities", "fax_number", "alerts")[i % 3]
+            p.details["R2W"][key] = {} if key == "alerts" else ([] if key == "lab_facilities"
+                                                                 else "")
+        inj.expect("APP_DETAILS_MISSING", p.request_number, p.email, app)
+    # R2W_RECIPIENT_INVALID: a recipient who is not a member of the provider's group
+    outsiders = [p for p in inj.org.people() if p.removed_at is None]
+    for p in inj.people(0.04, lambda p: "R2W" in p.applications):
+        other = rng.choice([o for o in outsiders if o.request_number != p.request_number])
+        p.details["R2W"]["recipients"] = sorted({*p.details["R2W"]["recipients"], other.email})
+        inj.expect("R2W_RECIPIENT_INVALID", p.request_number, other.email, "R2W")
 
+
+def _inject_accounts(inj: _Injector) -> None:
+    g, rng = inj.g, inj.rng
+    inj.recipients = {r for p in inj.org.people()  # now including injected recipients
+                      for r in p.details.get("R2W", {}).get("recipients", [])}
     # DORMANT_ACCOUNT: enabled accounts whose last successful sign-in is long past, well
-    # outside the AD lag margin; a third of them have a recent *failed* attempt.
-    pool = [p for p in active if p.account_created is not None
-            and (g.as_of_dt - p.account_created).days > 200]
-    for p in _pick(rng, pool, RATE_DORMANT):
+    # outside the AD lag margin; a third of them have a recent *failed* attempt
+    for p in inj.people(0.03, lambda p: inj.age(p) > 200, recipient_ok=False):
         p.last_success = g.moment(p.account_created + timedelta(days=1),
                                   g.as_of_dt - timedelta(days=130))
         g.set_activity_details(p)
         if rng.random() < 0.33:
             p.last_failed = g.days_ago(0.1, 20)
         g.set_app_access(p)
-        _expect(org, "DORMANT_ACCOUNT", p.request_number, p.email)
+        inj.expect("DORMANT_ACCOUNT", p.request_number, p.email)
+    # NEVER_SIGNED_IN: provisioned months ago, never used
+    for p in inj.people(0.02, lambda p: inj.age(p) > 60, recipient_ok=False):
+        p.last_success = p.last_failed = None
+        g.set_app_access(p)
+        inj.expect("NEVER_SIGNED_IN", p.request_number, p.email)
+    # DISABLED_WITH_ACCESS: the directory account disabled or expired, applications still on
+    for i, p in enumerate(inj.people(0.02, lambda p: inj.age(p) > 30 and bool(p.apps),
+                                     recipient_ok=False)):
+        if i % 2:
+            p.enabled = False
+        else:
+            p.expires = g.days_ago(3, 60)
+        for a in p.apps:
+            inj.expect("DISABLED_WITH_ACCESS", p.request_number, p.email, a.application)
+    # REMOVED_MEMBER_ACTIVE: removed by the group, but nothing was turned off
+    for p in inj.people(0.02, lambda p: _member(p) and inj.age(p) > 60, recipient_ok=False):
+        when = g.moment(p.account_created + timedelta(days=30), g.as_of_dt - timedelta(days=1))
+        _remove(g, inj.org, inj.by_rn[p.request_number], p, when, deprovision=False)
+        inj.expect("REMOVED_MEMBER_ACTIVE", p.request_number, p.email, "")
+        for a in p.apps:
+            inj.expect("REMOVED_MEMBER_ACTIVE", p.request_number, p.email, a.application)
 
-    # ORPHAN_ACCOUNT: directory accounts and application accounts that match nobody.
+
+def _inject_enrolment(inj: _Injector) -> None:
+    g, rng, org = inj.g, inj.rng, inj.org
+    # SPONSOR_NOT_QUALIFIED: a bad NPI check digit, or no license number or state
+    for i, p in enumerate(inj.people(0.03, lambda p: p.staff_type == "Sponsoring Physician")):
+        if i % 3 == 0:
+            p.npi = p.npi[:9] + str((int(p.npi[9]) + 1) % 10)
+        elif i % 3 == 1:
+            p.state_license_number = None
+        else:
+            p.licensed_state = None
+        inj.expect("SPONSOR_NOT_QUALIFIED", p.request_number, p.email)
+    # DUPLICATE_IDENTITY: a second directory account for the same person
+    for p in inj.people(0.01, lambda p: inj.age(p) > 60 and p.last_success is not None):
+        created = g.moment(p.account_created + timedelta(days=20), g.as_of_dt - timedelta(days=5))
+        p.extra_accounts.append(ExtraAccount(g.lan_id(p.first_name, p.last_name + "x"),
+                                             created, g.moment(created, g.as_of_dt)))
+        inj.expect("DUPLICATE_IDENTITY", p.request_number, p.email)
+    # DUPLICATE_IDENTITY: the same provider enrolled again in another group, with the same
+    # email (a returning user keeps the account) or with the same NPI and a new email
+    targets = [grp for grp in org.groups if grp.request_number not in inj.reserved_groups]
+    for i, p in enumerate(inj.people(0.01, lambda p: p.staff_type == "Provider"
+                                     and inj.age(p) > 60 and p.last_success is not None)):
+        home = p.request_number
+        other = rng.choice([t for t in targets if t.request_number != home])
+        when = max(other.first_daa, p.added_at) + timedelta(days=rng.randint(2, 10))
+        if when > g.as_of_dt - timedelta(days=14):
+            continue  # no time left to provision: try nobody else rather than guess
+        used = {q.email for q in other.people}
+        twin = g.person(other, "Provider", p.suffix, used)
+        twin.npi, twin.specialty = p.npi, p.specialty
+        twin.licensed_state, twin.state_license_number = p.licensed_state, p.state_license_number
+        twin.first_name, twin.last_name = p.first_name, p.last_name
+        if i % 2 == 0:  # same email: the existing account serves both enrolments
+            g.emails.discard(twin.email)
+            twin.email = p.email
+        twin.applications = list(p.applications)
+        for app in twin.applications:
+            g.add_details(twin, app, other)
+        if "R2W" in twin.details:
+            twin.details["R2W"]["recipients"] = [twin.email]
+        g.change_seq += 1
+        twin.added_at, twin.added_in = when, f"CS{500000 + g.change_seq:07d}"
+        if i % 2 == 1:
+            g.provision(twin, when)
+            twin.last_success = g.days_ago(0.1, 30)
+            g.set_activity_details(twin)
+            g.set_app_access(twin)
+        other.people.append(twin)
+        inj.touched.add(id(twin))
+        org.changes.append(ChangeRequest(twin.added_in, other.request_number, "add_members",
+                                         when, [twin]))
+        inj.expect("DUPLICATE_IDENTITY", other.request_number, twin.email)
+
+
+def _inject_orphans(inj: _Injector) -> None:
+    g, rng, org = inj.g, inj.rng, inj.org
     n_accounts = sum(1 for p in org.people() if p.lan_id)
     for _ in range(max(1, round(RATE_ORPHAN_DIRECTORY * n_accounts))):
         org.orphans.append(_orphan(g, None))
@@ -463,9 +727,7 @@ def _inject(g: _Gen, org: Organisation) -> None:
     for _ in range(max(1, round(RATE_ORPHAN_APPLICATION * n_app))):
         org.orphans.append(_orphan(g, rng.choice(APPLICATIONS)))
     for o in org.orphans:
-        _expect(org, "ORPHAN_ACCOUNT", "", o.email, o.application or "")
-
-    org.expected.sort(key=lambda r: (r["rule"], r["request_number"], r["email"], r["application"]))
+        inj.expect("ORPHAN_ACCOUNT", "", o.email, o.application or "")
 
 
 def _orphan(g: _Gen, application: str | None) -> OrphanAccount:

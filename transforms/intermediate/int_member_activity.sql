@@ -1,5 +1,5 @@
 -- grain: one row per member with at least one directory identity or application account:
--- sign-in evidence across sources
+-- sign-in evidence across sources, and whether the member is dormant or never signed in
 -- AD lastLogonTimestamp lags by up to the configured margin, so for judging inactivity it
 -- counts as that many days later than recorded (AD evidence alone never makes an account
 -- dormant inside the margin).
@@ -26,9 +26,10 @@ directory as (
         request_number,
         email,
         bool_or(enabled) as has_enabled_account,
+        count(*) as directory_accounts,
         max(entra_last_success_at) as entra_last_at,
         max(ad_last_logon_at) as ad_last_at,
-        min(created_at) as account_created_at,
+        min(created_at) filter (where enabled) as account_created_at,
         string_agg(distinct lan_id, ', ' order by lan_id) as lan_ids,
     from identities
     group by all
@@ -45,6 +46,7 @@ combined as (
         pm.request_number,
         pm.email,
         coalesce(d.has_enabled_account, false) as has_enabled_account,
+        d.directory_accounts is not null as has_directory_account,
         d.account_created_at,
         d.lan_ids,
         d.entra_last_at,
@@ -65,6 +67,20 @@ combined as (
     left join directory as d using (request_number, email)
     left join app_use as a using (request_number, email)
     cross join run_parameters as p
+),
+
+flagged as (
+    select
+        c.*,
+        c.has_enabled_account
+            and c.inactivity_evidence_date is not null
+            and p.as_of - c.inactivity_evidence_date > p.dormancy_days as is_dormant,
+        c.has_enabled_account
+            and c.last_sign_in_at is null
+            and p.as_of - c.account_created_at::date > p.never_signed_in_grace_days
+            as is_never_signed_in,
+    from combined as c
+    cross join run_parameters as p
 )
 
-select * from combined
+select * from flagged

@@ -1,0 +1,300 @@
+"""The rest of the findings catalog at its edges (DAA, provisioning, use, identity,
+group roles, application details), on hand-written organisations in the real formats."""
+
+from __future__ import annotations
+
+import pytest
+
+from ccreview.config import ReviewConfig
+from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
+
+RN = "CS0000001"
+SPONSOR = person("Ada", "Lovelace", "Sponsoring Physician", "MD", ("CERNER",))
+ADMIN = person("Grace", "Hopper", "Group Administrator", "Office Manager", ("CERNER",))
+ALAN = person("Alan", "Turing", "Staff", "Billing", ("CERNER", "PACS"))
+ALAN_EMAIL = ALAN["email"]
+
+
+def findings(tmp_path, case: Case, rule: str, config: ReviewConfig | None = None) -> set:
+    from tests.conftest import build_warehouse
+
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF, config)
+    rows = con.execute("select request_number, email, application from findings "
+                       "where rule = ?", [rule]).fetchall()
+    return {tuple(v or None for v in row) for row in rows}  # '' (not applicable) as None
+
+
+def base(members=(ALAN,), daa=True, **group) -> Case:
+    """One group whose sponsor and administrator sign in daily; Alan signs in too."""
+    case = Case()
+    case.register(RN, SPONSOR, ADMIN, list(members), daa=daa, **group)
+    for lan, who in (("ada", SPONSOR), ("grace", ADMIN)):
+        case.accounts.append(Account(lan, who["email"], entra_last_success=days_ago(1)))
+        case.app_accounts.append(AppAccount("CERNER", lan, last_access=days_ago(1)))
+    return case
+
+
+def alan_accounts(case: Case, apps=("CERNER", "PACS"), **account) -> Case:
+    account.setdefault("entra_last_success", days_ago(1))
+    case.accounts.append(Account("alan", ALAN_EMAIL, **account))
+    for app in apps:
+        case.app_accounts.append(AppAccount(app, "alan", last_access=days_ago(2)))
+    return case
+
+
+def test_a_compliant_group_has_no_findings(tmp_path):
+    from tests.conftest import build_warehouse
+
+    con = build_warehouse(alan_accounts(base()).write(tmp_path / "in"), AS_OF)
+    assert con.execute("select rule, email, application, detail from findings").fetchall() == []
+
+
+# -- DAA ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("signed_days_ago", "due", "lapsed"), [
+    (334, False, False),  # lapses in 31 days
+    (335, True, False),   # lapses in exactly 30 days: inside the notice window
+    (365, True, False),   # lapses today: still in force
+    (366, False, True),   # lapsed yesterday
+])
+def test_daa_renewal_and_lapse_at_their_edges(tmp_path, signed_days_ago, due, lapsed):
+    case = alan_accounts(base(daa=False))
+    case.daa(RN, completed=days_ago(signed_days_ago - 0.5))
+    assert bool(findings(tmp_path, case, "DAA_RENEWAL_DUE")) is due
+    no_daa = findings(tmp_path / "b", case, "NO_ACTIVE_DAA")
+    assert bool(no_daa) is lapsed
+    if lapsed:
+        assert (RN, ALAN_EMAIL, "PACS") in no_daa
+
+
+def test_unsigned_renewal_does_not_end_an_agreement_in_force(tmp_path):
+    case = alan_accounts(base(daa=False))
+    case.daa(RN, completed=days_ago(340))
+    case.daa(RN, status="sent", sent=days_ago(5))
+    assert findings(tmp_path, case, "NO_ACTIVE_DAA") == set()
+    assert findings(tmp_path / "b", case, "DAA_RENEWAL_DUE") == {(RN, None, None)}
+
+
+def test_corporate_representative_declined_the_daa(tmp_path):
+    case = alan_accounts(base(daa=False, corporate="YES", corporate_name="Legal Rep",
+                              corporate_email="rep@x.example"))
+    case.daa(RN, status="declined", declined_by="Corporate or Legal Representative")
+    found = findings(tmp_path, case, "NO_ACTIVE_DAA")
+    assert (RN, ALAN_EMAIL, "CERNER") in found and (RN, ALAN_EMAIL, "PACS") in found
+    assert findings(tmp_path / "b", case, "NOT_PROVISIONED") == set()  # no DAA: not due
+
+
+# -- provisioning and requests -----------------------------------------------------------
+
+@pytest.mark.parametrize(("requested_days_ago", "overdue"), [(7, False), (8, True)])
+def test_not_provisioned_after_the_window(tmp_path, requested_days_ago, overdue):
+    late = person("Joan", "Clarke", "Staff", "Billing", ("CERNER",))
+    case = alan_accounts(base())
+    case.change("CS0000002", RN, "add_members", [late], days_ago(requested_days_ago - 0.5))
+    expected = {(RN, late["email"], "CERNER")} if overdue else set()
+    assert findings(tmp_path, case, "NOT_PROVISIONED") == expected
+
+
+def test_account_without_request_is_not_requested(tmp_path):
+    case = alan_accounts(base(), apps=("CERNER", "PACS", "QVENTUS"))
+    assert findings(tmp_path, case, "NOT_REQUESTED") == {(RN, ALAN_EMAIL, "QVENTUS")}
+
+
+# -- use ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("created_days_ago", "flagged"), [(30, False), (31, True)])
+def test_never_signed_in_after_the_grace_period(tmp_path, created_days_ago, flagged):
+    case = base()
+    case.accounts.append(Account("alan", ALAN_EMAIL, created=days_ago(created_days_ago - 0.5)))
+    expected = {(RN, ALAN_EMAIL, None)} if flagged else set()
+    assert findings(tmp_path, case, "NEVER_SIGNED_IN") == expected
+    assert findings(tmp_path / "b", case, "DORMANT_ACCOUNT") == set()
+
+
+@pytest.mark.parametrize(("last_used_days_ago", "flagged"), [(90, False), (91, True)])
+def test_app_unused_at_the_threshold(tmp_path, last_used_days_ago, flagged):
+    case = alan_accounts(base(), apps=("CERNER",))
+    case.app_accounts.append(AppAccount("PACS", "alan", last_access=days_ago(last_used_days_ago)))
+    expected = {(RN, ALAN_EMAIL, "PACS")} if flagged else set()
+    assert findings(tmp_path, case, "APP_UNUSED") == expected
+
+
+def test_a_dormant_person_is_dormant_not_app_unused(tmp_path):
+    case = base()
+    case.accounts.append(Account("alan", ALAN_EMAIL, entra_last_success=days_ago(200)))
+    case.app_accounts.append(AppAccount("PACS", "alan", last_access=days_ago(200)))
+    assert findings(tmp_path, case, "APP_UNUSED") == set()
+    assert findings(tmp_path / "b", case, "DORMANT_ACCOUNT") == {(RN, ALAN_EMAIL, None)}
+
+
+def test_disabled_or_expired_directory_account_with_application_access(tmp_path):
+    case = alan_accounts(base(), enabled=False)
+    assert findings(tmp_path, case, "DISABLED_WITH_ACCESS") == {
+        (RN, ALAN_EMAIL, "CERNER"), (RN, ALAN_EMAIL, "PACS")}
+
+
+def test_removed_member_with_access_left_on(tmp_path):
+    case = alan_accounts(base())
+    case.change("CS0000002", RN, "remove_members", [{"email": ALAN_EMAIL}], days_ago(20))
+    assert findings(tmp_path, case, "REMOVED_MEMBER_ACTIVE") == {
+        (RN, ALAN_EMAIL, None), (RN, ALAN_EMAIL, "CERNER"), (RN, ALAN_EMAIL, "PACS")}
+
+
+def test_removed_from_one_group_but_active_in_another_keeps_access(tmp_path):
+    case = alan_accounts(base())
+    case.register("CS0000009", person("Kurt", "Godel", "Sponsoring Physician", "MD"), None,
+                  [ALAN], submitted=days_ago(300))
+    case.change("CS0000002", RN, "remove_members", [{"email": ALAN_EMAIL}], days_ago(20))
+    assert findings(tmp_path, case, "REMOVED_MEMBER_ACTIVE") == set()
+
+
+# -- identity ----------------------------------------------------------------------------
+
+def test_same_email_in_two_groups_differing_in_case_is_a_duplicate(tmp_path):
+    case = alan_accounts(base())
+    again = dict(ALAN, email=" Alan.TURING@clinic.example")
+    case.register("CS0000009", person("Kurt", "Godel", "Sponsoring Physician", "MD"), None,
+                  [again], submitted=days_ago(30))
+    assert findings(tmp_path, case, "DUPLICATE_IDENTITY") == {("CS0000009", ALAN_EMAIL, None)}
+
+
+def test_same_npi_under_another_email_is_a_duplicate(tmp_path):
+    doc = person("Joan", "Clarke", "Provider", "MD", ("CERNER",))
+    twin = person("Joan", "Clarke", "Provider", "MD", ("CERNER",), email="jc@elsewhere.example")
+    case = base(members=(ALAN, doc))
+    case.change("CS0000002", RN, "add_members", [twin], days_ago(10))
+    twin["npi"] = doc["npi"]
+    assert findings(tmp_path, case, "DUPLICATE_IDENTITY") == {(RN, "jc@elsewhere.example", None)}
+
+
+def test_second_enabled_directory_account_is_a_duplicate(tmp_path):
+    case = alan_accounts(base())
+    case.accounts.append(Account("alan2", ALAN_EMAIL, created=days_ago(50),
+                                 entra_last_success=days_ago(3)))
+    case.accounts.append(Account("alan3", ALAN_EMAIL, enabled=False))  # disabled: not counted
+    assert findings(tmp_path, case, "DUPLICATE_IDENTITY") == {(RN, ALAN_EMAIL, None)}
+
+
+# -- roles -------------------------------------------------------------------------------
+
+def test_sponsor_who_is_also_administrator_is_a_valid_group(tmp_path):
+    case = Case()
+    case.register(RN, SPONSOR, None, [ALAN])
+    assert findings(tmp_path, case, "GROUP_ROLES_INVALID") == set()
+
+
+def test_group_roles_invalid(tmp_path):
+    second_admin = person("Hedy", "Lamarr", "Group Administrator", "Staff", ("CERNER",))
+    case = Case()
+    case.register(RN, SPONSOR, None, [second_admin])  # sponsor is admin, and so is Hedy
+    case.register("CS0000002", SPONSOR, ADMIN, [], corporate="YES", corporate_name="Legal")
+    case.register("CS0000003", person("Kurt", "Godel", "Sponsoring Physician", "MD"), ADMIN,
+                  [])
+    case.change("CS0000004", "CS0000003", "remove_members", [{"email": ADMIN["email"]}],
+                days_ago(3))
+    con_rows = findings(tmp_path, case, "GROUP_ROLES_INVALID")
+    assert con_rows == {(RN, None, None), ("CS0000002", None, None), ("CS0000003", None, None)}
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"npi": "1234567890"}, "NPI"),
+    ({"state_license_number": ""}, "license number"),
+    ({"licensed_state": ""}, "licensed state"),
+    ({"suffix": "Office Manager"}, "Provider suffix"),
+])
+def test_sponsor_not_qualified(tmp_path, change, problem):
+    from tests.conftest import build_warehouse
+
+    case = Case()
+    case.register(RN, dict(SPONSOR, **change), ADMIN, [])
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    rows = con.execute("select email, detail from findings where rule = "
+                       "'SPONSOR_NOT_QUALIFIED'").fetchall()
+    assert len(rows) == 1 and rows[0][0] == SPONSOR["email"] and problem in rows[0][1]
+
+
+def test_qualified_nurse_practitioner_sponsor(tmp_path):
+    case = Case()
+    case.register(RN, dict(SPONSOR, suffix="NP"), ADMIN, [])
+    assert findings(tmp_path, case, "SPONSOR_NOT_QUALIFIED") == set()
+
+
+# -- application details -----------------------------------------------------------------
+
+DOC = "joan.clarke@clinic.example"
+
+
+@pytest.mark.parametrize(("dsm", "suffix", "direct", "valid"), [
+    ({"direct_address": "jclarke@direct.clinic.example"}, "MD", (), True),
+    ({"direct_address": "jclarke@hisp.example.net"}, "MD", (), True),
+    ({"direct_address": "jclarke@gmail.com"}, "MD", (), False),
+    ({"direct_address": DOC}, "MD", (), False),
+    ({}, "MD", (), False),
+    ({"direct_address": "jclarke@direct.clinic.example"}, "MD", ("hisp.example.net",), False),
+    ({"direct_address": "jclarke@mail.hisp.example.net"}, "MD", ("hisp.example.net",), True),
+])
+def test_dsm_direct_address(tmp_path, dsm, suffix, direct, valid):
+    doc = person("Joan", "Clarke", "Provider", suffix, ("CERNER", "DSM"),
+                 direct_secure_messaging=dsm)
+    config = ReviewConfig(direct_domains=direct)
+    found = findings(tmp_path, base(members=(doc,)), "DSM_ADDRESS_INVALID", config)
+    assert found == (set() if valid else {(RN, DOC, "DSM")})
+
+
+def test_dsm_for_a_non_provider(tmp_path):
+    staff = person("Joan", "Clarke", "Staff", "Billing", ("CERNER", "DSM"),
+                   direct_secure_messaging={"direct_address": "jc@direct.clinic.example"})
+    assert findings(tmp_path, base(members=(staff,)), "DSM_ADDRESS_INVALID") == {
+        (RN, DOC, "DSM")}
+
+
+R2W_OK = {"fax_number": "(602) 555-0123", "lab_facilities": ["Raymond Medical Center"],
+          "alerts": {"Discharged": "fax", "Labs ordered by you": "both"},
+          "recipients": [ALAN_EMAIL]}
+
+
+@pytest.mark.parametrize(("app", "details", "missing"), [
+    ("QVENTUS", {"role": "Surgeon", "facilities": ["Raymond Medical Center"]}, False),
+    ("QVENTUS", {"role": "Surgeon", "facilities": []}, True),
+    ("QVENTUS", {"facilities": ["Raymond Medical Center"]}, True),
+    ("R2W", R2W_OK, False),
+    ("R2W", dict(R2W_OK, fax_number=""), True),
+    ("R2W", dict(R2W_OK, lab_facilities=[]), True),
+    ("R2W", dict(R2W_OK, alerts={"Discharged": "pigeon"}), True),
+    ("R2W", dict(R2W_OK, alerts={}), True),
+    ("R2W", dict(R2W_OK, recipients=[]), True),
+])
+def test_application_details(tmp_path, app, details, missing):
+    key = {"QVENTUS": "qventus", "R2W": "report2web"}[app]
+    doc = person("Joan", "Clarke", "Provider", "MD", ("CERNER", app), **{key: details})
+    found = findings(tmp_path, alan_accounts(base(members=(ALAN, doc))), "APP_DETAILS_MISSING")
+    assert found == ({(RN, DOC, app)} if missing else set())
+
+
+@pytest.mark.parametrize(("recipient", "alan_account", "invalid"), [
+    (ALAN_EMAIL, {"entra_last_success": days_ago(1)}, False),
+    (ALAN_EMAIL, {}, False),  # provisioned, not used yet (never signed in is not dormant)
+    ("stranger@elsewhere.example", {"entra_last_success": days_ago(1)}, True),
+    (ALAN_EMAIL, {"entra_last_success": days_ago(1), "enabled": False}, True),
+    (ALAN_EMAIL, {"entra_last_success": days_ago(150)}, True),
+])
+def test_r2w_recipients(tmp_path, recipient, alan_account, invalid):
+    doc = person("Joan", "Clarke", "Provider", "MD", ("CERNER", "R2W"),
+                 report2web=dict(R2W_OK, recipients=[recipient]))
+    case = base(members=(ALAN, doc))
+    case.accounts.append(Account("alan", ALAN_EMAIL, **alan_account))
+    found = findings(tmp_path, case, "R2W_RECIPIENT_INVALID")
+    assert found == ({(RN, recipient, "R2W")} if invalid else set())
+
+
+def test_one_recipient_named_by_two_providers_is_two_findings(tmp_path):
+    from tests.conftest import build_warehouse
+
+    docs = [person(f, "Clarke", "Provider", "MD", ("CERNER", "R2W"),
+                   email=f"{f.lower()}@clinic.example",
+                   report2web=dict(R2W_OK, recipients=["stranger@elsewhere.example"]))
+            for f in ("Joan", "Mary")]
+    con = build_warehouse(base(members=docs).write(tmp_path / "in"), AS_OF)
+    keys = con.execute("select finding_key from findings where rule = "
+                       "'R2W_RECIPIENT_INVALID'").fetchall()
+    assert len(set(keys)) == 2

@@ -1,0 +1,32 @@
+-- rule: NOT_PROVISIONED
+-- grain: one row per active member x requested application with no active account, more
+-- than the provisioning window after both the request and the group's first completed DAA
+with entitlements as (
+    select * from int_entitlements
+    where member_status = 'active' and is_requested and not account_active and daa_active
+),
+
+overdue as (
+    select
+        e.*,
+        greatest(e.requested_at::date, e.daa_first_completed_at::date) as due_from,
+        p.as_of - greatest(e.requested_at::date, e.daa_first_completed_at::date)
+            as days_waiting,
+        p.provisioning_window_days,
+    from entitlements as e
+    cross join run_parameters as p
+)
+
+select
+    'NOT_PROVISIONED' as rule,
+    o.request_number,
+    o.email,
+    o.application,
+    o.person_name,
+    null as lan_id,
+    printf(
+        'Requested in %s; no active %s account %d days after request and DAA (window %d days)',
+        o.requested_in, o.application, o.days_waiting, o.provisioning_window_days
+    ) as detail,
+from overdue as o
+where o.days_waiting > o.provisioning_window_days
