@@ -1,5 +1,6 @@
-"""The periodic review's outputs: `findings.csv` and `findings.parquet`, `quarantine.csv`
-and the compliance workbook `access_review_<as-of>.xlsx` (Summary and Findings sheets).
+"""The periodic review's outputs: `findings.csv` and `findings.parquet`, `quarantine.csv`,
+`review_notes.csv` and the compliance workbook `access_review_<as-of>.xlsx` (Summary,
+Findings and To resolve sheets).
 
 Everything is read from the finished warehouse; nothing here computes a finding.
 """
@@ -27,6 +28,8 @@ FINDINGS_HEADERS = {
 }
 QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "column_name", "rule",
                       "reason"]
+NOTES_COLUMNS = ["note", "subject", "reference", "detail"]
+NOTES_HEADERS = ["Note", "Subject", "Reference", "Detail"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         left join input_reconciliation as r using (source_file)
         group by all order by f.source_file""").df()
     catalog = con.execute("select rule, severity, description from findings_catalog").df()
+    notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
     scope = con.execute("""
         select
             (select count(*) from int_groups) as groups,
@@ -70,31 +74,37 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         con.execute(f"copy (select {', '.join(FINDING_COLUMNS)} from findings) to "
                     f"'{tmp}' (format parquet)")
     written.append(parquet_path)
+    notes_path = out_dir / "review_notes.csv"
+    write_csv(notes_path, NOTES_COLUMNS, notes.itertuples(index=False, name=None))
+    written.append(notes_path)
     q_path = out_dir / "quarantine.csv"
     write_csv(q_path, QUARANTINE_COLUMNS, quarantine.itertuples(index=False, name=None))
     written.append(q_path)
     xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
-    _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, len(quarantine))
+    scope.update(quarantined=len(quarantine), to_resolve=len(notes))
+    _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, notes)
     written.append(xlsx_path)
     return written
 
 
 def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
                     catalog: pd.DataFrame, inputs: pd.DataFrame, scope: dict,
-                    quarantined: int) -> None:
+                    notes: pd.DataFrame) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "Summary"
-    _summary(ws, ctx, findings, catalog, inputs, scope, quarantined)
+    _summary(ws, ctx, findings, catalog, inputs, scope)
     fs = wb.create_sheet("Findings")
     rows = [list(r) for r in findings.itertuples(index=False, name=None)]
     write_table(fs, [FINDINGS_HEADERS[c] for c in FINDING_COLUMNS], rows,
                 severity_column="Severity")
+    ns = wb.create_sheet("To resolve")
+    write_table(ns, NOTES_HEADERS, [list(r) for r in notes.itertuples(index=False, name=None)])
     save_workbook(wb, path, ctx.as_of)
 
 
 def _summary(ws, ctx: ReviewContext, findings: pd.DataFrame, catalog: pd.DataFrame,
-             inputs: pd.DataFrame, scope: dict, quarantined: int) -> None:
+             inputs: pd.DataFrame, scope: dict) -> None:
     bold = Font(bold=True)
     title = ws.cell(row=1, column=1)
     set_value(title, "Clinical Connectivity access review")
@@ -107,7 +117,8 @@ def _summary(ws, ctx: ReviewContext, findings: pd.DataFrame, catalog: pd.DataFra
         ("Directory accounts", int(scope["directory_accounts"])),
         ("Application accounts", int(scope["application_accounts"])),
         ("Findings", len(findings)),
-        ("Input rows quarantined", quarantined),
+        ("Items to resolve (To resolve sheet)", int(scope["to_resolve"])),
+        ("Input rows quarantined", int(scope["quarantined"])),
     ]
     row = 3
     for label, value in facts:

@@ -56,8 +56,8 @@ def test_review_exits_zero_and_writes_every_output(review_run):
     out, runs = review_run
     assert [r["code"] for r in runs] == [0, 0]
     assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "findings.csv",
-                                "findings.parquet", "quarantine.csv", "run_manifest.json",
-                                "warehouse.duckdb"]
+                                "findings.parquet", "quarantine.csv", "review_notes.csv",
+                                "run_manifest.json", "warehouse.duckdb"]
     assert runs[1]["files"] == runs[0]["files"]  # a rerun adds nothing, no temporary file
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
     assert f"Findings: {len(truth)}" in runs[0]["printed"]
@@ -82,7 +82,7 @@ def test_findings_csv_matches_ground_truth(review_run):
 def test_workbook_summary_and_findings(review_run):
     out, _ = review_run
     wb = openpyxl.load_workbook(out / "access_review_2026-11-01.xlsx")
-    assert wb.sheetnames == ["Summary", "Findings"]
+    assert wb.sheetnames == ["Summary", "Findings", "To resolve"]
     findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
     assert wb["Findings"].max_row == len(findings) + 1
     summary = [[c for c in r if c is not None] for r in wb["Summary"].iter_rows(values_only=True)]
@@ -104,7 +104,8 @@ def test_manifest_reconciles_every_input(review_run):
         for t in i["tables"].values():
             assert t["read"] == t["accepted"] + t["quarantined"]
     assert {o["path"] for o in manifest["outputs"]} == {
-        "findings.csv", "findings.parquet", "quarantine.csv", "access_review_2026-11-01.xlsx"}
+        "findings.csv", "findings.parquet", "quarantine.csv", "review_notes.csv",
+        "access_review_2026-11-01.xlsx"}
     assert manifest["settings"]["thresholds.dormancy_days"] == "90"
 
 

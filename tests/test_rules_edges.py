@@ -203,3 +203,49 @@ def test_latest_application_list_replaces_the_earlier_one(tmp_path):
 def finding_rows(con, rule):
     return con.execute("select rule, request_number, email, application from findings "
                        "where rule = ?", [rule]).fetchall()
+
+
+# -- identity resolution -----------------------------------------------------------------
+
+def test_ambiguous_directory_account_is_neither_matched_nor_orphaned(tmp_path):
+    case = _one_member_case(MEMBER, entra_last_success=days_ago(200))
+    # the account's mail says Alan, but its UPN is the enrolled email of Grace
+    case.accounts[-1].lan_id = "grace.hopper"
+    grace = dict(case.submissions[0]["group_administrator"], email="grace.hopper@cc.example.org")
+    case.submissions[0]["group_administrator"] = grace
+    case.accounts[1].mail = grace["email"]
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    assert con.execute("select count(*) from int_identity_matches where upn = "
+                       "'grace.hopper@cc.example.org'").fetchall() == [(0,)]
+    notes = con.execute("select note, reference from review_notes").fetchall()
+    assert ("ambiguous account", "grace.hopper@cc.example.org") in notes
+    rules = {r for (r,) in con.execute("select rule from findings").fetchall()}
+    assert "ORPHAN_ACCOUNT" not in rules and "DORMANT_ACCOUNT" not in rules
+
+
+def test_application_account_whose_username_and_email_disagree_is_ambiguous(tmp_path):
+    case = _one_member_case(MEMBER, entra_last_success=days_ago(1))
+    case.app_accounts.append(AppAccount("PACS", "m1", email=SPONSOR["email"]))
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    notes = con.execute("select note, subject, reference from review_notes").fetchall()
+    assert notes == [("ambiguous account", "PACS", "m1")]
+    assert not con.execute("select * from findings where application = 'PACS' "
+                           "and rule <> 'NOT_PROVISIONED'").fetchall()
+
+
+def test_unknown_suffix_is_reported_for_the_policy_owner(tmp_path):
+    case = _one_member_case(person("Joan", "Clarke", "Staff", "Scribe"),
+                            entra_last_success=days_ago(1))
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    assert con.execute("select note, subject, reference from review_notes").fetchall() == [
+        ("suffix not in the policy table", "Scribe", "CS0000001")]
+
+
+def test_match_method_is_recorded(tmp_path):
+    case = _one_member_case(MEMBER, entra_last_success=days_ago(1))
+    case.app_accounts.append(AppAccount("PACS", "unknown-login", email=MEMBER["email"]))
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    methods = set(con.execute("select match_method from int_identity_matches").fetchall())
+    assert methods == {("mail = enrolled email",)}
+    app = con.execute("select match_method from int_application_accounts").fetchall()
+    assert app == [("email = enrolled email",)]

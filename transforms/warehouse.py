@@ -44,7 +44,10 @@ def model_files() -> dict[str, Path]:
 
 
 def _dependencies(sql: str, names: set[str]) -> set[str]:
-    words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", sql.lower()))
+    """Models a SQL text refers to (comments and string literals do not count)."""
+    code = re.sub(r"--[^\n]*", " ", sql)
+    code = re.sub(r"'(?:[^']|'')*'", "''", code)
+    words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", code.lower()))
     return words & names
 
 

@@ -1,5 +1,8 @@
--- grain: one row per application account, with the directory identity and member it
--- resolves to (null where it resolves to none)
+-- grain: one row per application account x member it resolves to (one row with null
+-- member where it resolves to none). An account resolves through its username (= a
+-- directory identity's LAN ID or UPN) to that identity's member, else through its email.
+-- When the two disagree the account is ambiguous: left unmatched and listed in
+-- int_identity_ambiguities, never guessed.
 with accounts as (
     select * from stg_application_accounts
 ),
@@ -8,27 +11,52 @@ identities as (
     select * from int_directory_identities
 ),
 
+identity_emails as (
+    select upn, list(distinct email order by email) as emails
+    from int_identity_candidates
+    group by upn
+),
+
 with_identity as (
     select
         a.*,
         coalesce(by_lan.upn, by_upn.upn) as upn,
     from accounts as a
     left join identities as by_lan on a.username = by_lan.lan_id
-    left join identities as by_upn on a.username = by_upn.upn
+    left join identities as by_upn on by_lan.upn is null and a.username = by_upn.upn
 ),
 
-with_member as (
+judged as (
     select
         a.*,
-        coalesce(im.request_number, m.request_number) as request_number,
-        coalesce(im.email, m.email) as member_email,
+        ie.emails as identity_emails,
+        a.email in (select email from int_members) as email_enrolled,
         case
-            when im.upn is not null then 'username = directory identity'
-            when m.email is not null then 'email = enrolled email'
+            when a.upn is not null and len(coalesce(ie.emails, [])) > 1 then 'ambiguous'
+            when a.upn is not null and len(coalesce(ie.emails, [])) = 1 then
+                case
+                    when a.email in (select email from int_members)
+                        and a.email <> ie.emails[1] then 'ambiguous'
+                    else 'username = directory identity'
+                end
+            when a.upn is not null and a.email in (select email from int_members)
+                then 'ambiguous'
+            when a.email in (select email from int_members) then 'email = enrolled email'
+            else 'unmatched'
         end as match_method,
     from with_identity as a
-    left join int_identity_matches as im on a.upn = im.upn
-    left join int_members as m on im.upn is null and a.email = m.email
+    left join identity_emails as ie using (upn)
+),
+
+resolved as (
+    select
+        j.* exclude (identity_emails, email_enrolled),
+        m.request_number,
+        m.email as member_email,
+    from judged as j
+    left join int_members as m
+        on (j.match_method = 'username = directory identity' and m.email = j.identity_emails[1])
+        or (j.match_method = 'email = enrolled email' and m.email = j.email)
 )
 
-select * from with_member
+select * from resolved

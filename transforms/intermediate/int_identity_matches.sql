@@ -1,36 +1,22 @@
--- grain: one row per directory identity x member it belongs to, with how it was matched
--- Matched by the directory mail attribute against the enrolled email, else by the UPN
--- against it (a returning user enrolled with their UPN); case- and whitespace-insensitive.
--- Members include removed ones: their accounts are not orphans.
-with identities as (
-    select * from int_directory_identities
+-- grain: one row per directory identity x member (group, email) it belongs to, and how it
+-- was matched. An identity whose evidence points at two different people (its mail at one,
+-- its UPN at another) is not matched: it is listed in int_identity_ambiguities instead.
+with candidates as (
+    select * from int_identity_candidates
 ),
 
-members as (
-    select * from int_members
-),
-
-by_mail as (
-    select
-        i.upn,
-        m.request_number,
-        m.email,
-        'mail = enrolled email' as match_method,
-    from identities as i
-    inner join members as m on i.mail = m.email
-),
-
-by_upn as (
-    select
-        i.upn,
-        m.request_number,
-        m.email,
-        'UPN = enrolled email' as match_method,
-    from identities as i
-    inner join members as m on i.upn = m.email
-    where i.upn not in (select upn from by_mail)
+unambiguous as (
+    select upn
+    from candidates
+    group by upn
+    having count(distinct email) = 1
 )
 
-select * from by_mail
-union all
-select * from by_upn
+select
+    c.upn,
+    m.request_number,
+    m.email,
+    c.match_method,
+from candidates as c
+inner join unambiguous using (upn)
+inner join int_members as m using (email)

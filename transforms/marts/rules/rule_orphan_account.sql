@@ -1,6 +1,7 @@
 -- rule: ORPHAN_ACCOUNT
 -- grain: one row per enabled directory identity or active application account that
--- resolves to no enrolled member (current or removed); application empty for a directory one
+-- resolves to no enrolled member (current or removed); application empty for a directory
+-- one. Ambiguous accounts (int_identity_ambiguities) are not orphans.
 with orphan_identities as (
     select
         'ORPHAN_ACCOUNT' as rule,
@@ -18,8 +19,8 @@ with orphan_identities as (
             end
         ) as detail,
     from int_directory_identities as i
-    left join int_identity_matches as im using (upn)
-    where im.upn is null and i.enabled
+    left join int_identity_candidates as c using (upn)
+    where c.upn is null and i.enabled
 ),
 
 orphan_app_accounts as (
@@ -32,7 +33,7 @@ orphan_app_accounts as (
         a.username as lan_id,
         printf('Active %s account matches no enrolled member', a.application) as detail,
     from int_application_accounts as a
-    where a.member_email is null and a.active
+    where a.match_method = 'unmatched' and a.active
 )
 
 select * from orphan_identities
