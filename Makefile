@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: help install demo test lint format sample lock clean
+.PHONY: help install demo test lint format sample docs lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,9 @@ lint: $(STAMP)  ## ruff over the code
 
 format: $(STAMP)
 	$(BIN)/ruff format ccreview flows transforms contracts reports tests
+
+docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the contracts
+	$(BIN)/python -m contracts.data_dictionary
 
 sample: $(STAMP)  ## regenerate the committed sample in data/sample/
 	$(BIN)/ccreview generate --out data/sample --groups $(SAMPLE_GROUPS) --seed $(SAMPLE_SEED) --as-of $(SAMPLE_AS_OF)

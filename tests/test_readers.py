@@ -117,3 +117,10 @@ def test_unrecognised_content_is_reported_not_read(tmp_path):
     assert read_input_file(path).format == "unrecognised"
     shutil.copy(FIXTURES / "enrollment_single.json", tmp_path / "renamed.txt")
     assert read_input_file(tmp_path / "renamed.txt").format == "enrollment-json"
+
+
+def test_data_dictionary_is_current():
+    """docs/data-dictionary.md is generated from the contracts: run `make docs`."""
+    from contracts.data_dictionary import main
+
+    assert main(["--check"]) == 0

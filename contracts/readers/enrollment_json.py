@@ -15,6 +15,16 @@ A file holds one document, an array of them, or a ServiceNow Table API response
  "report2web_privacy_policy_accepted": true}
 ```
 
+A `<person>` has `first_name`, `middle_initial`, `no_middle_initial` (the No M.I. box),
+`last_name`, `email`, `phone`, `phone_extension`, `staff_type` (Sponsoring Physician, Group
+Administrator, Provider, Staff), `suffix`, `title`, `specialty`, `licensed_state`,
+`state_license_number`, `npi`, `applications` (a list, or a comma-separated string, of
+display names such as "Cerner Millennium" or codes such as CERNER), and the details of
+the applications that need them: `direct_secure_messaging` `{"direct_address"}`, `qventus`
+`{"role", "facilities": [...]}`, `report2web` `{"fax_number", "lab_facilities": [...],
+"alerts": {"<alert>": "fax" | "email" | "both"}, "recipients": [emails],
+"physician_census": true}`.
+
 `request_type` is `new_group`, `add_members`, `change_applications` (a member's full new
 list of applications), `remove_members` (members by email) or `change_group_roles`.
 Canonical tables: `enrollment_submissions` (one row per document), `enrollment_people`
