@@ -18,7 +18,8 @@ from pathlib import Path
 from ccreview.errors import UsageError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
-GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign")
+GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign", "signins",
+                     "access_logs")
 
 
 def _prefect_defaults() -> None:
@@ -94,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
     gen.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
                      help="date the organisation is observed at (default: today)")
+    gen.add_argument("--events-per-person", type=_positive, default=4, metavar="N",
+                     help="successful sign-ins per person in the sign-in log (default 4; "
+                          "about 250 is a quarter's worth); the access logs get half")
     return parser
 
 
@@ -142,7 +146,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             shutil.rmtree(out / name, ignore_errors=True)
     print(f"ccreview generate: {args.groups} groups, seed {args.seed}, as of {args.as_of}",
           flush=True)
-    counts = generate(out, args.groups, args.seed, args.as_of)
+    counts = generate(out, args.groups, args.seed, args.as_of, args.events_per_person)
     total = sum(v for k, v in counts.items() if k != "expected_findings.csv")
     print(f"Wrote {len(counts)} files, {total} records, under {out}")
     print(f"Ground truth: {counts['expected_findings.csv']} expected findings in "

@@ -16,11 +16,12 @@ from contracts.readers import (
     docusign_json,
     enrollment_json,
     entra_graph_json,
+    sign_in_events_csv,
 )
 from contracts.schemas import CONTRACTS, REASONS
 
 READERS = (enrollment_json, active_directory_csv, entra_graph_json, application_list_csv,
-           docusign_json)
+           docusign_json, sign_in_events_csv)
 ROOT = Path(__file__).resolve().parent.parent
 FINDING_COLUMN_MEANINGS = {
     "finding_key": "stable id: the first 16 hex digits of md5(rule|request_number|email|"
@@ -48,7 +49,9 @@ def render() -> str:
     out += ["## Accepted input formats", "",
             "Files are recognised by content, never by name. Each reader's documentation:", ""]
     for module in READERS:
-        out += [f"### `{module.FORMAT}`", "", inspect.cleandoc(module.__doc__ or ""), ""]
+        formats = getattr(module, "FORMAT", None) or " / ".join(
+            getattr(module, n) for n in dir(module) if n.startswith("FORMAT_"))
+        out += [f"### `{formats}`", "", inspect.cleandoc(module.__doc__ or ""), ""]
     out += ["## Canonical tables", "",
             "Every row carries `source_file` and `source_line` (physical line of a CSV, "
             "1-based record of a JSON file). A row failing any rule below is quarantined.", ""]

@@ -19,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ccreview.errors import UnreadableInputError
-from contracts.readers import read_input_file
+from contracts.readers import read_input_file, sign_in_events_csv
 from contracts.schemas import CONTRACTS, Contract, reason_for
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,19 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection) -> list[Input
             log.warning("unreadable input %s: %s", rel, exc.reason)
             continue
         entry.format = recognised.format
+        if recognised.bulk:
+            table = recognised.bulk
+            try:
+                n = sign_in_events_csv.load(con, path, rel, recognised.format, next_id[table])
+            except duckdb.Error as exc:  # the message may quote the file's content
+                entry.status = "unreadable"
+                entry.note = f"not readable as CSV ({exc.__class__.__name__})"
+                log.warning("unreadable input %s: %s", rel, entry.note)
+                continue
+            next_id[table] += n
+            entry.tables[table] = n
+            log.info("read %s as %s: %d %s", rel, entry.format, n, table)
+            continue
         if recognised.result is None:
             entry.status = "unrecognised" if recognised.format == "unrecognised" else "ignored"
             entry.note = recognised.note
@@ -131,11 +144,16 @@ def _load_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: list[di
     _insert(con, f"ingested_{contract.table}", df)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
-    """Append a DataFrame's columns (by name) to a warehouse table."""
+def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame,
+            create: bool = False) -> None:
+    """Append a DataFrame's columns (by name) to a warehouse table (or replace it by a
+    temporary table of those rows, with `create`)."""
     con.register("_incoming", df)
     try:
-        con.execute(f"insert into {table} by name select * from _incoming")
+        if create:
+            con.execute(f"create or replace temp table {table} as select * from _incoming")
+        else:
+            con.execute(f"insert into {table} by name select * from _incoming")
     finally:
         con.unregister("_incoming")
 
@@ -151,47 +169,57 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
     """Apply each contract; fill `raw_<table>` and `quarantine`. Returns (file, table) ->
     counts, which reconcile: read = accepted + quarantined."""
     con.execute(QUARANTINE_DDL)
-    counts: dict[tuple[str, str], TableCounts] = {}
+    con.execute("create or replace temp table _bad_rows (table_name varchar, _row_id bigint)")
     for contract in CONTRACTS.values():
         t = contract.table
-        df = con.execute(f"select * from ingested_{t} order by _row_id").df()
         issues = con.execute(
             "select _row_id, column_name, rule, reason from parse_issues where table_name = ?",
             [t]).df()
-        failures = _contract_failures(contract, df)
+        failures = (_required_failures(con, contract) if contract.bulk
+                    else _contract_failures(contract, con.execute(
+                        f"select * from ingested_{t} order by _row_id").df()))
         all_issues = pd.concat([issues, failures], ignore_index=True)
-        bad_ids = set(all_issues["_row_id"].astype(int)) if len(all_issues) else set()
         if len(all_issues):
-            located = all_issues.merge(df[["_row_id", "source_file", "source_line"]],
-                                       on="_row_id", how="left")
-            located["table_name"] = t
-            located = located.sort_values(["source_file", "source_line", "column_name", "rule"])
-            _insert(con, "quarantine", located[["table_name", "source_file", "source_line",
-                                                "column_name", "rule", "reason"]])
+            all_issues["table_name"] = t
+            _insert(con, "_issues", all_issues[["table_name", "_row_id", "column_name", "rule",
+                                                "reason"]], create=True)
+            con.execute(f"""
+                insert into quarantine
+                select i.table_name, r.source_file, r.source_line, i.column_name, i.rule,
+                       i.reason
+                from _issues as i inner join ingested_{t} as r using (_row_id)
+                order by r.source_file, r.source_line, i.column_name, i.rule""")
+            con.execute("insert into _bad_rows select distinct table_name, _row_id from _issues")
         con.execute(f"drop table if exists raw_{t}")
         con.execute(contract.ddl().replace(f"create table {t} (", f"create table raw_{t} (", 1))
         cols = ", ".join(f'"{c.name}"' for c in contract.columns)
-        con.execute("create or replace temp table _bad_rows (_row_id integer)")
-        _insert(con, "_bad_rows", pd.DataFrame({"_row_id": sorted(bad_ids)}, dtype="int64"))
-        con.execute(f"insert into raw_{t} select {cols}, source_file, source_line "
-                    f"from ingested_{t} where _row_id not in (select _row_id from _bad_rows) "
-                    f"order by _row_id")
-        for (source_file, row_id) in zip(df["source_file"], df["_row_id"], strict=True):
-            c = counts.setdefault((source_file, t), TableCounts())
-            c.read += 1
-            if row_id in bad_ids:
-                c.quarantined += 1
-            else:
-                c.accepted += 1
-    recon = pd.DataFrame(
-        [{"source_file": f, "table_name": t, "rows_read": c.read, "rows_accepted": c.accepted,
-          "rows_quarantined": c.quarantined} for (f, t), c in sorted(counts.items())],
-        columns=["source_file", "table_name", "rows_read", "rows_accepted", "rows_quarantined"])
-    con.execute("create or replace table input_reconciliation (source_file varchar, "
-                "table_name varchar, rows_read bigint, rows_accepted bigint, "
-                "rows_quarantined bigint)")
-    _insert(con, "input_reconciliation", recon)
-    return counts
+        con.execute(f"""
+            insert into raw_{t}
+            select {cols}, source_file, source_line from ingested_{t}
+            where _row_id not in (select _row_id from _bad_rows where table_name = '{t}')
+            order by _row_id""")
+    con.execute("create or replace table input_reconciliation as " + " union all ".join(
+        f"""select source_file, '{c.table}' as table_name, count(*)::bigint as rows_read,
+                   count(*) filter (where b._row_id is null)::bigint as rows_accepted,
+                   count(b._row_id)::bigint as rows_quarantined
+            from ingested_{c.table} as i
+            left join (select _row_id from _bad_rows where table_name = '{c.table}') as b
+                using (_row_id)
+            group by source_file""" for c in CONTRACTS.values()) + " order by all")
+    rows = con.execute("select * from input_reconciliation").fetchall()
+    return {(f, t): TableCounts(r, a, q) for f, t, r, a, q in rows}
+
+
+def _required_failures(con: duckdb.DuckDBPyConnection, contract: Contract) -> pd.DataFrame:
+    """SQL check of a bulk table's required columns (rows with a parse issue excluded:
+    their value was already reported)."""
+    parts = [f"""select _row_id, '{c.name}' as column_name, 'not_nullable' as rule,
+                        '{reason_for("not_nullable")}' as reason
+                 from ingested_{contract.table}
+                 where "{c.name}" is null and _row_id not in (
+                     select _row_id from parse_issues where table_name = '{contract.table}')"""
+             for c in contract.columns if c.required]
+    return con.execute(" union all ".join(parts)).df()
 
 
 def _contract_failures(contract: Contract, df: pd.DataFrame) -> pd.DataFrame:

@@ -34,10 +34,13 @@ class Column:
 
 @dataclass(frozen=True)
 class Contract:
+    """`bulk` tables (tens of millions of rows) are validated in SQL, never in pandas: their
+    rules are `required` columns plus the reader's own parse checks."""
     table: str
     grain: str
     columns: tuple[Column, ...]
     row_checks: tuple[pa.Check, ...] = field(default=())
+    bulk: bool = False
 
     @property
     def schema(self) -> pa.DataFrameSchema:
@@ -252,5 +255,18 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
                    "declined...)"),
             Column("signed_at", "timestamp", "when they signed"),
         ),
+    ),
+    Contract(
+        "sign_in_events", "one row per sign-in or application access event",
+        (
+            Column("user", "varchar", "UPN (Entra) or LAN ID / UPN (application logs), "
+                   "lower-cased", True),
+            Column("application", "varchar", "the Entra application signed in to, or the "
+                   "Clinical Connectivity application code", True),
+            Column("occurred_at", "timestamp", "when (UTC)", True),
+            Column("success", "boolean", "whether it succeeded", True),
+            Column("source", "varchar", "entra_sign_in_log or application_access_log", True),
+        ),
+        bulk=True,
     ),
 )}

@@ -72,6 +72,8 @@ class Case:
     accounts: list[Account] = field(default_factory=list)
     app_accounts: list[AppAccount] = field(default_factory=list)
     envelopes: list[dict] = field(default_factory=list)
+    sign_ins: list[tuple[str, dt.datetime, bool]] = field(default_factory=list)  # lan, when, ok
+    access: list[tuple[str, str, dt.datetime, bool]] = field(default_factory=list)
 
     def daa(self, request_number: str, status: str = "completed",
             completed: dt.datetime | None = None, sent: dt.datetime | None = None,
@@ -119,6 +121,19 @@ class Case:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "submissions.json").write_text(json.dumps(self.submissions, indent=1))
         (folder / "docusign.json").write_text(json.dumps({"envelopes": self.envelopes}))
+        if self.sign_ins:
+            with (folder / "sign_ins.csv").open("w", newline="", encoding="utf-8-sig") as fh:
+                w = csv.writer(fh)
+                w.writerow(["Date (UTC)", "Username", "Application", "Status"])
+                for lan, when, ok in self.sign_ins:
+                    w.writerow([_iso(when), f"{lan}@cc.example.org", "Workspace",
+                                "Success" if ok else "Failure"])
+        if self.access:
+            with (folder / "access.csv").open("w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(["user", "application", "timestamp", "success"])
+                for user, app, when, ok in self.access:
+                    w.writerow([user, app, _iso(when), str(ok).lower()])
         with (folder / "ad.csv").open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\r\n")
             w.writerow(["SamAccountName", "UserPrincipalName", "mail", "Enabled", "GivenName",

@@ -124,3 +124,42 @@ def test_data_dictionary_is_current():
     from contracts.data_dictionary import main
 
     assert main(["--check"]) == 0
+
+
+def _load_events(tmp_path, *names):
+    import duckdb
+
+    from contracts.ingest import ingest_inputs, validate_ingested
+
+    for name in names:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    con = duckdb.connect()
+    ingest_inputs(tmp_path, con)
+    return con, validate_ingested(con)
+
+
+def test_entra_sign_in_log_is_loaded_in_duckdb_with_exact_lines(tmp_path):
+    con, counts = _load_events(tmp_path, "entra_sign_ins.csv")
+    c = counts[("entra_sign_ins.csv", "sign_in_events")]
+    assert (c.read, c.accepted, c.quarantined) == (6, 3, 3)
+    q = con.execute("select source_line, column_name, rule from quarantine order by all"
+                    ).fetchall()
+    assert q == [(4, "timestamp", "datetime"), (5, "(row)", "csv_width"),
+                 (6, "success", "boolean")]
+    rows = con.execute("select user, occurred_at, success, source_line from raw_sign_in_events "
+                       "order by source_line").fetchall()
+    assert rows == [
+        ("jdoe@ccpartners.examplehealth.org", dt.datetime(2026, 10, 30, 8, 0, 12), True, 2),
+        ("jdoe@ccpartners.examplehealth.org", dt.datetime(2026, 10, 31, 9, 0, 0), False, 3),
+        ("rroe@ccpartners.examplehealth.org", dt.datetime(2026, 10, 27, 7, 0, 0), True, 7)]
+    raw = " ".join(str(v) for r in con.execute("select * from quarantine").fetchall() for v in r)
+    assert "unexpected" not in raw and "yesterday" not in raw  # never the raw line
+
+
+def test_application_access_log_maps_display_names_to_codes(tmp_path):
+    con, counts = _load_events(tmp_path, "application_access.csv")
+    assert con.execute("select user, application, success from raw_sign_in_events "
+                       "order by source_line").fetchall() == [
+        ("jdoe", "CERNER", True), ("jdoe", "PACS", False)]
+    assert con.execute("select source_line, column_name, rule from quarantine").fetchall() == [
+        (4, "user", "not_nullable")]

@@ -249,3 +249,22 @@ def test_match_method_is_recorded(tmp_path):
     assert methods == {("mail = enrolled email",)}
     app = con.execute("select match_method from int_application_accounts").fetchall()
     assert app == [("email = enrolled email",)]
+
+
+# -- activity from the sign-in and access logs --------------------------------------------
+
+def test_sign_in_log_success_counts_and_failure_does_not(tmp_path):
+    case = _one_member_case(MEMBER, entra_last_success=days_ago(200))
+    case.sign_ins += [("m1", days_ago(5), False)]
+    assert DORMANT in _findings(tmp_path / "a", case)
+    case.sign_ins += [("m1", days_ago(20), True)]
+    assert DORMANT not in _findings(tmp_path / "b", case)
+
+
+def test_access_log_use_counts_for_the_application(tmp_path):
+    case = _one_member_case(MEMBER, entra_last_success=days_ago(1))
+    case.app_accounts.append(AppAccount("CERNER", "m1", last_access=days_ago(200)))
+    unused = ("APP_UNUSED", "CS0000001", MEMBER["email"], "CERNER")
+    assert unused in _findings(tmp_path / "a", case)
+    case.access.append(("m1", "Cerner Millennium", days_ago(3), True))
+    assert unused not in _findings(tmp_path / "b", case)

@@ -20,7 +20,7 @@ import random
 import uuid
 import zlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ccreview.identifiers import datetime_to_filetime
@@ -41,8 +41,10 @@ SUBMISSIONS_PER_FILE = 500
 GRAPH_PAGE_SIZE = 999
 
 
-def write_organisation(org: Organisation, out: Path) -> dict[str, int]:
-    """Write every export under `out`; return file -> rows written."""
+def write_organisation(org: Organisation, out: Path,
+                       events_per_person: int = 4) -> dict[str, int]:
+    """Write every export under `out`; return file -> rows written. `events_per_person`
+    sets the volume of the sign-in and application access logs."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(org.seed ^ 0x5EED)  # ids only; independent of the organisation
     counts: dict[str, int] = {}
@@ -51,6 +53,9 @@ def write_organisation(org: Organisation, out: Path) -> dict[str, int]:
     counts.update(_write_entra(org, out / "entra", rng))
     counts.update(_write_application_lists(org, out / "applications"))
     counts.update(_write_docusign(org, out / "docusign", rng))
+    events_rng = random.Random(org.seed ^ 0xE7E7)
+    counts.update(_write_sign_in_logs(org, out / "signins", events_rng, events_per_person))
+    counts.update(_write_access_logs(org, out / "access_logs", events_rng, events_per_person))
     _write_csv(out / "expected_findings.csv", ["rule", "request_number", "email", "application"],
                ([r["rule"], r["request_number"], r["email"], r["application"]]
                 for r in org.expected))
@@ -392,3 +397,100 @@ def _write_docusign(org: Organisation, folder: Path, rng: random.Random) -> dict
             "envelopes": envelopes}
     (folder / "envelopes.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     return {"docusign/envelopes.json": len(envelopes)}
+
+
+# -- sign-in and access logs ----------------------------------------------------------------
+
+ENTRA_LOG_COLUMNS = ["Date (UTC)", "Request ID", "User agent", "Correlation ID", "User ID",
+                     "User", "Username", "User type", "Application", "Application ID",
+                     "Resource", "IP address", "Location", "Status", "Sign-in error code",
+                     "Failure reason", "Client app", "Multifactor authentication result"]
+PORTAL_APP = ("Clinical Connectivity Workspace", "4f8e2c1a-6b7d-4e0f-9a3c-2d1b5e6f7a80")
+EVENTS_PER_FILE = 1_000_000
+
+
+def _event_times(rng: random.Random, start: datetime, last: datetime, n: int) -> list[datetime]:
+    """n moments in [start, last], the latest exactly `last` (what the logs' max must be)."""
+    span = max(int((last - start).total_seconds()), 1)
+    times = sorted(start + timedelta(seconds=rng.randrange(span)) for _ in range(n - 1))
+    return [*times, last]
+
+
+def _entra_rows(rng: random.Random, name: str, upn: str, created: datetime,
+                last_success: datetime | None, last_failed: datetime | None, n: int):
+    if last_success is not None:
+        start = max(created, last_success - timedelta(days=90))
+        for t in _event_times(rng, start, last_success, n):
+            yield _entra_row(rng, t, name, upn, True)
+    if last_failed is not None:
+        yield _entra_row(rng, last_failed, name, upn, False)
+
+
+def _entra_row(rng: random.Random, t: datetime, name: str, upn: str, ok: bool) -> list[str]:
+    return [_iso(t), _uuid(rng), "Mozilla/5.0 (Windows NT 10.0; Win64; x64)", _uuid(rng),
+            _uuid(rng), name, upn, "Member", PORTAL_APP[0], PORTAL_APP[1], "Windows Azure AD",
+            f"198.51.100.{rng.randrange(1, 255)}", "Phoenix, Arizona, US",
+            "Success" if ok else "Failure", "0" if ok else "50126",
+            "" if ok else "Error validating credentials due to invalid username or password.",
+            "Browser", "MFA successfully completed" if ok else ""]
+
+
+def _write_sign_in_logs(org: Organisation, folder: Path, rng: random.Random,
+                        per_person: int) -> dict[str, int]:
+    """The Entra sign-in log as the portal downloads it (UTF-8 with BOM)."""
+    def rows():
+        for p in org.people():
+            if p.lan_id and p.account_created:
+                yield from _entra_rows(rng, f"{p.first_name} {p.last_name}", _upn(p.lan_id),
+                                       p.account_created, p.last_success, p.last_failed,
+                                       per_person)
+                for x in p.extra_accounts:
+                    yield from _entra_rows(rng, f"{p.first_name} {p.last_name}",
+                                           _upn(x.lan_id), x.created, x.last_success, None, 1)
+        for o in org.orphans:
+            if o.application is None:
+                yield from _entra_rows(rng, f"{o.first_name} {o.last_name}", _upn(o.lan_id),
+                                       o.created, o.last_success, None, per_person)
+    return _write_chunked(folder, "entra_sign_ins", ENTRA_LOG_COLUMNS, rows(), bom=True)
+
+
+def _write_access_logs(org: Organisation, folder: Path, rng: random.Random,
+                       per_person: int) -> dict[str, int]:
+    """Application access events in the canonical layout (user, application, timestamp,
+    success); each account's latest success is its user list's last access."""
+    def rows():
+        for p in org.people():
+            for a in p.apps:
+                if a.last_access is None or not p.lan_id:
+                    continue
+                start = max(a.created, a.last_access - timedelta(days=90))
+                for t in _event_times(rng, start, a.last_access, max(1, per_person // 2)):
+                    yield [p.lan_id, a.application, _iso(t), "true"]
+                if rng.random() < 0.05:  # a failed attempt before the last success
+                    yield [p.lan_id, a.application, _iso(start), "false"]
+    return _write_chunked(folder, "application_access", ["user", "application", "timestamp",
+                                                         "success"], rows(), bom=False)
+
+
+def _write_chunked(folder: Path, stem: str, header: list[str], rows, bom: bool
+                   ) -> dict[str, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    n_file, fh, writer, count = 0, None, None, 0
+    for row in rows:
+        if writer is None or count >= EVENTS_PER_FILE:
+            if fh:
+                fh.close()
+                counts[f"{folder.name}/{stem}_{n_file:03d}.csv"] = count
+            n_file += 1
+            count = 0
+            fh = (folder / f"{stem}_{n_file:03d}.csv").open(
+                "w", newline="", encoding="utf-8-sig" if bom else "utf-8")
+            writer = csv.writer(fh, lineterminator="\r\n")
+            writer.writerow(header)
+        writer.writerow(row)
+        count += 1
+    if fh:
+        fh.close()
+        counts[f"{folder.name}/{stem}_{n_file:03d}.csv"] = count
+    return counts

@@ -17,6 +17,7 @@ from contracts.readers import (
     docusign_json,
     enrollment_json,
     entra_graph_json,
+    sign_in_events_csv,
 )
 from contracts.readers.base import Issue, ReadResult, csv_header, decode_text
 
@@ -26,16 +27,31 @@ __all__ = ["Issue", "ReadResult", "Recognised", "read_input_file"]
 GROUND_TRUTH_HEADER = ["rule", "request_number", "email", "application"]
 
 
+HEAD_BYTES = 1 << 16  # enough to recognise any format; large files are not read here
+
+
 @dataclass
 class Recognised:
-    """What a file turned out to be. `result` is None for files that are not read."""
+    """What a file turned out to be. `result` is None for files that are not read here:
+    not inputs, unrecognised, or large event files that DuckDB loads itself (`bulk`)."""
     format: str
     result: ReadResult | None
     note: str = ""
+    bulk: str | None = None  # canonical table a bulk loader fills
 
 
 def read_input_file(path: Path) -> Recognised:
     """Read one input file; raises UnreadableInputError for a file that cannot be read."""
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    head_text = decode_text(path, head, partial=True)
+    header = csv_header(head_text.lstrip("\ufeff \t\r\n"))
+    event_format = sign_in_events_csv.detect(header)
+    if event_format:
+        if not head.startswith(b"\xef\xbb\xbf") and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise UnreadableInputError(str(path), "UTF-16 event logs are not supported; "
+                                       "export them as UTF-8")
+        return Recognised(event_format, None, bulk=sign_in_events_csv.TABLE)
     text = decode_text(path)
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped[:1] in "{[":

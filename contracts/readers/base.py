@@ -51,9 +51,10 @@ class ReadResult:
         self.issues.append(Issue(table, row_index, column, rule, reason))
 
 
-def decode_text(path: Path, data: bytes | None = None) -> str:
+def decode_text(path: Path, data: bytes | None = None, partial: bool = False) -> str:
     """Decode as Windows and PowerShell write text: UTF-8 (with or without BOM), UTF-16 with
-    a BOM (what `Out-File` / `>` writes in Windows PowerShell 5.1), or plain ASCII."""
+    a BOM (what `Out-File` / `>` writes in Windows PowerShell 5.1), or plain ASCII.
+    `partial`: `data` is the head of a larger file (a character may be cut at its end)."""
     raw = path.read_bytes() if data is None else data
     if not raw.strip():
         raise UnreadableInputError(str(path), "the file is empty")
@@ -67,7 +68,9 @@ def decode_text(path: Path, data: bytes | None = None) -> str:
             raise UnreadableInputError(str(path), "binary content, not a text export")
     try:
         return raw.decode(encoding)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        if partial and exc.start >= len(raw) - 4:  # a character cut by the head's end
+            return raw[:exc.start].decode(encoding)
         raise UnreadableInputError(
             str(path), f"not valid {encoding.upper()} text (unknown encoding)") from None
 

@@ -14,6 +14,7 @@ with raw_counts as (
     group by all
     union all select 'daa_envelopes', source_file, count(*) from raw_daa_envelopes group by all
     union all select 'daa_recipients', source_file, count(*) from raw_daa_recipients group by all
+    union all select 'sign_in_events', source_file, count(*) from raw_sign_in_events group by all
 ),
 
 ingested_counts as (
@@ -31,6 +32,8 @@ ingested_counts as (
     union all select 'daa_envelopes', source_file, count(*) from ingested_daa_envelopes
     group by all
     union all select 'daa_recipients', source_file, count(*) from ingested_daa_recipients
+    group by all
+    union all select 'sign_in_events', source_file, count(*) from ingested_sign_in_events
     group by all
 )
 

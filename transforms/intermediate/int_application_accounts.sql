@@ -17,13 +17,28 @@ identity_emails as (
     group by upn
 ),
 
+access_log as (
+    select user_name, application, last_success_at
+    from int_last_successful_events
+    where source = 'application_access_log'
+),
+
 with_identity as (
     select
-        a.*,
+        a.* exclude (last_access_at),
+        -- the user list's last access, or the access log's latest success if later
+        greatest(a.last_access_at, log_user.last_success_at, log_upn.last_success_at)
+            as last_access_at,
         coalesce(by_lan.upn, by_upn.upn) as upn,
     from accounts as a
     left join identities as by_lan on a.username = by_lan.lan_id
     left join identities as by_upn on by_lan.upn is null and a.username = by_upn.upn
+    left join access_log as log_user
+        on log_user.user_name = a.username and log_user.application = a.application
+    left join access_log as log_upn
+        on log_upn.user_name = coalesce(by_lan.upn, by_upn.upn)
+        and log_upn.user_name <> a.username
+        and log_upn.application = a.application
 ),
 
 judged as (

@@ -1,4 +1,5 @@
--- grain: one row per directory identity (UPN): the AD user and its synced Entra ID user
+-- grain: one row per directory identity (UPN): the AD user and its synced Entra ID user;
+-- Entra's latest successful sign-in is the later of signInActivity and the sign-in log
 with ad as (
     select * from stg_directory_accounts
     qualify row_number() over (partition by upn order by source_file, source_line) = 1
@@ -31,9 +32,12 @@ joined as (
         -- dates
         coalesce(ad.created_at, entra.created_at) as created_at,
         ad.last_logon_at as ad_last_logon_at,
-        entra.last_successful_sign_in_at as entra_last_success_at,
+        greatest(entra.last_successful_sign_in_at, log.last_success_at) as entra_last_success_at,
+        log.last_success_at as sign_in_log_last_success_at,
     from ad
     full outer join entra on ad.upn = entra.upn
+    left join int_last_successful_events as log
+        on log.source = 'entra_sign_in_log' and log.user_name = coalesce(ad.upn, entra.upn)
     cross join run_parameters as p
 )
 

@@ -1,0 +1,140 @@
+"""Sign-in and application access events: the large inputs (tens of millions of rows).
+
+They are read and validated inside DuckDB (`read_csv` with a rejects table), never loaded
+whole into pandas. Two layouts:
+
+- **Entra ID sign-in log** as the portal's *Download* writes it (CSV, UTF-8): columns
+  `Date (UTC)`, `Request ID`, `User`, `Username` (the UPN), `User ID`, `Application`,
+  `Status` (`Success`, `Failure`, `Interrupted`), `Sign-in error code` (0 on success),
+  `Failure reason`, `IP address`, and many more that are kept out. A sign-in counts as
+  successful when its status is `Success`.
+- **Application access log**, the canonical layout for Cerner, PACS, DSM, Qventus and
+  Report2Web access events: `user` (LAN ID or UPN), `application` (code or display name),
+  `timestamp` (ISO 8601, UTC), `success` (true/false).
+
+Canonical table: `sign_in_events` (user, application, occurred_at, success, source).
+A row whose fields cannot be split (wrong number of fields, broken quoting) is taken from
+DuckDB's rejects table with its line number — the raw line, which may hold PHI, is never
+copied. `source_line` is the physical line (one header line; no multi-line fields).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+FORMAT_ENTRA = "entra-sign-in-log-csv"
+FORMAT_ACCESS = "application-access-log-csv"
+ENTRA_HEADERS = {"date (utc)", "username", "status", "application"}
+ACCESS_HEADERS = {"user", "application", "timestamp", "success"}
+TABLE = "sign_in_events"
+
+_APP_CODES = """
+    case lower(trim({app}))
+        when 'cerner' then 'CERNER' when 'cerner millennium' then 'CERNER'
+        when 'pacs' then 'PACS' when 'pacs synapse' then 'PACS'
+        when 'dsm' then 'DSM' when 'direct secure messaging' then 'DSM'
+        when 'qventus' then 'QVENTUS'
+        when 'r2w' then 'R2W' when 'report2web' then 'R2W'
+        else upper(trim({app}))
+    end"""
+
+
+def detect(header: list[str]) -> str | None:
+    names = set(header)
+    if names >= ENTRA_HEADERS:
+        return FORMAT_ENTRA
+    if names >= ACCESS_HEADERS:
+        return FORMAT_ACCESS
+    return None
+
+
+def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
+         first_row_id: int) -> int:
+    """Load every row of the file into `ingested_sign_in_events` and its parse issues into
+    `parse_issues`; returns the number of rows read (accepted + rejected)."""
+    for t in ("_events_raw", "_events_rejects", "_events_scan"):
+        con.execute(f"drop table if exists {t}")
+    con.execute("""
+        create temp table _events_raw as
+        select row_number() over () as n, *
+        from read_csv(?, header = true, all_varchar = true, store_rejects = true,
+                      rejects_table = '_events_rejects', rejects_scan = '_events_scan',
+                      auto_detect = true, normalize_names = false)
+    """, [str(path)])
+    cols = {c[0].lower(): c[0] for c in con.execute("select * from _events_raw limit 0")
+            .description}
+    if fmt == FORMAT_ENTRA:
+        user = _col(cols, "username")
+        app = _col(cols, "application")
+        when = _col(cols, "date (utc)")
+        success = f"lower(trim({_col(cols, 'status')})) = 'success'"
+        success_ok = f"lower(trim({_col(cols, 'status')})) in ('success', 'failure', " \
+                     f"'interrupted')"
+        app_code = f"trim({app})"  # an Entra application, not one of the five
+    else:
+        user = _col(cols, "user")
+        app = _col(cols, "application")
+        when = _col(cols, "timestamp")
+        success = f"lower(trim({_col(cols, 'success')})) in ('true', '1', 'yes')"
+        success_ok = f"lower(trim({_col(cols, 'success')})) in ('true', 'false', '1', '0', " \
+                     f"'yes', 'no')"
+        app_code = _APP_CODES.format(app=app)
+    occurred = (f"coalesce(try_cast(replace(trim({when}), 'Z', '') as timestamp), "
+                f"try_strptime(trim({when}), ['%m/%d/%Y, %I:%M:%S %p', '%m/%d/%Y %I:%M:%S %p', "
+                f"'%m/%d/%Y %H:%M:%S']))")
+    con.execute("create or replace temp table _events_rejected_lines as "
+                "select distinct line as r from _events_rejects order by r")
+    con.execute("create or replace temp table _events_rejected_ranked as "
+                "select r, row_number() over (order by r) as i from _events_rejected_lines")
+    line = ("n + 1 + (select count(*) from _events_rejected_ranked "
+            "where r - 1 - i < n)")
+    source = "entra_sign_in_log" if fmt == FORMAT_ENTRA else "application_access_log"
+    con.execute(f"""
+        insert into ingested_sign_in_events by name
+        select
+            {first_row_id} + n - 1 as _row_id,
+            lower(trim({user})) as "user",
+            {app_code} as application,
+            {occurred} as occurred_at,
+            case when {success_ok} then {success} end as success,
+            '{source}' as source,
+            ? as source_file,
+            {line} as source_line,
+        from _events_raw
+    """, [rel])
+    base = f"{first_row_id} + n - 1"
+    for column, condition, rule, reason in (
+        ("timestamp", f"{occurred} is null", "datetime", "not a date/time in a known format"),
+        ("success", f"not ({success_ok}) or ({success_ok}) is null", "boolean",
+         "not a recognised success/status value"),
+    ):
+        con.execute(f"""
+            insert into parse_issues
+            select '{TABLE}', {base}, '{column}', '{rule}', '{reason}'
+            from _events_raw where {condition}
+        """)
+    accepted = con.execute("select count(*) from _events_raw").fetchall()[0][0]
+    rejected = con.execute("select count(*) from _events_rejected_lines").fetchall()[0][0]
+    if rejected:
+        start = first_row_id + accepted
+        con.execute(f"""
+            insert into ingested_sign_in_events (_row_id, source_file, source_line)
+            select {start} + row_number() over (order by r) - 1, ?, r
+            from _events_rejected_lines
+        """, [rel])
+        con.execute(f"""
+            insert into parse_issues
+            select '{TABLE}', {start} + row_number() over (order by r) - 1, '(row)',
+                   'csv_width', 'the row cannot be split into the header''s fields'
+            from _events_rejected_lines
+        """)
+    for t in ("_events_raw", "_events_rejected_lines", "_events_rejected_ranked"):
+        con.execute(f"drop table if exists {t}")
+    return accepted + rejected
+
+
+def _col(cols: dict[str, str], name: str) -> str:
+    actual = cols[name]
+    return '"' + actual.replace('"', '""') + '"'
