@@ -19,7 +19,7 @@ from ccreview.errors import UsageError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign", "signins",
-                     "access_logs")
+                     "access_logs", "adt")
 
 
 def _prefect_defaults() -> None:

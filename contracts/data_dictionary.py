@@ -12,6 +12,7 @@ from pathlib import Path
 from ccreview.config import ReviewConfig, Thresholds
 from contracts.readers import (
     active_directory_csv,
+    adt_hl7,
     application_list_csv,
     docusign_json,
     enrollment_json,
@@ -21,7 +22,7 @@ from contracts.readers import (
 from contracts.schemas import CONTRACTS, REASONS
 
 READERS = (enrollment_json, active_directory_csv, entra_graph_json, application_list_csv,
-           docusign_json, sign_in_events_csv)
+           docusign_json, sign_in_events_csv, adt_hl7)
 ROOT = Path(__file__).resolve().parent.parent
 FINDING_COLUMN_MEANINGS = {
     "finding_key": "stable id: the first 16 hex digits of md5(rule|request_number|email|"

@@ -178,6 +178,11 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
         failures = (_required_failures(con, contract) if contract.bulk
                     else _contract_failures(contract, con.execute(
                         f"select * from ingested_{t} order by _row_id").df()))
+        if len(issues) and len(failures):  # a value that did not parse is not also "missing"
+            parsed = set(zip(issues["_row_id"], issues["column_name"], strict=True))
+            failures = failures[[(r, c) not in parsed or rule != "not_nullable" for r, c, rule
+                                 in zip(failures["_row_id"], failures["column_name"],
+                                        failures["rule"], strict=True)]]
         all_issues = pd.concat([issues, failures], ignore_index=True)
         if len(all_issues):
             all_issues["table_name"] = t

@@ -87,6 +87,9 @@ REASONS = {
     "application": "not one of the five Clinical Connectivity applications",
     "envelope_status": "not a DocuSign envelope status",
     "add_needs_person": "a member added without first name, last name, staff type or suffix",
+    "adt_event": "not an ADT event the census uses (A01, A02, A03, A04, A08)",
+    "hl7_syntax": "not a parseable HL7 message",
+    "hl7_date": "not an HL7 date",
 }
 
 
@@ -254,6 +257,36 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("status", "varchar", "recipient status (sent, delivered, completed, "
                    "declined...)"),
             Column("signed_at", "timestamp", "when they signed"),
+        ),
+    ),
+    Contract(
+        "adt_events", "one row per ADT message (PHI)",
+        (
+            Column("message_control_id", "varchar", "MSH-10: a message processed once", True),
+            Column("event_type", "varchar", "A01 admit, A02 transfer, A03 discharge, "
+                   "A04 registration, A08 update", True,
+                   (_one_of(("A01", "A02", "A03", "A04", "A08"), "adt_event"),)),
+            Column("message_at", "timestamp", "MSH-7 message time", True),
+            Column("recorded_at", "timestamp", "EVN-2 event recorded time"),
+            Column("sending_facility", "varchar", "MSH-4"),
+            Column("mrn", "varchar", "PID-3 medical record number"),
+            Column("patient_family_name", "varchar", "PID-5.1"),
+            Column("patient_given_name", "varchar", "PID-5.2"),
+            Column("birth_date", "date", "PID-7"),
+            Column("patient_phone", "varchar", "PID-13"),
+            Column("fin", "varchar", "PID-18 account number (FIN)", True),
+            Column("pcp_npi", "varchar", "PD1-4.1 primary care provider's NPI"),
+            Column("pcp_name", "varchar", "PD1-4 primary care provider's name"),
+            Column("patient_class", "varchar", "PV1-2 (E emergency, I inpatient, O ...)"),
+            Column("unit", "varchar", "PV1-3.1 point of care"),
+            Column("room", "varchar", "PV1-3.2"),
+            Column("bed", "varchar", "PV1-3.3"),
+            Column("facility", "varchar", "PV1-3.4"),
+            Column("attending_name", "varchar", "PV1-7"),
+            Column("visit_number", "varchar", "PV1-19"),
+            Column("admit_at", "timestamp", "PV1-44 admit time"),
+            Column("discharge_at", "timestamp", "PV1-45 discharge time"),
+            Column("chief_complaint", "varchar", "PV2-3 admit reason"),
         ),
     ),
     Contract(

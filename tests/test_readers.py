@@ -163,3 +163,51 @@ def test_application_access_log_maps_display_names_to_codes(tmp_path):
         ("jdoe", "CERNER", True), ("jdoe", "PACS", False)]
     assert con.execute("select source_line, column_name, rule from quarantine").fetchall() == [
         (4, "user", "not_nullable")]
+
+
+def test_hl7_adt_with_mllp_framing():
+    rec = read_input_file(FIXTURES / "adt_mllp.hl7")
+    assert rec.format == "hl7-v2-adt"
+    rows = rec.result.rows["adt_events"]
+    assert [r["event_type"] for r in rows] == ["A04", "A01", "A02", "A05", "A03"]
+    ed, admit, transfer = rows[:3]
+    assert ed["message_control_id"] == "MSG0001" and ed["patient_class"] == "E"
+    assert ed["fin"] == "FIN9001" and ed["mrn"] == "MRN1001"
+    assert ed["patient_family_name"] == "TESTPATIENT" and ed["patient_given_name"] == "ALPHA"
+    assert ed["birth_date"] == dt.date(1970, 2, 14)
+    assert ed["pcp_npi"] == "1234567893" and ed["pcp_name"] == "ADA LOVELACE"
+    assert ed["chief_complaint"] == "CHEST PAIN"
+    assert (admit["unit"], admit["room"], admit["bed"], admit["facility"]) == (
+        "4W", "402", "B", "VRMC")
+    assert admit["admit_at"] == dt.datetime(2026, 10, 28, 11, 55)
+    assert transfer["facility"] == "DMMC" and transfer["pcp_npi"] is None
+    # the unparseable MSH-7 of the fifth message is a parse issue on that message only
+    assert [(i.row_index, i.column, i.rule) for i in rec.result.issues] == [
+        (4, "message_at", "datetime")]
+
+
+def test_hl7_segments_ending_in_newlines_are_still_segments():
+    rec = read_input_file(FIXTURES / "adt_plain_lf.hl7")
+    rows = rec.result.rows["adt_events"]
+    assert [(r["event_type"], r["fin"], r["source_line"]) for r in rows] == [
+        ("A04", "FIN9001", 1), ("A01", "FIN9001", 7)]
+
+
+def test_adt_csv_extract():
+    rec = read_input_file(FIXTURES / "adt_extract.csv")
+    assert rec.format == "adt-csv-extract"
+    (row,) = rec.result.rows["adt_events"]
+    assert row["admit_at"] == dt.datetime(2026, 10, 28, 11, 55) and row["discharge_at"] is None
+    assert row["birth_date"] == dt.date(1970, 2, 14)
+
+
+def test_adt_contract_quarantines_unused_events_and_bad_times(tmp_path):
+    con, counts = _load_events(tmp_path, "adt_mllp.hl7")
+    c = counts[("adt_mllp.hl7", "adt_events")]
+    assert (c.read, c.accepted, c.quarantined) == (5, 3, 2)
+    q = con.execute("select source_line, column_name, rule from quarantine order by all"
+                    ).fetchall()
+    assert q == [(17, "event_type", "adt_event"), (20, "message_at", "datetime")]
+    text = " ".join(str(v) for r in con.execute("select * from quarantine").fetchall()
+                    for v in r)
+    assert "TESTPATIENT" not in text and "FIN9002" not in text

@@ -5,7 +5,9 @@
 - `directory/`: Active Directory users, `Export-Csv` from PowerShell 5.1 and 7;
 - `entra/`: Entra ID users with `signInActivity`, Microsoft Graph pages;
 - `applications/`: Cerner, PACS, DSM, Qventus and R2W users, canonical user-list CSV;
-- `docusign/`: DAA envelopes with recipients, eSignature `listStatusChanges` JSON.
+- `docusign/`: DAA envelopes with recipients, eSignature `listStatusChanges` JSON;
+- `signins/`, `access_logs/`: the Entra sign-in log download and application access logs;
+- `adt/`: an HL7 v2 ADT feed (MLLP-framed and plain) of fictional patients.
 
 Everything is derived from the organisation alone, written in a fixed order, so the same
 seed gives byte-identical files.
@@ -56,6 +58,7 @@ def write_organisation(org: Organisation, out: Path,
     events_rng = random.Random(org.seed ^ 0xE7E7)
     counts.update(_write_sign_in_logs(org, out / "signins", events_rng, events_per_person))
     counts.update(_write_access_logs(org, out / "access_logs", events_rng, events_per_person))
+    counts.update(_write_adt(org, out / "adt", random.Random(org.seed ^ 0xAD7)))
     _write_csv(out / "expected_findings.csv", ["rule", "request_number", "email", "application"],
                ([r["rule"], r["request_number"], r["email"], r["application"]]
                 for r in org.expected))
@@ -494,3 +497,99 @@ def _write_chunked(folder: Path, stem: str, header: list[str], rows, bom: bool
         fh.close()
         counts[f"{folder.name}/{stem}_{n_file:03d}.csv"] = count
     return counts
+
+
+# -- ADT (HL7 v2) ---------------------------------------------------------------------------
+
+UNITS = (("ED", "E"), ("4W", "I"), ("5E", "I"), ("ICU", "I"), ("L&D", "I"), ("2N", "I"))
+
+
+def _hl7_ts(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def _seg(name: str, fields: dict[int, str]) -> str:
+    return name + "|" + "|".join(fields.get(i, "") for i in range(1, max(fields) + 1))
+
+
+def _adt_message(ctl: str, event: str, t: datetime, pt: dict, unit: str, cls: str,
+                 facility: str, admit: datetime, discharge: datetime | None) -> str:
+    pcp = pt["pcp"]
+    return "\r".join([
+        f"MSH|^~\\&|ADT|{facility}|R2W|CC|{_hl7_ts(t)}||ADT^{event}^ADT_A01|{ctl}|P|2.5.1",
+        f"EVN|{event}|{_hl7_ts(t)}",
+        _seg("PID", {1: "1", 3: f"{pt['mrn']}^^^{facility}^MR",
+                     5: f"{pt['family']}^{pt['given']}", 7: pt["dob"], 8: pt["sex"],
+                     13: pt["phone"], 18: pt["fin"]}),
+        _seg("PD1", {4: f"{pcp[0]}^{pcp[1]}^{pcp[2]}^^^^^^NPI"}),
+        _seg("PV1", {1: "1", 2: cls, 3: f"{unit}^{pt['room']}^A^{facility}",
+                     7: "1999999999^HOSPITALIST^HARPER", 19: pt["fin"],
+                     44: _hl7_ts(admit), 45: _hl7_ts(discharge) if discharge else ""}),
+        f"PV2|||^{pt['complaint']}",
+    ])
+
+
+def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str, int]:
+    """ADT feed for the census: ED registrations, admissions, transfers, updates and
+    discharges of fictional patients, some of them out of order or sent twice."""
+    from ccreview.synthetic import names
+
+    as_of = datetime(org.as_of.year, org.as_of.month, org.as_of.day, tzinfo=UTC)
+    pcps = [(p.npi, p.last_name.upper(), p.first_name.upper()) for p in org.people()
+            if p.removed_at is None and p.npi and p.details.get("R2W", {}).get(
+                "physician_census")]
+    messages: list[tuple[datetime, str]] = []
+    seq = 0
+    complaints = ("CHEST PAIN", "SHORTNESS OF BREATH", "ABDOMINAL PAIN", "FALL", "FEVER",
+                  "LABOR", "SYNCOPE", "CELLULITIS")
+    for n, pcp in enumerate(pcps):
+        for _ in range(rng.randint(0, 3)):
+            if rng.random() < 0.2:  # a PCP not enrolled in Clinical Connectivity
+                pcp = ("1" + "".join(str(rng.randrange(10)) for _ in range(9)), "OUTSIDE",
+                       "PAT")
+            pt = {"mrn": f"MRN{rng.randrange(10**6, 10**7)}",
+                  "fin": f"FIN{n:05d}{rng.randrange(10**4, 10**5)}",
+                  "family": rng.choice(names.LAST_NAMES).upper(),
+                  "given": rng.choice(names.FIRST_NAMES).upper(),
+                  "dob": f"{rng.randint(1940, 2005)}{rng.randint(1, 12):02d}"
+                         f"{rng.randint(1, 28):02d}",
+                  "sex": rng.choice("FM"), "phone": f"(602)555-01{rng.randrange(100):02d}",
+                  "room": str(rng.randint(1, 40)), "complaint": rng.choice(complaints),
+                  "pcp": pcp}
+            facility = rng.choice(("VRMC", "DMMC", "NMH"))
+            t0 = as_of - timedelta(days=rng.uniform(0.2, 10))
+            steps = [("A04", t0, "ED", "E", None)]
+            admit = t0 + timedelta(hours=rng.uniform(1, 6))
+            if rng.random() < 0.8:
+                unit, cls = rng.choice(UNITS[1:])
+                steps.append(("A01", admit, unit, cls, None))
+                t = admit
+                if rng.random() < 0.4:
+                    t = t + timedelta(hours=rng.uniform(6, 48))
+                    unit, cls = rng.choice(UNITS[1:])
+                    steps.append(("A02", t, unit, cls, None))
+                if rng.random() < 0.2:
+                    t = t + timedelta(hours=rng.uniform(1, 12))
+                    steps.append(("A08", t, unit, cls, None))
+                if rng.random() < 0.5:
+                    t = t + timedelta(hours=rng.uniform(12, 96))
+                    steps.append(("A03", t, unit, cls, t))
+            if rng.random() < 0.02:  # a discharge whose admission never reached the feed
+                steps = [("A03", t0, "4W", "I", t0)]
+            for event, t, unit, cls, discharge in steps:
+                seq += 1
+                msg = _adt_message(f"MSG{seq:08d}", event, t, pt, unit, cls, facility, admit,
+                                   discharge)
+                messages.append((t, msg))
+                if rng.random() < 0.03:  # the interface resent it
+                    messages.append((t + timedelta(minutes=5), msg))
+    messages.sort(key=lambda m: m[0])
+    for i in range(0, len(messages) - 1, 17):  # a few arrive out of order
+        messages[i], messages[i + 1] = messages[i + 1], messages[i]
+    folder.mkdir(parents=True, exist_ok=True)
+    half = len(messages) // 2
+    framed = b"".join(b"\x0b" + m.encode() + b"\r\x1c\r" for _, m in messages[:half])
+    (folder / "adt_feed_001.hl7").write_bytes(framed)
+    plain = "".join(m + "\r" for _, m in messages[half:]).encode()
+    (folder / "adt_feed_002.hl7").write_bytes(plain or b"")
+    return {"adt/adt_feed_001.hl7": half, "adt/adt_feed_002.hl7": len(messages) - half}

@@ -13,6 +13,7 @@ from pathlib import Path
 from ccreview.errors import UnreadableInputError
 from contracts.readers import (
     active_directory_csv,
+    adt_hl7,
     application_list_csv,
     docusign_json,
     enrollment_json,
@@ -52,6 +53,13 @@ def read_input_file(path: Path) -> Recognised:
             raise UnreadableInputError(str(path), "UTF-16 event logs are not supported; "
                                        "export them as UTF-8")
         return Recognised(event_format, None, bulk=sign_in_events_csv.TABLE)
+    if adt_hl7.looks_like_hl7(head_text):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:  # HL7's usual 8-bit character set (MSH-18 8859/1)
+            text = raw.decode("latin-1")
+        return Recognised(adt_hl7.FORMAT_HL7, adt_hl7.read_hl7(text))
     text = decode_text(path)
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped[:1] in "{[":
@@ -74,6 +82,8 @@ def read_input_file(path: Path) -> Recognised:
         return Recognised(active_directory_csv.FORMAT, active_directory_csv.read(text))
     if application_list_csv.matches(header):
         return Recognised(application_list_csv.FORMAT, application_list_csv.read(text))
+    if set(header) >= adt_hl7.CSV_HEADERS:
+        return Recognised(adt_hl7.FORMAT_CSV, adt_hl7.read_csv_extract(text))
     if header == GROUND_TRUTH_HEADER:
         return Recognised("generator-ground-truth", None, "expected findings, not an input")
     return Recognised("unrecognised", None, "no reader recognises its content")

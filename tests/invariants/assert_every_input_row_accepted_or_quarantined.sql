@@ -15,6 +15,7 @@ with raw_counts as (
     union all select 'daa_envelopes', source_file, count(*) from raw_daa_envelopes group by all
     union all select 'daa_recipients', source_file, count(*) from raw_daa_recipients group by all
     union all select 'sign_in_events', source_file, count(*) from raw_sign_in_events group by all
+    union all select 'adt_events', source_file, count(*) from raw_adt_events group by all
 ),
 
 ingested_counts as (
@@ -35,6 +36,7 @@ ingested_counts as (
     group by all
     union all select 'sign_in_events', source_file, count(*) from ingested_sign_in_events
     group by all
+    union all select 'adt_events', source_file, count(*) from ingested_adt_events group by all
 )
 
 select r.*, rc.n as raw_rows, ic.n as ingested_rows

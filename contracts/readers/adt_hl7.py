@@ -1,0 +1,162 @@
+"""ADT events for the census: HL7 v2 ADT messages, or a CSV extract of the same fields.
+
+**HL7 v2** (parsed with the `hl7` library): one or more messages per file, segments ending
+in `\\r` (`\\n` and `\\r\\n` are accepted too), optionally MLLP-framed (`0x0B` ... `0x1C 0x0D`).
+Events A01 (admit), A02 (transfer), A03 (discharge), A04 (registration, e.g. ED) and A08
+(update). Fields read: MSH-4 sending facility, MSH-7 message time, MSH-9 event, MSH-10
+control id; EVN-2 recorded time; PID-3 MRN, PID-5 name, PID-7 birth date, PID-13 phone,
+PID-18 account number (FIN); PD1-4 primary care provider (id = NPI, name); PV1-2 patient
+class, PV1-3 location (unit^room^bed^facility), PV1-7 attending, PV1-19 visit number,
+PV1-44 admit and PV1-45 discharge times; PV2-3 admit reason (chief complaint).
+`source_line` is the number of the message's MSH segment in the file (empty lines and
+MLLP framing not counted).
+
+**CSV extract**: one row per message with the canonical column names below (`event_type`,
+`message_control_id`, `fin`, ... as in the `adt_events` table).
+
+Canonical table: `adt_events`. This is PHI: it is never logged, and quarantine reasons
+never quote it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import hl7
+
+from contracts.readers.base import ReadResult, csv_records, parse_datetime
+
+FORMAT_HL7 = "hl7-v2-adt"
+FORMAT_CSV = "adt-csv-extract"
+TABLE = "adt_events"
+EVENTS = ("A01", "A02", "A03", "A04", "A08")
+CSV_HEADERS = {"message_control_id", "event_type", "fin"}
+_MLLP = re.compile(r"[\x0b\x1c]")
+COLUMNS = ("message_control_id", "event_type", "message_at", "recorded_at", "sending_facility",
+           "mrn", "patient_family_name", "patient_given_name", "birth_date", "patient_phone",
+           "fin", "pcp_npi", "pcp_name", "patient_class", "unit", "room", "bed", "facility",
+           "attending_name", "visit_number", "admit_at", "discharge_at", "chief_complaint")
+_TIMES = ("message_at", "recorded_at", "admit_at", "discharge_at")
+
+
+def looks_like_hl7(head: str) -> bool:
+    return _MLLP.sub("", head).lstrip().startswith("MSH|")
+
+
+def split_messages(text: str) -> list[tuple[int, str]]:
+    """(segment number of MSH, message text with `\\r` separators) for each message.
+    Segments are numbered from 1 across the file; empty ones and MLLP framing don't count."""
+    segments = [s for s in re.split(r"\r\n|\r|\n", _MLLP.sub("\r", text)) if s.strip()]
+    messages: list[tuple[int, list[str]]] = []
+    for i, seg in enumerate(segments, start=1):
+        if seg.startswith("MSH|") or not messages:
+            messages.append((i, [seg]))
+        else:
+            messages[-1][1].append(seg)
+    return [(line, "\r".join(segs)) for line, segs in messages]
+
+
+def _get(msg: hl7.Message, segment: str, field: int, component: int = 1,
+         repetition: int = 1) -> str | None:
+    try:
+        value = msg.extract_field(segment, 1, field, repetition, component, 1)
+    except (KeyError, IndexError, hl7.HL7Exception):
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def hl7_time(value: str | None) -> dt.datetime | None:
+    """An HL7 TS (YYYYMMDD[HHMM[SS[.S+]]][+/-ZZZZ]) as naive UTC; None if empty."""
+    if not value:
+        return None
+    try:
+        parsed = hl7.parse_datetime(value)
+    except ValueError:
+        raise ValueError("not an HL7 date/time") from None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def read_hl7(text: str) -> ReadResult:
+    result = ReadResult(FORMAT_HL7)
+    for line, body in split_messages(text):
+        row: dict = {"source_line": line}
+        idx = result.add(TABLE, row)
+        try:
+            msg = hl7.parse(body)
+            msg.segment("MSH")
+        except (hl7.HL7Exception, KeyError, IndexError, ValueError):
+            result.reject(TABLE, idx, "(message)", "hl7_syntax", "not a parseable HL7 message")
+            continue
+        family, given = _get(msg, "PID", 5, 1), _get(msg, "PID", 5, 2)
+        pcp_family, pcp_given = _get(msg, "PD1", 4, 2), _get(msg, "PD1", 4, 3)
+        raw = {
+            "message_control_id": _get(msg, "MSH", 10),
+            "event_type": _get(msg, "MSH", 9, 2) or _get(msg, "EVN", 1),
+            "message_at": _get(msg, "MSH", 7),
+            "recorded_at": _get(msg, "EVN", 2),
+            "sending_facility": _get(msg, "MSH", 4),
+            "mrn": _get(msg, "PID", 3),
+            "patient_family_name": family,
+            "patient_given_name": given,
+            "birth_date": _get(msg, "PID", 7),
+            "patient_phone": _get(msg, "PID", 13),
+            "fin": _get(msg, "PID", 18) or _get(msg, "PV1", 19),
+            "pcp_npi": _get(msg, "PD1", 4, 1),
+            "pcp_name": " ".join(p for p in (pcp_given, pcp_family) if p) or None,
+            "patient_class": _get(msg, "PV1", 2),
+            "unit": _get(msg, "PV1", 3, 1),
+            "room": _get(msg, "PV1", 3, 2),
+            "bed": _get(msg, "PV1", 3, 3),
+            "facility": _get(msg, "PV1", 3, 4),
+            "attending_name": " ".join(p for p in (_get(msg, "PV1", 7, 3),
+                                                   _get(msg, "PV1", 7, 2)) if p) or None,
+            "visit_number": _get(msg, "PV1", 19),
+            "admit_at": _get(msg, "PV1", 44),
+            "discharge_at": _get(msg, "PV1", 45),
+            "chief_complaint": _get(msg, "PV2", 3, 2) or _get(msg, "PV2", 3, 1),
+        }
+        row.update(raw)
+        _convert_times(result, idx, row, hl7_time)
+        try:
+            bd = raw["birth_date"]
+            row["birth_date"] = hl7_time(bd).date() if bd else None
+        except (ValueError, AttributeError):
+            row["birth_date"] = None
+            result.reject(TABLE, idx, "PID-7", "hl7_date", "not an HL7 date")
+    return result
+
+
+def read_csv_extract(text: str) -> ReadResult:
+    result = ReadResult(FORMAT_CSV)
+    for line, rec in csv_records(text):
+        row: dict = {"source_line": line}
+        idx = result.add(TABLE, row)
+        if "__width_mismatch__" in rec:
+            result.reject(TABLE, idx, "(row)", "csv_width",
+                          "the row has a different number of fields than the header")
+            continue
+        for c in COLUMNS:
+            row[c] = (rec.get(c) or "").strip() or None
+        _convert_times(result, idx, row, parse_datetime)
+        try:
+            bd = parse_datetime(row["birth_date"])
+            row["birth_date"] = bd.date() if bd else None
+        except ValueError:
+            row["birth_date"] = None
+            result.reject(TABLE, idx, "birth_date", "datetime", "not a date in a known format")
+    return result
+
+
+def _convert_times(result: ReadResult, idx: int, row: dict, parse) -> None:
+    for col in _TIMES:
+        try:
+            row[col] = parse(row[col])
+        except ValueError:
+            row[col] = None
+            result.reject(TABLE, idx, col, "datetime", "not a date/time in a known format")
