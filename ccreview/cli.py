@@ -125,6 +125,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     ing, val = result["ingest"], result["validate"]
     print(f"Inputs: {ing['files']} files, {val['read']} rows read, {val['accepted']} accepted, "
           f"{val['quarantined']} quarantined")
+    dq = result["data_quality"]
+    print(f"Data quality: {dq['expectations']} expectations, {dq['not_met']} not met "
+          f"(Data Docs: {args.out / 'data_quality' / 'index.html'})")
     problems = ing.get("files_unreadable", 0) + ing.get("files_unrecognised", 0)
     if problems:
         print(f"  {problems} file(s) could not be used: see the Summary sheet or "

@@ -1,4 +1,5 @@
-"""The periodic access review as a Prefect flow: ingest -> validate -> transform -> report.
+"""The periodic access review as a Prefect flow:
+ingest -> validate -> data quality -> transform -> report.
 
 Tasks pass paths (the warehouse file, the output folder), never DataFrames or connections,
 and log counts, never data values. Nothing holding input data is cached (`NO_CACHE`).
@@ -70,6 +71,21 @@ def validate(warehouse: str) -> dict[str, int]:
     return {"read": read, "accepted": accepted, "quarantined": quarantined}
 
 
+@task(name="data quality", cache_policy=NO_CACHE)
+def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
+    """Great Expectations suites over the accepted tables; Data Docs in out/data_quality."""
+    from contracts.expectations import run_expectations
+
+    logger = get_run_logger()
+    with duckdb.connect(warehouse) as con:
+        results = run_expectations(con, dt.date.fromisoformat(as_of),
+                                   Path(out_dir) / "data_quality")
+    failed = int((~results["success"]).sum()) if len(results) else 0
+    logger.info("data quality: %d expectations, %d not met (see data_quality/index.html)",
+                len(results), failed)
+    return {"expectations": len(results), "not_met": failed}
+
+
 @task(name="transform", cache_policy=NO_CACHE)
 def transform(warehouse: str, as_of: str, config_path: str | None) -> dict[str, int]:
     logger = get_run_logger()
@@ -123,13 +139,16 @@ def access_review(input_dir: str, out_dir: str, as_of: str,
         stale.unlink(missing_ok=True)
     ingested = ingest(input_dir, str(building))
     validated = validate(str(building))
+    quality = data_quality(str(building), as_of, out_dir)
     findings = transform(str(building), as_of, config_path)
     written = report(str(building), out_dir, as_of, input_dir, config_path)
     final = out / WAREHOUSE
     os.replace(building, final)
     written.append(str(final))
+    written.append(str(out / "data_quality" / "index.html"))
     print(f"Review as of {as_of}: {sum(findings.values())} findings, "
-          f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read")
+          f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read, "
+          f"{quality['not_met']} of {quality['expectations']} data-quality expectations not met")
     return {"as_of": as_of, "ingest": ingested, "validate": validated,
-            "findings_by_rule": findings, "outputs": written}
+            "data_quality": quality, "findings_by_rule": findings, "outputs": written}
 

@@ -57,6 +57,15 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         group by all order by f.source_file""").df()
     catalog = con.execute("select rule, severity, description from findings_catalog").df()
     notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
+    has_dq = con.execute("select count(*) from information_schema.tables "
+                         "where table_name = 'data_quality_results'").fetchall()[0][0] > 0
+    expectations = con.execute(
+        "select suite, expectation, column_name, case when success then 'met' else 'NOT MET' "
+        "end, rows from data_quality_results order by success, suite, expectation, column_name"
+    ).fetchall() if has_dq else []
+    quarantine_counts = con.execute(
+        "select source_file, table_name, rule, any_value(reason), count(*) from quarantine "
+        "group by all order by source_file, table_name, rule").fetchall()
     scope = con.execute("""
         select
             (select count(*) from int_groups) as groups,
@@ -81,7 +90,8 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     write_csv(q_path, QUARANTINE_COLUMNS, quarantine.itertuples(index=False, name=None))
     written.append(q_path)
     xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
-    scope.update(quarantined=len(quarantine), to_resolve=len(notes))
+    scope.update(quarantined=len(quarantine), to_resolve=len(notes),
+                 expectations=expectations, quarantine_counts=quarantine_counts)
     _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, notes)
     written.append(xlsx_path)
     return written
@@ -100,7 +110,32 @@ def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
                 severity_column="Severity")
     ns = wb.create_sheet("To resolve")
     write_table(ns, NOTES_HEADERS, [list(r) for r in notes.itertuples(index=False, name=None)])
+    _data_quality_sheet(wb.create_sheet("Data quality"), scope)
     save_workbook(wb, path, ctx.as_of)
+
+
+def _data_quality_sheet(ws, scope: dict) -> None:
+    """Dataset expectations (Great Expectations) and quarantine counts by file and rule."""
+    expectations = scope["expectations"]
+    set_value(ws.cell(row=1, column=1), "Data quality")
+    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    not_met = sum(1 for e in expectations if e[3] != "met")
+    set_value(ws.cell(row=2, column=1),
+              f"{len(expectations)} dataset expectations, {not_met} not met; details in "
+              "data_quality/index.html (Great Expectations Data Docs) beside this workbook"
+              if expectations else "Dataset expectations were not run")
+    row = 4
+    set_value(ws.cell(row=row, column=1), "Dataset expectations")
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    _small_table(ws, row + 1, ["Table", "Expectation", "Column(s)", "Result", "Rows"],
+                 [list(e) for e in expectations])
+    row += len(expectations) + 3
+    set_value(ws.cell(row=row, column=1), "Quarantined rows by file and rule")
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    counts = [list(q) for q in scope["quarantine_counts"]]
+    _small_table(ws, row + 1, ["File", "Table", "Rule", "Reason", "Rows"], counts)
+    for col, width in zip("ABCDE", (40, 40, 36, 60, 10), strict=True):
+        ws.column_dimensions[col].width = width
 
 
 def _summary(ws, ctx: ReviewContext, findings: pd.DataFrame, catalog: pd.DataFrame,

@@ -55,9 +55,9 @@ def _stored_prefect_logs() -> list[str]:
 def test_review_exits_zero_and_writes_every_output(review_run):
     out, runs = review_run
     assert [r["code"] for r in runs] == [0, 0]
-    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "findings.csv",
-                                "findings.parquet", "quarantine.csv", "review_notes.csv",
-                                "run_manifest.json", "warehouse.duckdb"]
+    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "data_quality",
+                                "findings.csv", "findings.parquet", "quarantine.csv",
+                                "review_notes.csv", "run_manifest.json", "warehouse.duckdb"]
     assert runs[1]["files"] == runs[0]["files"]  # a rerun adds nothing, no temporary file
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
     assert f"Findings: {len(truth)}" in runs[0]["printed"]
@@ -82,7 +82,9 @@ def test_findings_csv_matches_ground_truth(review_run):
 def test_workbook_summary_and_findings(review_run):
     out, _ = review_run
     wb = openpyxl.load_workbook(out / "access_review_2026-11-01.xlsx")
-    assert wb.sheetnames == ["Summary", "Findings", "To resolve"]
+    assert wb.sheetnames == ["Summary", "Findings", "To resolve", "Data quality"]
+    dq = [c for r in wb["Data quality"].iter_rows(values_only=True) for c in r if c]
+    assert any(str(c).startswith("19 dataset expectations, 0 not met") for c in dq)
     findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
     assert wb["Findings"].max_row == len(findings) + 1
     summary = [[c for c in r if c is not None] for r in wb["Summary"].iter_rows(values_only=True)]
@@ -107,6 +109,25 @@ def test_manifest_reconciles_every_input(review_run):
         "findings.csv", "findings.parquet", "quarantine.csv", "review_notes.csv",
         "access_review_2026-11-01.xlsx"}
     assert manifest["settings"]["thresholds.dormancy_days"] == "90"
+
+
+def test_data_docs_show_no_data_values(review_run):
+    out, _ = review_run
+    pages = list((out / "data_quality").rglob("*.html"))
+    assert (out / "data_quality" / "index.html") in pages and len(pages) > 3
+    html = "\n".join(p.read_text(encoding="utf-8") for p in pages)
+    assert "values must be unique" in html
+    adt = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    phi = adt.execute("select distinct patient_family_name, fin, mrn from raw_adt_events "
+                      "limit 40").fetchall()
+    emails = [e for (e,) in adt.execute("select email from raw_enrollment_people limit 40"
+                                        ).fetchall()]
+    adt.close()
+    for values in phi:
+        for v in values:
+            assert v not in html
+    for e in emails:
+        assert e not in html
 
 
 def test_rerun_gives_identical_findings_and_workbook(review_run):

@@ -577,11 +577,13 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str,
             if rng.random() < 0.02:  # a discharge whose admission never reached the feed
                 steps = [("A03", t0, "4W", "I", t0)]
             for event, t, unit, cls, discharge in steps:
+                if t > as_of:  # the feed is pulled on the as-of date
+                    break
                 seq += 1
                 msg = _adt_message(f"MSG{seq:08d}", event, t, pt, unit, cls, facility, admit,
                                    discharge)
                 messages.append((t, msg))
-                if rng.random() < 0.03:  # the interface resent it
+                if rng.random() < 0.03 and t + timedelta(minutes=5) <= as_of:  # sent again
                     messages.append((t + timedelta(minutes=5), msg))
     messages.sort(key=lambda m: m[0])
     for i in range(0, len(messages) - 1, 17):  # a few arrive out of order

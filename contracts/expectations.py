@@ -1,0 +1,171 @@
+"""Dataset-level expectations (Great Expectations), after the row-level contracts.
+
+pandera decides row by row what is accepted; these suites judge each accepted table as a
+whole: uniqueness, references between submissions, DAA envelopes and accounts, and the
+freshness of each export against the as-of date. They never reject rows: a failed
+expectation is a data-quality warning shown in the workbook and in the Data Docs written to
+`<out>/data_quality/`. Results use `BOOLEAN_ONLY`, so the Data Docs show expectation names
+and outcomes, never data values (which may be PHI).
+
+Large tables (sign-in events) are summarised in DuckDB first (one row per file), so no
+suite loads tens of millions of rows into pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+# How recent the latest activity in an export must be for the export to count as current.
+FRESHNESS_DAYS = {"directory_accounts": 21, "entra_users": 7, "application_accounts": 7,
+                  "sign_in_events": 7, "adt_events": 2}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation: its Great Expectations class name and keyword arguments."""
+    kind: str
+    kwargs: dict
+
+
+def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
+            ) -> dict[str, tuple[str, list[Check]]]:
+    """suite name -> (SQL giving its frame, its expectations)."""
+    day = pd.Timestamp(as_of)
+    tomorrow = day + pd.Timedelta(days=1)
+
+    def fresh(table: str) -> dict:
+        return {"min_value": day - pd.Timedelta(days=FRESHNESS_DAYS[table]),
+                "max_value": tomorrow}
+
+    return {
+        "enrollment_submissions": (
+            "select request_number, submitted_at, "
+            "group_request_number in (select request_number from raw_enrollment_submissions "
+            "  where request_type = 'new_group') as registration_known "
+            "from raw_enrollment_submissions",
+            [Check("ExpectColumnValuesToBeUnique", {"column": "request_number"}),
+             Check("ExpectColumnMaxToBeBetween", {"column": "submitted_at",
+                                                  "max_value": tomorrow}),
+             Check("ExpectColumnValuesToBeInSet", {"column": "registration_known",
+                                                   "value_set": [True]})]),
+        "enrollment_people": (
+            "select request_number, lower(email) as email, form_section "
+            "from raw_enrollment_people",
+            [Check("ExpectCompoundColumnsToBeUnique",
+                   {"column_list": ["request_number", "email", "form_section"]})]),
+        "directory_accounts": (
+            "select sam_account_name, lower(user_principal_name) as upn, last_logon_at, "
+            "lower(trim(mail)) in (select lower(trim(email)) from raw_enrollment_people) "
+            "as matches_enrolled_member from raw_directory_accounts",
+            [Check("ExpectColumnValuesToBeUnique", {"column": "sam_account_name"}),
+             Check("ExpectColumnValuesToBeUnique", {"column": "upn"}),
+             Check("ExpectColumnMaxToBeBetween", {"column": "last_logon_at",
+                                                  **fresh("directory_accounts")}),
+             Check("ExpectColumnValuesToBeInSet", {"column": "matches_enrolled_member",
+                                                   "value_set": [True], "mostly": 0.9})]),
+        "entra_users": (
+            "select lower(user_principal_name) as upn, object_id, last_successful_sign_in_at "
+            "from raw_entra_users",
+            [Check("ExpectColumnValuesToBeUnique", {"column": "upn"}),
+             Check("ExpectColumnValuesToBeUnique", {"column": "object_id"}),
+             Check("ExpectColumnMaxToBeBetween", {"column": "last_successful_sign_in_at",
+                                                  **fresh("entra_users")})]),
+        "application_accounts": (
+            "select application, lower(username) as username, last_access_at "
+            "from raw_application_accounts",
+            [Check("ExpectCompoundColumnsToBeUnique",
+                   {"column_list": ["application", "username"]}),
+             Check("ExpectColumnMaxToBeBetween", {"column": "last_access_at",
+                                                  **fresh("application_accounts")})]),
+        "daa_envelopes": (
+            "select envelope_id, status_changed_at, request_number in ("
+            "  select request_number from raw_enrollment_submissions "
+            "  where request_type = 'new_group') as group_known from raw_daa_envelopes",
+            [Check("ExpectColumnValuesToBeUnique", {"column": "envelope_id"}),
+             Check("ExpectColumnValuesToBeInSet", {"column": "group_known",
+                                                   "value_set": [True]}),
+             Check("ExpectColumnMaxToBeBetween", {"column": "status_changed_at",
+                                                  "max_value": tomorrow})]),
+        "sign_in_events": (
+            "select source_file, max(occurred_at) as latest_event, count(*) as events "
+            "from raw_sign_in_events group by source_file",
+            [Check("ExpectColumnMinToBeBetween", {"column": "latest_event",
+                                                  **fresh("sign_in_events")})]),
+        "adt_events": (
+            "select message_control_id, message_at from raw_adt_events",
+            [Check("ExpectColumnValuesToBeUnique", {"column": "message_control_id",
+                                                    "mostly": 0.9}),
+             Check("ExpectColumnMaxToBeBetween", {"column": "message_at",
+                                                  **fresh("adt_events")})]),
+    }
+
+
+RESULT_COLUMNS = ["suite", "expectation", "column_name", "success", "rows"]
+
+
+def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+                     docs_dir: Path) -> pd.DataFrame:
+    """Run every suite on the accepted tables, write Data Docs under `docs_dir`, store and
+    return one row per expectation (suite, expectation, column, success, rows)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx  # ~3 s: only when the stage runs
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    for site in list(context.variables.data_docs_sites or {}):
+        context.delete_data_docs_site(site)
+    staging = docs_dir.with_name(f".{docs_dir.name}.building")
+    shutil.rmtree(staging, ignore_errors=True)
+    context.add_data_docs_site(site_name="ccreview", site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(staging)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    source = context.data_sources.add_pandas("warehouse")
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    # named and dated by the review, not the clock: the same review gives the same Data Docs
+    run_id = RunIdentifier(run_name=f"review {as_of.isoformat()}",
+                           run_time=dt.datetime.combine(as_of, dt.time(0), tzinfo=dt.UTC))
+    results = []
+    for suite_name, (sql, checks) in _frames(con, as_of).items():
+        df = con.execute(sql).df()
+        asset = source.add_dataframe_asset(name=suite_name)
+        batch = asset.add_batch_definition_whole_dataframe("accepted rows")
+        suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+        for check in checks:
+            suite.add_expectation(getattr(gx.expectations, check.kind)(**check.kwargs))
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=f"review {suite_name}", validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["ccreview"])],
+            result_format={"result_format": "BOOLEAN_ONLY"}))
+        outcome = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
+        for run in outcome.run_results.values():
+            for r in run.results:
+                cfg = r.expectation_config
+                column = cfg.kwargs.get("column") or ", ".join(cfg.kwargs.get("column_list", []))
+                results.append({"suite": suite_name, "expectation": cfg.type,
+                                "column_name": column, "success": bool(r.success),
+                                "rows": len(df)})
+    shutil.rmtree(docs_dir, ignore_errors=True)
+    staging.rename(docs_dir)
+    frame = pd.DataFrame(results, columns=RESULT_COLUMNS)
+    con.register("_dq", frame)
+    con.execute("create or replace table data_quality_results as select * from _dq")
+    con.unregister("_dq")
+    failed = int((~frame["success"]).sum()) if len(frame) else 0
+    log.info("data quality: %d expectations, %d not met", len(frame), failed)
+    return frame
