@@ -31,6 +31,24 @@ class Thresholds:
     app_unused_days: int = 90
 
 
+APP_LIST_COLUMNS = ("application", "username", "email", "display_name", "active", "created",
+                    "last_access", "role")
+
+
+@dataclass(frozen=True)
+class ApplicationListLayout:
+    """How to read an application's user export whose headers are not the canonical ones:
+    canonical column -> the export's header, and the application when the export has no
+    application column. An export is recognised by having every mapped header."""
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    application: str | None = None
+
+    @property
+    def source_headers(self) -> set[str]:
+        return {src.strip().lower() for _, src in self.columns}
+
+
 @dataclass(frozen=True)
 class ReviewConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -38,6 +56,7 @@ class ReviewConfig:
     free_mail_domains: tuple[str, ...] = FREE_MAIL_DOMAINS
     # known HISP domains; empty = any non-free-mail host under a "direct." name
     direct_domains: tuple[str, ...] = ()
+    application_lists: tuple[ApplicationListLayout, ...] = ()
 
     def as_flat_dict(self) -> dict[str, str]:
         """Every setting as `section.key -> value`, for the Run sheet and the manifest."""
@@ -48,6 +67,10 @@ class ReviewConfig:
             flat[f"severity.{k}"] = v
         flat["domains.free_mail"] = ", ".join(self.free_mail_domains)
         flat["domains.direct"] = ", ".join(self.direct_domains)
+        for layout in self.application_lists:
+            flat[f"application_lists.{layout.name}"] = ", ".join(
+                f"{k}={v}" for k, v in layout.columns) + (
+                f", application={layout.application}" if layout.application else "")
         return flat
 
 
@@ -69,7 +92,7 @@ def load_config(path: str | Path | None) -> ReviewConfig:
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
-    allowed = {"thresholds", "severity", "domains"}
+    allowed = {"thresholds", "severity", "domains", "application_lists"}
     unknown = set(raw) - allowed
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
@@ -98,5 +121,28 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
                          "expected ['direct', 'free_mail']")
     free = tuple(d.lower().strip() for d in dom.get("free_mail", FREE_MAIL_DOMAINS))
     direct = tuple(d.lower().strip() for d in dom.get("direct", ()))
+    layouts = tuple(_layout(x, i, source) for i, x in enumerate(raw.get("application_lists", [])))
     return ReviewConfig(thresholds=thresholds, severity=dict(sev),
-                        free_mail_domains=free, direct_domains=direct)
+                        free_mail_domains=free, direct_domains=direct,
+                        application_lists=layouts)
+
+
+def _layout(raw: dict, i: int, source: str) -> ApplicationListLayout:
+    where = f"{source}: application_lists[{i}]"
+    if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
+        raise UsageError(f"{where} needs a [application_lists.columns] table")
+    bad = set(raw["columns"]) - set(APP_LIST_COLUMNS)
+    if bad:
+        raise UsageError(f"{where}: unknown column(s) {sorted(bad)}; "
+                         f"expected some of {list(APP_LIST_COLUMNS)}")
+    app = raw.get("application")
+    for needed in ("username", "active"):
+        if needed not in raw["columns"]:
+            raise UsageError(f"{where}: columns.{needed} is required")
+    if "application" not in raw["columns"] and not app:
+        raise UsageError(f"{where}: give application = \"CERNER\" (or another code) or map "
+                         "columns.application")
+    return ApplicationListLayout(name=str(raw.get("name", f"layout {i + 1}")),
+                                 columns=tuple(sorted((k, str(v))
+                                                      for k, v in raw["columns"].items())),
+                                 application=app)

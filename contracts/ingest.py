@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from ccreview.config import ApplicationListLayout
 from ccreview.errors import UnreadableInputError
 from contracts.readers import read_input_file, sign_in_events_csv
 from contracts.schemas import CONTRACTS, Contract, reason_for
@@ -74,9 +75,11 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(INPUT_FILES_DDL)
 
 
-def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection) -> list[InputFile]:
+def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
+                  layouts: tuple[ApplicationListLayout, ...] = ()) -> list[InputFile]:
     """Read every file of `input_dir` into the `ingested_*` tables. Unreadable files are
-    recorded (and logged by name) and the run goes on with the others."""
+    recorded (and logged by name) and the run goes on with the others. `layouts`: the
+    configured application-list layouts."""
     create_ingest_tables(con)
     next_id = dict.fromkeys(CONTRACTS, 0)
     files: list[InputFile] = []
@@ -86,7 +89,7 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection) -> list[Input
                           sha256=_sha256(path))
         files.append(entry)
         try:
-            recognised = read_input_file(path)
+            recognised = read_input_file(path, layouts)
         except UnreadableInputError as exc:
             entry.status, entry.note = "unreadable", exc.reason
             log.warning("unreadable input %s: %s", rel, exc.reason)

@@ -43,10 +43,11 @@ def _retry_on_io_error(task, task_run, state) -> bool:
 
 @task(name="ingest", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_on_io_error,
       cache_policy=NO_CACHE)
-def ingest(input_dir: str, warehouse: str) -> dict[str, int]:
+def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str, int]:
     logger = get_run_logger()
+    layouts = load_config(config_path).application_lists
     with duckdb.connect(warehouse) as con:
-        files = ingest_inputs(Path(input_dir), con)
+        files = ingest_inputs(Path(input_dir), con, layouts)
     by_status: dict[str, int] = {}
     for f in files:
         by_status[f.status] = by_status.get(f.status, 0) + 1
@@ -137,7 +138,7 @@ def access_review(input_dir: str, out_dir: str, as_of: str,
     building = out / f".{WAREHOUSE}.building"
     for stale in (building, Path(f"{building}.wal")):
         stale.unlink(missing_ok=True)
-    ingested = ingest(input_dir, str(building))
+    ingested = ingest(input_dir, str(building), config_path)
     validated = validate(str(building))
     quality = data_quality(str(building), as_of, out_dir)
     findings = transform(str(building), as_of, config_path)

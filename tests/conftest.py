@@ -31,10 +31,11 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 def build_warehouse(input_dir: Path, as_of: dt.date,
                     config: ReviewConfig | None = None) -> duckdb.DuckDBPyConnection:
     """Ingest, validate and transform a folder into an in-memory warehouse."""
+    config = config or ReviewConfig()
     con = duckdb.connect()
-    ingest_inputs(input_dir, con)
+    ingest_inputs(input_dir, con, config.application_lists)
     validate_ingested(con)
-    load_reference_tables(con, config or ReviewConfig(), as_of)
+    load_reference_tables(con, config, as_of)
     build_models(con)
     return con
 

@@ -83,3 +83,18 @@ def test_console_script_is_installed():
     result = subprocess.run([str(bin_dir / "ccreview"), "--help"], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0 and "review" in result.stdout
+
+
+@pytest.mark.parametrize(("toml", "names"), [
+    ("[[application_lists]]\napplication = 'CERNER'\n", "columns"),
+    ("[[application_lists]]\napplication = 'CERNER'\n[application_lists.columns]\n"
+     "login = 'Login'\n", "login"),
+    ("[[application_lists]]\n[application_lists.columns]\nusername = 'Login'\n"
+     "active = 'Active'\n", "application"),
+])
+def test_bad_application_list_layout_is_a_usage_error(capsys, tmp_path, toml, names):
+    cfg = tmp_path / "review.toml"
+    cfg.write_text(toml)
+    code, _, err = _run(capsys, "review", "--input", str(tmp_path), "--out",
+                        str(tmp_path / "o"), "--config", str(cfg))
+    assert code == 2 and names in err

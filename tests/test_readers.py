@@ -211,3 +211,68 @@ def test_adt_contract_quarantines_unused_events_and_bad_times(tmp_path):
     text = " ".join(str(v) for r in con.execute("select * from quarantine").fetchall()
                     for v in r)
     assert "TESTPATIENT" not in text and "FIN9002" not in text
+
+
+def _workbook(path, rows):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    for row in wb.active.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text as an exporting tool writes it, not a formula
+    wb.save(path)
+    return path
+
+
+CERNER_LAYOUT = {"name": "Cerner user export", "application": "CERNER",
+                 "columns": {"username": "Login", "email": "E-mail", "active": "Active Flag",
+                             "created": "Create Date", "last_access": "Last Login",
+                             "role": "Position"}}
+
+
+def test_an_export_with_other_headers_is_read_through_a_config_layout(tmp_path):
+    from ccreview.config import config_from_dict
+
+    path = tmp_path / "cerner.csv"
+    path.write_text("Login,E-mail,Position,Active Flag,Create Date,Last Login\n"
+                    "JDOE,jane.doe@desertfm.example,Office Staff,Y,2023-01-16,2026-10-29\n")
+    assert read_input_file(path).format == "unrecognised"  # without the layout
+    config = config_from_dict({"application_lists": [CERNER_LAYOUT]})
+    rec = read_input_file(path, config.application_lists)
+    assert rec.format == "application-user-list-csv (Cerner user export)"
+    (row,) = rec.result.rows["application_accounts"]
+    assert (row["application"], row["username"], row["active"], row["role"]) == (
+        "CERNER", "JDOE", True, "Office Staff")
+    assert row["last_access_at"] == dt.datetime(2026, 10, 29)
+
+
+def test_xlsx_exports_are_read_like_their_csv(tmp_path):
+    from ccreview.config import config_from_dict
+
+    canonical = _workbook(tmp_path / "apps.xlsx", [
+        ["application", "username", "email", "display_name", "active", "created",
+         "last_access", "role"],
+        ["PACS", "jdoe", "jane.doe@desertfm.example", "=1+1", True,
+         dt.datetime(2023, 1, 16, 10), dt.datetime(2026, 10, 29, 8, 15), "User"]])
+    rec = read_input_file(canonical)
+    assert rec.format == "application-user-list-xlsx"
+    (row,) = rec.result.rows["application_accounts"]
+    assert row["display_name"] == "=1+1"  # a formula-looking name stays text
+    assert row["last_access_at"] == dt.datetime(2026, 10, 29, 8, 15)
+    mapped = _workbook(tmp_path / "cerner.xlsx", [
+        ["Login", "E-mail", "Position", "Active Flag", "Create Date", "Last Login"],
+        ["JDOE", "jane.doe@desertfm.example", "Office Staff", "N", None, None]])
+    rec = read_input_file(mapped, config_from_dict({"application_lists": [CERNER_LAYOUT]})
+                          .application_lists)
+    assert rec.result.rows["application_accounts"][0]["active"] is False
+
+
+def test_a_corrupt_workbook_is_unreadable(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"xl/" + b"\x00" * 100)
+    with pytest.raises(UnreadableInputError) as exc:
+        read_input_file(path)
+    assert "Excel workbook" in str(exc.value)

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccreview.config import ApplicationListLayout
 from ccreview.errors import UnreadableInputError
 from contracts.readers import (
     active_directory_csv,
@@ -20,7 +21,14 @@ from contracts.readers import (
     entra_graph_json,
     sign_in_events_csv,
 )
-from contracts.readers.base import Issue, ReadResult, csv_header, decode_text
+from contracts.readers.base import (
+    Issue,
+    ReadResult,
+    csv_header,
+    decode_text,
+    is_xlsx,
+    xlsx_as_csv_text,
+)
 
 __all__ = ["Issue", "ReadResult", "Recognised", "read_input_file"]
 
@@ -41,10 +49,17 @@ class Recognised:
     bulk: str | None = None  # canonical table a bulk loader fills
 
 
-def read_input_file(path: Path) -> Recognised:
-    """Read one input file; raises UnreadableInputError for a file that cannot be read."""
+def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()
+                    ) -> Recognised:
+    """Read one input file; raises UnreadableInputError for a file that cannot be read.
+    `layouts` are the configured application-list layouts (exports with other headers)."""
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
+    if is_xlsx(head):
+        rec = _read_table_text(xlsx_as_csv_text(path), layouts)
+        if rec.result is not None:  # say which flavour the table came in
+            rec.format = rec.result.format = rec.format.replace("-csv", "") + "-xlsx"
+        return rec
     head_text = decode_text(path, head, partial=True)
     header = csv_header(head_text.lstrip("\ufeff \t\r\n"))
     event_format = sign_in_events_csv.detect(header)
@@ -77,11 +92,20 @@ def read_input_file(path: Path) -> Recognised:
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
             return Recognised("generator-metadata", None, "generator metadata, not an input")
         return Recognised("unrecognised", None, "JSON of a shape no reader knows")
-    header = csv_header(stripped)
+    return _read_table_text(text, layouts)
+
+
+def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...]) -> Recognised:
+    """A table (CSV, or an XLSX sheet as CSV text): recognised by its header."""
+    header = csv_header(text.lstrip("\ufeff \t\r\n"))
     if active_directory_csv.matches(header):
         return Recognised(active_directory_csv.FORMAT, active_directory_csv.read(text))
     if application_list_csv.matches(header):
         return Recognised(application_list_csv.FORMAT, application_list_csv.read(text))
+    layout = application_list_csv.matching_layout(header, layouts)
+    if layout is not None:
+        res = application_list_csv.read(text, layout)
+        return Recognised(res.format, res)
     if set(header) >= adt_hl7.CSV_HEADERS:
         return Recognised(adt_hl7.FORMAT_CSV, adt_hl7.read_csv_extract(text))
     if header == GROUND_TRUTH_HEADER:

@@ -13,11 +13,17 @@ The canonical layout, one row per application account:
 | `last_access` | last successful use of the application; empty = never          |
 | `role`        | role or position in the application                            |
 
+An export with other headers is read through a layout in the config file
+(`[[application_lists]]`: canonical column -> the export's header, and the application when
+the file has none); the file is recognised by having every header the layout maps. XLSX
+exports are read the same way (first sheet).
+
 Canonical table: `application_accounts`.
 """
 
 from __future__ import annotations
 
+from ccreview.config import ApplicationListLayout
 from contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
 from contracts.readers.enrollment_json import APPLICATION_NAMES
 
@@ -29,10 +35,23 @@ def matches(header: list[str]) -> bool:
     return set(header) >= REQUIRED_HEADERS
 
 
-def read(text: str) -> ReadResult:
-    result = ReadResult(FORMAT)
+def matching_layout(header: list[str], layouts: tuple[ApplicationListLayout, ...]
+                    ) -> ApplicationListLayout | None:
+    names = set(header)
+    return next((x for x in layouts if x.source_headers <= names), None)
+
+
+def read(text: str, layout: ApplicationListLayout | None = None) -> ReadResult:
+    result = ReadResult(FORMAT if layout is None else f"{FORMAT} ({layout.name})")
     table = "application_accounts"
-    for line, rec in csv_records(text):
+    mapping = {k: v.strip().lower() for k, v in layout.columns} if layout else {}
+    for line, raw in csv_records(text):
+        rec = raw if layout is None or "__width_mismatch__" in raw else {
+            canonical: raw.get(mapping.get(canonical, "\0"), "")
+            for canonical in ("application", "username", "email", "display_name", "active",
+                              "created", "last_access", "role")}
+        if layout is not None and layout.application and not rec.get("application"):
+            rec["application"] = layout.application
         row: dict = {"source_line": line}
         idx = result.add(table, row)
         if "__width_mismatch__" in rec:

@@ -166,3 +166,29 @@ def parse_datetime(value: str | None) -> datetime | None:
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
+
+
+def is_xlsx(head: bytes) -> bool:
+    """An Office Open XML workbook (a zip whose parts include xl/)."""
+    return head.startswith(b"PK\x03\x04") and b"xl/" in head
+
+
+def xlsx_as_csv_text(path: Path) -> str:
+    """The first sheet of a workbook as CSV text (line n = row n), so that a CSV reader reads
+    an XLSX export of the same table. Dates become ISO text; cells are never evaluated."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl errors: an unreadable workbook
+        raise UnreadableInputError(str(path), f"not a readable Excel workbook "
+                                   f"({exc.__class__.__name__})") from None
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    try:
+        for row in wb.worksheets[0].iter_rows(values_only=True):
+            writer.writerow(["" if v is None else v.isoformat(sep=" ")
+                             if hasattr(v, "isoformat") else str(v) for v in row])
+    finally:
+        wb.close()
+    return buf.getvalue()
