@@ -17,12 +17,13 @@ from contracts.readers import (
     docusign_json,
     enrollment_json,
     entra_graph_json,
+    portal_exports_csv,
     sign_in_events_csv,
 )
 from contracts.schemas import CONTRACTS, REASONS
 
 READERS = (enrollment_json, active_directory_csv, entra_graph_json, application_list_csv,
-           docusign_json, sign_in_events_csv, adt_hl7)
+           docusign_json, portal_exports_csv, sign_in_events_csv, adt_hl7)
 ROOT = Path(__file__).resolve().parent.parent
 FINDING_COLUMN_MEANINGS = {
     "finding_key": "stable id: the first 16 hex digits of md5(rule|request_number|email|"

@@ -18,7 +18,7 @@ from ccreview.identifiers import REQUEST_NUMBER_RE, is_valid_email, normalize_ph
 APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
 STAFF_TYPES = ("Sponsoring Physician", "Group Administrator", "Provider", "Staff")
 REQUEST_TYPES = ("new_group", "add_members", "change_applications", "remove_members",
-                 "change_group_roles")
+                 "change_group_roles", "member_list")
 ENVELOPE_STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined",
                      "voided")
 
@@ -137,7 +137,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("group_request_number", "varchar", "the group", True, (_request_number(),)),
             Column("request_type", "varchar", "kind of submission", True,
                    (_one_of(REQUEST_TYPES, "request_type"),)),
-            Column("submitted_at", "timestamp", "when the submission was made (UTC)", True),
+            Column("submitted_at", "timestamp", "when the submission was made (UTC); empty "
+                   "for a portal member list, which counts as of the review date"),
             Column("action", "varchar", "add (registration, addition, change) or remove", True),
             Column("form_section", "varchar", "sponsoring_physician, group_administrator or "
                    "members"),
@@ -166,7 +167,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
         (
             Column("request_number", "varchar", "the submission", True, (_request_number(),)),
             Column("group_request_number", "varchar", "the group", True, (_request_number(),)),
-            Column("submitted_at", "timestamp", "when requested (UTC)", True),
+            Column("submitted_at", "timestamp", "when requested (UTC); empty for a portal "
+                   "member list (as of the review date)"),
             Column("request_type", "varchar", "kind of submission", True),
             Column("email", "varchar", "the person's email", True, (_email(),)),
             Column("application", "varchar", "CERNER, PACS, DSM, QVENTUS or R2W", True,

@@ -276,3 +276,50 @@ def test_a_corrupt_workbook_is_unreadable(tmp_path):
     with pytest.raises(UnreadableInputError) as exc:
         read_input_file(path)
     assert "Excel workbook" in str(exc.value)
+
+
+def test_portal_group_member_list_with_a_title_line():
+    rec = read_input_file(FIXTURES / "portal_group_members.csv")
+    assert rec.format == "portal-group-member-list"
+    people = rec.result.rows["enrollment_people"]
+    assert [(p["group_request_number"], p["staff_type"], p["source_line"]) for p in people] == [
+        ("CS0001022", "Sponsoring Physician", 3), ("CS0001022", "Group Administrator", 4),
+        ("CS0001022", "Staff", 5)]
+    assert people[0]["state_license_number"] == "12345"  # the portal's "Sate" typo
+    apps = {(a["email"], a["application"]) for a in rec.result.rows["enrollment_app_requests"]}
+    assert apps == {("TDoctor@test.example", "CERNER"), ("TDoctor@test.example", "PACS"),
+                    ("carola@test.example", "CERNER"), ("carola@test.example", "PACS"),
+                    ("matt.hall@test.example", "CERNER"), ("matt.hall@test.example", "R2W")}
+
+
+def test_portal_member_list_as_xlsx_with_a_request_number_column(tmp_path):
+    path = _workbook(tmp_path / "members.xlsx", [
+        ["Request Number", "First Name", "M.I.", "Last Name", "Email Address", "Suffix",
+         "Staff Type", "Cerner Millennium", "Qventus"],
+        ["CS0001022", "Matt", None, "Hall", "matt.hall@test.example", "Coder", "Staff", True,
+         True]])
+    rec = read_input_file(path)
+    assert rec.format == "portal-group-member-list-xlsx"
+    assert [a["application"] for a in rec.result.rows["enrollment_app_requests"]] == [
+        "CERNER", "QVENTUS"]
+
+
+def test_member_list_is_the_latest_statement_of_applications(tmp_path):
+    from tests.conftest import build_warehouse
+
+    shutil.copy(FIXTURES / "enrollment_single.json", tmp_path / "registration.json")
+    shutil.copy(FIXTURES / "portal_group_members.csv", tmp_path / "members.csv")
+    con = build_warehouse(tmp_path, dt.date(2026, 11, 1))
+    assert con.execute("select rule, email, application from findings where rule = "
+                       "'ROLE_NOT_ALLOWED'").fetchall() == [
+        ("ROLE_NOT_ALLOWED", "matt.hall@test.example", "R2W")]
+
+
+def test_daa_status_csv():
+    rec = read_input_file(FIXTURES / "daa_status.csv")
+    assert rec.format == "daa-status-csv"
+    envs = rec.result.rows["daa_envelopes"]
+    assert [(e["envelope_id"], e["status"]) for e in envs] == [("env-1", "completed"),
+                                                                ("env-2", "voided")]
+    assert envs[1]["status_changed_at"] == dt.datetime(2026, 3, 6, 10)
+    assert len(rec.result.rows["daa_recipients"]) == 3

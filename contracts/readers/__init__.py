@@ -19,6 +19,7 @@ from contracts.readers import (
     docusign_json,
     enrollment_json,
     entra_graph_json,
+    portal_exports_csv,
     sign_in_events_csv,
 )
 from contracts.readers.base import (
@@ -106,6 +107,12 @@ def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...]) -> R
     if layout is not None:
         res = application_list_csv.read(text, layout)
         return Recognised(res.format, res)
+    if portal_exports_csv.DAA_HEADERS <= set(header):
+        return Recognised(portal_exports_csv.FORMAT_DAA, portal_exports_csv.read_daa_csv(text))
+    member_header = portal_exports_csv.member_list_header_line(text)
+    if member_header is not None:
+        return Recognised(portal_exports_csv.FORMAT_MEMBERS,
+                          portal_exports_csv.read_member_list(text, member_header))
     if set(header) >= adt_hl7.CSV_HEADERS:
         return Recognised(adt_hl7.FORMAT_CSV, adt_hl7.read_csv_extract(text))
     if header == GROUND_TRUTH_HEADER:

@@ -10,7 +10,8 @@ renamed as (
         lower(trim(email)) as email,
         application,
         request_type,
-        submitted_at,
+        -- a portal member list is undated: it states the membership as of the review
+        coalesce(submitted_at, (select as_of_ts from run_parameters)) as submitted_at,
         details,
         source_file,
         source_line,

@@ -15,7 +15,8 @@ renamed as (
         action,
         form_section,
         coalesce(is_group_admin, false) as is_group_admin,
-        submitted_at,
+        -- a portal member list is undated: it states the membership as of the review
+        coalesce(submitted_at, (select as_of_ts from run_parameters)) as submitted_at,
         -- person
         trim(first_name) as first_name,
         nullif(trim(middle_initial), '') as middle_initial,
