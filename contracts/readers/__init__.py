@@ -107,7 +107,7 @@ def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...]) -> R
     if layout is not None:
         res = application_list_csv.read(text, layout)
         return Recognised(res.format, res)
-    if portal_exports_csv.DAA_HEADERS <= set(header):
+    if set(header) >= portal_exports_csv.DAA_HEADERS:
         return Recognised(portal_exports_csv.FORMAT_DAA, portal_exports_csv.read_daa_csv(text))
     member_header = portal_exports_csv.member_list_header_line(text)
     if member_header is not None:

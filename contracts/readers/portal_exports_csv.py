@@ -52,7 +52,7 @@ def member_list_header_line(text: str) -> int | None:
             cells = {c.strip().lower() for c in next(csv.reader([line]))}
         except (csv.Error, StopIteration):
             continue
-        if MEMBER_HEADERS <= cells:
+        if cells >= MEMBER_HEADERS:
             return i
     return None
 
