@@ -66,6 +66,9 @@ def render() -> str:
                        f"{col.meaning} | {rules} |")
         if c.row_checks:
             out += ["", "Row rules: " + ", ".join(f"`{ch.name}`" for ch in c.row_checks)]
+        if c.warning_checks:
+            out += ["", "Warnings (the row is kept and listed in the workbook's Data quality "
+                    "sheet): " + ", ".join(f"`{ch.name}`" for ch in c.warning_checks)]
         out.append("")
     out += ["## Quarantine rules", "",
             "`quarantine.csv`: `table_name, source_file, source_line, column_name, rule, "

@@ -172,15 +172,19 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
     """Apply each contract; fill `raw_<table>` and `quarantine`. Returns (file, table) ->
     counts, which reconcile: read = accepted + quarantined."""
     con.execute(QUARANTINE_DDL)
+    con.execute(QUARANTINE_DDL.replace("table quarantine", "table row_warnings"))
     con.execute("create or replace temp table _bad_rows (table_name varchar, _row_id bigint)")
     for contract in CONTRACTS.values():
         t = contract.table
         issues = con.execute(
             "select _row_id, column_name, rule, reason from parse_issues where table_name = ?",
             [t]).df()
-        failures = (_required_failures(con, contract) if contract.bulk
-                    else _contract_failures(contract, con.execute(
-                        f"select * from ingested_{t} order by _row_id").df()))
+        df = None if contract.bulk else con.execute(
+            f"select * from ingested_{t} order by _row_id").df()
+        failures = (_required_failures(con, contract) if df is None
+                    else _contract_failures(contract.schema, df))
+        if contract.warning_checks and df is not None:
+            _record_warnings(con, t, _contract_failures(contract.warning_schema, df))
         if len(issues) and len(failures):  # a value that did not parse is not also "missing"
             parsed = set(zip(issues["_row_id"], issues["column_name"], strict=True))
             failures = failures[[(r, c) not in parsed or rule != "not_nullable" for r, c, rule
@@ -230,13 +234,27 @@ def _required_failures(con: duckdb.DuckDBPyConnection, contract: Contract) -> pd
     return con.execute(" union all ".join(parts)).df()
 
 
-def _contract_failures(contract: Contract, df: pd.DataFrame) -> pd.DataFrame:
+def _record_warnings(con: duckdb.DuckDBPyConnection, table: str,
+                     warnings: pd.DataFrame) -> None:
+    """Rows kept despite a warning-level check: listed in `row_warnings`, not quarantined."""
+    if warnings.empty:
+        return
+    warnings = warnings.assign(table_name=table)
+    _insert(con, "_warned", warnings, create=True)
+    con.execute(f"""
+        insert into row_warnings
+        select w.table_name, r.source_file, r.source_line, w.column_name, w.rule, w.reason
+        from _warned as w inner join ingested_{table} as r using (_row_id)
+        order by r.source_file, r.source_line""")
+
+
+def _contract_failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataFrame:
     """pandera failure cases -> (_row_id, column, rule, reason); values are dropped."""
     columns = ["_row_id", "column_name", "rule", "reason"]
     if df.empty:
         return pd.DataFrame(columns=columns)
     try:
-        contract.schema.validate(df, lazy=True)
+        schema.validate(df, lazy=True)
         return pd.DataFrame(columns=columns)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.pandas as pa
 
-from ccreview.identifiers import REQUEST_NUMBER_RE, is_valid_email, normalize_phone
+from ccreview.identifiers import (
+    REQUEST_NUMBER_RE,
+    is_valid_email,
+    is_valid_npi,
+    normalize_phone,
+)
 
 APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
 STAFF_TYPES = ("Sponsoring Physician", "Group Administrator", "Provider", "Staff")
@@ -41,6 +46,13 @@ class Contract:
     columns: tuple[Column, ...]
     row_checks: tuple[pa.Check, ...] = field(default=())
     bulk: bool = False
+    # checks whose failure is reported but does not quarantine the row: the finding it
+    # leads to (e.g. SPONSOR_NOT_QUALIFIED for a bad NPI) needs the row in the review
+    warning_checks: tuple[pa.Check, ...] = field(default=())
+
+    @property
+    def warning_schema(self) -> pa.DataFrameSchema:
+        return pa.DataFrameSchema(checks=list(self.warning_checks), strict=False)
 
     @property
     def schema(self) -> pa.DataFrameSchema:
@@ -88,6 +100,10 @@ REASONS = {
     "envelope_status": "not a DocuSign envelope status",
     "add_needs_person": "a member added without first name, last name, staff type or suffix",
     "adt_event": "not an ADT event the census uses (A01, A02, A03, A04, A08)",
+    "npi_check_digit": "the NPI is not 10 digits with a valid check digit (kept: a "
+                       "Sponsoring Physician's NPI is judged by SPONSOR_NOT_QUALIFIED)",
+    "middle_initial_xor_flag": "give one middle initial or tick No M.I., not both and not "
+                               "neither (kept)",
     "hl7_syntax": "not a parseable HL7 message",
     "hl7_date": "not an HL7 date",
 }
@@ -95,6 +111,21 @@ REASONS = {
 
 def reason_for(check: str) -> str:
     return REASONS.get(check, check.replace("_", " "))
+
+
+def _npi_valid_where_given(df: pd.DataFrame) -> pd.Series:
+    npi = df.get("npi", pd.Series(None, index=df.index))
+    return npi.isna() | npi.map(lambda v: v is None or v != v or is_valid_npi(v))
+
+
+def _middle_initial_xor_flag(df: pd.DataFrame) -> pd.Series:
+    """One letter, or the No M.I. box: not both, not neither (people added by the form)."""
+    mi = df.get("middle_initial", pd.Series(None, index=df.index)).fillna("").astype(str)
+    flag = df.get("no_middle_initial", pd.Series(None, index=df.index))
+    is_add = df.get("action", pd.Series("add", index=df.index)) == "add"
+    has_mi = mi.str.fullmatch(r"[A-Za-z]\.?")
+    flagged = flag.fillna(False).astype(bool)
+    return ~is_add | flag.isna() | (has_mi ^ flagged)
 
 
 def _adds_complete(df: pd.DataFrame) -> pd.Series:
@@ -161,6 +192,11 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("source_path", "varchar", "where in the document: section[index]"),
         ),
         row_checks=(pa.Check(_adds_complete, name="add_needs_person", ignore_na=False),),
+        warning_checks=(
+            pa.Check(_npi_valid_where_given, name="npi_check_digit", ignore_na=False),
+            pa.Check(_middle_initial_xor_flag, name="middle_initial_xor_flag",
+                     ignore_na=False),
+        ),
     ),
     Contract(
         "enrollment_app_requests", "one row per person x application requested in a submission",

@@ -66,6 +66,9 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     quarantine_counts = con.execute(
         "select source_file, table_name, rule, any_value(reason), count(*) from quarantine "
         "group by all order by source_file, table_name, rule").fetchall()
+    warning_counts = con.execute(
+        "select source_file, table_name, rule, any_value(reason), count(*) from row_warnings "
+        "group by all order by source_file, table_name, rule").fetchall()
     scope = con.execute("""
         select
             (select count(*) from int_groups) as groups,
@@ -91,7 +94,8 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     written.append(q_path)
     xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
-                 expectations=expectations, quarantine_counts=quarantine_counts)
+                 expectations=expectations, quarantine_counts=quarantine_counts,
+                 warning_counts=warning_counts)
     _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, notes)
     written.append(xlsx_path)
     return written
@@ -134,6 +138,11 @@ def _data_quality_sheet(ws, scope: dict) -> None:
     ws.cell(row=row, column=1).font = Font(bold=True, size=12)
     counts = [list(q) for q in scope["quarantine_counts"]]
     _small_table(ws, row + 1, ["File", "Table", "Rule", "Reason", "Rows"], counts)
+    row += len(counts) + 3
+    set_value(ws.cell(row=row, column=1), "Rows kept with a warning, by file and rule")
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    warnings = [list(w) for w in scope["warning_counts"]]
+    _small_table(ws, row + 1, ["File", "Table", "Rule", "Reason", "Rows"], warnings)
     for col, width in zip("ABCDE", (40, 40, 36, 60, 10), strict=True):
         ws.column_dimensions[col].width = width
 

@@ -106,3 +106,18 @@ def test_corrupted_copies_are_quarantined_or_rejected_never_crash(tmp_path, name
         assert status[0][0] in ("read", "unreadable", "unrecognised"), kind
         for c in counts.values():
             assert c.read == c.accepted + c.quarantined, kind
+
+
+def test_warning_checks_keep_the_row_and_list_it(tmp_path):
+    import json
+
+    doc = json.loads((FIXTURES / "enrollment_single.json").read_text())
+    doc["sponsoring_physician"]["npi"] = "1234567890"  # bad check digit
+    doc["members"][0].update(middle_initial="Q", no_middle_initial=True)  # both
+    doc["group_administrator"].update(middle_initial="", no_middle_initial=False)  # neither
+    (tmp_path / "reg.json").write_text(json.dumps(doc))
+    con, counts = _ingest(tmp_path)
+    assert counts[("reg.json", "enrollment_people")].quarantined == 0
+    warned = con.execute("select column_name, rule from row_warnings order by all").fetchall()
+    assert warned == [("(row)", "middle_initial_xor_flag"), ("(row)", "middle_initial_xor_flag"),
+                      ("(row)", "npi_check_digit")]
