@@ -81,6 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="TOML file overriding thresholds, severities and domain lists "
                              "(see README)")
 
+    dormant = sub.add_parser(
+        "dormant", help="the support desk's dormant and orphaned account lists",
+        description="Write the support desk's lists: dormant_accounts.csv, "
+                    "dormant_accounts_<as-of>.xlsx (one sheet per Group Administrator) and "
+                    "dormant_disable_lan_ids.csv, for accounts concerned by DORMANT_ACCOUNT, "
+                    "NEVER_SIGNED_IN, DISABLED_WITH_ACCESS, ORPHAN_ACCOUNT, "
+                    "REMOVED_MEMBER_ACTIVE or APP_UNUSED. `review` writes them too.")
+    dormant.add_argument("--input", required=True, type=Path, metavar="DIR",
+                         help="folder of exports (searched recursively)")
+    dormant.add_argument("--out", required=True, type=Path, metavar="DIR",
+                         help="folder for the lists (created if missing)")
+    dormant.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
+                         help="date inactivity counts back from (default: today)")
+    dormant.add_argument("--days", type=_positive, metavar="N",
+                         help="dormancy threshold in days (default: the config's, 90)")
+    dormant.add_argument("--config", type=Path, metavar="FILE",
+                         help="TOML file: thresholds, exceptions for service accounts, ...")
+
     gen = sub.add_parser(
         "generate", help="write a synthetic organisation (every input format + ground truth)",
         description="Write a seeded, realistic synthetic organisation: enrollment submissions, "
@@ -104,20 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_review(args: argparse.Namespace) -> int:
     from ccreview.config import load_config
 
-    if not args.input.is_dir():
-        raise UsageError(f"--input {args.input}: not a folder")
+    _check_folders(args)
     load_config(args.config)  # a bad config is a usage error before anything starts
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: exists and is not a folder")
     print(f"ccreview review: {args.input} as of {args.as_of} -> {args.out}", flush=True)
     _prefect_defaults()
     from flows.access_review import access_review
 
     result = access_review(str(args.input), str(args.out), args.as_of.isoformat(),
                            str(args.config) if args.config else None)
-    print("\nWrote:")
-    for p in result["outputs"]:
-        print(f"  {p}")
+    _print_outputs(result)
     findings = result["findings_by_rule"]
     print(f"\nFindings: {sum(findings.values())}")
     for rule, n in sorted(findings.items()):
@@ -133,6 +146,40 @@ def cmd_review(args: argparse.Namespace) -> int:
         print(f"  {problems} file(s) could not be used: see the Summary sheet or "
               "run_manifest.json")
     return EXIT_OK
+
+
+def cmd_dormant(args: argparse.Namespace) -> int:
+    from ccreview.config import load_config
+
+    _check_folders(args)
+    load_config(args.config)
+    print(f"ccreview dormant: {args.input} as of {args.as_of} -> {args.out}", flush=True)
+    _prefect_defaults()
+    from flows.access_review import dormant_accounts
+
+    result = dormant_accounts(str(args.input), str(args.out), args.as_of.isoformat(),
+                              str(args.config) if args.config else None, args.days)
+    _print_outputs(result)
+    support = {r: n for r, n in result["findings_by_rule"].items()
+               if r in ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "DISABLED_WITH_ACCESS",
+                        "ORPHAN_ACCOUNT", "REMOVED_MEMBER_ACTIVE", "APP_UNUSED")}
+    print(f"\nSupport findings: {sum(support.values())}")
+    for rule, n in sorted(support.items()):
+        print(f"  {rule:<24} {n}")
+    return EXIT_OK
+
+
+def _check_folders(args: argparse.Namespace) -> None:
+    if not args.input.is_dir():
+        raise UsageError(f"--input {args.input}: not a folder")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
+
+
+def _print_outputs(result: dict) -> None:
+    print("\nWrote:")
+    for p in result["outputs"]:
+        print(f"  {p}")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -161,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    handler = {"review": cmd_review, "generate": cmd_generate}[args.command]
+    handler = {"review": cmd_review, "dormant": cmd_dormant,
+               "generate": cmd_generate}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

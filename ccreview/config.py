@@ -8,7 +8,8 @@ which thresholds produced it.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,17 @@ class ApplicationListLayout:
 
 
 @dataclass(frozen=True)
+class FindingException:
+    """An approved exception: suppresses `rule` for `account` (LAN ID, UPN or email) until
+    `expires`, e.g. for a service or break-glass account."""
+    account: str
+    rule: str
+    reason: str
+    approved_by: str
+    expires: date
+
+
+@dataclass(frozen=True)
 class ReviewConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     severity: dict[str, str] = field(default_factory=dict)  # rule -> severity override
@@ -57,6 +69,13 @@ class ReviewConfig:
     # known HISP domains; empty = any non-free-mail host under a "direct." name
     direct_domains: tuple[str, ...] = ()
     application_lists: tuple[ApplicationListLayout, ...] = ()
+    exceptions: tuple[FindingException, ...] = ()
+
+    def with_dormancy_days(self, days: int | None) -> ReviewConfig:
+        """This configuration with another dormancy threshold (`ccreview dormant --days`)."""
+        if days is None:
+            return self
+        return replace(self, thresholds=replace(self.thresholds, dormancy_days=days))
 
     def as_flat_dict(self) -> dict[str, str]:
         """Every setting as `section.key -> value`, for the Run sheet and the manifest."""
@@ -67,6 +86,9 @@ class ReviewConfig:
             flat[f"severity.{k}"] = v
         flat["domains.free_mail"] = ", ".join(self.free_mail_domains)
         flat["domains.direct"] = ", ".join(self.direct_domains)
+        for e in self.exceptions:
+            flat[f"exceptions.{e.account}.{e.rule}"] = (
+                f"until {e.expires.isoformat()}, approved by {e.approved_by}: {e.reason}")
         for layout in self.application_lists:
             flat[f"application_lists.{layout.name}"] = ", ".join(
                 f"{k}={v}" for k, v in layout.columns) + (
@@ -92,7 +114,7 @@ def load_config(path: str | Path | None) -> ReviewConfig:
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
-    allowed = {"thresholds", "severity", "domains", "application_lists"}
+    allowed = {"thresholds", "severity", "domains", "application_lists", "exceptions"}
     unknown = set(raw) - allowed
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
@@ -122,9 +144,31 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
     free = tuple(d.lower().strip() for d in dom.get("free_mail", FREE_MAIL_DOMAINS))
     direct = tuple(d.lower().strip() for d in dom.get("direct", ()))
     layouts = tuple(_layout(x, i, source) for i, x in enumerate(raw.get("application_lists", [])))
+    exceptions = tuple(_exception(x, i, source) for i, x in enumerate(raw.get("exceptions", [])))
     return ReviewConfig(thresholds=thresholds, severity=dict(sev),
                         free_mail_domains=free, direct_domains=direct,
-                        application_lists=layouts)
+                        application_lists=layouts, exceptions=exceptions)
+
+
+def _exception(raw: dict, i: int, source: str) -> FindingException:
+    where = f"{source}: exceptions[{i}]"
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where} must be a table")
+    missing = [k for k in ("account", "rule", "reason", "approved_by", "expires")
+               if not raw.get(k)]
+    if missing:
+        raise UsageError(f"{where}: missing {missing}")
+    expires = raw["expires"]
+    if isinstance(expires, str):
+        try:
+            expires = date.fromisoformat(expires)
+        except ValueError:
+            raise UsageError(f"{where}: expires must be a date YYYY-MM-DD") from None
+    if not isinstance(expires, date):
+        raise UsageError(f"{where}: expires must be a date YYYY-MM-DD")
+    return FindingException(account=str(raw["account"]).strip().lower(), rule=str(raw["rule"]),
+                            reason=str(raw["reason"]), approved_by=str(raw["approved_by"]),
+                            expires=expires)
 
 
 def _layout(raw: dict, i: int, source: str) -> ApplicationListLayout:

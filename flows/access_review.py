@@ -22,6 +22,7 @@ from ccreview.config import load_config
 from ccreview.errors import UsageError
 from contracts.ingest import ingest_inputs, validate_ingested
 from reports.access_review import ReviewContext, write_review_reports
+from reports.dormant_accounts import write_dormant_reports
 from reports.run_manifest import write_run_manifest
 from transforms.warehouse import build_models, load_reference_tables
 
@@ -88,9 +89,10 @@ def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
 
 
 @task(name="transform", cache_policy=NO_CACHE)
-def transform(warehouse: str, as_of: str, config_path: str | None) -> dict[str, int]:
+def transform(warehouse: str, as_of: str, config_path: str | None,
+              dormancy_days: int | None = None) -> dict[str, int]:
     logger = get_run_logger()
-    config = load_config(config_path)
+    config = load_config(config_path).with_dormancy_days(dormancy_days)
     with duckdb.connect(warehouse) as con:
         load_reference_tables(con, config, dt.date.fromisoformat(as_of))
         try:
@@ -106,18 +108,23 @@ def transform(warehouse: str, as_of: str, config_path: str | None) -> dict[str, 
 
 @task(name="report", cache_policy=NO_CACHE)
 def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
-           config_path: str | None) -> list[str]:
+           config_path: str | None, reports: tuple[str, ...] = ("review", "dormant"),
+           dormancy_days: int | None = None) -> list[str]:
     logger = get_run_logger()
-    config = load_config(config_path)
+    config = load_config(config_path).with_dormancy_days(dormancy_days)
     settings = config.as_flat_dict()
     out = Path(out_dir)
-    ctx = ReviewContext(as_of=dt.date.fromisoformat(as_of), settings=settings,
-                        version=_version())
+    day = dt.date.fromisoformat(as_of)
+    ctx = ReviewContext(as_of=day, settings=settings, version=_version())
     with duckdb.connect(warehouse) as con:
-        written = write_review_reports(con, out, ctx)
+        written = []
+        if "review" in reports:
+            written += write_review_reports(con, out, ctx)
+        if "dormant" in reports:
+            written += write_dormant_reports(con, out, day, settings)
         manifest = write_run_manifest(con, out / "run_manifest.json", as_of=as_of,
                                       input_dir=input_dir, settings=settings,
-                                      outputs=written)
+                                      outputs=[p for p in written if p.is_file()])
     logger.info("wrote %d report files", len(written) + 1)
     return [str(p) for p in [*written, manifest]]
 
@@ -133,6 +140,19 @@ def _version() -> str:
 def access_review(input_dir: str, out_dir: str, as_of: str,
                   config_path: str | None = None) -> dict:
     """The periodic review of one input folder as of a date; returns counts only."""
+    return run_stages(input_dir, out_dir, as_of, config_path, ("review", "dormant"))
+
+
+@flow(name="dormant-accounts", log_prints=True)
+def dormant_accounts(input_dir: str, out_dir: str, as_of: str,
+                     config_path: str | None = None, dormancy_days: int | None = None) -> dict:
+    """The support desk's weekly dormant and orphaned account lists; returns counts only."""
+    return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days)
+
+
+def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None,
+               reports: tuple[str, ...], dormancy_days: int | None = None) -> dict:
+    """ingest -> validate -> data quality -> transform -> report, inside a flow."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     building = out / f".{WAREHOUSE}.building"
@@ -141,8 +161,9 @@ def access_review(input_dir: str, out_dir: str, as_of: str,
     ingested = ingest(input_dir, str(building), config_path)
     validated = validate(str(building))
     quality = data_quality(str(building), as_of, out_dir)
-    findings = transform(str(building), as_of, config_path)
-    written = report(str(building), out_dir, as_of, input_dir, config_path)
+    findings = transform(str(building), as_of, config_path, dormancy_days)
+    written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
+                     dormancy_days)
     final = out / WAREHOUSE
     os.replace(building, final)
     written.append(str(final))

@@ -56,8 +56,10 @@ def test_review_exits_zero_and_writes_every_output(review_run):
     out, runs = review_run
     assert [r["code"] for r in runs] == [0, 0]
     assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "data_quality",
-                                "findings.csv", "findings.parquet", "quarantine.csv",
-                                "review_notes.csv", "run_manifest.json", "warehouse.duckdb"]
+                                "dormant_accounts.csv", "dormant_accounts_2026-11-01.xlsx",
+                                "dormant_disable_lan_ids.csv", "findings.csv",
+                                "findings.parquet", "quarantine.csv", "review_notes.csv",
+                                "run_manifest.json", "warehouse.duckdb"]
     assert runs[1]["files"] == runs[0]["files"]  # a rerun adds nothing, no temporary file
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
     assert f"Findings: {len(truth)}" in runs[0]["printed"]
@@ -107,7 +109,8 @@ def test_manifest_reconciles_every_input(review_run):
             assert t["read"] == t["accepted"] + t["quarantined"]
     assert {o["path"] for o in manifest["outputs"]} == {
         "findings.csv", "findings.parquet", "quarantine.csv", "review_notes.csv",
-        "access_review_2026-11-01.xlsx"}
+        "access_review_2026-11-01.xlsx", "dormant_accounts.csv",
+        "dormant_accounts_2026-11-01.xlsx", "dormant_disable_lan_ids.csv"}
     assert manifest["settings"]["thresholds.dormancy_days"] == "90"
 
 

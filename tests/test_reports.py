@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 
 from reports.access_review import ReviewContext, write_review_reports
+from reports.dormant_accounts import write_dormant_reports
 from reports.files import atomic_path, csv_safe
 from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
 from tests.conftest import build_warehouse
@@ -34,21 +35,23 @@ def payload_review(tmp_path):
     case.register("CS0000001", sponsor, None, members, name='=HYPERLINK("http://x","y")')
     case.accounts.append(Account("ada", sponsor["email"], entra_last_success=days_ago(1)))
     case.app_accounts.append(AppAccount("PACS", "=1+1", email="=2+2@x.example"))
+    case.accounts.append(Account("evil", "e0@x.example"))  # never signed in: support's list
     con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
     written = write_review_reports(con, tmp_path / "out", _context())
+    written += write_dormant_reports(con, tmp_path / "out", AS_OF, _context().settings)
     return con, {p.name: p for p in written}
 
 
 def test_no_cell_built_from_input_becomes_a_formula(payload_review):
     _, files = payload_review
-    wb = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])
     texts = set()
-    for ws in wb:
-        for row in ws.iter_rows():
-            for cell in row:
-                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula"
-                if isinstance(cell.value, str):
-                    texts.add(cell.value)
+    for book in ("access_review_2026-11-01.xlsx", "dormant_accounts_2026-11-01.xlsx"):
+        for ws in openpyxl.load_workbook(files[book]):
+            for row in ws.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f", f"{book} {ws.title}!{cell.coordinate}"
+                    if isinstance(cell.value, str):
+                        texts.add(cell.value)
     names = {f"{p.strip()} Evil" for p in PAYLOADS}  # input is trimmed, never evaluated
     assert names <= texts  # kept verbatim, as text
     assert '=HYPERLINK("http://x","y")' in texts  # the group name
@@ -56,8 +59,14 @@ def test_no_cell_built_from_input_becomes_a_formula(payload_review):
 
 def test_csv_cells_get_owasp_escaping(payload_review):
     _, files = payload_review
+    with files["dormant_accounts.csv"].open(newline="", encoding="utf-8") as fh:
+        dormant = list(csv.DictReader(fh))
+    assert any(r["person_name"].startswith("'") for r in dormant)
     with files["findings.csv"].open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
+    for r in dormant:
+        for value in r.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
     names = {r["person_name"] for r in rows}
     assert {"'" + f"{p.strip()} Evil" for p in PAYLOADS} <= names
     for r in rows:

@@ -5,7 +5,9 @@ resolution, membership state, activity) and `marts/` (answers to a user's questi
 file is one model named by its file stem; it may refer to other models by name and runs
 after them (dependencies are read from the SQL text). Every file in `marts/rules/` yields
 findings of one rule: adding a rule is one SQL file plus one row in
-`contracts/findings_catalog.csv`. A rule model returns `rule, request_number, email,
+`contracts/findings_catalog.csv`. Then `findings/` runs in a fixed order over the
+union (`findings_all`): approved exceptions, the reported `findings`, and the support
+desk's `dormant_accounts`. A rule model returns `rule, request_number, email,
 application, person_name, lan_id, detail` and, where its grain is finer than those four
 (e.g. provider x recipient), a `key_part` that keeps its finding keys distinct.
 """
@@ -28,6 +30,9 @@ from ccreview.identifiers import is_valid_npi
 HERE = Path(__file__).parent
 LAYERS = ("staging", "intermediate", "marts")
 RULES_DIR = HERE / "marts" / "rules"
+# after the rules are unioned into findings_all, in this order
+FINDINGS_DIR = HERE / "findings"
+FINDINGS_MODELS = ("finding_exceptions", "exception_status", "findings", "dormant_accounts")
 CONTRACTS_DIR = HERE.parent / "contracts"
 
 FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
@@ -92,6 +97,15 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     con.register("_catalog", catalog)
     con.execute("create or replace table findings_catalog as select * from _catalog")
     con.unregister("_catalog")
+    con.execute("create or replace table config_exceptions (account varchar, rule varchar, "
+                "reason varchar, approved_by varchar, expires date)")
+    if config.exceptions:
+        con.executemany("insert into config_exceptions values (?, ?, ?, ?, ?)",
+                        [[e.account, e.rule, e.reason, e.approved_by, e.expires]
+                         for e in config.exceptions])
+    unknown_rules = {e.rule for e in config.exceptions} - set(catalog["rule"])
+    if unknown_rules:
+        raise UsageError(f"config: exception for unknown rule(s) {sorted(unknown_rules)}")
     for table, values in (("config_free_mail_domains", config.free_mail_domains),
                           ("config_direct_domains", config.direct_domains)):
         con.execute(f"create or replace table {table} (domain varchar)")
@@ -143,7 +157,7 @@ def build_findings(con: duckdb.DuckDBPyConnection) -> None:
             f"from {model}")
     union = "\nunion all\n".join(selects)
     con.execute(f"""
-        create or replace table findings as
+        create or replace table findings_all as
         with all_rules as ({union}),
         keyed as (
             select
@@ -171,3 +185,7 @@ def build_findings(con: duckdb.DuckDBPyConnection) -> None:
             case severity when 'high' then 1 when 'medium' then 2 else 3 end,
             rule, request_number, email, application
     """)
+    # approved exceptions suppress findings; what they suppressed stays visible
+    for name in FINDINGS_MODELS:
+        sql = (FINDINGS_DIR / f"{name}.sql").read_text()
+        con.execute(f"create or replace table {name} as\n{sql}")

@@ -58,6 +58,7 @@ members as (
         a.licensed_state,
         a.state_license_number,
         a.phone_as_entered,
+        a.phone,
         -- state
         case when le.latest_action = 'remove' then 'removed' else 'active' end as member_status,
         f.added_at,

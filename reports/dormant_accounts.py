@@ -1,0 +1,140 @@
+"""The support desk's lists: `dormant_accounts.csv`, `dormant_accounts_<as-of>.xlsx` and
+`dormant_disable_lan_ids.csv` (the directory team's bulk action), from the warehouse's
+`dormant_accounts` and `exception_status` tables.
+
+The workbook has a Summary (counts by rule and by group, thresholds used), All accounts,
+one sheet per Group Administrator so support can send each admin their own list (when
+there are more than `MAX_ADMIN_SHEETS` admins, one CSV per group under
+`dormant_by_group/` instead), and the exceptions applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from reports.files import write_csv
+from reports.xlsx import save_workbook, set_value, write_table
+
+COLUMNS = ["lan_id", "upn", "person_name", "email", "request_number", "group_name",
+           "staff_type", "last_sign_in_at", "last_sign_in_source", "days_inactive",
+           "created_at", "enabled", "applications_held", "admin_name", "admin_email",
+           "admin_phone", "rules", "recommended_action"]
+HEADERS = ["LAN ID", "UPN", "Name", "Email", "Request number", "Group", "Staff type",
+           "Last successful sign-in", "Sign-in source", "Days inactive", "Created", "Enabled",
+           "Applications still held", "Group Administrator", "Administrator email",
+           "Administrator phone", "Rules", "Recommended action"]
+SUPPORT_RULES = ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "DISABLED_WITH_ACCESS", "ORPHAN_ACCOUNT",
+                 "REMOVED_MEMBER_ACTIVE", "APP_UNUSED")
+EXCEPTION_HEADERS = ["Account", "Rule", "Reason", "Approved by", "Expires", "Status",
+                     "Findings suppressed"]
+MAX_ADMIN_SHEETS = 100
+
+
+def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                          settings: dict[str, str]) -> list[Path]:
+    rows = con.execute(f"select {', '.join(COLUMNS)} from dormant_accounts").fetchall()
+    exceptions = con.execute("select account, rule, reason, approved_by, expires, status, "
+                             "findings_suppressed from exception_status").fetchall()
+    written = []
+    csv_path = out_dir / "dormant_accounts.csv"
+    write_csv(csv_path, COLUMNS, rows)
+    written.append(csv_path)
+    disable = [(r[0], r[1], r[4], r[16]) for r in rows
+               if r[0] and r[11] and r[17].startswith("Disable the account")]
+    bulk = out_dir / "dormant_disable_lan_ids.csv"
+    write_csv(bulk, ["lan_id", "upn", "request_number", "reason"], sorted(set(disable)))
+    written.append(bulk)
+
+    by_group: dict[str, list[tuple]] = {}
+    for r in rows:
+        by_group.setdefault(r[4] or "", []).append(r)
+    admin_groups = sorted(g for g in by_group if g)
+    per_group_files = len(admin_groups) > MAX_ADMIN_SHEETS
+    if per_group_files:
+        for rn in admin_groups:
+            path = out_dir / "dormant_by_group" / f"{rn}.csv"
+            write_csv(path, COLUMNS, by_group[rn])
+        written.append(out_dir / "dormant_by_group")
+
+    wb = Workbook()
+    wb.active.title = "Summary"
+    _summary(wb.active, rows, as_of, settings, exceptions, per_group_files)
+    write_table(wb.create_sheet("All accounts"), HEADERS, [list(r) for r in rows])
+    if not per_group_files:
+        used: set[str] = set()
+        for rn in admin_groups:
+            group_rows = by_group[rn]
+            admin = group_rows[0][13] or "no administrator"
+            ws = wb.create_sheet(_sheet_name(f"{rn} {admin}", used))
+            set_value(ws.cell(row=1, column=1),
+                      f"For {admin} ({group_rows[0][14] or 'no email'}), Group Administrator "
+                      f"of {group_rows[0][5]} ({rn}): accounts to review as of {as_of}")
+            ws.cell(row=1, column=1).font = Font(bold=True)
+            write_table(ws, HEADERS, [list(r) for r in group_rows], start_row=3)
+        orphans = by_group.get("", [])
+        if orphans:
+            write_table(wb.create_sheet(_sheet_name("No group (orphans)", used)), HEADERS,
+                        [list(r) for r in orphans])
+    write_table(wb.create_sheet("Exceptions"), EXCEPTION_HEADERS, [list(e) for e in exceptions])
+    xlsx = out_dir / f"dormant_accounts_{as_of.isoformat()}.xlsx"
+    save_workbook(wb, xlsx, as_of)
+    written.append(xlsx)
+    return written
+
+
+def _sheet_name(wanted: str, used: set[str]) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\ , unique (case-insensitive)."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", wanted).strip()[:31] or "Sheet"
+    name, n = base, 1
+    while name.lower() in used:
+        n += 1
+        suffix = f" ({n})"
+        name = base[:31 - len(suffix)] + suffix
+    used.add(name.lower())
+    return name
+
+
+def _summary(ws, rows: list[tuple], as_of: dt.date, settings: dict[str, str],
+             exceptions: list[tuple], per_group_files: bool) -> None:
+    set_value(ws.cell(row=1, column=1), "Dormant and orphaned accounts")
+    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    set_value(ws.cell(row=2, column=1), f"As of {as_of.isoformat()}: {len(rows)} accounts to "
+              "act on; the LAN IDs to disable are in dormant_disable_lan_ids.csv" +
+              ("; one list per group in dormant_by_group/" if per_group_files else ""))
+    row = 4
+    counts = {rule: sum(1 for r in rows if rule in r[16].split(", ")) for rule in SUPPORT_RULES}
+    row = _block(ws, row, "Accounts by rule", ["Rule", "Accounts"],
+                 [[k, v] for k, v in counts.items()])
+    groups: dict[tuple, int] = {}
+    for r in rows:
+        key = (r[4] or "(no group)", r[5] or "", r[13] or "")
+        groups[key] = groups.get(key, 0) + 1
+    row = _block(ws, row, "Accounts by group", ["Request number", "Group",
+                                                "Group Administrator", "Accounts"],
+                 [[*k, v] for k, v in sorted(groups.items())])
+    row = _block(ws, row, "Thresholds used", ["Setting", "Value"],
+                 [[k, v] for k, v in settings.items() if k.startswith("thresholds.")])
+    applied = sum(1 for e in exceptions if e[5] == "applied")
+    _block(ws, row, f"Exceptions: {applied} applied of {len(exceptions)} (Exceptions sheet)",
+           [], [])
+    for col, width in zip("ABCD", (34, 40, 30, 12), strict=True):
+        ws.column_dimensions[col].width = width
+
+
+def _block(ws, row: int, title: str, header: list[str], rows: list[list]) -> int:
+    set_value(ws.cell(row=row, column=1), title)
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    if header:
+        for j, h in enumerate(header, start=1):
+            set_value(ws.cell(row=row + 1, column=j), h)
+            ws.cell(row=row + 1, column=j).font = Font(bold=True)
+        for i, r in enumerate(rows, start=row + 2):
+            for j, v in enumerate(r, start=1):
+                set_value(ws.cell(row=i, column=j), v)
+    return row + len(rows) + 3
