@@ -99,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     dormant.add_argument("--config", type=Path, metavar="FILE",
                          help="TOML file: thresholds, exceptions for service accounts, ...")
 
+    census = sub.add_parser(
+        "census", help="Report2Web's distribution list and Physician Census workbooks",
+        description="Write r2w_distribution_<as-of>.xlsx / r2w_distribution.csv and, from the "
+                    "ADT feed, one Physician Census workbook per subscribed provider in "
+                    "census/ with census_manifest.csv. The workbooks hold PHI: set "
+                    "CCREVIEW_CENSUS_PASSWORD (or CCREVIEW_CENSUS_PASSWORD_FILE, a file "
+                    "holding it) to encrypt them. `review` writes them too.")
+    census.add_argument("--input", required=True, type=Path, metavar="DIR",
+                        help="folder of exports with the ADT feed (searched recursively)")
+    census.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="folder for the workbooks (created if missing)")
+    census.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
+                        help="census date: patients admitted at the end of it (default today)")
+    census.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration")
+
     gen = sub.add_parser(
         "generate", help="write a synthetic organisation (every input format + ground truth)",
         description="Write a seeded, realistic synthetic organisation: enrollment submissions, "
@@ -169,6 +184,25 @@ def cmd_dormant(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_census(args: argparse.Namespace) -> int:
+    from ccreview.config import load_config
+    from reports.r2w import census_password
+
+    _check_folders(args)
+    load_config(args.config)
+    encrypted = census_password() is not None  # a bad secret file fails before the run
+    print(f"ccreview census: {args.input} as of {args.as_of} -> {args.out} "
+          f"({'encrypted' if encrypted else 'NOT encrypted: set CCREVIEW_CENSUS_PASSWORD'})",
+          flush=True)
+    _prefect_defaults()
+    from flows.access_review import daily_census
+
+    result = daily_census(str(args.input), str(args.out), args.as_of.isoformat(),
+                          str(args.config) if args.config else None)
+    _print_outputs(result)
+    return EXIT_OK
+
+
 def _check_folders(args: argparse.Namespace) -> None:
     if not args.input.is_dir():
         raise UsageError(f"--input {args.input}: not a folder")
@@ -208,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    handler = {"review": cmd_review, "dormant": cmd_dormant,
+    handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,
                "generate": cmd_generate}[args.command]
     try:
         return handler(args)

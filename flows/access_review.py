@@ -23,10 +23,12 @@ from ccreview.errors import UsageError
 from contracts.ingest import ingest_inputs, validate_ingested
 from reports.access_review import ReviewContext, write_review_reports
 from reports.dormant_accounts import write_dormant_reports
+from reports.r2w import census_password, write_census, write_distribution
 from reports.run_manifest import write_run_manifest
 from transforms.warehouse import build_models, load_reference_tables
 
 WAREHOUSE = "warehouse.duckdb"
+ALL_REPORTS = ("review", "dormant", "r2w", "census")
 
 
 def _retry_on_io_error(task, task_run, state) -> bool:
@@ -108,7 +110,7 @@ def transform(warehouse: str, as_of: str, config_path: str | None,
 
 @task(name="report", cache_policy=NO_CACHE)
 def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
-           config_path: str | None, reports: tuple[str, ...] = ("review", "dormant"),
+           config_path: str | None, reports: tuple[str, ...] = ALL_REPORTS,
            dormancy_days: int | None = None) -> list[str]:
     logger = get_run_logger()
     config = load_config(config_path).with_dormancy_days(dormancy_days)
@@ -122,6 +124,12 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
             written += write_review_reports(con, out, ctx)
         if "dormant" in reports:
             written += write_dormant_reports(con, out, day, settings)
+        if "r2w" in reports:
+            written += write_distribution(con, out, day)
+        if "census" in reports:
+            census = write_census(con, out, day, census_password())
+            logger.info("wrote %d census workbooks", len(census) - 1)
+            written += census
         manifest = write_run_manifest(con, out / "run_manifest.json", as_of=as_of,
                                       input_dir=input_dir, settings=settings,
                                       outputs=[p for p in written if p.is_file()])
@@ -140,7 +148,7 @@ def _version() -> str:
 def access_review(input_dir: str, out_dir: str, as_of: str,
                   config_path: str | None = None) -> dict:
     """The periodic review of one input folder as of a date; returns counts only."""
-    return run_stages(input_dir, out_dir, as_of, config_path, ("review", "dormant"))
+    return run_stages(input_dir, out_dir, as_of, config_path, ALL_REPORTS)
 
 
 @flow(name="dormant-accounts", log_prints=True)
@@ -148,6 +156,13 @@ def dormant_accounts(input_dir: str, out_dir: str, as_of: str,
                      config_path: str | None = None, dormancy_days: int | None = None) -> dict:
     """The support desk's weekly dormant and orphaned account lists; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days)
+
+
+@flow(name="daily-census", log_prints=True)
+def daily_census(input_dir: str, out_dir: str, as_of: str,
+                 config_path: str | None = None) -> dict:
+    """Report2Web's daily run: the distribution list and the Physician Census workbooks."""
+    return run_stages(input_dir, out_dir, as_of, config_path, ("r2w", "census"))
 
 
 def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None,

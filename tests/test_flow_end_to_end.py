@@ -55,10 +55,11 @@ def _stored_prefect_logs() -> list[str]:
 def test_review_exits_zero_and_writes_every_output(review_run):
     out, runs = review_run
     assert [r["code"] for r in runs] == [0, 0]
-    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "data_quality",
+    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "census", "data_quality",
                                 "dormant_accounts.csv", "dormant_accounts_2026-11-01.xlsx",
                                 "dormant_disable_lan_ids.csv", "findings.csv",
-                                "findings.parquet", "quarantine.csv", "review_notes.csv",
+                                "findings.parquet", "quarantine.csv", "r2w_distribution.csv",
+                                "r2w_distribution_2026-11-01.xlsx", "review_notes.csv",
                                 "run_manifest.json", "warehouse.duckdb"]
     assert runs[1]["files"] == runs[0]["files"]  # a rerun adds nothing, no temporary file
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
@@ -107,10 +108,13 @@ def test_manifest_reconciles_every_input(review_run):
         assert len(i["sha256"]) == 64
         for t in i["tables"].values():
             assert t["read"] == t["accepted"] + t["quarantined"]
-    assert {o["path"] for o in manifest["outputs"]} == {
-        "findings.csv", "findings.parquet", "quarantine.csv", "review_notes.csv",
-        "access_review_2026-11-01.xlsx", "dormant_accounts.csv",
-        "dormant_accounts_2026-11-01.xlsx", "dormant_disable_lan_ids.csv"}
+    outputs = {o["path"] for o in manifest["outputs"]}
+    assert {"findings.csv", "findings.parquet", "quarantine.csv", "review_notes.csv",
+            "access_review_2026-11-01.xlsx", "dormant_accounts.csv",
+            "dormant_accounts_2026-11-01.xlsx", "dormant_disable_lan_ids.csv",
+            "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx",
+            "census_manifest.csv"} <= outputs
+    assert any(o.startswith("census_CS") for o in outputs)
     assert manifest["settings"]["thresholds.dormancy_days"] == "90"
 
 
@@ -150,3 +154,13 @@ def test_no_personal_data_in_logs_or_output(review_run):
         assert email not in text
     for name in filter(None, findings["person_name"]):
         assert name not in text
+    warehouse = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    patients = warehouse.execute(
+        "select patient_family_name || ' ' || patient_given_name, fin, mrn, "
+        "strftime(birth_date, '%Y%m%d'), strftime(birth_date, '%Y-%m-%d') "
+        "from raw_adt_events").fetchall()
+    warehouse.close()
+    assert patients
+    for values in patients:
+        for v in values:
+            assert v not in text, "PHI in logs or output"

@@ -1,0 +1,158 @@
+"""Report2Web: the distribution list, and one Physician Census workbook per subscribed
+provider.
+
+`r2w_distribution_<as-of>.xlsx` / `r2w_distribution.csv`: each provider x alert with its
+delivery method, fax and valid email recipients; providers whose group has no DAA in force
+and recipients left off are listed on their own sheets. `census/`: one workbook per
+provider (named by request number and NPI, never by a patient), with the patients admitted
+or in the ED as of the run and their movements, and `census/census_manifest.csv` saying
+which workbook goes to whom. Census workbooks hold PHI: they are encrypted (standard
+Office encryption that Excel and LibreOffice open) when a password is given through the
+environment — `CCREVIEW_CENSUS_PASSWORD`, or a file named by
+`CCREVIEW_CENSUS_PASSWORD_FILE` — never on the command line or in the config file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from ccreview.errors import UsageError
+from reports.files import atomic_path, write_csv
+from reports.xlsx import save_workbook, set_value, write_table
+
+DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
+                "provider_npi", "alert", "delivery_method", "fax_number", "email_recipients",
+                "recipient_names", "recipients_left_off", "lab_facilities", "physician_census",
+                "distributed", "not_distributed_reason"]
+DIST_HEADERS = ["Request number", "Group", "Provider", "Provider email", "NPI", "Alert",
+                "Delivery", "Fax", "Email recipients", "Recipient names",
+                "Recipients left off", "Lab facilities", "Physician Census", "Distributed",
+                "Why not distributed"]
+CENSUS_COLUMNS = ["patient_family_name", "patient_given_name", "birth_date", "fin", "mrn",
+                  "facility", "unit", "room", "bed", "admit_at", "visit_state",
+                  "chief_complaint", "patient_phone", "pcp_name"]
+CENSUS_HEADERS = ["Last name", "First name", "Date of birth", "FIN", "MRN", "Facility",
+                  "Unit", "Room", "Bed", "Admitted / registered", "Status", "Chief complaint",
+                  "Patient phone", "Primary care physician"]
+MOVEMENT_HEADERS = ["FIN", "Last name", "Event", "When", "Facility", "Unit", "Room", "Bed"]
+EVENT_NAMES = {"A01": "Admit", "A02": "Transfer", "A03": "Discharge", "A04": "Registration",
+               "A08": "Update"}
+MANIFEST_COLUMNS = ["file", "request_number", "provider_name", "provider_email",
+                    "provider_npi", "recipients", "patients", "encrypted"]
+
+
+def census_password() -> str | None:
+    """The census password from the environment (or a secret file it names); None = none."""
+    value = os.environ.get("CCREVIEW_CENSUS_PASSWORD")
+    if value:
+        return value
+    path = os.environ.get("CCREVIEW_CENSUS_PASSWORD_FILE")
+    if path:
+        try:
+            secret = Path(path).read_text(encoding="utf-8").strip()
+        except OSError:
+            raise UsageError("CCREVIEW_CENSUS_PASSWORD_FILE: the file cannot be read") \
+                from None
+        if not secret:
+            raise UsageError("CCREVIEW_CENSUS_PASSWORD_FILE: the file is empty")
+        return secret
+    return None
+
+
+def write_distribution(con: duckdb.DuckDBPyConnection, out_dir: Path,
+                       as_of: dt.date) -> list[Path]:
+    rows = con.execute(f"select {', '.join(DIST_COLUMNS)} from r2w_distribution").fetchall()
+    left_off = con.execute(
+        "select request_number, provider_name, recipient_email, recipient_name, problem "
+        "from int_r2w_recipients where problem is not null "
+        "order by request_number, provider_name, recipient_email").fetchall()
+    csv_path = out_dir / "r2w_distribution.csv"
+    write_csv(csv_path, DIST_COLUMNS, [r for r in rows if r[13]])
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Distribution"
+    write_table(ws, DIST_HEADERS[:-1], [list(r[:-1]) for r in rows if r[13]])
+    write_table(wb.create_sheet("Not distributed"), DIST_HEADERS,
+                [list(r) for r in rows if not r[13]])
+    write_table(wb.create_sheet("Recipients left off"),
+                ["Request number", "Provider", "Recipient email", "Recipient", "Why"],
+                [list(r) for r in left_off])
+    xlsx = out_dir / f"r2w_distribution_{as_of.isoformat()}.xlsx"
+    save_workbook(wb, xlsx, as_of)
+    return [csv_path, xlsx]
+
+
+def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                 password: str | None) -> list[Path]:
+    """One workbook per subscribed provider with patients on the census, built in a
+    temporary folder that replaces `census/` only when complete."""
+    providers = con.execute("""
+        select p.request_number, p.provider_npi, any_value(p.provider_name),
+               any_value(p.provider_email), count(*)
+        from census_patients as p group by all order by all""").fetchall()
+    recipients = dict(((rn, npi), emails) for rn, npi, emails in con.execute("""
+        select d.request_number, d.provider_npi,
+               string_agg(distinct r.recipient_email, '; ' order by r.recipient_email)
+        from r2w_distribution as d
+        left join int_r2w_recipients as r
+            on r.request_number = d.request_number and r.provider_email = d.provider_email
+            and r.problem is null
+        where d.physician_census and d.distributed
+        group by all""").fetchall())
+    final = out_dir / "census"
+    building = out_dir / ".census.building"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    manifest = []
+    for rn, npi, name, email, patients in providers:
+        rows = con.execute(f"select {', '.join(CENSUS_COLUMNS)} from census_patients "
+                           "where request_number = ? and provider_npi = ?", [rn, npi]).fetchall()
+        moves = con.execute("""
+            select e.fin, e.patient_family_name, e.event_type, e.event_at, e.facility,
+                   e.unit, e.room, e.bed
+            from stg_adt_events as e
+            where e.fin in (select fin from census_patients
+                            where request_number = ? and provider_npi = ?)
+              and e.event_at < (select as_of_ts from run_parameters) + interval 1 day
+            order by e.patient_family_name, e.fin, e.event_at""", [rn, npi]).fetchall()
+        file_name = f"census_{rn}_{npi}_{as_of.isoformat()}.xlsx"
+        _census_workbook(building / file_name, as_of, name, rows, moves, password)
+        to = "; ".join(x for x in (email, recipients.get((rn, npi))) if x)
+        manifest.append([file_name, rn, name, email, npi, to, patients, password is not None])
+    write_csv(building / "census_manifest.csv", MANIFEST_COLUMNS, manifest)
+    shutil.rmtree(final, ignore_errors=True)
+    building.rename(final)
+    return [final / m[0] for m in manifest] + [final / "census_manifest.csv"]
+
+
+def _census_workbook(path: Path, as_of: dt.date, provider: str, rows: list, moves: list,
+                     password: str | None) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Census"
+    set_value(ws.cell(row=1, column=1), f"Physician Census for {provider} as of "
+              f"{as_of.isoformat()}: {len(rows)} patients. Protected health information: "
+              "do not forward outside the practice.")
+    ws.cell(row=1, column=1).font = Font(bold=True)
+    write_table(ws, CENSUS_HEADERS, [list(r) for r in rows], start_row=3)
+    mv = wb.create_sheet("Movements")
+    write_table(mv, MOVEMENT_HEADERS, [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]]
+                                       for m in moves])
+    save_workbook(wb, path, as_of)
+    if password is not None:
+        _encrypt_in_place(path, password)
+
+
+def _encrypt_in_place(path: Path, password: str) -> None:
+    """Standard Office (Agile) encryption, as Excel's "Encrypt with Password" writes it."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    with atomic_path(path) as tmp, path.open("rb") as plain, tmp.open("wb") as encrypted:
+        OOXMLFile(plain).encrypt(password, encrypted)

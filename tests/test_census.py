@@ -1,0 +1,199 @@
+"""Report2Web distribution lists and the Physician Census, on hand-written HL7 sequences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+
+from reports.r2w import write_census, write_distribution
+from tests.cases import AS_OF, Account, Case, days_ago, person
+from tests.conftest import SAMPLE, build_warehouse, expected_keys
+
+R2W = {"fax_number": "602.555.0123", "lab_facilities": ["Raymond Medical Center"],
+       "alerts": {"Discharged": "fax", "ED/Admitted/OB over 20 weeks": "both"},
+       "recipients": ["alan.turing@clinic.example", "stranger@elsewhere.example"],
+       "physician_census": True}
+ADA = person("Ada", "Lovelace", "Sponsoring Physician", "MD", ("CERNER", "R2W"),
+             report2web=R2W)
+JOAN = person("Joan", "Clarke", "Provider", "MD", ("CERNER", "R2W"),
+              report2web=dict(R2W, recipients=["alan.turing@clinic.example"]))
+ALAN = person("Alan", "Turing", "Staff", "Billing", ("CERNER",))
+DAY = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)  # the as-of date, 08:00 UTC
+
+
+def _ts(t: dt.datetime) -> str:
+    return t.strftime("%Y%m%d%H%M%S")
+
+
+def _seg(name, fields):
+    return name + "|" + "|".join(fields.get(i, "") for i in range(1, max(fields) + 1))
+
+
+def adt(ctl, event, when, fin, family, pcp_npi, unit="4W", facility="VRMC", admit=None,
+        discharge=None):
+    return "\r".join([
+        f"MSH|^~\\&|ADT|{facility}|R2W|CC|{_ts(when)}||ADT^{event}^ADT_A01|{ctl}|P|2.5.1",
+        f"EVN|{event}|{_ts(when)}",
+        _seg("PID", {1: "1", 3: f"MRN-{fin}", 5: f"{family}^PAT", 7: "19600101", 18: fin}),
+        _seg("PD1", {4: f"{pcp_npi}^DOC^PCP"}),
+        _seg("PV1", {1: "1", 2: "I", 3: f"{unit}^1^A^{facility}", 19: fin,
+                     44: _ts(admit) if admit else "", 45: _ts(discharge) if discharge else ""}),
+        "PV2|||^FEVER"])
+
+
+def _case(messages: list[str]) -> Case:
+    case = Case()
+    case.register("CS0000001", ADA, None, [JOAN, ALAN])
+    case.accounts.append(Account("alan", ALAN["email"], entra_last_success=days_ago(1)))
+    case.adt = messages
+    return case
+
+
+def _write(case: Case, folder):
+    case.write(folder)
+    framed = b"".join(b"\x0b" + m.encode() + b"\r\x1c\r" for m in case.adt)
+    (folder / "feed.hl7").write_bytes(framed)
+    return folder
+
+
+def sequence() -> list[str]:
+    """A04 -> A01 -> A02 (another facility) -> A08 (PCP changes to Joan) -> A03, shuffled,
+    with the transfer sent twice; plus a discharge without admit and an outside PCP."""
+    ada, joan = ADA["npi"], JOAN["npi"]
+    t = DAY - dt.timedelta(days=4)
+    msgs = {
+        "reg": adt("M1", "A04", t, "F1", "ALPHA", ada, unit="ED"),
+        "admit": adt("M2", "A01", t + dt.timedelta(hours=4), "F1", "ALPHA", ada, admit=t),
+        "transfer": adt("M3", "A02", t + dt.timedelta(days=1), "F1", "ALPHA", ada, unit="ICU",
+                        facility="DMMC", admit=t),
+        "update": adt("M4", "A08", t + dt.timedelta(days=2), "F1", "ALPHA", joan, unit="ICU",
+                      facility="DMMC", admit=t),
+        "discharge": adt("M5", "A03", DAY + dt.timedelta(hours=2), "F1", "ALPHA", joan,
+                         unit="ICU", facility="DMMC", admit=t,
+                         discharge=DAY + dt.timedelta(hours=2)),
+        "orphan_discharge": adt("M6", "A03", t, "F2", "BETA", ada, discharge=t),
+        "outside_pcp": adt("M7", "A01", t, "F3", "GAMMA", "1999999999", admit=t),
+    }
+    order = ["discharge", "update", "reg", "transfer", "admit", "transfer",
+             "orphan_discharge", "outside_pcp"]
+    return [msgs[k] for k in order]
+
+
+@pytest.mark.parametrize(("days_before", "ada", "joan", "where"), [
+    (5, [], [], None),                      # before the registration
+    (4, ["F1"], [], ("4W", "VRMC")),        # registered then admitted that day
+    (3, ["F1"], [], ("ICU", "DMMC")),       # transferred to another facility
+    (2, [], ["F1"], ("ICU", "DMMC")),       # A08 made Joan the primary care provider
+    (0, [], [], None),                      # discharged on the as-of date
+])
+def test_census_follows_the_stay_in_event_order(tmp_path, days_before, ada, joan, where):
+    as_of = (DAY - dt.timedelta(days=days_before)).date()
+    con = build_warehouse(_write(_case(sequence()), tmp_path / "in"), as_of)
+    rows = con.execute("select provider_npi, fin, unit, facility from census_patients"
+                       ).fetchall()
+    assert sorted(f for n, f, *_ in rows if n == ADA["npi"]) == ada
+    assert sorted(f for n, f, *_ in rows if n == JOAN["npi"]) == joan
+    if where:
+        assert {(u, f) for _, _, u, f in rows} == {where}
+    cur = con.execute("select * from census_summary")
+    summary = dict(zip([d[0] for d in cur.description], cur.fetchall()[0], strict=True))
+    assert summary["duplicate_messages"] == 1
+    if days_before <= 4:
+        assert summary["discharges_without_admit"] == 1
+        assert summary["on_census_pcp_not_subscribed"] == 1  # GAMMA: counted, not listed
+
+
+def test_census_workbooks_with_movements_and_manifest(tmp_path):
+    as_of = (DAY - dt.timedelta(days=3)).date()
+    con = build_warehouse(_write(_case(sequence()), tmp_path / "in"), as_of)
+    written = write_census(con, tmp_path / "out", as_of, password=None)
+    names = sorted(p.name for p in written)
+    assert names == [f"census_CS0000001_{ADA['npi']}_{as_of}.xlsx", "census_manifest.csv"]
+    wb = openpyxl.load_workbook(written[0])
+    census = [r for r in wb["Census"].iter_rows(min_row=4, values_only=True)]
+    assert [(r[0], r[3], r[5], r[6]) for r in census] == [("ALPHA", "F1", "DMMC", "ICU")]
+    moves = [r[2] for r in wb["Movements"].iter_rows(min_row=2, values_only=True)]
+    assert moves == ["Registration", "Admit", "Transfer"]
+    manifest = (tmp_path / "out" / "census" / "census_manifest.csv").read_text()
+    assert "alan.turing@clinic.example" in manifest
+    assert "stranger@elsewhere.example" not in manifest  # not a member: left off
+
+
+def test_encrypted_census_opens_with_the_password_only(tmp_path):
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    as_of = (DAY - dt.timedelta(days=3)).date()
+    con = build_warehouse(_write(_case(sequence()), tmp_path / "in"), as_of)
+    path = write_census(con, tmp_path / "out", as_of, password="correct horse")[0]
+    with pytest.raises(Exception):  # noqa: B017 - any failure to open is the point
+        openpyxl.load_workbook(path)
+    with path.open("rb") as fh:
+        office = OOXMLFile(fh)
+        assert office.is_encrypted()
+        with pytest.raises(Exception):  # noqa: B017
+            office.load_key(password="wrong")
+            office.decrypt(io.BytesIO())
+    with path.open("rb") as fh:
+        office = OOXMLFile(fh)
+        office.load_key(password="correct horse")
+        plain = io.BytesIO()
+        office.decrypt(plain)
+    assert openpyxl.load_workbook(plain)["Census"]["A4"].value == "ALPHA"
+
+
+def test_password_comes_from_the_environment_or_a_secret_file(tmp_path, monkeypatch):
+    from ccreview.errors import UsageError
+    from reports.r2w import census_password
+
+    monkeypatch.delenv("CCREVIEW_CENSUS_PASSWORD", raising=False)
+    monkeypatch.delenv("CCREVIEW_CENSUS_PASSWORD_FILE", raising=False)
+    assert census_password() is None
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    monkeypatch.setenv("CCREVIEW_CENSUS_PASSWORD_FILE", str(secret))
+    assert census_password() == "from-a-file"
+    secret.write_text("")
+    with pytest.raises(UsageError) as exc:
+        census_password()
+    assert "from-a-file" not in str(exc.value)
+
+
+def test_distribution_list_leaves_invalid_recipients_off(tmp_path):
+    con = build_warehouse(_write(_case([]), tmp_path / "in"), AS_OF)
+    rows = con.execute("select provider_email, alert, delivery_method, fax_number, "
+                       "email_recipients, recipients_left_off, distributed "
+                       "from r2w_distribution order by all").fetchall()
+    ada = [r for r in rows if r[0] == ADA["email"]]
+    assert ada == [
+        (ADA["email"], "Discharged", "fax", "602-555-0123", None, 1, True),
+        (ADA["email"], "ED/Admitted/OB over 20 weeks", "both", "602-555-0123",
+         "alan.turing@clinic.example", 1, True)]
+    written = write_distribution(con, tmp_path / "out", AS_OF)
+    assert {p.name for p in written} == {"r2w_distribution.csv",
+                                         "r2w_distribution_2026-11-01.xlsx"}
+
+
+def test_no_distribution_without_an_active_daa(tmp_path):
+    case = Case()
+    case.register("CS0000001", ADA, None, [JOAN, ALAN], daa=False)
+    case.adt = []
+    con = build_warehouse(_write(case, tmp_path / "in"), AS_OF)
+    reasons = {r for (r,) in con.execute("select not_distributed_reason from r2w_distribution"
+                                         ).fetchall()}
+    assert reasons == {"no distribution: the group's DAA is none"}
+
+
+def test_sample_distribution_matches_the_ground_truth(sample_warehouse):
+    invalid = expected_keys(SAMPLE, {"R2W_RECIPIENT_INVALID"})
+    rows = sample_warehouse.execute(
+        "select request_number, email_recipients from r2w_distribution "
+        "where email_recipients is not null").fetchall()
+    listed = {(rn, e) for rn, emails in rows for e in emails.split("; ")}
+    assert listed and not {(rn, e) for _, rn, e, _ in invalid} & listed
+    left_off = sample_warehouse.execute(
+        "select request_number, recipient_email from int_r2w_recipients "
+        "where problem is not null").fetchall()
+    assert set(left_off) == {(rn, e) for _, rn, e, _ in invalid}

@@ -1,0 +1,74 @@
+-- grain: one row per visit (FIN): its state as of the run from its events in event-time
+-- order (not arrival order), up to the end of the as-of date. PHI.
+-- ED registration (A04) then admission (A01): on the census; discharge (A03): off it;
+-- transfers (A02) and updates (A08) move the patient or change the primary care provider.
+with events as (
+    select e.*
+    from stg_adt_events as e
+    cross join run_parameters as p
+    where e.event_at < p.as_of_ts + interval 1 day
+),
+
+ordered as (
+    select
+        *,
+        row_number() over (partition by fin order by event_at desc, message_at desc,
+                           message_control_id desc) as recency,
+    from events
+),
+
+latest as (
+    select * from ordered where recency = 1
+),
+
+pcp as (
+    -- the primary care provider named by the latest event that names one (A08 may change it)
+    select fin, pcp_npi, pcp_name
+    from ordered
+    where pcp_npi is not null
+    qualify row_number() over (partition by fin order by recency) = 1
+),
+
+flags as (
+    select
+        fin,
+        bool_or(event_type = 'A03') as discharged,
+        bool_or(event_type = 'A01') as admitted,
+        bool_or(event_type = 'A04') as registered,
+        min(event_at) as first_event_at,
+        count(*) as events,
+    from events
+    group by fin
+)
+
+select
+    l.fin,
+    l.mrn,
+    l.patient_family_name,
+    l.patient_given_name,
+    l.birth_date,
+    l.patient_phone,
+    coalesce(l.chief_complaint, (select any_value(chief_complaint) from ordered as o
+                                 where o.fin = l.fin)) as chief_complaint,
+    p.pcp_npi,
+    p.pcp_name,
+    l.patient_class,
+    l.unit,
+    l.room,
+    l.bed,
+    l.facility,
+    coalesce(l.admit_at, f.first_event_at) as admit_at,
+    f.discharged,
+    f.admitted,
+    f.registered,
+    not f.discharged and (f.admitted or f.registered) as on_census,
+    case
+        when f.discharged and not (f.admitted or f.registered) then 'discharge without admit'
+        when f.discharged then 'discharged'
+        when f.admitted then 'admitted'
+        else 'ED'
+    end as visit_state,
+    f.events,
+from latest as l
+inner join flags as f using (fin)
+left join pcp as p using (fin)
