@@ -153,6 +153,12 @@ def cmd_review(args: argparse.Namespace) -> int:
     ing, val = result["ingest"], result["validate"]
     print(f"Inputs: {ing['files']} files, {val['read']} rows read, {val['accepted']} accepted, "
           f"{val['quarantined']} quarantined")
+    from reports.r2w import census_password
+
+    if census_password() is None and any("/census/census_" in str(p)
+                                         for p in result["outputs"]):
+        print("Census workbooks hold PHI and are NOT encrypted: set CCREVIEW_CENSUS_PASSWORD "
+              "or CCREVIEW_CENSUS_PASSWORD_FILE to encrypt them")
     dq = result["data_quality"]
     print(f"Data quality: {dq['expectations']} expectations, {dq['not_met']} not met "
           f"(Data Docs: {args.out / 'data_quality' / 'index.html'})")
@@ -242,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.debug:
+        os.environ["CCREVIEW_DEBUG"] = "1"
     handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,
                "generate": cmd_generate}[args.command]
     try:

@@ -124,6 +124,7 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     for site in list(context.variables.data_docs_sites or {}):
         context.delete_data_docs_site(site)
+    docs_dir = docs_dir.resolve()  # Great Expectations wants an absolute path
     staging = docs_dir.with_name(f".{docs_dir.name}.building")
     shutil.rmtree(staging, ignore_errors=True)
     context.add_data_docs_site(site_name="ccreview", site_config={

@@ -10,6 +10,7 @@ written, so a failed run leaves the previous run's warehouse and reports in plac
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from importlib import metadata
 from pathlib import Path
@@ -31,6 +32,30 @@ WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
 
 
+class StageError(RuntimeError):
+    """A stage failed. Its message names the stage and the exception class only: the
+    original message may quote input data (PHI), and Prefect logs and stores it."""
+
+
+def _sanitized(stage: str):
+    """Re-raise a stage's unexpected exception without its message (CCREVIEW_DEBUG=1, set
+    by `ccreview --debug`, keeps the original for a developer)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (UsageError, StageError, OSError):
+                raise  # our own one-line messages; OS errors name a path, retried on ingest
+            except Exception as exc:
+                if os.environ.get("CCREVIEW_DEBUG") == "1":
+                    raise
+                raise StageError(f"the {stage} stage failed ({exc.__class__.__name__}); "
+                                 "rerun with --debug for details") from None
+        return run
+    return wrap
+
+
 def _retry_on_io_error(task, task_run, state) -> bool:
     """Retry reading only when the failure looks transient (an OS-level I/O error)."""
     try:
@@ -46,6 +71,7 @@ def _retry_on_io_error(task, task_run, state) -> bool:
 
 @task(name="ingest", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_on_io_error,
       cache_policy=NO_CACHE)
+@_sanitized("ingest")
 def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str, int]:
     logger = get_run_logger()
     layouts = load_config(config_path).application_lists
@@ -64,6 +90,7 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str,
 
 
 @task(name="validate", cache_policy=NO_CACHE)
+@_sanitized("validate")
 def validate(warehouse: str) -> dict[str, int]:
     logger = get_run_logger()
     with duckdb.connect(warehouse) as con:
@@ -76,6 +103,7 @@ def validate(warehouse: str) -> dict[str, int]:
 
 
 @task(name="data quality", cache_policy=NO_CACHE)
+@_sanitized("data quality")
 def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
     """Great Expectations suites over the accepted tables; Data Docs in out/data_quality."""
     from contracts.expectations import run_expectations
@@ -91,17 +119,14 @@ def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
 
 
 @task(name="transform", cache_policy=NO_CACHE)
+@_sanitized("transform")
 def transform(warehouse: str, as_of: str, config_path: str | None,
               dormancy_days: int | None = None) -> dict[str, int]:
     logger = get_run_logger()
     config = load_config(config_path).with_dormancy_days(dormancy_days)
     with duckdb.connect(warehouse) as con:
         load_reference_tables(con, config, dt.date.fromisoformat(as_of))
-        try:
-            models = build_models(con)
-        except duckdb.Error as exc:  # the message may quote data values: keep the class only
-            raise RuntimeError(f"building the warehouse models failed "
-                               f"({exc.__class__.__name__})") from None
+        models = build_models(con)
         counts = dict(con.execute("select rule, count(*) from findings group by rule "
                                   "order by rule").fetchall())
     logger.info("built %d models; %d findings", len(models), sum(counts.values()))
@@ -109,6 +134,7 @@ def transform(warehouse: str, as_of: str, config_path: str | None,
 
 
 @task(name="report", cache_policy=NO_CACHE)
+@_sanitized("report")
 def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
            config_path: str | None, reports: tuple[str, ...] = ALL_REPORTS,
            dormancy_days: int | None = None) -> list[str]:
