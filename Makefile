@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: help install demo test lint format sample docs lock clean
+.PHONY: help install demo test lint format sample docs bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,13 +33,17 @@ test: $(STAMP) lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## ruff over the code
-	$(BIN)/ruff check ccreview flows transforms contracts reports tests
+	$(BIN)/ruff check ccreview flows transforms contracts reports tests bench
 
 format: $(STAMP)
 	$(BIN)/ruff format ccreview flows transforms contracts reports tests
 
 docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the contracts
 	$(BIN)/python -m contracts.data_dictionary
+
+SIZES ?= S,M,L
+bench: $(STAMP)  ## benchmark at hospital scale: make bench SIZES=S,M (results in bench/)
+	$(BIN)/python bench/run_bench.py --sizes $(SIZES)
 
 sample: $(STAMP)  ## regenerate the committed sample in data/sample/
 	$(BIN)/ccreview generate --out data/sample --groups $(SAMPLE_GROUPS) --seed $(SAMPLE_SEED) --as-of $(SAMPLE_AS_OF)

@@ -220,6 +220,8 @@ def _print_outputs(result: dict) -> None:
     print("\nWrote:")
     for p in result["outputs"]:
         print(f"  {p}")
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in result["stage_seconds"].items())
+    print(f"Stages: {stages}")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -199,12 +200,26 @@ def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None
     building = out / f".{WAREHOUSE}.building"
     for stale in (building, Path(f"{building}.wal")):
         stale.unlink(missing_ok=True)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = round(now - clock, 3)
+        clock = now
+
     ingested = ingest(input_dir, str(building), config_path)
+    lap("ingest")
     validated = validate(str(building))
+    lap("validate")
     quality = data_quality(str(building), as_of, out_dir)
+    lap("data quality")
     findings = transform(str(building), as_of, config_path, dormancy_days)
+    lap("transform")
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
                      dormancy_days)
+    lap("report")
     final = out / WAREHOUSE
     os.replace(building, final)
     written.append(str(final))
@@ -213,5 +228,6 @@ def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None
           f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read, "
           f"{quality['not_met']} of {quality['expectations']} data-quality expectations not met")
     return {"as_of": as_of, "ingest": ingested, "validate": validated,
-            "data_quality": quality, "findings_by_rule": findings, "outputs": written}
+            "data_quality": quality, "findings_by_rule": findings, "outputs": written,
+            "stage_seconds": seconds}
 

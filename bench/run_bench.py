@@ -1,0 +1,203 @@
+"""`make bench`: the review at hospital scale, against the floor this machine sets.
+
+For each size (S = 100, M = 1,000, L = 10,000 groups; events in proportion, about 30
+million sign-in and access rows at L) it generates the organisation once (cached under
+`bench/cache/`), runs `ccreview review` as a subprocess and records the seconds of each
+stage, the peak RSS of the whole run, input rows, findings and spreadsheet cells written.
+In the same run it measures the floor for the same work: DuckDB's raw `read_csv` of the
+same event files, and xlsxwriter in constant-memory mode writing the same number of cells.
+Results: `bench/results.json` and `bench/results.md`.
+
+Targets (L): end-to-end <= 3x the floor; peak RSS <= 4 GB; seconds per group within 25%
+from S to L. This is a benchmark, not a test: nothing here fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / "cache"
+AS_OF = "2026-11-01"
+SEED = 9
+SIZES = {"S": 100, "M": 1_000, "L": 10_000}
+EVENTS_PER_PERSON = 120  # sign-ins per person; access logs add about as many again
+BIN = Path(sys.executable).parent
+
+
+def _generate(size: str, groups: int) -> Path:
+    folder = CACHE / f"{size}-{groups}-{SEED}-{EVENTS_PER_PERSON}"
+    stamp = folder / "generation.json"
+    if stamp.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    t = time.perf_counter()
+    subprocess.run([str(BIN / "ccreview"), "generate", "--out", str(folder), "--groups",
+                    str(groups), "--seed", str(SEED), "--as-of", AS_OF,
+                    "--events-per-person", str(EVENTS_PER_PERSON)], check=True)
+    print(f"  generated {size} in {time.perf_counter() - t:.0f}s", flush=True)
+    return folder
+
+
+def _review(folder: Path, out: Path) -> tuple[float, dict[str, float], int, str]:
+    shutil.rmtree(out, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run([str(BIN / "ccreview"), "review", "--input", str(folder), "--out",
+                           str(out), "--as-of", AS_OF], capture_output=True, text=True,
+                          check=False)
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"ccreview review failed on {folder}: {proc.stderr.strip()[-300:]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    stages = {}
+    m = re.search(r"^Stages: (.*)$", proc.stdout, re.M)
+    if m:
+        for part in m.group(1).split(", "):
+            name, secs = part.rsplit(" ", 1)
+            stages[name] = float(secs.rstrip("s"))
+    return seconds, stages, max(peak_kb, before), proc.stdout
+
+
+def _cells_written(out: Path) -> int:
+    import openpyxl
+
+    cells = 0
+    for path in [*out.glob("*.xlsx"), *(out / "census").glob("*.xlsx")]:
+        wb = openpyxl.load_workbook(path, read_only=True)
+        for ws in wb.worksheets:  # the sheet's recorded dimensions: no cell is read
+            cells += (ws.max_row or 0) * (ws.max_column or 0)
+        wb.close()
+    return cells
+
+
+def _floor_read_csv(folder: Path) -> tuple[float, int]:
+    import duckdb
+
+    files = sorted(str(p) for p in [*(folder / "signins").glob("*.csv"),
+                                     *(folder / "access_logs").glob("*.csv")])
+    con = duckdb.connect()
+    t = time.perf_counter()
+    rows = sum(con.execute("select count(*) from read_csv(?, header=true, all_varchar=true)",
+                           [f]).fetchall()[0][0] for f in files)
+    return time.perf_counter() - t, rows
+
+
+def _floor_xlsx(cells: int, tmp: Path) -> float:
+    import xlsxwriter
+
+    cols = 12
+    rows = max(cells // cols, 1)
+    t = time.perf_counter()
+    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+    ws = wb.add_worksheet()
+    value = "CS0001234 someone@example.org"
+    for r in range(rows):
+        ws.write_row(r, 0, [value] * cols)
+    wb.close()
+    return time.perf_counter() - t
+
+
+def run(sizes: list[str]) -> dict:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    results = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+               "events_per_person": EVENTS_PER_PERSON, "sizes": {}}
+    for size in sizes:
+        groups = SIZES[size]
+        print(f"{size}: {groups} groups", flush=True)
+        folder = _generate(size, groups)
+        out = CACHE / f"out-{size}"
+        seconds, stages, peak_kb, _ = _review(folder, out)
+        meta = json.loads((folder / "generation.json").read_text())
+        manifest = json.loads((out / "run_manifest.json").read_text())
+        input_rows = sum(t["read"] for i in manifest["inputs"] for t in i["tables"].values())
+        event_rows = sum(t["read"] for i in manifest["inputs"]
+                         for name, t in i["tables"].items() if name == "sign_in_events")
+        findings = sum(manifest["findings_by_rule"].values())
+        cells = _cells_written(out)
+        read_floor, floor_rows = _floor_read_csv(folder)
+        xlsx_floor = _floor_xlsx(cells, CACHE / f"floor-{size}.xlsx")
+        floor = read_floor + xlsx_floor
+        row = {
+            "groups": groups, "people": meta["people"], "input_rows": input_rows,
+            "event_rows": event_rows, "findings": findings, "cells_written": cells,
+            "seconds_end_to_end": round(seconds, 2), "stage_seconds": stages,
+            "seconds_per_group": round(seconds / groups, 5),
+            "rows_per_second_ingest": round(input_rows / max(stages.get("ingest", 0), 1e-9)),
+            "cells_per_second_report": round(cells / max(stages.get("report", 0), 1e-9)),
+            "peak_rss_mb": round(peak_kb / 1024),
+            "floor": {"duckdb_read_csv_seconds": round(read_floor, 2),
+                      "duckdb_read_csv_rows": floor_rows,
+                      "xlsxwriter_constant_memory_seconds": round(xlsx_floor, 2),
+                      "seconds": round(floor, 2)},
+            "ratio_to_floor": round(seconds / floor, 2) if floor else None,
+        }
+        results["sizes"][size] = row
+        print(f"  {seconds:.1f}s end to end ({row['ratio_to_floor']}x floor), "
+              f"peak {row['peak_rss_mb']} MB, {findings} findings, {cells} cells", flush=True)
+    results["targets"] = _targets(results["sizes"])
+    return results
+
+
+def _targets(sizes: dict) -> dict:
+    out = {}
+    big = sizes.get("L") or sizes[max(sizes, key=lambda k: sizes[k]["groups"])]
+    out["end_to_end_within_3x_floor"] = {"ratio": big["ratio_to_floor"],
+                                         "met": big["ratio_to_floor"] <= 3}
+    out["peak_rss_within_4gb"] = {"mb": big["peak_rss_mb"], "met": big["peak_rss_mb"] <= 4096}
+    small = sizes.get("S")
+    if small and big is not small:
+        change = big["seconds_per_group"] / small["seconds_per_group"] - 1
+        out["seconds_per_group_within_25pct"] = {"change": round(change, 3),
+                                                 "met": abs(change) <= 0.25}
+    return out
+
+
+def markdown(results: dict) -> str:
+    lines = ["# Benchmark", "", f"Run {results['date']} on {results['machine']['cpus']} cores "
+             f"(`make bench`); {results['events_per_person']} sign-ins per person.", "",
+             "| size | groups | people | input rows | findings | cells | ingest s | "
+             "validate s | data quality s | transform s | report s | end to end s | s/group | "
+             "floor s | x floor | peak RSS MB |", "|" + "---|" * 16]
+    for size, r in results["sizes"].items():
+        st = r["stage_seconds"]
+        lines.append(
+            f"| {size} | {r['groups']} | {r['people']} | {r['input_rows']} | {r['findings']} | "
+            f"{r['cells_written']} | {st.get('ingest', '')} | {st.get('validate', '')} | "
+            f"{st.get('data quality', '')} | {st.get('transform', '')} | "
+            f"{st.get('report', '')} | {r['seconds_end_to_end']} | {r['seconds_per_group']} | "
+            f"{r['floor']['seconds']} | {r['ratio_to_floor']} | {r['peak_rss_mb']} |")
+    lines += ["", "Targets:", ""]
+    for name, t in results["targets"].items():
+        lines.append(f"- {name}: {'met' if t['met'] else 'MISSED'} ({t})")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="S,M,L", help="comma-separated: S, M, L")
+    args = parser.parse_args()
+    sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
+    bad = [s for s in sizes if s not in SIZES]
+    if bad:
+        raise SystemExit(f"--sizes: unknown size(s) {bad}; use S, M, L")
+    results = run(sizes)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (ROOT / "bench" / "results.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
