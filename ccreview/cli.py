@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ccreview import redaction
 from ccreview.errors import UsageError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    redaction.install()
     if args.debug:
         os.environ["CCREVIEW_DEBUG"] = "1"
     handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,

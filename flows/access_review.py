@@ -12,22 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import shutil
 import time
 from importlib import metadata
 from pathlib import Path
 
-import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from ccreview import redaction
 from ccreview.config import load_config
 from ccreview.errors import UsageError
 from contracts.ingest import ingest_inputs, validate_ingested
 from reports.access_review import ReviewContext, write_review_reports
 from reports.dormant_accounts import write_dormant_reports
 from reports.r2w import census_password, write_census, write_distribution
+from reports.run_history import record_run
 from reports.run_manifest import write_run_manifest
-from transforms.warehouse import build_models, load_reference_tables
+from transforms.warehouse import build_models, connect_warehouse, load_reference_tables
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
@@ -76,7 +78,7 @@ def _retry_on_io_error(task, task_run, state) -> bool:
 def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str, int]:
     logger = get_run_logger()
     layouts = load_config(config_path).application_lists
-    with duckdb.connect(warehouse) as con:
+    with connect_warehouse(warehouse) as con:
         files = ingest_inputs(Path(input_dir), con, layouts)
     by_status: dict[str, int] = {}
     for f in files:
@@ -94,7 +96,7 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str,
 @_sanitized("validate")
 def validate(warehouse: str) -> dict[str, int]:
     logger = get_run_logger()
-    with duckdb.connect(warehouse) as con:
+    with connect_warehouse(warehouse) as con:
         counts = validate_ingested(con)
     read = sum(c.read for c in counts.values())
     accepted = sum(c.accepted for c in counts.values())
@@ -110,7 +112,7 @@ def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
     from contracts.expectations import run_expectations
 
     logger = get_run_logger()
-    with duckdb.connect(warehouse) as con:
+    with connect_warehouse(warehouse) as con:
         results = run_expectations(con, dt.date.fromisoformat(as_of),
                                    Path(out_dir) / "data_quality")
     failed = int((~results["success"]).sum()) if len(results) else 0
@@ -125,7 +127,7 @@ def transform(warehouse: str, as_of: str, config_path: str | None,
               dormancy_days: int | None = None) -> dict[str, int]:
     logger = get_run_logger()
     config = load_config(config_path).with_dormancy_days(dormancy_days)
-    with duckdb.connect(warehouse) as con:
+    with connect_warehouse(warehouse) as con:
         load_reference_tables(con, config, dt.date.fromisoformat(as_of))
         models = build_models(con)
         counts = dict(con.execute("select rule, count(*) from findings group by rule "
@@ -145,9 +147,13 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
     out = Path(out_dir)
     day = dt.date.fromisoformat(as_of)
     ctx = ReviewContext(as_of=day, settings=settings, version=_version())
-    with duckdb.connect(warehouse) as con:
+    with connect_warehouse(warehouse) as con:
         written = []
         if "review" in reports:
+            changes = record_run(con, out, day)
+            logger.info("since the previous run (%s): %d new, %d still open, %d resolved",
+                        changes["previous_as_of"] or "none", changes["new"],
+                        changes["still_open"], changes["resolved"])
             written += write_review_reports(con, out, ctx)
         if "dormant" in reports:
             written += write_dormant_reports(con, out, day, settings)
@@ -195,6 +201,7 @@ def daily_census(input_dir: str, out_dir: str, as_of: str,
 def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None,
                reports: tuple[str, ...], dormancy_days: int | None = None) -> dict:
     """ingest -> validate -> data quality -> transform -> report, inside a flow."""
+    redaction.install()  # also when a deployment runs the flow outside the CLI
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     building = out / f".{WAREHOUSE}.building"
@@ -222,6 +229,7 @@ def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None
     lap("report")
     final = out / WAREHOUSE
     os.replace(building, final)
+    shutil.rmtree(out / ".duckdb_spill", ignore_errors=True)
     written.append(str(final))
     written.append(str(out / "data_quality" / "index.html"))
     print(f"Review as of {as_of}: {sum(findings.values())} findings, "

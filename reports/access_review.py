@@ -44,6 +44,13 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
                          ctx: ReviewContext) -> list[Path]:
     findings = con.execute(
         f"select {', '.join(FINDING_COLUMNS)} from findings").df()
+    has_history = _has_table(con, "finding_changes")
+    change = (con.execute("select status, count(*) from finding_changes group by 1").fetchall()
+              if has_history else [])
+    status = dict(con.execute("select finding_key, status from finding_changes").fetchall()
+                  ) if has_history else {}
+    trend = (con.execute("select as_of, rule, open_findings from finding_trend").fetchall()
+             if has_history else [])
     quarantine = con.execute(
         f"select {', '.join(QUARANTINE_COLUMNS)} from quarantine "
         "order by source_file, source_line, column_name, rule").df()
@@ -57,8 +64,7 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         group by all order by f.source_file""").df()
     catalog = con.execute("select rule, severity, description from findings_catalog").df()
     notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
-    has_dq = con.execute("select count(*) from information_schema.tables "
-                         "where table_name = 'data_quality_results'").fetchall()[0][0] > 0
+    has_dq = _has_table(con, "data_quality_results")
     expectations = con.execute(
         "select suite, expectation, column_name, case when success then 'met' else 'NOT MET' "
         "end, rows from data_quality_results order by success, suite, expectation, column_name"
@@ -93,6 +99,7 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     write_csv(q_path, QUARANTINE_COLUMNS, quarantine.itertuples(index=False, name=None))
     written.append(q_path)
     xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
+    scope.update(change=dict(change), status=status, trend=trend)
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
                  warning_counts=warning_counts)
@@ -109,12 +116,14 @@ def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
     ws.title = "Summary"
     _summary(ws, ctx, findings, catalog, inputs, scope)
     fs = wb.create_sheet("Findings")
-    rows = [list(r) for r in findings.itertuples(index=False, name=None)]
-    write_table(fs, [FINDINGS_HEADERS[c] for c in FINDING_COLUMNS], rows,
+    status = scope["status"]
+    rows = [[*r, status.get(r[0], "")] for r in findings.itertuples(index=False, name=None)]
+    write_table(fs, [*(FINDINGS_HEADERS[c] for c in FINDING_COLUMNS), "Since last run"], rows,
                 severity_column="Severity")
     ns = wb.create_sheet("To resolve")
     write_table(ns, NOTES_HEADERS, [list(r) for r in notes.itertuples(index=False, name=None)])
     _data_quality_sheet(wb.create_sheet("Data quality"), scope)
+    _trend_sheet(wb.create_sheet("Trend"), scope["trend"])
     save_workbook(wb, path, ctx.as_of)
 
 
@@ -161,6 +170,9 @@ def _summary(ws, ctx: ReviewContext, findings: pd.DataFrame, catalog: pd.DataFra
         ("Directory accounts", int(scope["directory_accounts"])),
         ("Application accounts", int(scope["application_accounts"])),
         ("Findings", len(findings)),
+        ("New since the previous run", scope["change"].get("new", 0)),
+        ("Still open", scope["change"].get("still open", 0)),
+        ("Resolved since the previous run", scope["change"].get("resolved", 0)),
         ("Items to resolve (To resolve sheet)", int(scope["to_resolve"])),
         ("Input rows quarantined", int(scope["quarantined"])),
     ]
@@ -218,3 +230,31 @@ def _small_table(ws, row: int, header: list[str], rows: list[list]) -> None:
     for i, r in enumerate(rows, start=row + 1):
         for j, v in enumerate(r, start=1):
             set_value(ws.cell(row=i, column=j), v)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_name = ?",
+                       [name]).fetchall()[0][0] > 0
+
+
+def _trend_sheet(ws, trend: list[tuple]) -> None:
+    """Open findings per rule at each recorded review, with a native Excel line chart."""
+    from openpyxl.chart import LineChart, Reference
+
+    dates = sorted({t[0] for t in trend})
+    rules = sorted({t[1] for t in trend})
+    counts = {(d, r): n for d, r, n in trend}
+    write_table(ws, ["Review as of", *rules],
+                [[d, *(counts.get((d, r), 0) for r in rules)] for d in dates])
+    if not dates or not rules:
+        return
+    chart = LineChart()
+    chart.title = "Open findings per rule, by review"
+    chart.y_axis.title = "Open findings"
+    chart.x_axis.title = "Review as of"
+    chart.x_axis.number_format = "yyyy-mm-dd"
+    chart.height, chart.width = 10, 24
+    data = Reference(ws, min_col=2, max_col=len(rules) + 1, min_row=1, max_row=len(dates) + 1)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(dates) + 1))
+    ws.add_chart(chart, f"A{len(dates) + 4}")

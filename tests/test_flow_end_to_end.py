@@ -58,9 +58,9 @@ def test_review_exits_zero_and_writes_every_output(review_run):
     assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "census", "data_quality",
                                 "dormant_accounts.csv", "dormant_accounts_2026-11-01.xlsx",
                                 "dormant_disable_lan_ids.csv", "findings.csv",
-                                "findings.parquet", "quarantine.csv", "r2w_distribution.csv",
-                                "r2w_distribution_2026-11-01.xlsx", "review_notes.csv",
-                                "run_manifest.json", "warehouse.duckdb"]
+                                "findings.parquet", "history.duckdb", "quarantine.csv",
+                                "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx",
+                                "review_notes.csv", "run_manifest.json", "warehouse.duckdb"]
     assert runs[1]["files"] == runs[0]["files"]  # a rerun adds nothing, no temporary file
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
     assert f"Findings: {len(truth)}" in runs[0]["printed"]
@@ -85,7 +85,7 @@ def test_findings_csv_matches_ground_truth(review_run):
 def test_workbook_summary_and_findings(review_run):
     out, _ = review_run
     wb = openpyxl.load_workbook(out / "access_review_2026-11-01.xlsx")
-    assert wb.sheetnames == ["Summary", "Findings", "To resolve", "Data quality"]
+    assert wb.sheetnames == ["Summary", "Findings", "To resolve", "Data quality", "Trend"]
     dq = [c for r in wb["Data quality"].iter_rows(values_only=True) for c in r if c]
     assert any(str(c).startswith("19 dataset expectations, 0 not met") for c in dq)
     findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)

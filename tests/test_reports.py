@@ -94,7 +94,7 @@ def test_workbook_is_ready_to_work_from(payload_review):
     _, files = payload_review
     ws = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])["Findings"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref.startswith("A1:L")
+    assert ws.auto_filter.ref.startswith("A1:M")
     assert ws.page_setup.orientation == "landscape"
     assert ws.print_title_rows == "$1:$1"
     colours = {"high": "F8CBAD", "medium": "FFE699", "low": "DDEBF7"}

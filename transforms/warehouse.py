@@ -40,6 +40,20 @@ FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_n
                    "recommended_action"]
 
 
+# DuckDB would otherwise take up to 80% of the machine's memory; it spills past this.
+WAREHOUSE_MEMORY_LIMIT = "2GB"
+
+
+def connect_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open the run's warehouse with a bounded memory budget (spilling to a temporary
+    folder beside it), so a hospital-size review stays well inside the machine."""
+    p = Path(path)
+    return duckdb.connect(str(p), config={
+        "memory_limit": WAREHOUSE_MEMORY_LIMIT,
+        "temp_directory": str(p.parent / ".duckdb_spill"),
+    })
+
+
 def model_files() -> dict[str, Path]:
     files = {}
     for layer in LAYERS:

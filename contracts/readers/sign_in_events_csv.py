@@ -88,8 +88,10 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
                 "select distinct line as r from _events_rejects order by r")
     con.execute("create or replace temp table _events_rejected_ranked as "
                 "select r, row_number() over (order by r) as i from _events_rejected_lines")
-    line = ("n + 1 + (select count(*) from _events_rejected_ranked "
-            "where r - 1 - i < n)")
+    rejected_lines = con.execute("select count(*) from _events_rejected_lines").fetchall()[0][0]
+    # line = data row + header + rejected lines before it (no rejects: no lookup per row)
+    line = ("n + 1 + (select count(*) from _events_rejected_ranked where r - 1 - i < n)"
+            if rejected_lines else "n + 1")
     source = "entra_sign_in_log" if fmt == FORMAT_ENTRA else "application_access_log"
     con.execute(f"""
         insert into ingested_sign_in_events by name
@@ -116,7 +118,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
             from _events_raw where {condition}
         """)
     accepted = con.execute("select count(*) from _events_raw").fetchall()[0][0]
-    rejected = con.execute("select count(*) from _events_rejected_lines").fetchall()[0][0]
+    rejected = rejected_lines
     if rejected:
         start = first_row_id + accepted
         con.execute(f"""

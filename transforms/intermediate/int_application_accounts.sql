@@ -41,37 +41,48 @@ with_identity as (
         and log_upn.application = a.application
 ),
 
+enrolled_emails as (
+    select distinct email as enrolled_email from int_members
+),
+
 judged as (
     select
         a.*,
         ie.emails as identity_emails,
-        a.email in (select email from int_members) as email_enrolled,
         case
             when a.upn is not null and len(coalesce(ie.emails, [])) > 1 then 'ambiguous'
             when a.upn is not null and len(coalesce(ie.emails, [])) = 1 then
                 case
-                    when a.email in (select email from int_members)
-                        and a.email <> ie.emails[1] then 'ambiguous'
+                    when en.enrolled_email is not null and a.email <> ie.emails[1]
+                        then 'ambiguous'
                     else 'username = directory identity'
                 end
-            when a.upn is not null and a.email in (select email from int_members)
-                then 'ambiguous'
-            when a.email in (select email from int_members) then 'email = enrolled email'
+            when a.upn is not null and en.enrolled_email is not null then 'ambiguous'
+            when en.enrolled_email is not null then 'email = enrolled email'
             else 'unmatched'
         end as match_method,
     from with_identity as a
     left join identity_emails as ie using (upn)
+    left join enrolled_emails as en on en.enrolled_email = a.email
+),
+
+keyed as (
+    select
+        j.* exclude (identity_emails),
+        case j.match_method
+            when 'username = directory identity' then j.identity_emails[1]
+            when 'email = enrolled email' then j.email
+        end as resolved_email,
+    from judged as j
 ),
 
 resolved as (
     select
-        j.* exclude (identity_emails, email_enrolled),
+        k.* exclude (resolved_email),
         m.request_number,
         m.email as member_email,
-    from judged as j
-    left join int_members as m
-        on (j.match_method = 'username = directory identity' and m.email = j.identity_emails[1])
-        or (j.match_method = 'email = enrolled email' and m.email = j.email)
+    from keyed as k
+    left join int_members as m on m.email = k.resolved_email
 )
 
 select * from resolved

@@ -1,0 +1,81 @@
+"""Run history: new / still open / resolved between reviews, reruns replace."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import openpyxl
+
+from reports.access_review import ReviewContext, write_review_reports
+from reports.run_history import HISTORY, record_run
+from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
+from tests.conftest import build_warehouse
+
+
+def _case(alan_last_sign_in_days: float) -> Case:
+    sponsor = person("Ada", "Lovelace", "Sponsoring Physician", "MD")
+    alan = person("Alan", "Turing", "Staff", "Billing")
+    case = Case()
+    case.register("CS0000001", sponsor, None, [alan])
+    case.accounts += [Account("ada", sponsor["email"], entra_last_success=days_ago(1)),
+                      Account("alan", alan["email"],
+                              entra_last_success=days_ago(alan_last_sign_in_days)),
+                      Account("ghost", "ghost@elsewhere.example")]
+    case.app_accounts += [AppAccount("CERNER", "ada", last_access=days_ago(1)),
+                          AppAccount("CERNER", "alan",
+                                     last_access=days_ago(alan_last_sign_in_days))]
+    return case
+
+
+def _review(tmp_path, case, as_of, out):
+    con = build_warehouse(case.write(tmp_path / f"in-{as_of}"), as_of)
+    changes = record_run(con, out, as_of)
+    return con, changes
+
+
+def test_two_reviews_give_new_open_and_resolved(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    first = AS_OF - dt.timedelta(days=91)
+    # first review: the ghost orphan only (Alan signed in 100 days before AS_OF = 9 before)
+    _, c1 = _review(tmp_path, _case(100), first, out)
+    assert c1 == {"previous_as_of": None, "new": 1, "still_open": 0, "resolved": 0}
+    # second review: Alan is now dormant (new), the ghost is still there, nothing resolved
+    con, c2 = _review(tmp_path, _case(100), AS_OF, out)
+    assert c2 == {"previous_as_of": first.isoformat(), "new": 1, "still_open": 1,
+                  "resolved": 0}
+    # the ghost account was removed and Alan signed in again: both resolved
+    case = _case(1)
+    case.accounts = case.accounts[:2]
+    _, c3 = _review(tmp_path, case, AS_OF + dt.timedelta(days=7), out)
+    assert c3["resolved"] == 2 and c3["new"] == 0
+    trend = con.execute("select as_of, rule, open_findings from finding_trend").fetchall()
+    assert trend == [(first, "ORPHAN_ACCOUNT", 1), (AS_OF, "DORMANT_ACCOUNT", 1),
+                     (AS_OF, "ORPHAN_ACCOUNT", 1)]
+
+
+def test_rerunning_an_as_of_replaces_it(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    _review(tmp_path, _case(100), AS_OF, out)
+    _review(tmp_path / "again", _case(100), AS_OF, out)
+    history = duckdb.connect(str(out / HISTORY), read_only=True)
+    assert history.execute("select count(*) from runs").fetchall() == [(1,)]
+    assert history.execute("select count(*) from run_findings").fetchall() == [(2,)]
+
+
+def test_workbook_shows_changes_and_a_trend_chart(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    _review(tmp_path, _case(100), AS_OF - dt.timedelta(days=91), out)
+    con, _ = _review(tmp_path, _case(100), AS_OF, out)
+    path = [p for p in write_review_reports(con, out, ReviewContext(AS_OF, {}, "test"))
+            if p.suffix == ".xlsx"][0]
+    wb = openpyxl.load_workbook(path)
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["New since the previous run"] == 1
+    assert summary["Still open"] == 1
+    assert len(wb["Trend"]._charts) == 1
+    statuses = {r[-1] for r in wb["Findings"].iter_rows(min_row=2, values_only=True)}
+    assert statuses == {"new", "still open"}
