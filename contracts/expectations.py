@@ -59,10 +59,11 @@ def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
              Check("ExpectColumnValuesToBeInSet", {"column": "registration_known",
                                                    "value_set": [True]})]),
         "enrollment_people": (
-            "select request_number, lower(email) as email, form_section "
+            "select request_number, request_type, lower(email) as email, form_section "
             "from raw_enrollment_people",
             [Check("ExpectCompoundColumnsToBeUnique",
-                   {"column_list": ["request_number", "email", "form_section"]})]),
+                   {"column_list": ["request_number", "request_type", "email",
+                                    "form_section"]})]),
         "directory_accounts": (
             "select sam_account_name, lower(user_principal_name) as upn, last_logon_at, "
             "lower(trim(mail)) in (select lower(trim(email)) from raw_enrollment_people) "

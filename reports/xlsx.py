@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from zipfile import ZIP_DEFLATED, ZipFile
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -70,12 +70,32 @@ def write_table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[ob
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+class _DatedZip(ZipFile):
+    """A zip whose entries carry a given date instead of the clock's (or a file's mtime)."""
+
+    def __init__(self, *args, date_time: tuple[int, ...], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._date_time = date_time
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = ZipInfo(zinfo_or_arcname, date_time=self._date_time)
+            zinfo_or_arcname.compress_type = self.compression
+        return super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        with open(filename, "rb") as fh:  # openpyxl writes each sheet to a temporary file
+            self.writestr(arcname or Path(filename).name, fh.read(), compress_type,
+                          compresslevel)
+
+
 def save_workbook(wb: Workbook, path: Path, as_of: dt.date) -> None:
-    """Save atomically, with the document dates set from the as-of date (not the clock), so
-    the same inputs give the same workbook contents."""
+    """Save atomically, dated by the as-of date (document properties and zip entries, not
+    the clock), so the same inputs give the same workbook, byte for byte."""
     stamp = dt.datetime.combine(as_of, dt.time(0))
     wb.properties.created = stamp
     wb.properties.modified = stamp
     wb.properties.creator = "ccreview"
-    with atomic_path(path) as tmp, ZipFile(tmp, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+    with atomic_path(path) as tmp, _DatedZip(tmp, "w", ZIP_DEFLATED, allowZip64=True,
+                                             date_time=stamp.timetuple()[:6]) as archive:
         ExcelWriter(wb, archive).save()

@@ -5,9 +5,12 @@
 - `directory/`: Active Directory users, `Export-Csv` from PowerShell 5.1 and 7;
 - `entra/`: Entra ID users with `signInActivity`, Microsoft Graph pages;
 - `applications/`: Cerner, PACS, DSM, Qventus and R2W users, canonical user-list CSV;
-- `docusign/`: DAA envelopes with recipients, eSignature `listStatusChanges` JSON;
+- `docusign/`: DAA envelopes with recipients, eSignature `listStatusChanges` JSON (every
+  tenth group's in the plain DAA status CSV);
 - `signins/`, `access_logs/`: the Entra sign-in log download and application access logs;
-- `adt/`: an HL7 v2 ADT feed (MLLP-framed and plain) of fictional patients.
+- `adt/`: an HL7 v2 ADT feed (MLLP-framed and plain) of fictional patients, a third of it
+  as the CSV extract;
+- the Qventus user list as XLSX, and two groups' portal member lists (XLSX).
 
 Everything is derived from the organisation alone, written in a fixed order, so the same
 seed gives byte-identical files.
@@ -59,6 +62,7 @@ def write_organisation(org: Organisation, out: Path,
     counts.update(_write_sign_in_logs(org, out / "signins", events_rng, events_per_person))
     counts.update(_write_access_logs(org, out / "access_logs", events_rng, events_per_person))
     counts.update(_write_adt(org, out / "adt", random.Random(org.seed ^ 0xAD7)))
+    counts.update(_write_member_lists(org, out / "enrollment"))
     _write_csv(out / "expected_findings.csv", ["rule", "request_number", "email", "application"],
                ([r["rule"], r["request_number"], r["email"], r["application"]]
                 for r in org.expected))
@@ -348,17 +352,45 @@ def _write_application_lists(org: Organisation, folder: Path) -> dict[str, int]:
             rows[o.application].append(_orphan_app_row(o))
     counts = {}
     for app in APPLICATIONS:
-        name = f"{app.lower()}_users.csv"
-        _write_csv(folder / name, APP_LIST_COLUMNS, rows[app])
+        if app == "QVENTUS":  # one list as the XLSX an application admin would send
+            name = f"{app.lower()}_users.xlsx"
+            _write_xlsx_table(folder / name, APP_LIST_COLUMNS, rows[app], org.as_of)
+        else:
+            name = f"{app.lower()}_users.csv"
+            _write_csv(folder / name, APP_LIST_COLUMNS, rows[app])
         counts[f"applications/{name}"] = len(rows[app])
     return counts
 
 
+def _write_xlsx_table(path: Path, header: list[str], rows: list[list[str]], as_of) -> None:
+    import openpyxl
+
+    from reports.xlsx import save_workbook
+
+    wb = openpyxl.Workbook()
+    wb.active.append(header)
+    for r in rows:
+        wb.active.append(r)
+    for row in wb.active.iter_rows():
+        for cell in row:
+            cell.data_type = "s"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_workbook(wb, path, as_of)
+
+
 # -- DocuSign -----------------------------------------------------------------------------
 
+DAA_CSV_COLUMNS = ["envelope_id", "request_number", "status", "sent_at", "completed_at",
+                   "declined_at", "voided_at", "recipient_role", "recipient_name",
+                   "recipient_email", "recipient_status", "signed_at"]
+
+
 def _write_docusign(org: Organisation, folder: Path, rng: random.Random) -> dict[str, int]:
+    """Most groups' envelopes as listStatusChanges JSON; every tenth group's in the plain
+    DAA status CSV (one row per recipient)."""
     envelopes = []
-    for g in org.groups:
+    csv_rows: list[list] = []
+    for gi, g in enumerate(org.groups):
         initial = [p for p in g.people if p.added_in == g.request_number]
         signers = [(p.first_name + " " + p.last_name, p.email, p.staff_type) for p in initial
                    if p.staff_type in ("Sponsoring Physician", "Group Administrator")]
@@ -393,13 +425,27 @@ def _write_docusign(org: Organisation, folder: Path, rng: random.Random) -> dict
                 body["completedDateTime"] = _iso(env.completed)
             if env.declined_at:
                 body["declinedDateTime"] = _iso(env.declined_at)
+            if gi % 10 == 3:
+                for r in recips:
+                    csv_rows.append([body["envelopeId"], g.request_number, env.status,
+                                     _stamp(env.sent), _stamp(env.completed),
+                                     _stamp(env.declined_at), "", r["roleName"], r["name"],
+                                     r["email"], r["status"],
+                                     _stamp(_parse_iso(r.get("signedDateTime")))])
+                continue
             envelopes.append(body)
     folder.mkdir(parents=True, exist_ok=True)
     body = {"resultSetSize": str(len(envelopes)), "totalSetSize": str(len(envelopes)),
             "startPosition": "0", "endPosition": str(max(len(envelopes) - 1, 0)),
             "envelopes": envelopes}
     (folder / "envelopes.json").write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
-    return {"docusign/envelopes.json": len(envelopes)}
+    _write_csv(folder / "daa_status.csv", DAA_CSV_COLUMNS, csv_rows)
+    return {"docusign/envelopes.json": len(envelopes), "docusign/daa_status.csv": len(csv_rows)}
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    return None if not value else datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=UTC)
 
 
 # -- sign-in and access logs ----------------------------------------------------------------
@@ -589,9 +635,67 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str,
     for i in range(0, len(messages) - 1, 17):  # a few arrive out of order
         messages[i], messages[i + 1] = messages[i + 1], messages[i]
     folder.mkdir(parents=True, exist_ok=True)
-    half = len(messages) // 2
-    framed = b"".join(b"\x0b" + m.encode() + b"\r\x1c\r" for _, m in messages[:half])
+    third = len(messages) // 3
+    framed = b"".join(b"\x0b" + m.encode() + b"\r\x1c\r" for _, m in messages[:third])
     (folder / "adt_feed_001.hl7").write_bytes(framed)
-    plain = "".join(m + "\r" for _, m in messages[half:]).encode()
-    (folder / "adt_feed_002.hl7").write_bytes(plain or b"")
-    return {"adt/adt_feed_001.hl7": half, "adt/adt_feed_002.hl7": len(messages) - half}
+    plain = "".join(m + "\r" for _, m in messages[third:2 * third]).encode()
+    (folder / "adt_feed_002.hl7").write_bytes(plain)
+    # the last third as the CSV extract an interface engine can produce instead
+    from contracts.readers import adt_hl7
+
+    extract = adt_hl7.read_hl7("".join(m + "\r" for _, m in messages[2 * third:]))
+    rows = [[_csv_value(r.get(c)) for c in adt_hl7.COLUMNS]
+            for r in extract.rows.get(adt_hl7.TABLE, [])]
+    _write_csv(folder / "adt_extract.csv", list(adt_hl7.COLUMNS), rows)
+    return {"adt/adt_feed_001.hl7": third, "adt/adt_feed_002.hl7": third,
+            "adt/adt_extract.csv": len(rows)}
+
+
+def _csv_value(v) -> str:
+    if v is None:
+        return ""
+    return v.isoformat(sep=" ") if isinstance(v, datetime) else str(v)
+
+
+# -- the portal's group member list (XLSX) ---------------------------------------------------
+
+MEMBER_LIST_HEADER = ["Request Number", "First Name", "M.I.", "Last Name", "Phone Number",
+                      "Email Address", "Title", "Specialty", "Suffix", "Staff Type",
+                      "Licensed State", "State License Number", "Cerner Millennium",
+                      "PACS Synapse", "Report2Web", "Direct Secure Messaging", "Qventus"]
+
+
+def _write_member_lists(org: Organisation, folder: Path, groups: int = 2) -> dict[str, int]:
+    """The "Group members" table of a few groups as the portal exports it (no NPI column,
+    no application details): it restates their current members' applications."""
+    import openpyxl
+
+    chosen = [g for g in org.groups
+              if any(p.staff_type == "Group Administrator" and p.removed_at is None
+                     for p in g.people)][:groups]
+    counts = {}
+    for g in chosen:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "Group members"
+        ws.append(MEMBER_LIST_HEADER)
+        n = 0
+        for p in g.people:
+            if p.removed_at is not None:
+                continue
+            ws.append([g.request_number, p.first_name, p.middle_initial or "", p.last_name,
+                       _paren_phone(p.phone), p.email, p.title or "", p.specialty or "",
+                       p.suffix, p.staff_type, p.licensed_state or "",
+                       p.state_license_number or ""]
+                      + ["true" if a in p.applications else "false"
+                         for a in ("CERNER", "PACS", "R2W", "DSM", "QVENTUS")])
+            n += 1
+        for row in ws.iter_rows():
+            for cell in row:
+                cell.data_type = "s"  # the portal exports text
+        name = f"portal_members_{g.request_number}.xlsx"
+        from reports.xlsx import save_workbook
+
+        save_workbook(wb, folder / name, org.as_of)
+        counts[f"enrollment/{name}"] = n
+    return counts

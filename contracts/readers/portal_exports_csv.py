@@ -77,7 +77,9 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
         for src, dst in PERSON_COLUMNS.items():
             if src in rec:
                 row[dst] = rec[src].strip() or None
-        row["is_group_admin"] = row.get("staff_type") == "Group Administrator"
+        # the list shows one staff type: a Sponsoring Physician who is also the administrator
+        # shows as the sponsor, so "not administrator" cannot be read from it
+        row["is_group_admin"] = True if row.get("staff_type") == "Group Administrator" else None
         row["no_middle_initial"] = not row.get("middle_initial")
         for header, value in rec.items():
             code = APP_COLUMNS.get(header)

@@ -1,6 +1,7 @@
 -- grain: one row per group x person (email): the person's current state in the group
--- A person's latest submission decides: removed if it removed them, else active with the
--- attributes of their latest addition.
+-- A person's latest submission decides: removed if it removed them, else active. Each
+-- attribute is the latest value any addition stated (a portal member list that has no NPI
+-- column does not erase the NPI the registration gave).
 with events as (
     select * from stg_enrollment_people
 ),
@@ -19,13 +20,34 @@ latest_event as (
     ) = 1
 ),
 
-latest_add as (
-    select *
+adds as (
+    select *, strftime(submitted_at, '%Y-%m-%dT%H:%M:%S') || request_number as recency
     from events
     where action = 'add'
-    qualify row_number() over (
-        partition by group_request_number, email order by submitted_at desc, request_number desc
-    ) = 1
+),
+
+latest_add as (
+    select
+        group_request_number,
+        email,
+        max_by(npi, recency) filter (where npi is not null) as npi,
+        max_by(first_name, recency) filter (where first_name is not null) as first_name,
+        max_by(middle_initial, recency) filter (where middle_initial is not null)
+            as middle_initial,
+        max_by(last_name, recency) filter (where last_name is not null) as last_name,
+        max_by(staff_type, recency) filter (where staff_type is not null) as staff_type,
+        max_by(suffix, recency) filter (where suffix is not null) as suffix,
+        max_by(is_group_admin, recency) filter (where is_group_admin is not null)
+            as is_group_admin,
+        max_by(licensed_state, recency) filter (where licensed_state is not null)
+            as licensed_state,
+        max_by(state_license_number, recency) filter (where state_license_number is not null)
+            as state_license_number,
+        max_by(phone_as_entered, recency) filter (where phone_as_entered is not null)
+            as phone_as_entered,
+        max_by(phone, recency) filter (where phone is not null) as phone,
+    from adds
+    group by all
 ),
 
 first_add as (
@@ -54,7 +76,8 @@ members as (
         a.suffix,
         coalesce(sc.suffix_class, 'Regular Staff') as suffix_class,
         sc.suffix_class is null as suffix_unknown,
-        a.is_group_admin or a.staff_type = 'Group Administrator' as is_group_admin,
+        coalesce(a.is_group_admin, false) or a.staff_type = 'Group Administrator'
+            as is_group_admin,
         a.licensed_state,
         a.state_license_number,
         a.phone_as_entered,

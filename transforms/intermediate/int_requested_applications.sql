@@ -1,5 +1,6 @@
 -- grain: one row per group x person x application currently requested
--- The latest submission that listed a person's applications states their full set.
+-- The latest submission that listed a person's applications states their full set; the
+-- details of each are the latest that any submission gave.
 with requests as (
     select * from stg_enrollment_app_requests
 ),
@@ -19,15 +20,31 @@ latest_listing as (
     ) = 1
 ),
 
+first_requests as (
+    -- when each application was first asked for, and the latest form details given for it
+    -- (a portal member list restates the applications but carries no details)
+    select
+        group_request_number,
+        email,
+        application,
+        min(submitted_at) as first_requested_at,
+        max_by(details, strftime(submitted_at, '%Y-%m-%dT%H:%M:%S') || request_number)
+            filter (where details is not null and details::varchar <> '{}') as latest_details,
+    from requests
+    group by all
+),
+
 current_requests as (
     select
         r.group_request_number as request_number,
         r.email,
         r.application,
         r.request_number as requested_in,
-        r.submitted_at as requested_at,
-        r.details,
+        -- first asked for in any submission (a later restatement does not restart the clock)
+        first.first_requested_at as requested_at,
+        coalesce(first.latest_details, r.details) as details,
     from requests as r
+    inner join first_requests as first using (group_request_number, email, application)
     inner join latest_listing as l
         on r.group_request_number = l.group_request_number
         and r.email = l.email

@@ -14,7 +14,7 @@ renamed as (
         request_type,
         action,
         form_section,
-        coalesce(is_group_admin, false) as is_group_admin,
+        is_group_admin,
         -- a portal member list is undated: it states the membership as of the review
         coalesce(submitted_at, (select as_of_ts from run_parameters)) as submitted_at,
         -- person
