@@ -182,6 +182,8 @@ def markdown(results: dict) -> str:
     lines += ["", "Targets:", ""]
     for name, t in results["targets"].items():
         lines.append(f"- {name}: {'met' if t['met'] else 'MISSED'} ({t})")
+    lines += ["", "Why a target is missed, and the profile of where the time goes: "
+              "ARCHITECTURE.md, section *Performance*."]
     return "\n".join(lines) + "\n"
 
 

@@ -115,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="census date: patients admitted at the end of it (default today)")
     census.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration")
 
+    serve = sub.add_parser(
+        "serve", help="serve the scheduled deployments on a Prefect server (long-running)",
+        description="Register and serve the deployments: quarterly access review, weekly "
+                    "dormant accounts, daily census, each reviewing --input as of the day it "
+                    "runs into its own folder under --out. Point PREFECT_API_URL at a "
+                    "long-lived `prefect server start` first (see README). Stops on Ctrl-C.")
+    serve.add_argument("--input", required=True, type=Path, metavar="DIR",
+                       help="folder the exports are dropped into")
+    serve.add_argument("--out", required=True, type=Path, metavar="DIR",
+                       help="folder for every run's reports")
+    serve.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration")
+
     gen = sub.add_parser(
         "generate", help="write a synthetic organisation (every input format + ground truth)",
         description="Write a seeded, realistic synthetic organisation: enrollment submissions, "
@@ -210,6 +222,23 @@ def cmd_census(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ccreview.config import load_config
+
+    _check_folders(args)
+    load_config(args.config)
+    _prefect_defaults()
+    from prefect import serve
+
+    from flows.deployments import SCHEDULES, build_deployments
+
+    deployments = build_deployments(args.input, args.out, args.config)
+    for name, (_, cron, folder) in SCHEDULES.items():
+        print(f"  {name:<26} cron '{cron}' -> {args.out / folder}")
+    serve(*deployments)
+    return EXIT_OK
+
+
 def _check_folders(args: argparse.Namespace) -> None:
     if not args.input.is_dir():
         raise UsageError(f"--input {args.input}: not a folder")
@@ -255,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.debug:
         os.environ["CCREVIEW_DEBUG"] = "1"
     handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,
-               "generate": cmd_generate}[args.command]
+               "serve": cmd_serve, "generate": cmd_generate}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

@@ -178,30 +178,32 @@ def _version() -> str:
 
 
 @flow(name="access-review", log_prints=True)
-def access_review(input_dir: str, out_dir: str, as_of: str,
+def access_review(input_dir: str, out_dir: str, as_of: str | None = None,
                   config_path: str | None = None) -> dict:
     """The periodic review of one input folder as of a date; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ALL_REPORTS)
 
 
 @flow(name="dormant-accounts", log_prints=True)
-def dormant_accounts(input_dir: str, out_dir: str, as_of: str,
+def dormant_accounts(input_dir: str, out_dir: str, as_of: str | None = None,
                      config_path: str | None = None, dormancy_days: int | None = None) -> dict:
     """The support desk's weekly dormant and orphaned account lists; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days)
 
 
 @flow(name="daily-census", log_prints=True)
-def daily_census(input_dir: str, out_dir: str, as_of: str,
+def daily_census(input_dir: str, out_dir: str, as_of: str | None = None,
                  config_path: str | None = None) -> dict:
     """Report2Web's daily run: the distribution list and the Physician Census workbooks."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("r2w", "census"))
 
 
-def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None,
+def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str | None,
                reports: tuple[str, ...], dormancy_days: int | None = None) -> dict:
-    """ingest -> validate -> data quality -> transform -> report, inside a flow."""
+    """ingest -> validate -> data quality -> transform -> report, inside a flow. A scheduled
+    run without an as-of date reviews as of the day it runs."""
     redaction.install()  # also when a deployment runs the flow outside the CLI
+    as_of = as_of or dt.date.today().isoformat()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     building = out / f".{WAREHOUSE}.building"
@@ -235,7 +237,31 @@ def run_stages(input_dir: str, out_dir: str, as_of: str, config_path: str | None
     print(f"Review as of {as_of}: {sum(findings.values())} findings, "
           f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read, "
           f"{quality['not_met']} of {quality['expectations']} data-quality expectations not met")
+    _publish_artifacts(as_of, ingested, validated, quality, findings, seconds)
     return {"as_of": as_of, "ingest": ingested, "validate": validated,
             "data_quality": quality, "findings_by_rule": findings, "outputs": written,
             "stage_seconds": seconds}
+
+
+def _publish_artifacts(as_of: str, ingested: dict, validated: dict, quality: dict,
+                       findings: dict[str, int], seconds: dict[str, float]) -> None:
+    """A markdown summary and a table of counts on the flow run in the Prefect UI: counts
+    only, never data values."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create_markdown_artifact(
+        key="review-summary",
+        markdown=(f"# Clinical Connectivity review as of {as_of}\n\n"
+                  f"- findings: **{sum(findings.values())}**\n"
+                  f"- input files: {ingested['files']}; rows read {validated['read']}, "
+                  f"accepted {validated['accepted']}, quarantined {validated['quarantined']}\n"
+                  f"- data-quality expectations not met: {quality['not_met']} of "
+                  f"{quality['expectations']}\n"
+                  f"- stage seconds: "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + "\n"),
+        description="Counts only; the reports are in the output folder.")
+    create_table_artifact(
+        key="findings-by-rule",
+        table=[{"rule": rule, "findings": n} for rule, n in sorted(findings.items())],
+        description="Findings per rule in this run")
 

@@ -46,10 +46,13 @@ def _cells(path):
 
 
 def _stored_prefect_logs() -> list[str]:
+    """Every log line and artifact the Prefect server stored for the runs."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        return [log.message for log in client.read_logs()]
+        logs = [log.message for log in client.read_logs()]
+        artifacts = [f"{a.key} {a.data}" for a in client.read_artifacts()]
+    return logs + artifacts
 
 
 def test_review_exits_zero_and_writes_every_output(review_run):
@@ -149,6 +152,8 @@ def test_no_personal_data_in_logs_or_output(review_run):
     truth = pd.read_csv(SAMPLE / "expected_findings.csv", dtype=str, keep_default_na=False)
     stored = _stored_prefect_logs()
     assert any("ingested" in m for m in stored)  # the flow's own log lines are there
+    assert any(m.startswith("review-summary ") for m in stored)  # and its artifacts
+    assert any(m.startswith("findings-by-rule ") and "ORPHAN_ACCOUNT" in m for m in stored)
     text = "\n".join(stored + [r["printed"] for r in runs])
     for email in filter(None, truth["email"]):
         assert email not in text

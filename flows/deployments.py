@@ -1,0 +1,36 @@
+"""Deployments with schedules, served by `ccreview serve` against a Prefect server.
+
+| deployment | flow | schedule (cron, server time) | for |
+|---|---|---|---|
+| quarterly-access-review | access-review | 06:00 on the 1st of Jan, Apr, Jul, Oct | compliance |
+| weekly-dormant-accounts | dormant-accounts | 06:00 every Monday | support desk |
+| daily-census | daily-census | 05:00 every day | Report2Web |
+
+Each reviews the same input folder as of the day it runs and writes to its own folder
+under the output folder. Attestation intake (on demand) comes with `ccreview attest`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flows.access_review import access_review, daily_census, dormant_accounts
+
+SCHEDULES = {
+    "quarterly-access-review": (access_review, "0 6 1 1,4,7,10 *", "access_review"),
+    "weekly-dormant-accounts": (dormant_accounts, "0 6 * * 1", "dormant_accounts"),
+    "daily-census": (daily_census, "0 5 * * *", "census"),
+}
+
+
+def build_deployments(input_dir: Path, out_dir: Path, config_path: Path | None) -> list:
+    """The deployments, with their schedules and parameters (paths made absolute)."""
+    deployments = []
+    for name, (flow_fn, cron, folder) in SCHEDULES.items():
+        deployments.append(flow_fn.to_deployment(
+            name=name, cron=cron,
+            parameters={"input_dir": str(input_dir.resolve()),
+                        "out_dir": str((out_dir / folder).resolve()),
+                        "config_path": str(config_path.resolve()) if config_path else None},
+            tags=["ccreview"]))
+    return deployments
