@@ -138,3 +138,23 @@ def test_days_override_moves_the_threshold(tmp_path, days, dormant):
     con = build_warehouse(_case_with_service_account().write(tmp_path / "in"), AS_OF, config)
     rules = {r for (r,) in con.execute("select rule from findings").fetchall()}
     assert ("DORMANT_ACCOUNT" in rules) is dormant
+
+
+def test_300_group_dormant_list_is_exactly_the_expected_accounts(tmp_path_factory):
+    from ccreview.synthetic import generate
+
+    folder = tmp_path_factory.mktemp("org300-dormant")
+    generate(folder, 300, 11, SAMPLE_AS_OF)
+    con = build_warehouse(folder, SAMPLE_AS_OF)
+    rows = _dormant_rows(con)
+    listed = {(rule, r["request_number"], r["email"]) for r in rows
+              for rule in r["rules"].split(", ")}
+    expected = {(rule, rn, email) for rule, rn, email, _ in
+                expected_keys(folder, set(SUPPORT_RULES))}
+    assert listed == expected and len(expected) > 100
+    admins = _admins_from_enrollment(folder)
+    for r in rows:
+        if r["request_number"]:
+            assert r["admin_email"] == admins.get(r["request_number"]), r
+        if "DORMANT_ACCOUNT" in r["rules"]:
+            assert r["last_sign_in_source"] == "Entra ID"
