@@ -29,6 +29,15 @@ FINDINGS_HEADERS = {
 QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "column_name", "rule",
                       "reason"]
 NOTES_COLUMNS = ["note", "subject", "reference", "detail"]
+GROUP_COLUMNS = ["request_number", "group_name", "sponsor", "sponsor_email", "admin_name",
+                 "admin_email", "admin_phone", "corporate_representative", "daa_state",
+                 "daa_first_signed", "daa_last_signed", "daa_lapses_on", "active_members",
+                 "removed_members", "findings", "high_findings"]
+GROUP_HEADERS = ["Request number", "Group", "Sponsoring Physician", "Sponsor email",
+                 "Group Administrator", "Administrator email", "Administrator phone",
+                 "Corporate/Legal Representative", "DAA state", "DAA first signed",
+                 "DAA last signed", "DAA lapses on", "Active members", "Removed members",
+                 "Findings", "High-severity findings"]
 NOTES_HEADERS = ["Note", "Subject", "Reference", "Detail"]
 
 
@@ -100,6 +109,14 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     written.append(q_path)
     xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
     scope.update(change=dict(change), status=status, trend=trend)
+    scope["group_rows"] = [list(r) for r in con.execute(
+        f"select {', '.join(GROUP_COLUMNS)} from group_overview").fetchall()]
+    scope["run_inputs"] = [list(r) for r in con.execute("""
+        select f.source_file, f.format, f.status, f.size_bytes, f.sha256,
+               coalesce(sum(r.rows_read), 0), coalesce(sum(r.rows_accepted), 0),
+               coalesce(sum(r.rows_quarantined), 0)
+        from input_files as f left join input_reconciliation as r using (source_file)
+        group by all order by f.source_file""").fetchall()]
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
                  warning_counts=warning_counts)
@@ -122,8 +139,10 @@ def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
                 severity_column="Severity")
     ns = wb.create_sheet("To resolve")
     write_table(ns, NOTES_HEADERS, [list(r) for r in notes.itertuples(index=False, name=None)])
+    write_table(wb.create_sheet("Groups"), GROUP_HEADERS, scope["group_rows"])
     _data_quality_sheet(wb.create_sheet("Data quality"), scope)
     _trend_sheet(wb.create_sheet("Trend"), scope["trend"])
+    _run_sheet(wb.create_sheet("Run"), ctx, scope["run_inputs"])
     save_workbook(wb, path, ctx.as_of)
 
 
@@ -258,3 +277,21 @@ def _trend_sheet(ws, trend: list[tuple]) -> None:
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(dates) + 1))
     ws.add_chart(chart, f"A{len(dates) + 4}")
+
+
+def _run_sheet(ws, ctx: ReviewContext, inputs: list[list]) -> None:
+    """The run as audit evidence: as-of, versions, every input with its SHA-256 and counts,
+    every setting used."""
+    from reports.run_manifest import versions
+
+    set_value(ws.cell(row=1, column=1), f"Review as of {ctx.as_of.isoformat()}")
+    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    row = 3
+    _small_table(ws, row, ["Component", "Version"], [[k, v] for k, v in versions().items()])
+    row += len(versions()) + 3
+    _small_table(ws, row, ["Input file", "Format", "Status", "Bytes", "SHA-256", "Rows read",
+                           "Accepted", "Quarantined"], inputs)
+    row += len(inputs) + 3
+    _small_table(ws, row, ["Setting", "Value"], [[k, v] for k, v in ctx.settings.items()])
+    for col, width in zip("ABCDEFGH", (44, 28, 12, 12, 66, 12, 12, 12), strict=True):
+        ws.column_dimensions[col].width = width

@@ -88,7 +88,14 @@ def test_findings_csv_matches_ground_truth(review_run):
 def test_workbook_summary_and_findings(review_run):
     out, _ = review_run
     wb = openpyxl.load_workbook(out / "access_review_2026-11-01.xlsx")
-    assert wb.sheetnames == ["Summary", "Findings", "To resolve", "Data quality", "Trend"]
+    assert wb.sheetnames == ["Summary", "Findings", "To resolve", "Groups", "Data quality",
+                             "Trend", "Run"]
+    groups = list(wb["Groups"].iter_rows(min_row=2, values_only=True))
+    assert len(groups) == 24
+    assert {g[8] for g in groups} >= {"completed", "lapsed", "renewal due"}
+    run = [c for r in wb["Run"].iter_rows(values_only=True) for c in r if c]
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert {i["sha256"] for i in manifest["inputs"]} <= set(run)
     dq = [c for r in wb["Data quality"].iter_rows(values_only=True) for c in r if c]
     assert any(str(c).startswith("19 dataset expectations, 0 not met") for c in dq)
     findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)

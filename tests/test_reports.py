@@ -86,7 +86,8 @@ def test_workbook_sheets_and_headers_match_the_snapshot(payload_review):
     wb = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])
     surface = {"sheets": wb.sheetnames,
                "Findings": [c.value for c in wb["Findings"][1]],
-               "To resolve": [c.value for c in wb["To resolve"][1]]}
+               "To resolve": [c.value for c in wb["To resolve"][1]],
+               "Groups": [c.value for c in wb["Groups"][1]]}
     assert surface == json.loads(SNAPSHOT.read_text())
 
 

@@ -32,7 +32,8 @@ LAYERS = ("staging", "intermediate", "marts")
 RULES_DIR = HERE / "marts" / "rules"
 # after the rules are unioned into findings_all, in this order
 FINDINGS_DIR = HERE / "findings"
-FINDINGS_MODELS = ("finding_exceptions", "exception_status", "findings", "dormant_accounts")
+FINDINGS_MODELS = ("finding_exceptions", "exception_status", "findings", "dormant_accounts",
+                   "group_overview")
 CONTRACTS_DIR = HERE.parent / "contracts"
 
 FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
