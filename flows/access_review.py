@@ -9,6 +9,7 @@ written, so a failed run leaves the previous run's warehouse and reports in plac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -27,12 +28,14 @@ from contracts.ingest import ingest_inputs, validate_ingested
 from reports.access_review import ReviewContext, write_review_reports
 from reports.dormant_accounts import write_dormant_reports
 from reports.r2w import census_password, write_census, write_distribution
-from reports.run_history import record_run
+from reports.run_history import recording_run
 from reports.run_manifest import write_run_manifest
 from transforms.warehouse import build_models, connect_warehouse, load_reference_tables
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
+# Data Docs are built aside and replace out/data_quality only when the whole run succeeded
+PENDING_DATA_DOCS = ".data_quality.pending"
 
 
 class StageError(RuntimeError):
@@ -114,7 +117,7 @@ def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
     logger = get_run_logger()
     with connect_warehouse(warehouse) as con:
         results = run_expectations(con, dt.date.fromisoformat(as_of),
-                                   Path(out_dir) / "data_quality")
+                                   Path(out_dir) / PENDING_DATA_DOCS)
     failed = int((~results["success"]).sum()) if len(results) else 0
     logger.info("data quality: %d expectations, %d not met (see data_quality/index.html)",
                 len(results), failed)
@@ -147,10 +150,11 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
     out = Path(out_dir)
     day = dt.date.fromisoformat(as_of)
     ctx = ReviewContext(as_of=day, settings=settings, version=_version())
-    with connect_warehouse(warehouse) as con:
+    with connect_warehouse(warehouse) as con, contextlib.ExitStack() as history:
         written = []
         if "review" in reports:
-            changes = record_run(con, out, day)
+            # the history commits only once every report below is written
+            changes = history.enter_context(recording_run(con, out, day))
             logger.info("since the previous run (%s): %d new, %d still open, %d resolved",
                         changes["previous_as_of"] or "none", changes["new"],
                         changes["still_open"], changes["resolved"])
@@ -209,6 +213,7 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     building = out / f".{WAREHOUSE}.building"
     for stale in (building, Path(f"{building}.wal")):
         stale.unlink(missing_ok=True)
+    shutil.rmtree(out / PENDING_DATA_DOCS, ignore_errors=True)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -231,6 +236,8 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     lap("report")
     final = out / WAREHOUSE
     os.replace(building, final)
+    shutil.rmtree(out / "data_quality", ignore_errors=True)
+    os.replace(out / PENDING_DATA_DOCS, out / "data_quality")
     shutil.rmtree(out / ".duckdb_spill", ignore_errors=True)
     written.append(str(final))
     written.append(str(out / "data_quality" / "index.html"))

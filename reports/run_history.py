@@ -9,8 +9,10 @@ was. "Previous" is the latest recorded as-of date before this one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -19,71 +21,87 @@ HISTORY = "history.duckdb"
 
 
 def record_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date) -> dict:
-    """Store this run's findings and input hashes in the history; build `finding_changes`
-    (one row per finding of this run or the previous one, with its status) and
-    `finding_trend` (as-of x rule -> open findings) in the warehouse."""
-    path = (out_dir / HISTORY).resolve()
-    con.execute(f"attach '{path}' as history")
+    """Record this run in the history at once (see `recording_run`)."""
+    with recording_run(con, out_dir, as_of) as changes:
+        return changes
+
+
+@contextlib.contextmanager
+def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
+                  ) -> Iterator[dict]:
+    """Stage this run's findings in the history, build `finding_changes` (one row per
+    finding of this run or the previous one, with its status) and `finding_trend` in the
+    warehouse, yield the counts, and commit only if the block (writing the reports)
+    succeeds: a failed or killed run leaves the history as it was. The history has its own
+    connection: one DuckDB transaction may not write to two database files."""
+    history = duckdb.connect(str((out_dir / HISTORY).resolve()))
+    committed = False
     try:
-        con.execute("""
-            create table if not exists history.runs (
+        history.execute("""
+            create table if not exists runs (
                 as_of date primary key, recorded_at timestamp, inputs json, findings integer)
         """)
-        con.execute("""
-            create table if not exists history.run_findings (
+        history.execute("""
+            create table if not exists run_findings (
                 as_of date, finding_key varchar, rule varchar, severity varchar,
                 request_number varchar, email varchar, application varchar, detail varchar)
         """)
         inputs = json.dumps(dict(con.execute(
             "select source_file, sha256 from input_files order by source_file").fetchall()))
-        con.execute("begin transaction")
+        current = con.execute("select ?::date as as_of, finding_key, rule, severity, "
+                              "request_number, email, application, detail from findings",
+                              [as_of]).df()
+        history.execute("begin transaction")
+        history.execute("delete from run_findings where as_of = ?", [as_of])
+        history.execute("delete from runs where as_of = ?", [as_of])
+        history.register("_current", current)
+        history.execute("insert into run_findings select * from _current")
+        history.unregister("_current")
+        history.execute("insert into runs values (?, ?, ?, ?)",
+                        [as_of, dt.datetime.combine(as_of, dt.time(0)), inputs, len(current)])
+        previous = history.execute("select max(as_of) from runs where as_of < ?",
+                                   [as_of]).fetchall()[0][0]
+        before = history.execute(
+            "select finding_key, rule, severity, request_number, email, application "
+            "from run_findings where as_of = ?", [previous]).df()
+        trend = history.execute(
+            "select as_of, rule, count(*) as open_findings from run_findings "
+            "where as_of <= ? group by all order by as_of, rule", [as_of]).df()
+        con.register("_before", before)
+        con.register("_trend", trend)
         try:
-            con.execute("delete from history.run_findings where as_of = ?", [as_of])
-            con.execute("delete from history.runs where as_of = ?", [as_of])
             con.execute("""
-                insert into history.run_findings
-                select ?, finding_key, rule, severity, request_number, email, application,
-                       detail
-                from findings""", [as_of])
-            con.execute("insert into history.runs select ?, ?, ?, (select count(*) from "
-                        "findings)", [as_of, dt.datetime.combine(as_of, dt.time(0)), inputs])
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        previous = con.execute("select max(as_of) from history.runs where as_of < ?",
-                               [as_of]).fetchall()[0][0]
-        con.execute("""
-            create or replace table finding_changes as
-            with now as (select * from history.run_findings where as_of = $1),
-                 before as (select * from history.run_findings where as_of = $2)
-            select
-                coalesce(n.finding_key, b.finding_key) as finding_key,
-                coalesce(n.rule, b.rule) as rule,
-                coalesce(n.severity, b.severity) as severity,
-                coalesce(n.request_number, b.request_number) as request_number,
-                coalesce(n.email, b.email) as email,
-                coalesce(n.application, b.application) as application,
-                case
-                    when $2 is null or b.finding_key is null then 'new'
-                    when n.finding_key is null then 'resolved'
-                    else 'still open'
-                end as status,
-            from now as n
-            full outer join before as b using (finding_key)
-        """, [as_of, previous])
-        con.execute("""
-            create or replace table finding_trend as
-            select as_of, rule, count(*) as open_findings
-            from history.run_findings
-            where as_of <= ?
-            group by all
-            order by as_of, rule
-        """, [as_of])
+                create or replace table finding_changes as
+                select
+                    coalesce(n.finding_key, b.finding_key) as finding_key,
+                    coalesce(n.rule, b.rule) as rule,
+                    coalesce(n.severity, b.severity) as severity,
+                    coalesce(n.request_number, b.request_number) as request_number,
+                    coalesce(n.email, b.email) as email,
+                    coalesce(n.application, b.application) as application,
+                    case
+                        when b.finding_key is null then 'new'
+                        when n.finding_key is null then 'resolved'
+                        else 'still open'
+                    end as status,
+                from findings as n
+                full outer join _before as b using (finding_key)
+            """)
+            con.execute("create or replace table finding_trend as "
+                        "select as_of::date as as_of, rule, open_findings::integer "
+                        "as open_findings from _trend")
+        finally:
+            con.unregister("_before")
+            con.unregister("_trend")
         counts = dict(con.execute("select status, count(*) from finding_changes group by 1"
                                   ).fetchall())
+        yield {"previous_as_of": previous.isoformat() if previous else None,
+               "new": counts.get("new", 0), "still_open": counts.get("still open", 0),
+               "resolved": counts.get("resolved", 0)}
+        history.execute("commit")
+        committed = True
     finally:
-        con.execute("detach history")
-    return {"previous_as_of": previous.isoformat() if previous else None,
-            "new": counts.get("new", 0), "still_open": counts.get("still open", 0),
-            "resolved": counts.get("resolved", 0)}
+        if not committed:
+            with contextlib.suppress(duckdb.Error):
+                history.execute("rollback")
+        history.close()
