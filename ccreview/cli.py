@@ -49,6 +49,19 @@ def _positive(value: str) -> int:
     return n
 
 
+def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_help: str,
+                        as_of_help: str | None) -> None:
+    """The arguments every run command shares: input and output folders, as-of, config."""
+    parser.add_argument("--input", required=True, type=Path, metavar="DIR", help=input_help)
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help=out_help)
+    if as_of_help:
+        parser.add_argument("--as-of", type=_as_of, default=dt.date.today(),
+                            metavar="YYYY-MM-DD", help=as_of_help)
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="TOML file: thresholds, severities, domain lists, application "
+                             "list layouts, exceptions (see data/config/review.example.toml)")
+
+
 class _Parser(argparse.ArgumentParser):
     """Argument errors as one line naming the argument, exit status 2."""
 
@@ -69,18 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     review = sub.add_parser(
         "review", help="run the periodic access review on a folder of exports",
         description="Run the periodic access review: every file in --input is recognised by "
-                    "its content, validated (bad rows quarantined with reasons), and the "
-                    "findings written to --out as findings.csv, quarantine.csv, "
-                    "access_review_<as-of>.xlsx, run_manifest.json and warehouse.duckdb.")
-    review.add_argument("--input", required=True, type=Path, metavar="DIR",
-                        help="folder of exports (searched recursively)")
-    review.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="folder for the reports (created if missing)")
-    review.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
-                        help="review date: thresholds count back from it (default: today)")
-    review.add_argument("--config", type=Path, metavar="FILE",
-                        help="TOML file overriding thresholds, severities and domain lists "
-                             "(see README)")
+                    "its content, validated (bad rows quarantined with reasons), every rule of "
+                    "the findings catalog computed, and written to --out: the compliance "
+                    "workbook access_review_<as-of>.xlsx, findings.csv/.parquet, the support "
+                    "desk's dormant-account lists, the Report2Web distribution list and census "
+                    "workbooks, quarantine.csv, Data Docs, run_manifest.json, history.duckdb "
+                    "and warehouse.duckdb.")
+    _folders_and_config(review, "folder of exports (searched recursively)",
+                        "folder for the reports (created if missing)",
+                        "review date: thresholds count back from it (default: today)")
 
     dormant = sub.add_parser(
         "dormant", help="the support desk's dormant and orphaned account lists",
@@ -89,16 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "dormant_disable_lan_ids.csv, for accounts concerned by DORMANT_ACCOUNT, "
                     "NEVER_SIGNED_IN, DISABLED_WITH_ACCESS, ORPHAN_ACCOUNT, "
                     "REMOVED_MEMBER_ACTIVE or APP_UNUSED. `review` writes them too.")
-    dormant.add_argument("--input", required=True, type=Path, metavar="DIR",
-                         help="folder of exports (searched recursively)")
-    dormant.add_argument("--out", required=True, type=Path, metavar="DIR",
-                         help="folder for the lists (created if missing)")
-    dormant.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
-                         help="date inactivity counts back from (default: today)")
+    _folders_and_config(dormant, "folder of exports (searched recursively)",
+                        "folder for the lists (created if missing)",
+                        "date inactivity counts back from (default: today)")
     dormant.add_argument("--days", type=_positive, metavar="N",
                          help="dormancy threshold in days (default: the config's, 90)")
-    dormant.add_argument("--config", type=Path, metavar="FILE",
-                         help="TOML file: thresholds, exceptions for service accounts, ...")
 
     census = sub.add_parser(
         "census", help="Report2Web's distribution list and Physician Census workbooks",
@@ -107,13 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "census/ with census_manifest.csv. The workbooks hold PHI: set "
                     "CCREVIEW_CENSUS_PASSWORD (or CCREVIEW_CENSUS_PASSWORD_FILE, a file "
                     "holding it) to encrypt them. `review` writes them too.")
-    census.add_argument("--input", required=True, type=Path, metavar="DIR",
-                        help="folder of exports with the ADT feed (searched recursively)")
-    census.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="folder for the workbooks (created if missing)")
-    census.add_argument("--as-of", type=_as_of, default=dt.date.today(), metavar="YYYY-MM-DD",
-                        help="census date: patients admitted at the end of it (default today)")
-    census.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration")
+    _folders_and_config(census, "folder of exports with the ADT feed (searched recursively)",
+                        "folder for the workbooks (created if missing)",
+                        "census date: patients admitted at the end of it (default: today)")
 
     serve = sub.add_parser(
         "serve", help="serve the scheduled deployments on a Prefect server (long-running)",
@@ -121,11 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "dormant accounts, daily census, each reviewing --input as of the day it "
                     "runs into its own folder under --out. Point PREFECT_API_URL at a "
                     "long-lived `prefect server start` first (see README). Stops on Ctrl-C.")
-    serve.add_argument("--input", required=True, type=Path, metavar="DIR",
-                       help="folder the exports are dropped into")
-    serve.add_argument("--out", required=True, type=Path, metavar="DIR",
-                       help="folder for every run's reports")
-    serve.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration")
+    _folders_and_config(serve, "folder the exports are dropped into",
+                        "folder for every run's reports", None)
 
     gen = sub.add_parser(
         "generate", help="write a synthetic organisation (every input format + ground truth)",

@@ -10,20 +10,10 @@ from dataclasses import fields
 from pathlib import Path
 
 from ccreview.config import ReviewConfig, Thresholds
-from contracts.readers import (
-    active_directory_csv,
-    adt_hl7,
-    application_list_csv,
-    docusign_json,
-    enrollment_json,
-    entra_graph_json,
-    portal_exports_csv,
-    sign_in_events_csv,
-)
+from contracts.readers import READER_MODULES
 from contracts.schemas import CONTRACTS, REASONS
 
-READERS = (enrollment_json, active_directory_csv, entra_graph_json, application_list_csv,
-           docusign_json, portal_exports_csv, sign_in_events_csv, adt_hl7)
+READERS = READER_MODULES
 ROOT = Path(__file__).resolve().parent.parent
 FINDING_COLUMN_MEANINGS = {
     "finding_key": "stable id: the first 16 hex digits of md5(rule|request_number|email|"

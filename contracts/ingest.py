@@ -49,7 +49,8 @@ class InputFile:
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows read
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (inputs can be gigabytes)."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -86,7 +87,7 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
     for path in discover(input_dir):
         rel = path.relative_to(input_dir).as_posix()
         entry = InputFile(rel, "unknown", "read", size_bytes=path.stat().st_size,
-                          sha256=_sha256(path))
+                          sha256=file_sha256(path))
         files.append(entry)
         try:
             recognised = read_input_file(path, layouts)

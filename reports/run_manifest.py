@@ -3,7 +3,6 @@ rows read / accepted / quarantined), the settings, the versions, every output's 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from importlib import metadata
@@ -11,18 +10,11 @@ from pathlib import Path
 
 import duckdb
 
+from contracts.ingest import file_sha256
 from reports.files import atomic_path
 
 KEY_LIBRARIES = ("ccreview", "pandas", "pandera", "duckdb", "prefect", "openpyxl",
                  "great-expectations")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def versions() -> dict[str, str]:
@@ -57,7 +49,7 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
         "as_of": as_of, "input_dir": input_dir, "inputs": inputs, "settings": settings,
         "findings_by_rule": {k: int(v) for k, v in counts.items()},
         "versions": versions(),
-        "outputs": [{"path": p.name, "size_bytes": p.stat().st_size, "sha256": _sha256(p)}
+        "outputs": [{"path": p.name, "size_bytes": p.stat().st_size, "sha256": file_sha256(p)}
                     for p in outputs],
     }
     with atomic_path(path) as tmp:

@@ -31,7 +31,11 @@ from contracts.readers.base import (
     xlsx_as_csv_text,
 )
 
-__all__ = ["Issue", "ReadResult", "Recognised", "read_input_file"]
+__all__ = ["READER_MODULES", "Issue", "ReadResult", "Recognised", "read_input_file"]
+
+# every reader, in the order the data dictionary documents them
+READER_MODULES = (enrollment_json, portal_exports_csv, active_directory_csv, entra_graph_json,
+                  application_list_csv, docusign_json, sign_in_events_csv, adt_hl7)
 
 # Files the generator writes next to the exports: known, deliberately not read.
 GROUND_TRUTH_HEADER = ["rule", "request_number", "email", "application"]
