@@ -93,10 +93,17 @@ def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
                  password: str | None) -> list[Path]:
     """One workbook per subscribed provider with patients on the census, built in a
     temporary folder that replaces `census/` only when complete."""
+    # every subscribed provider gets a census, an empty one on a day without patients
     providers = con.execute("""
-        select p.request_number, p.provider_npi, any_value(p.provider_name),
-               any_value(p.provider_email), count(*)
-        from census_patients as p group by all order by all""").fetchall()
+        select d.request_number, d.provider_npi, any_value(d.provider_name),
+               any_value(d.provider_email),
+               (select count(*) from census_patients as p
+                where p.request_number = d.request_number
+                  and p.provider_npi = d.provider_npi)
+        from r2w_distribution as d
+        where d.physician_census and d.distributed and d.provider_npi is not null
+        group by d.request_number, d.provider_npi
+        order by all""").fetchall()
     recipients = dict(((rn, npi), emails) for rn, npi, emails in con.execute("""
         select d.request_number, d.provider_npi,
                string_agg(distinct r.recipient_email, '; ' order by r.recipient_email)

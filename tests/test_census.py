@@ -111,8 +111,13 @@ def test_census_workbooks_with_movements_and_manifest(tmp_path):
     con = build_warehouse(_write(_case(sequence()), tmp_path / "in"), as_of)
     written = write_census(con, tmp_path / "out", as_of, password=None)
     names = sorted(p.name for p in written)
-    assert names == [f"census_CS0000001_{ADA['npi']}_{as_of}.xlsx", "census_manifest.csv"]
-    wb = openpyxl.load_workbook(written[0])
+    assert names == sorted([f"census_CS0000001_{ADA['npi']}_{as_of}.xlsx",
+                            f"census_CS0000001_{JOAN['npi']}_{as_of}.xlsx",
+                            "census_manifest.csv"])  # Joan has no patient today: empty
+    ada_path = next(p for p in written if ADA["npi"] in p.name)
+    joan = openpyxl.load_workbook(next(p for p in written if JOAN["npi"] in p.name))
+    assert joan["Census"].max_row == 3  # title, blank, header: no patients
+    wb = openpyxl.load_workbook(ada_path)
     census = [r for r in wb["Census"].iter_rows(min_row=4, values_only=True)]
     assert [(r[0], r[3], r[5], r[6]) for r in census] == [("ALPHA", "F1", "DMMC", "ICU")]
     moves = [r[2] for r in wb["Movements"].iter_rows(min_row=2, values_only=True)]
@@ -127,7 +132,8 @@ def test_encrypted_census_opens_with_the_password_only(tmp_path):
 
     as_of = (DAY - dt.timedelta(days=3)).date()
     con = build_warehouse(_write(_case(sequence()), tmp_path / "in"), as_of)
-    path = write_census(con, tmp_path / "out", as_of, password="correct horse")[0]
+    path = next(p for p in write_census(con, tmp_path / "out", as_of,
+                                        password="correct horse") if ADA["npi"] in p.name)
     with pytest.raises(Exception):  # noqa: B017 - any failure to open is the point
         openpyxl.load_workbook(path)
     with path.open("rb") as fh:

@@ -176,3 +176,15 @@ def test_no_personal_data_in_logs_or_output(review_run):
     for values in patients:
         for v in values:
             assert v not in text, "PHI in logs or output"
+
+
+def test_one_census_workbook_per_subscribed_provider(review_run):
+    out, _ = review_run
+    dist = pd.read_csv(out / "r2w_distribution.csv", dtype=str, keep_default_na=False)
+    subscribed = dist[dist["physician_census"] == "True"][["request_number", "provider_npi"]]
+    expected = {f"census_{rn}_{npi}_2026-11-01.xlsx"
+                for rn, npi in subscribed.drop_duplicates().itertuples(index=False)}
+    written = {p.name for p in (out / "census").glob("census_*.xlsx")}
+    assert written == expected and expected
+    manifest = pd.read_csv(out / "census" / "census_manifest.csv", dtype=str)
+    assert set(manifest["file"]) == expected
