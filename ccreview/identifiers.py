@@ -54,13 +54,6 @@ def normalize_phone(value: str | None) -> str | None:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
 
 
-def normalize_email(value: str | None) -> str | None:
-    if value is None:
-        return None
-    s = str(value).strip().lower()
-    return s or None
-
-
 def is_valid_email(value: str | None) -> bool:
     return value is not None and bool(EMAIL_RE.match(str(value).strip()))
 

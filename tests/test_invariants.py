@@ -28,3 +28,14 @@ def test_invariant_holds_on_bad_input(bad_inputs, sql):
     con = build_warehouse(bad_inputs, AS_OF)
     rows = con.execute(sql.read_text()).fetchall()
     assert rows == [], f"{sql.name}: {len(rows)} violating rows"
+
+
+def test_the_reconciliation_invariant_covers_every_contract():
+    """assert_every_input_row_accepted_or_quarantined.sql lists tables by hand: a new
+    contract must be added there too."""
+    from contracts.schemas import CONTRACTS
+
+    sql = (Path(__file__).parent / "invariants" /
+           "assert_every_input_row_accepted_or_quarantined.sql").read_text()
+    for table in CONTRACTS:
+        assert f"raw_{table}" in sql and f"ingested_{table}" in sql, table

@@ -30,6 +30,14 @@ FILETIME_COLUMNS = {"lastlogontimestamp": "last_logon_at", "pwdlastset": "passwo
                     "accountexpires": "account_expires_at"}
 
 
+def _filetime(value: str | None):
+    try:
+        dt = filetime_to_datetime(value)
+    except (ValueError, OverflowError):
+        raise ValueError("not a Windows FILETIME integer (100-ns ticks since 1601)") from None
+    return None if dt is None else dt.replace(tzinfo=None)
+
+
 def matches(header: list[str]) -> bool:
     return set(header) >= REQUIRED_HEADERS
 
@@ -47,22 +55,10 @@ def read(text: str) -> ReadResult:
         for src, dst in TEXT_COLUMNS.items():
             value = rec.get(src, "").strip()
             row[dst] = value or None
-        try:
-            row["enabled"] = parse_bool(rec.get("enabled")) if "enabled" in rec else None
-        except ValueError as exc:
-            row["enabled"] = None
-            result.reject(table, idx, "Enabled", "boolean", str(exc))
-        try:
-            row["created_at"] = parse_datetime(rec.get("whencreated"))
-        except ValueError as exc:
-            row["created_at"] = None
-            result.reject(table, idx, "whenCreated", "datetime", str(exc))
+        result.convert(table, idx, row, "enabled", parse_bool, rec.get("enabled"), "Enabled",
+                       "boolean")
+        result.convert(table, idx, row, "created_at", parse_datetime, rec.get("whencreated"),
+                       "whenCreated", "datetime")
         for src, dst in FILETIME_COLUMNS.items():
-            try:
-                dt = filetime_to_datetime(rec.get(src))
-                row[dst] = None if dt is None else dt.replace(tzinfo=None)
-            except (ValueError, OverflowError):
-                row[dst] = None
-                result.reject(table, idx, src, "filetime",
-                              "not a Windows FILETIME integer (100-ns ticks since 1601)")
+            result.convert(table, idx, row, dst, _filetime, rec.get(src), src, "filetime")
     return result

@@ -155,8 +155,4 @@ def read_csv_extract(text: str) -> ReadResult:
 
 def _convert_times(result: ReadResult, idx: int, row: dict, parse) -> None:
     for col in _TIMES:
-        try:
-            row[col] = parse(row[col])
-        except ValueError:
-            row[col] = None
-            result.reject(TABLE, idx, col, "datetime", "not a date/time in a known format")
+        result.convert(TABLE, idx, row, col, parse, row[col], col, "datetime")

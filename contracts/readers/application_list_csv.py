@@ -62,15 +62,8 @@ def read(text: str, layout: ApplicationListLayout | None = None) -> ReadResult:
         row["application"] = APPLICATION_NAMES.get(app.lower(), app.upper() or None)
         for col in ("username", "email", "display_name", "role"):
             row[col] = rec.get(col, "").strip() or None
-        try:
-            row["active"] = parse_bool(rec.get("active"))
-        except ValueError as exc:
-            row["active"] = None
-            result.reject(table, idx, "active", "boolean", str(exc))
+        result.convert(table, idx, row, "active", parse_bool, rec.get("active"), "active",
+                       "boolean")
         for src, dst in (("created", "created_at"), ("last_access", "last_access_at")):
-            try:
-                row[dst] = parse_datetime(rec.get(src))
-            except ValueError as exc:
-                row[dst] = None
-                result.reject(table, idx, src, "datetime", str(exc))
+            result.convert(table, idx, row, dst, parse_datetime, rec.get(src), src, "datetime")
     return result

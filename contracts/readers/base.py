@@ -50,6 +50,16 @@ class ReadResult:
     def reject(self, table: str, row_index: int, column: str, rule: str, reason: str) -> None:
         self.issues.append(Issue(table, row_index, column, rule, reason))
 
+    def convert(self, table: str, row_index: int, row: dict, dst: str, parse, raw,
+                column: str, rule: str) -> None:
+        """row[dst] = parse(raw); a value that does not parse becomes None and a parse
+        issue on `column` (the reason is the parser's, which never quotes the value)."""
+        try:
+            row[dst] = parse(raw)
+        except (ValueError, OverflowError) as exc:
+            row[dst] = None
+            self.reject(table, row_index, column, rule, str(exc))
+
 
 def decode_text(path: Path, data: bytes | None = None, partial: bool = False) -> str:
     """Decode as Windows and PowerShell write text: UTF-8 (with or without BOM), UTF-16 with

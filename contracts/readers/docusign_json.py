@@ -52,11 +52,8 @@ def read(body: dict) -> ReadResult:
         for src, dst in (("sentDateTime", "sent_at"), ("completedDateTime", "completed_at"),
                          ("declinedDateTime", "declined_at"), ("voidedDateTime", "voided_at"),
                          ("statusChangedDateTime", "status_changed_at")):
-            try:
-                row[dst] = parse_datetime(_text(env.get(src)))
-            except ValueError as exc:
-                row[dst] = None
-                result.reject("daa_envelopes", idx, src, "datetime", str(exc))
+            result.convert("daa_envelopes", idx, row, dst, parse_datetime, _text(env.get(src)),
+                           src, "datetime")
         signers = (env.get("recipients") or {}).get("signers") or []
         for s in signers:
             rec: dict = {"source_line": record, "envelope_id": row["envelope_id"],
@@ -68,9 +65,6 @@ def read(body: dict) -> ReadResult:
             rec.update({"role_name": _text(s.get("roleName")), "name": _text(s.get("name")),
                         "email": _text(s.get("email")),
                         "status": (_text(s.get("status")) or "").lower() or None})
-            try:
-                rec["signed_at"] = parse_datetime(_text(s.get("signedDateTime")))
-            except ValueError as exc:
-                rec["signed_at"] = None
-                result.reject("daa_recipients", ridx, "signedDateTime", "datetime", str(exc))
+            result.convert("daa_recipients", ridx, rec, "signed_at", parse_datetime,
+                           _text(s.get("signedDateTime")), "signedDateTime", "datetime")
     return result

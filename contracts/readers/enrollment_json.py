@@ -120,15 +120,11 @@ def _read_document(result: ReadResult, doc: dict, record: int) -> None:
         "source_line": record,
     }
     sidx = result.add("enrollment_submissions", sub)
-    try:
-        sub["submitted_at"] = parse_datetime(_text(doc.get("submitted_at")))
-    except ValueError as exc:
-        result.reject("enrollment_submissions", sidx, "submitted_at", "datetime", str(exc))
-    try:
-        sub["r2w_privacy_accepted"] = parse_bool(doc.get("report2web_privacy_policy_accepted"))
-    except ValueError as exc:
-        result.reject("enrollment_submissions", sidx, "report2web_privacy_policy_accepted",
-                      "boolean", str(exc))
+    result.convert("enrollment_submissions", sidx, sub, "submitted_at", parse_datetime,
+                   _text(doc.get("submitted_at")), "submitted_at", "datetime")
+    result.convert("enrollment_submissions", sidx, sub, "r2w_privacy_accepted", parse_bool,
+                   doc.get("report2web_privacy_policy_accepted"),
+                   "report2web_privacy_policy_accepted", "boolean")
 
     sections: list[tuple[str, Any]] = []
     if doc.get("sponsoring_physician"):
@@ -171,12 +167,8 @@ def _read_person(result: ReadResult, sub: dict, section: str, person: Any, recor
     row["source_line"] = record
     row["source_path"] = section
     idx = result.add("enrollment_people", row)
-    try:
-        row["no_middle_initial"] = parse_bool(person.get("no_middle_initial"))
-    except ValueError as exc:
-        row["no_middle_initial"] = None
-        result.reject("enrollment_people", idx, f"{section}.no_middle_initial", "boolean",
-                      str(exc))
+    result.convert("enrollment_people", idx, row, "no_middle_initial", parse_bool,
+                   person.get("no_middle_initial"), f"{section}.no_middle_initial", "boolean")
     if action != "add" or "applications" not in person:
         return
     apps = person.get("applications") or []

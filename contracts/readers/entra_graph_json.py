@@ -53,20 +53,14 @@ def read(body: dict) -> ReadResult:
             "company": _text(user.get("companyName")),
             "department": _text(user.get("department")),
         })
-        try:
-            row["enabled"] = parse_bool(user.get("accountEnabled"))
-        except ValueError as exc:
-            row["enabled"] = None
-            result.reject(table, idx, "accountEnabled", "boolean", str(exc))
+        result.convert(table, idx, row, "enabled", parse_bool, user.get("accountEnabled"),
+                       "accountEnabled", "boolean")
         activity = user.get("signInActivity") or {}
         for src, dst, obj in (
             ("createdDateTime", "created_at", user),
             ("lastSuccessfulSignInDateTime", "last_successful_sign_in_at", activity),
             ("lastSignInDateTime", "last_sign_in_at", activity),
         ):
-            try:
-                row[dst] = parse_datetime(_text(obj.get(src)) if isinstance(obj, dict) else None)
-            except ValueError as exc:
-                row[dst] = None
-                result.reject(table, idx, src, "datetime", str(exc))
+            raw = _text(obj.get(src)) if isinstance(obj, dict) else None
+            result.convert(table, idx, row, dst, parse_datetime, raw, src, "datetime")
     return result

@@ -117,11 +117,8 @@ def read_daa_csv(text: str) -> ReadResult:
                    "status": rec.get("status", "").strip().lower() or None, "source_line": line}
             eidx = result.add("daa_envelopes", env)
             for col in ("sent_at", "completed_at", "declined_at", "voided_at"):
-                try:
-                    env[col] = parse_datetime(rec.get(col))
-                except ValueError as exc:
-                    env[col] = None
-                    result.reject("daa_envelopes", eidx, col, "datetime", str(exc))
+                result.convert("daa_envelopes", eidx, env, col, parse_datetime, rec.get(col),
+                               col, "datetime")
             env["status_changed_at"] = max((env[c] for c in ("sent_at", "completed_at",
                                                              "declined_at", "voided_at")
                                             if env[c]), default=None)
@@ -132,9 +129,6 @@ def read_daa_csv(text: str) -> ReadResult:
                      "status": rec.get("recipient_status", "").strip().lower() or None,
                      "source_line": line}
         ridx = result.add("daa_recipients", recipient)
-        try:
-            recipient["signed_at"] = parse_datetime(rec.get("signed_at"))
-        except ValueError as exc:
-            recipient["signed_at"] = None
-            result.reject("daa_recipients", ridx, "signed_at", "datetime", str(exc))
+        result.convert("daa_recipients", ridx, recipient, "signed_at", parse_datetime,
+                       rec.get("signed_at"), "signed_at", "datetime")
     return result
