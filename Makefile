@@ -26,8 +26,12 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)  ## create .venv with the locked versions (skipped when up to date)
 
-demo: $(STAMP)  ## run the full periodic review on data/sample/ into out/
+demo: $(STAMP)  ## review data/sample/ into out/, then take in filled-in attestation copies
 	$(BIN)/ccreview review --input data/sample --out $(OUT) --as-of $(SAMPLE_AS_OF)
+	rm -rf $(OUT)/returned
+	$(BIN)/python -m ccreview.synthetic.returns $(OUT)/attestation $(OUT)/returned
+	$(BIN)/ccreview attest --returned $(OUT)/returned --out $(OUT) --as-of $(SAMPLE_AS_OF) \
+		--received-by 2026-12-15
 
 test: $(STAMP) lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest

@@ -125,6 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     _folders_and_config(serve, "folder the exports are dropped into",
                         "folder for every run's reports", None)
 
+    attest = sub.add_parser(
+        "attest", help="read returned attestation workbooks; write the remediation list",
+        description="Read the attestation workbooks the groups sent back (any file names, "
+                    "rows in any order), check them against what the review in --out issued "
+                    "(unknown or missing decisions, edited evidence, another group or review "
+                    "period, duplicate returns), record each group's status (complete, "
+                    "returned, incomplete, overdue, not returned) for the next compliance "
+                    "workbook, and write remediation_<as-of>.xlsx and .csv to --out: what to "
+                    "revoke or change, grouped by application team. Rerun as returns arrive.")
+    attest.add_argument("--returned", required=True, type=Path, metavar="DIR",
+                        help="folder of returned workbooks (searched recursively)")
+    attest.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="the review's output folder (holds history.duckdb)")
+    attest.add_argument("--as-of", type=_as_of, metavar="YYYY-MM-DD",
+                        help="the review whose workbooks these are (default: the latest)")
+    attest.add_argument("--received-by", type=_as_of, default=dt.date.today(),
+                        metavar="YYYY-MM-DD",
+                        help="date of this intake: groups past due with nothing returned "
+                             "are overdue (default: today)")
+
     gen = sub.add_parser(
         "generate", help="write a synthetic organisation (every input format + ground truth)",
         description="Write a seeded, realistic synthetic organisation: enrollment submissions, "
@@ -237,6 +257,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_attest(args: argparse.Namespace) -> int:
+    if not args.returned.is_dir():
+        raise UsageError(f"--returned {args.returned}: not a folder")
+    if not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: not a folder (the review's output folder)")
+    print(f"ccreview attest: {args.returned} -> {args.out}", flush=True)
+    _prefect_defaults()
+    from flows.attestation_intake import attestation_intake
+
+    result = attestation_intake(str(args.returned), str(args.out),
+                                args.as_of.isoformat() if args.as_of else None,
+                                args.received_by.isoformat())
+    print("\nWrote:")
+    for p in result["outputs"]:
+        print(f"  {p}")
+    print(f"\nAttestations for the review of {result['as_of']} ({result['files']} files read):")
+    for status, n in sorted(result["groups_by_status"].items()):
+        print(f"  {status:<14} {n} groups")
+    print(f"Rows to revoke or change: {result['to_revoke_or_change']}; problems in the returns: "
+          f"{result['problems']}")
+    if result["blocking_problems"]:
+        print(f"{result['blocking_problems']} problem(s) block a group's attestation: see the "
+              "Problems sheet")
+    return EXIT_OK
+
+
 def _check_folders(args: argparse.Namespace) -> None:
     if not args.input.is_dir():
         raise UsageError(f"--input {args.input}: not a folder")
@@ -282,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.debug:
         os.environ["CCREVIEW_DEBUG"] = "1"
     handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,
-               "serve": cmd_serve, "generate": cmd_generate}[args.command]
+               "serve": cmd_serve, "attest": cmd_attest,
+               "generate": cmd_generate}[args.command]
     try:
         return handler(args)
     except UsageError as exc:

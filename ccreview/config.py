@@ -30,6 +30,7 @@ class Thresholds:
     daa_term_days: int = 365
     daa_notice_days: int = 30
     app_unused_days: int = 90
+    attestation_due_days: int = 30
 
 
 APP_LIST_COLUMNS = ("application", "username", "email", "display_name", "active", "created",

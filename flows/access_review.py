@@ -26,6 +26,7 @@ from ccreview.config import load_config
 from ccreview.errors import UsageError
 from contracts.ingest import ingest_inputs, validate_ingested
 from reports.access_review import ReviewContext, write_review_reports
+from reports.attestation import write_attestation_workbooks
 from reports.dormant_accounts import write_dormant_reports
 from reports.r2w import census_password, write_census, write_distribution
 from reports.run_history import recording_run
@@ -159,6 +160,10 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
                         changes["previous_as_of"] or "none", changes["new"],
                         changes["still_open"], changes["resolved"])
             written += write_review_reports(con, out, ctx)
+            attestation = write_attestation_workbooks(
+                con, out, day, config.thresholds.attestation_due_days)
+            logger.info("wrote %d attestation workbooks", len(attestation))
+            written += attestation
         if "dormant" in reports:
             written += write_dormant_reports(con, out, day, settings)
         if "r2w" in reports:

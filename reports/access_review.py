@@ -13,11 +13,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from reports.files import atomic_path, write_csv
-from reports.xlsx import SEVERITY_FILLS, save_workbook, set_value, write_table
+from reports.xlsx import DATE_FORMAT, StreamingBook
 from transforms.warehouse import FINDING_COLUMNS, rule_models
 
 FINDINGS_HEADERS = {
@@ -37,7 +35,8 @@ GROUP_HEADERS = ["Request number", "Group", "Sponsoring Physician", "Sponsor ema
                  "Group Administrator", "Administrator email", "Administrator phone",
                  "Corporate/Legal Representative", "DAA state", "DAA first signed",
                  "DAA last signed", "DAA lapses on", "Active members", "Removed members",
-                 "Findings", "High-severity findings"]
+                 "Findings", "High-severity findings", "Attestation of", "Attestation due",
+                 "Attestation status"]
 NOTES_HEADERS = ["Note", "Subject", "Reference", "Detail"]
 
 
@@ -109,8 +108,15 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     written.append(q_path)
     xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
     scope.update(change=dict(change), status=status, trend=trend)
+    status_sql = ("select request_number, attestation_of, attestation_due, attestation_status "
+                  "from group_review_status" if _has_table(con, "group_review_status") else
+                  "select null::varchar as request_number, null::date as attestation_of, "
+                  "null::date as attestation_due, null::varchar as attestation_status")
     scope["group_rows"] = [list(r) for r in con.execute(
-        f"select {', '.join(GROUP_COLUMNS)} from group_overview").fetchall()]
+        f"select {', '.join('g.' + c for c in GROUP_COLUMNS)}, s.attestation_of, "
+        f"s.attestation_due, s.attestation_status from group_overview as g "
+        f"left join ({status_sql}) as s using (request_number) "
+        "order by g.request_number").fetchall()]
     scope["run_inputs"] = [list(r) for r in con.execute("""
         select f.source_file, f.format, f.status, f.size_bytes, f.sha256,
                coalesce(sum(r.rows_read), 0), coalesce(sum(r.rows_accepted), 0),
@@ -120,67 +126,113 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
                  warning_counts=warning_counts)
-    _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, notes)
+    _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, notes, con)
     written.append(xlsx_path)
     return written
 
 
+ENTITLEMENT_COLUMNS = {
+    "request_number": "Request number", "group_name": "Group", "person_name": "Person",
+    "email": "Email", "role": "Role", "suffix": "Suffix", "member_status": "Member status",
+    "application_name": "Application", "allowed_by_policy": "Allowed by policy",
+    "requested": "Requested", "requested_on": "Requested on", "requested_in": "Requested in",
+    "provisioned": "Provisioned", "account_active": "Account active", "accounts": "Accounts",
+    "account_created_on": "Account created", "last_used_on": "Last used",
+    "daa_state": "DAA state", "source": "Source", "findings": "Findings",
+    "highest_severity": "Highest severity",
+}
+
+
+def _entitlement_rows(con: duckdb.DuckDBPyConnection, batch: int = 50_000):
+    """Entitlement rows in batches: at hospital scale the sheet is hundreds of thousands of
+    rows, so it is streamed from DuckDB to the workbook, never held as a DataFrame."""
+    cols = ", ".join(f"{c}::date" if c.endswith("_on") else c for c in ENTITLEMENT_COLUMNS)
+    result = con.execute(f"select {cols} from entitlement_review "
+                         "order by request_number, person_name, email, application")
+    while chunk := result.fetchmany(batch):
+        yield from chunk
+
+
 def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
                     catalog: pd.DataFrame, inputs: pd.DataFrame, scope: dict,
-                    notes: pd.DataFrame) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Summary"
-    _summary(ws, ctx, findings, catalog, inputs, scope)
-    fs = wb.create_sheet("Findings")
+                    notes: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> None:
     status = scope["status"]
-    rows = [[*r, status.get(r[0], "")] for r in findings.itertuples(index=False, name=None)]
-    write_table(fs, [*(FINDINGS_HEADERS[c] for c in FINDING_COLUMNS), "Since last run"], rows,
-                severity_column="Severity")
-    ns = wb.create_sheet("To resolve")
-    write_table(ns, NOTES_HEADERS, [list(r) for r in notes.itertuples(index=False, name=None)])
-    write_table(wb.create_sheet("Groups"), GROUP_HEADERS, scope["group_rows"])
-    _data_quality_sheet(wb.create_sheet("Data quality"), scope)
-    _trend_sheet(wb.create_sheet("Trend"), scope["trend"])
-    _run_sheet(wb.create_sheet("Run"), ctx, scope["run_inputs"])
-    save_workbook(wb, path, ctx.as_of)
+    with StreamingBook(path, ctx.as_of) as book:
+        _summary(book, ctx, findings, catalog, inputs, scope)
+        rows = ([*r, status.get(r[0], "")] for r in findings.itertuples(index=False, name=None))
+        book.table("Findings", [*(FINDINGS_HEADERS[c] for c in FINDING_COLUMNS),
+                                "Since last run"], rows, severity_column="Severity")
+        book.table("Entitlements", list(ENTITLEMENT_COLUMNS.values()), _entitlement_rows(con),
+                   severity_column="Highest severity")
+        book.table("To resolve", NOTES_HEADERS, notes.itertuples(index=False, name=None))
+        book.table("Groups", GROUP_HEADERS, scope["group_rows"])
+        _data_quality_sheet(book, scope)
+        _trend_sheet(book, scope["trend"])
+        _run_sheet(book, ctx, scope["run_inputs"])
 
 
-def _data_quality_sheet(ws, scope: dict) -> None:
+class _Cursor:
+    """Writes a free-form sheet top to bottom (the streaming writer needs row order)."""
+
+    def __init__(self, book: StreamingBook, name: str) -> None:
+        self.book, self.ws, self.row = book, book.wb.add_worksheet(name), 0
+
+    def line(self, *values: object, fmt: str | None = None) -> None:
+        f = self.book.fmt[fmt] if fmt else None
+        for j, v in enumerate(values):
+            self.book.write(self.ws, self.row, j, v, f)
+        self.row += 1
+
+    def skip(self, n: int = 1) -> None:
+        self.row += n
+
+    def table(self, header: list[str], rows: list[list], severity_column: int | None = None
+              ) -> None:
+        self.line(*header, fmt="bold")
+        for r in rows:
+            for j, v in enumerate(r):
+                fmt = (self.book.fmt.get(f"severity:{v}") if j == severity_column else None)
+                self.book.write(self.ws, self.row, j, v, fmt)
+            self.row += 1
+
+    def widths(self, widths: tuple[int, ...]) -> None:
+        for j, w in enumerate(widths):
+            self.ws.set_column(j, j, w)
+
+    def print_landscape(self) -> None:
+        self.ws.set_landscape()
+        self.ws.fit_to_pages(1, 0)
+
+
+def _data_quality_sheet(book: StreamingBook, scope: dict) -> None:
     """Dataset expectations (Great Expectations) and quarantine counts by file and rule."""
     expectations = scope["expectations"]
-    set_value(ws.cell(row=1, column=1), "Data quality")
-    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+    ws = _Cursor(book, "Data quality")
+    ws.line("Data quality", fmt="title")
     not_met = sum(1 for e in expectations if e[3] != "met")
-    set_value(ws.cell(row=2, column=1),
-              f"{len(expectations)} dataset expectations, {not_met} not met; details in "
-              "data_quality/index.html (Great Expectations Data Docs) beside this workbook"
-              if expectations else "Dataset expectations were not run")
-    row = 4
-    set_value(ws.cell(row=row, column=1), "Dataset expectations")
-    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
-    _small_table(ws, row + 1, ["Table", "Expectation", "Column(s)", "Result", "Rows"],
-                 [list(e) for e in expectations])
-    row += len(expectations) + 3
-    set_value(ws.cell(row=row, column=1), "Quarantined rows by file and rule")
-    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
-    counts = [list(q) for q in scope["quarantine_counts"]]
-    _small_table(ws, row + 1, ["File", "Table", "Rule", "Reason", "Rows"], counts)
-    row += len(counts) + 3
-    set_value(ws.cell(row=row, column=1), "Rows kept with a warning, by file and rule")
-    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
-    warnings = [list(w) for w in scope["warning_counts"]]
-    _small_table(ws, row + 1, ["File", "Table", "Rule", "Reason", "Rows"], warnings)
-    for col, width in zip("ABCDE", (40, 40, 36, 60, 10), strict=True):
-        ws.column_dimensions[col].width = width
+    ws.line(f"{len(expectations)} dataset expectations, {not_met} not met; details in "
+            "data_quality/index.html (Great Expectations Data Docs) beside this workbook"
+            if expectations else "Dataset expectations were not run")
+    ws.skip()
+    ws.line("Dataset expectations", fmt="heading")
+    ws.table(["Table", "Expectation", "Column(s)", "Result", "Rows"],
+             [list(e) for e in expectations])
+    ws.skip()
+    ws.line("Quarantined rows by file and rule", fmt="heading")
+    ws.table(["File", "Table", "Rule", "Reason", "Rows"],
+             [list(q) for q in scope["quarantine_counts"]])
+    ws.skip()
+    ws.line("Rows kept with a warning, by file and rule", fmt="heading")
+    ws.table(["File", "Table", "Rule", "Reason", "Rows"],
+             [list(w) for w in scope["warning_counts"]])
+    ws.widths((40, 40, 36, 60, 10))
 
 
-def _summary(ws, ctx: ReviewContext, findings: pd.DataFrame, catalog: pd.DataFrame,
-             inputs: pd.DataFrame, scope: dict) -> None:
-    bold = Font(bold=True)
-    title = ws.cell(row=1, column=1)
-    set_value(title, "Clinical Connectivity access review")
-    title.font = Font(bold=True, size=14)
+def _summary(book: StreamingBook, ctx: ReviewContext, findings: pd.DataFrame,
+             catalog: pd.DataFrame, inputs: pd.DataFrame, scope: dict) -> None:
+    ws = _Cursor(book, "Summary")
+    ws.line("Clinical Connectivity access review", fmt="title")
+    ws.skip()
     facts = [
         ("As of", ctx.as_of),
         ("Produced by", f"ccreview {ctx.version}"),
@@ -195,60 +247,38 @@ def _summary(ws, ctx: ReviewContext, findings: pd.DataFrame, catalog: pd.DataFra
         ("Items to resolve (To resolve sheet)", int(scope["to_resolve"])),
         ("Input rows quarantined", int(scope["quarantined"])),
     ]
-    row = 3
     for label, value in facts:
-        set_value(ws.cell(row=row, column=1), label)
-        ws.cell(row=row, column=1).font = bold
-        set_value(ws.cell(row=row, column=2), value)
-        row += 1
-
-    row += 1
-    set_value(ws.cell(row=row, column=1), "Findings by rule")
-    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
-    row += 1
+        book.write(ws.ws, ws.row, 0, label, book.fmt["bold"])
+        book.write(ws.ws, ws.row, 1, value)
+        ws.skip()
+    ws.skip()
+    ws.line("Findings by rule", fmt="heading")
     evaluated = {m.removeprefix("rule_").upper() for m in rule_models()}
     counts = findings.groupby("rule").size().to_dict() if len(findings) else {}
     by_rule = []
     for rec in catalog.itertuples(index=False):
-        status = counts.get(rec.rule, 0) if rec.rule in evaluated else "not evaluated yet"
-        by_rule.append([rec.rule, rec.severity, status, rec.description])
-    header_row = row
-    _small_table(ws, row, ["Rule", "Severity", "Findings", "What it means"], by_rule)
-    for i, r in enumerate(by_rule, start=header_row + 1):
-        fill = SEVERITY_FILLS.get(r[1])
-        if fill:
-            ws.cell(row=i, column=2).fill = fill
-    row += len(by_rule) + 2
-
-    set_value(ws.cell(row=row, column=1), "Thresholds and settings used")
-    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
-    row += 1
-    settings = [[k, v] for k, v in ctx.settings.items()]
-    _small_table(ws, row, ["Setting", "Value"], settings)
-    row += len(settings) + 2
-
-    set_value(ws.cell(row=row, column=1), "Inputs")
-    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
-    row += 1
-    in_rows = [list(r) for r in inputs.itertuples(index=False, name=None)]
-    _small_table(ws, row, ["File", "Format", "Status", "Note", "Rows read", "Accepted",
-                           "Quarantined"], in_rows)
-    for col, width in zip("ABCDEFG", (44, 28, 14, 36, 12, 12, 12), strict=True):
-        ws.column_dimensions[col].width = width
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-
-
-def _small_table(ws, row: int, header: list[str], rows: list[list]) -> None:
-    for j, h in enumerate(header, start=1):
-        c = ws.cell(row=row, column=j)
-        set_value(c, h)
-        c.font = Font(bold=True)
-    for i, r in enumerate(rows, start=row + 1):
-        for j, v in enumerate(r, start=1):
-            set_value(ws.cell(row=i, column=j), v)
+        n = counts.get(rec.rule, 0) if rec.rule in evaluated else "not evaluated yet"
+        by_rule.append([rec.rule, rec.severity, n, rec.description])
+    ws.table(["Rule", "Severity", "Findings", "What it means"], by_rule, severity_column=1)
+    ws.skip()
+    ws.line("Findings by severity", fmt="heading")
+    by_sev = findings.groupby("severity").size().to_dict() if len(findings) else {}
+    ws.table(["Severity", "Findings"], [[s, int(by_sev.get(s, 0))]
+                                         for s in ("high", "medium", "low")], severity_column=0)
+    ws.skip()
+    ws.line("Findings by group (most first)", fmt="heading")
+    by_group = sorted(([r[0], r[1], r[14], r[15]] for r in scope["group_rows"] if r[14]),
+                      key=lambda r: (-r[2], r[0]))
+    ws.table(["Request number", "Group", "Findings", "High-severity findings"], by_group)
+    ws.skip()
+    ws.line("Thresholds and settings used", fmt="heading")
+    ws.table(["Setting", "Value"], [[k, v] for k, v in ctx.settings.items()])
+    ws.skip()
+    ws.line("Inputs", fmt="heading")
+    ws.table(["File", "Format", "Status", "Note", "Rows read", "Accepted", "Quarantined"],
+             [list(r) for r in inputs.itertuples(index=False, name=None)])
+    ws.widths((44, 28, 14, 36, 12, 12, 12))
+    ws.print_landscape()
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -256,42 +286,40 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                        [name]).fetchall()[0][0] > 0
 
 
-def _trend_sheet(ws, trend: list[tuple]) -> None:
+def _trend_sheet(book: StreamingBook, trend: list[tuple]) -> None:
     """Open findings per rule at each recorded review, with a native Excel line chart."""
-    from openpyxl.chart import LineChart, Reference
-
     dates = sorted({t[0] for t in trend})
     rules = sorted({t[1] for t in trend})
     counts = {(d, r): n for d, r, n in trend}
-    write_table(ws, ["Review as of", *rules],
-                [[d, *(counts.get((d, r), 0) for r in rules)] for d in dates])
+    book.table("Trend", ["Review as of", *rules],
+               [[d, *(counts.get((d, r), 0) for r in rules)] for d in dates])
     if not dates or not rules:
         return
-    chart = LineChart()
-    chart.title = "Open findings per rule, by review"
-    chart.y_axis.title = "Open findings"
-    chart.x_axis.title = "Review as of"
-    chart.x_axis.number_format = "yyyy-mm-dd"
-    chart.height, chart.width = 10, 24
-    data = Reference(ws, min_col=2, max_col=len(rules) + 1, min_row=1, max_row=len(dates) + 1)
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(dates) + 1))
-    ws.add_chart(chart, f"A{len(dates) + 4}")
+    chart = book.wb.add_chart({"type": "line"})
+    for j in range(1, len(rules) + 1):
+        chart.add_series({"name": ["Trend", 0, j],
+                          "categories": ["Trend", 1, 0, len(dates), 0],
+                          "values": ["Trend", 1, j, len(dates), j],
+                          "marker": {"type": "circle"}})
+    chart.set_title({"name": "Open findings per rule, by review"})
+    chart.set_y_axis({"name": "Open findings"})
+    chart.set_x_axis({"name": "Review as of", "num_format": DATE_FORMAT, "date_axis": True})
+    chart.set_size({"width": 900, "height": 380})
+    book.wb.get_worksheet_by_name("Trend").insert_chart(len(dates) + 3, 0, chart)
 
 
-def _run_sheet(ws, ctx: ReviewContext, inputs: list[list]) -> None:
+def _run_sheet(book: StreamingBook, ctx: ReviewContext, inputs: list[list]) -> None:
     """The run as audit evidence: as-of, versions, every input with its SHA-256 and counts,
     every setting used."""
     from reports.run_manifest import versions
 
-    set_value(ws.cell(row=1, column=1), f"Review as of {ctx.as_of.isoformat()}")
-    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-    row = 3
-    _small_table(ws, row, ["Component", "Version"], [[k, v] for k, v in versions().items()])
-    row += len(versions()) + 3
-    _small_table(ws, row, ["Input file", "Format", "Status", "Bytes", "SHA-256", "Rows read",
-                           "Accepted", "Quarantined"], inputs)
-    row += len(inputs) + 3
-    _small_table(ws, row, ["Setting", "Value"], [[k, v] for k, v in ctx.settings.items()])
-    for col, width in zip("ABCDEFGH", (44, 28, 12, 12, 66, 12, 12, 12), strict=True):
-        ws.column_dimensions[col].width = width
+    ws = _Cursor(book, "Run")
+    ws.line(f"Review as of {ctx.as_of.isoformat()}", fmt="title")
+    ws.skip()
+    ws.table(["Component", "Version"], [[k, v] for k, v in versions().items()])
+    ws.skip(2)
+    ws.table(["Input file", "Format", "Status", "Bytes", "SHA-256", "Rows read", "Accepted",
+              "Quarantined"], inputs)
+    ws.skip(2)
+    ws.table(["Setting", "Value"], [[k, v] for k, v in ctx.settings.items()])
+    ws.widths((44, 28, 12, 12, 66, 12, 12, 12))

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 HISTORY = "history.duckdb"
 
@@ -34,6 +35,7 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
     warehouse, yield the counts, and commit only if the block (writing the reports)
     succeeds: a failed or killed run leaves the history as it was. The history has its own
     connection: one DuckDB transaction may not write to two database files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     history = duckdb.connect(str((out_dir / HISTORY).resolve()))
     committed = False
     try:
@@ -46,6 +48,23 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
                 as_of date, finding_key varchar, rule varchar, severity varchar,
                 request_number varchar, email varchar, application varchar, detail varchar)
         """)
+        history.execute("""
+            create table if not exists attestation_groups (
+                as_of date, request_number varchar, group_name varchar, due_on date,
+                workbook_id varchar, rows integer, high_rows integer)
+        """)
+        history.execute("""
+            create table if not exists attestation_issued (
+                as_of date, request_number varchar, row_id varchar, severity varchar,
+                application varchar, application_team varchar, evidence json)
+        """)
+        history.execute("""
+            create table if not exists attestation_status (
+                as_of date, request_number varchar, status varchar, received_on date,
+                files varchar, rows_decided integer, keep integer, revoke integer,
+                modify integer, problems integer)
+        """)
+        issued_groups, issued_rows = _attestation_register(con, as_of)
         inputs = json.dumps(dict(con.execute(
             "select source_file, sha256 from input_files order by source_file").fetchall()))
         current = con.execute("select ?::date as as_of, finding_key, rule, severity, "
@@ -57,6 +76,12 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
         history.register("_current", current)
         history.execute("insert into run_findings select * from _current")
         history.unregister("_current")
+        for table, frame in (("attestation_groups", issued_groups),
+                             ("attestation_issued", issued_rows)):
+            history.execute(f"delete from {table} where as_of = ?", [as_of])
+            history.register("_frame", frame)
+            history.execute(f"insert into {table} select * from _frame")
+            history.unregister("_frame")
         history.execute("insert into runs values (?, ?, ?, ?)",
                         [as_of, dt.datetime.combine(as_of, dt.time(0)), inputs, len(current)])
         previous = history.execute("select max(as_of) from runs where as_of < ?",
@@ -67,6 +92,10 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
         trend = history.execute(
             "select as_of, rule, count(*) as open_findings from run_findings "
             "where as_of <= ? group by all order by as_of, rule", [as_of]).df()
+        status = _group_review_status(history, as_of)
+        con.register("_status", status)
+        con.execute("create or replace table group_review_status as select * from _status")
+        con.unregister("_status")
         con.register("_before", before)
         con.register("_trend", trend)
         try:
@@ -105,3 +134,54 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
             with contextlib.suppress(duckdb.Error):
                 history.execute("rollback")
         history.close()
+
+
+def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What this run's attestation workbooks ask about: per group (due date, workbook id)
+    and per row (the evidence as issued), so returned copies can be checked against it."""
+    from reports.attestation import EVIDENCE, due_date, evidence_text, workbook_id
+
+    due_days = con.execute("select attestation_due_days from run_parameters").fetchall()[0][0]
+    cols = ", ".join(f"{c}::date" if c.endswith("_on") else c for c, _ in EVIDENCE)
+    rows = con.execute(
+        f"select request_number, group_name, application, application_team, {cols} "
+        "from entitlement_review order by request_number, row_id").fetchall()
+    issued, groups = [], {}
+    for r in rows:
+        request_number, group_name, application, team, *evidence = r
+        texts = {h: evidence_text(v) for (_, h), v in zip(EVIDENCE, evidence, strict=True)}
+        issued.append((as_of, request_number, texts["Row ID"], texts["Severity"] or None,
+                       application, team, json.dumps(texts, sort_keys=True)))
+        g = groups.setdefault(request_number, [group_name, [], 0])
+        g[1].append(texts["Row ID"])
+        g[2] += texts["Severity"] == "high"
+    group_rows = [(as_of, rn, name, due_date(as_of, due_days), workbook_id(as_of, rn, ids),
+                   len(ids), high) for rn, (name, ids, high) in sorted(groups.items())]
+    return (pd.DataFrame(group_rows, columns=["as_of", "request_number", "group_name",
+                                              "due_on", "workbook_id", "rows", "high_rows"]),
+            pd.DataFrame(issued, columns=["as_of", "request_number", "row_id", "severity",
+                                          "application", "application_team", "evidence"]))
+
+
+def _group_review_status(history: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+    """Each group's attestation status for the latest review before this one (or this one,
+    when it is the first): what `ccreview attest` recorded, else overdue once past due."""
+    return history.execute("""
+        with period as (
+            select coalesce(
+                (select max(as_of) from attestation_groups where as_of < $as_of),
+                $as_of) as as_of
+        )
+        select
+            g.request_number,
+            g.as_of as attestation_of,
+            g.due_on as attestation_due,
+            coalesce(s.status,
+                     case when $as_of > g.due_on then 'overdue' else 'not returned' end)
+                as attestation_status,
+        from attestation_groups as g
+        inner join period using (as_of)
+        left join attestation_status as s using (as_of, request_number)
+        order by g.request_number
+    """, {"as_of": as_of}).df()

@@ -40,6 +40,45 @@ def review_run(prefect_harness, tmp_path_factory):
     return out, runs
 
 
+@pytest.fixture(scope="module")
+def attest_run(review_run, tmp_path_factory):
+    """Filled-in copies of the issued workbooks (three groups send nothing), taken in by
+    `ccreview attest` after the due date."""
+    from ccreview.synthetic.returns import fill_returns
+
+    out, _ = review_run
+    returned = tmp_path_factory.mktemp("returned")
+    sent = fill_returns(out / "attestation", returned)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["attest", "--returned", str(returned), "--out", str(out),
+                     "--received-by", "2026-12-15"])
+    return {"code": code, "printed": printed.getvalue(), "sent": sent}
+
+
+def test_attest_writes_the_remediation_list(review_run, attest_run):
+    out, _ = review_run
+    assert attest_run["code"] == 0
+    issued = sorted((out / "attestation").glob("CS*.xlsx"))
+    assert len(issued) == 24 and len(attest_run["sent"]) == 21
+    rem = pd.read_csv(out / "remediation_2026-11-01.csv", dtype=str, keep_default_na=False)
+    assert set(rem["decision"]) == {"Revoke", "Modify"}
+    assert list(rem["application_team"]) == sorted(rem["application_team"])
+    groups = {r[0]: r[2] for r in openpyxl.load_workbook(
+        out / "remediation_2026-11-01.xlsx")["Groups"].iter_rows(min_row=2, values_only=True)}
+    assert sorted(groups.values()).count("overdue") == 3
+    assert set(groups.values()) <= {"complete", "returned", "overdue"}
+    history = duckdb.connect(str(out / "history.duckdb"), read_only=True)
+    recorded = history.execute("select count(*) from attestation_status").fetchall()[0][0]
+    history.close()
+    assert recorded == 24
+    assert "Attestations for the review of 2026-11-01" in attest_run["printed"]
+    text = "\n".join(_stored_prefect_logs() + [attest_run["printed"]])
+    assert any(m.startswith("attestation-status ") for m in _stored_prefect_logs())
+    for name in rem["person_name"]:
+        assert name not in text
+
+
 def _cells(path):
     wb = openpyxl.load_workbook(path)
     return {ws.title: [[c.value for c in r] for r in ws.iter_rows()] for ws in wb}
@@ -58,7 +97,8 @@ def _stored_prefect_logs() -> list[str]:
 def test_review_exits_zero_and_writes_every_output(review_run):
     out, runs = review_run
     assert [r["code"] for r in runs] == [0, 0]
-    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "census", "data_quality",
+    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "attestation", "census",
+                                "data_quality",
                                 "dormant_accounts.csv", "dormant_accounts_2026-11-01.xlsx",
                                 "dormant_disable_lan_ids.csv", "findings.csv",
                                 "findings.parquet", "history.duckdb", "quarantine.csv",
@@ -88,8 +128,8 @@ def test_findings_csv_matches_ground_truth(review_run):
 def test_workbook_summary_and_findings(review_run):
     out, _ = review_run
     wb = openpyxl.load_workbook(out / "access_review_2026-11-01.xlsx")
-    assert wb.sheetnames == ["Summary", "Findings", "To resolve", "Groups", "Data quality",
-                             "Trend", "Run"]
+    assert wb.sheetnames == ["Summary", "Findings", "Entitlements", "To resolve", "Groups",
+                             "Data quality", "Trend", "Run"]
     groups = list(wb["Groups"].iter_rows(min_row=2, values_only=True))
     assert len(groups) == 24
     assert {g[8] for g in groups} >= {"completed", "lapsed", "renewal due"}

@@ -33,7 +33,7 @@ RULES_DIR = HERE / "marts" / "rules"
 # after the rules are unioned into findings_all, in this order
 FINDINGS_DIR = HERE / "findings"
 FINDINGS_MODELS = ("finding_exceptions", "exception_status", "findings", "dormant_accounts",
-                   "group_overview")
+                   "entitlement_review", "group_overview")
 CONTRACTS_DIR = HERE.parent / "contracts"
 
 FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
@@ -90,6 +90,7 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
         "provisioning_window_days": t.provisioning_window_days,
         "daa_term_days": t.daa_term_days, "daa_notice_days": t.daa_notice_days,
         "app_unused_days": t.app_unused_days,
+        "attestation_due_days": t.attestation_due_days,
     }])
     ints = ", ".join(f"{c}::integer as {c}" for c in params.columns if c.endswith("_days"))
     con.register("_params", params)
@@ -100,6 +101,9 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     con.execute("create or replace table policy_entitlements as select * from "
                 "read_csv(?, header=true, all_varchar=true)",
                 [str(policy / "entitlement_policy.csv")])
+    con.execute("create or replace table policy_applications as select * from "
+                "read_csv(?, header=true, all_varchar=true)",
+                [str(policy / "applications.csv")])
     con.execute("create or replace table policy_suffix_classes as select * from "
                 "read_csv(?, header=true, all_varchar=true)",
                 [str(policy / "suffix_classes.csv")])

@@ -1,0 +1,194 @@
+"""Attestation workbooks: one per group, for its Group Administrator and Sponsoring
+Physician to confirm or revoke each member's access and send back.
+
+Each workbook (`attestation/<request number>.xlsx`) has an Instructions sheet, a Review
+sheet with every member x application and its evidence, a Decision drop-down (Keep /
+Revoke / Modify) and a Comment column — the only unlocked cells — and a very hidden,
+protected `ccreview` sheet naming the review period, the group and the workbook. The
+returned copies are read back by `ccreview attest` (see `contracts.attestation_returns`),
+which matches rows by their Row ID, so re-sorting, filtering and renaming are harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from reports.xlsx import StreamingBook
+
+IDENTIFIER_SHEET = "ccreview"
+IDENTIFIER_TITLE = "ccreview attestation"
+REVIEW_SHEET = "Review"
+DECISIONS = ("Keep", "Revoke", "Modify")
+# (column in entitlement_review, header on the Review sheet); every one is evidence the
+# reviewer may not edit, and is compared with what was issued when the copy comes back
+EVIDENCE = (
+    ("row_id", "Row ID"), ("person_name", "Person"), ("email", "Email"), ("role", "Role"),
+    ("suffix", "Suffix"), ("member_status", "Member status"),
+    ("application_name", "Application"), ("allowed_by_policy", "Allowed by policy"),
+    ("requested_on", "Requested on"), ("provisioned", "Provisioned"),
+    ("accounts", "Accounts"), ("last_used_on", "Last used"), ("findings", "Findings"),
+    ("highest_severity", "Severity"),
+)
+EVIDENCE_HEADERS = tuple(h for _, h in EVIDENCE)
+REVIEW_HEADERS = (*EVIDENCE_HEADERS, "Decision", "Comment")
+WIDTHS = (15, 24, 34, 20, 18, 14, 24, 10, 12, 11, 16, 12, 30, 10, 12, 40)
+FOLDER = "attestation"
+
+
+def evidence_text(value: object) -> str:
+    """The canonical text of an evidence cell, as issued and as read back: booleans are
+    Yes/No, dates ISO, empty is ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def workbook_id(as_of: dt.date, request_number: str, row_ids: Sequence[str]) -> str:
+    """Identifies one issued workbook: the period, the group and the rows it asked about."""
+    text = "|".join([as_of.isoformat(), request_number, *sorted(row_ids)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16].upper()
+
+
+def due_date(as_of: dt.date, due_days: int) -> dt.date:
+    return as_of + dt.timedelta(days=due_days)
+
+
+def write_attestation_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path,
+                                as_of: dt.date, due_days: int) -> list[Path]:
+    """One workbook per group with at least one member x application, in a folder built
+    aside and swapped in whole, so a failed run leaves the previous folder intact."""
+    cols = ", ".join(f"{c}::date" if c.endswith("_on") else c for c, _ in EVIDENCE)
+    rows = con.execute(f"select request_number, {cols} from entitlement_review "
+                       "order by request_number, person_name, email, application_name"
+                       ).fetchall()
+    groups = {r[0]: r[1:] for r in con.execute(
+        "select request_number, group_name, admin_name, sponsor from group_overview"
+    ).fetchall()}
+    catalog = dict(con.execute("select rule, description from findings_catalog").fetchall())
+    by_group: dict[str, list[tuple]] = {}
+    for r in rows:
+        by_group.setdefault(r[0], []).append(r[1:])
+    final = out_dir / FOLDER
+    building = out_dir / f".{FOLDER}.building"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    due = due_date(as_of, due_days)
+    written = []
+    for request_number, group_rows in sorted(by_group.items()):
+        group_name, admin, sponsor = groups.get(request_number, ("", None, None))
+        path = building / f"{request_number}.xlsx"
+        _workbook(path, as_of, due, request_number, group_name or "", admin, sponsor,
+                  group_rows, catalog)
+        written.append(final / path.name)
+    shutil.rmtree(final, ignore_errors=True)
+    building.rename(final)
+    return written
+
+
+def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
+              group_name: str, admin: str | None, sponsor: str | None,
+              rows: list[tuple], catalog: dict[str, str]) -> None:
+    with StreamingBook(path, as_of) as book:
+        wb = book.wb
+        _instructions(book, as_of, due, request_number, group_name, admin, sponsor, rows,
+                      catalog)
+        ws = wb.add_worksheet(REVIEW_SHEET)
+        unlocked = wb.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1})
+        for j, h in enumerate(REVIEW_HEADERS):
+            ws.write_string(0, j, h, book.fmt["header"])
+        sev = EVIDENCE_HEADERS.index("Severity")
+        for i, row in enumerate(rows, start=1):
+            for j, value in enumerate(row):
+                shown = ("Yes" if value else "No") if isinstance(value, bool) else value
+                fmt = book.fmt.get(f"severity:{value}") if j == sev else None
+                book.write(ws, i, j, shown, fmt)
+            ws.write_blank(i, len(EVIDENCE), None, unlocked)
+            ws.write_blank(i, len(EVIDENCE) + 1, None, unlocked)
+        last = max(len(rows), 1)
+        decision_col = len(EVIDENCE)
+        ws.data_validation(1, decision_col, last, decision_col, {
+            "validate": "list", "source": list(DECISIONS), "ignore_blank": True,
+            "input_title": "Decision", "input_message": "Keep, Revoke or Modify",
+            "error_title": "Decision", "error_message": "Choose Keep, Revoke or Modify",
+            "error_type": "stop"})
+        for j, w in enumerate(WIDTHS):
+            ws.set_column(j, j, w)
+        ws.freeze_panes(1, 1)
+        ws.autofilter(0, 0, last, len(REVIEW_HEADERS) - 1)
+        ws.repeat_rows(0)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.protect("", {"autofilter": True, "sort": True, "format_columns": True,
+                        "format_rows": True, "select_locked_cells": True,
+                        "select_unlocked_cells": True})
+        ident = wb.add_worksheet(IDENTIFIER_SHEET)
+        facts = [("ccreview", IDENTIFIER_TITLE), ("review_as_of", as_of.isoformat()),
+                 ("request_number", request_number),
+                 ("workbook_id", workbook_id(as_of, request_number, [r[0] for r in rows])),
+                 ("rows", str(len(rows)))]
+        for i, (k, v) in enumerate(facts):
+            ident.write_string(i, 0, k)
+            ident.write_string(i, 1, v)
+        ident.protect("", {"select_locked_cells": False, "select_unlocked_cells": False})
+        ident.very_hidden()
+        wb.worksheets()[0].activate()
+
+
+def _instructions(book: StreamingBook, as_of: dt.date, due: dt.date, request_number: str,
+                  group_name: str, admin: str | None, sponsor: str | None, rows: list[tuple],
+                  catalog: dict[str, str]) -> None:
+    ws = book.wb.add_worksheet("Instructions")
+    high = sum(1 for r in rows if r[EVIDENCE_HEADERS.index("Severity")] == "high")
+    lines: list[tuple[object, object, str | None]] = [
+        ("Clinical Connectivity access attestation", None, "title"),
+        (None, None, None),
+        ("Group", group_name, "bold"),
+        ("Request number", request_number, "bold"),
+        ("Group Administrator", admin or "(none on record)", "bold"),
+        ("Sponsoring Physician", sponsor or "(none on record)", "bold"),
+        ("Review as of", as_of, "bold"),
+        ("Please return by", due, "bold"),
+        ("Rows to review", len(rows), "bold"),
+        ("Rows that need a decision (high severity)", high, "bold"),
+        (None, None, None),
+        ("What to do", None, "heading"),
+        ("1.", "Open the Review sheet. Each row is one person's access to one application, "
+               "with what we know about it: whether their role allows it, when it was "
+               "requested, whether an account exists, when it was last used, and any "
+               "findings of the review.", None),
+        ("2.", "In the Decision column choose Keep, Revoke or Modify from the drop-down.", None),
+        ("3.", "Rows with severity 'high' must have a decision; please decide every row.", None),
+        ("4.", "For Modify, say in the Comment column what should change.", None),
+        ("5.", "Only Decision and Comment can be edited. Sorting and filtering are fine; "
+               "please do not add, delete or retype rows.", None),
+        ("6.", "Save the workbook (any file name) and send it back to Compliance by the "
+               "date above. The Sponsoring Physician's approval is assumed when the Group "
+               "Administrator returns it.", None),
+        (None, None, None),
+    ]
+    codes = sorted({c for r in rows for c in str(r[EVIDENCE_HEADERS.index("Findings")] or "")
+                    .split(", ") if c})
+    if codes:
+        lines.append(("What the findings mean", None, "heading"))
+        lines += [(c, catalog.get(c, ""), None) for c in codes]
+    for i, (label, value, style) in enumerate(lines):
+        fmt = book.fmt[style] if style else None
+        book.write(ws, i, 0, label, fmt)
+        book.write(ws, i, 1, value, book.fmt["wrap"] if style is None else None)
+    ws.set_column(0, 0, 40)
+    ws.set_column(1, 1, 100)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
