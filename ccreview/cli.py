@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ccreview import redaction
 from ccreview.errors import UsageError
+from flows.runners import AUTO_PROCESS_POOL_GROUPS, RUNNERS
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign", "signins",
@@ -60,6 +61,13 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="TOML file: thresholds, severities, domain lists, application "
                              "list layouts, exceptions (see data/config/review.example.toml)")
+    parser.add_argument("--task-runner", choices=("auto", *RUNNERS), default="auto",
+                        help="where the report stage renders its workbooks: a local process "
+                             "pool, a Dask cluster (CCREVIEW_DASK_ADDRESS, else a local "
+                             "one), threads, or one at a time; auto (default) uses the "
+                             f"process pool from {AUTO_PROCESS_POOL_GROUPS} groups up")
+    parser.add_argument("--workers", type=_positive, metavar="N",
+                        help="render workers (default: the number of CPUs, at most 8)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="serve the scheduled deployments on a Prefect server (long-running)",
         description="Register and serve the deployments: quarterly access review, weekly "
                     "dormant accounts, daily census, each reviewing --input as of the day it "
-                    "runs into its own folder under --out. Point PREFECT_API_URL at a "
+                    "runs into its own folder under --out, and attestation intake on demand "
+                    "(returned workbooks from --out/returned). Point PREFECT_API_URL at a "
                     "long-lived `prefect server start` first (see README). Stops on Ctrl-C.")
     _folders_and_config(serve, "folder the exports are dropped into",
                         "folder for every run's reports", None)
@@ -175,7 +184,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     from flows.access_review import access_review
 
     result = access_review(str(args.input), str(args.out), args.as_of.isoformat(),
-                           str(args.config) if args.config else None)
+                           str(args.config) if args.config else None, args.task_runner,
+                           args.workers)
     _print_outputs(result)
     findings = result["findings_by_rule"]
     print(f"\nFindings: {sum(findings.values())}")
@@ -210,7 +220,8 @@ def cmd_dormant(args: argparse.Namespace) -> int:
     from flows.access_review import dormant_accounts
 
     result = dormant_accounts(str(args.input), str(args.out), args.as_of.isoformat(),
-                              str(args.config) if args.config else None, args.days)
+                              str(args.config) if args.config else None, args.days,
+                              args.task_runner, args.workers)
     _print_outputs(result)
     support = {r: n for r, n in result["findings_by_rule"].items()
                if r in ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "DISABLED_WITH_ACCESS",
@@ -235,7 +246,8 @@ def cmd_census(args: argparse.Namespace) -> int:
     from flows.access_review import daily_census
 
     result = daily_census(str(args.input), str(args.out), args.as_of.isoformat(),
-                          str(args.config) if args.config else None)
+                          str(args.config) if args.config else None, args.task_runner,
+                          args.workers)
     _print_outputs(result)
     return EXIT_OK
 
@@ -250,9 +262,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from flows.deployments import SCHEDULES, build_deployments
 
-    deployments = build_deployments(args.input, args.out, args.config)
+    deployments = build_deployments(args.input, args.out, args.config, args.task_runner,
+                                    args.workers)
     for name, (_, cron, folder) in SCHEDULES.items():
         print(f"  {name:<26} cron '{cron}' -> {args.out / folder}")
+    print(f"  {'attestation-intake':<26} on demand: {args.out / 'returned'} -> "
+          f"{args.out / 'access_review'}")
     serve(*deployments)
     return EXIT_OK
 
@@ -327,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     redaction.install()
     if args.debug:
         os.environ["CCREVIEW_DEBUG"] = "1"
+    os.environ.setdefault("CCREVIEW_PROGRESS", "1")  # bars on a terminal, never in logs
     handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,
                "serve": cmd_serve, "attest": cmd_attest,
                "generate": cmd_generate}[args.command]

@@ -20,6 +20,7 @@ import pandera.pandas as pa
 
 from ccreview.config import ApplicationListLayout
 from ccreview.errors import UnreadableInputError
+from ccreview.progress import progress_bar
 from contracts.readers import read_input_file, sign_in_events_csv
 from contracts.schemas import CONTRACTS, Contract, reason_for
 
@@ -84,57 +85,67 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
     create_ingest_tables(con)
     next_id = dict.fromkeys(CONTRACTS, 0)
     files: list[InputFile] = []
-    for path in discover(input_dir):
-        rel = path.relative_to(input_dir).as_posix()
-        entry = InputFile(rel, "unknown", "read", size_bytes=path.stat().st_size,
-                          sha256=file_sha256(path))
-        files.append(entry)
-        try:
-            recognised = read_input_file(path, layouts)
-        except UnreadableInputError as exc:
-            entry.status, entry.note = "unreadable", exc.reason
-            log.warning("unreadable input %s: %s", rel, exc.reason)
-            continue
-        entry.format = recognised.format
-        if recognised.bulk:
-            table = recognised.bulk
-            try:
-                n = sign_in_events_csv.load(con, path, rel, recognised.format, next_id[table])
-            except duckdb.Error as exc:  # the message may quote the file's content
-                entry.status = "unreadable"
-                entry.note = f"not readable as CSV ({exc.__class__.__name__})"
-                log.warning("unreadable input %s: %s", rel, entry.note)
-                continue
-            next_id[table] += n
-            entry.tables[table] = n
-            log.info("read %s as %s: %d %s", rel, entry.format, n, table)
-            continue
-        if recognised.result is None:
-            entry.status = "unrecognised" if recognised.format == "unrecognised" else "ignored"
-            entry.note = recognised.note
-            if entry.status == "unrecognised":
-                log.warning("no reader recognises %s; it is listed in the run report", rel)
-            continue
-        res = recognised.result
-        first_id: dict[str, int] = {}
-        for table, rows in res.rows.items():
-            first_id[table] = next_id[table]
-            next_id[table] += len(rows)
-            entry.tables[table] = len(rows)
-            _load_rows(con, CONTRACTS[table], rows, first_id[table], rel)
-        if res.issues:
-            issues = pd.DataFrame([{"table_name": i.table,
-                                    "_row_id": first_id[i.table] + i.row_index,
-                                    "column_name": i.column, "rule": i.rule,
-                                    "reason": i.reason} for i in res.issues])
-            _insert(con, "parse_issues", issues)
-        log.info("read %s as %s: %s", rel, entry.format,
-                 ", ".join(f"{n} {t}" for t, n in entry.tables.items()) or "no rows")
+    paths = discover(input_dir)
+    with progress_bar(sum(p.stat().st_size for p in paths), "ingest", "B", True) as bar:
+        for path in paths:
+            _ingest_file(input_dir, path, con, layouts, next_id, files)
+            bar.update(path.stat().st_size)
     inputs = pd.DataFrame([{k: v for k, v in asdict(f).items() if k != "tables"}
                            for f in files], columns=["source_file", "format", "status", "note",
                                                      "size_bytes", "sha256"])
     _insert(con, "input_files", inputs)
     return files
+
+
+def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
+                 layouts: tuple[ApplicationListLayout, ...], next_id: dict[str, int],
+                 files: list[InputFile]) -> None:
+    """Read one file into the `ingested_*` tables and record it in `files`."""
+    rel = path.relative_to(input_dir).as_posix()
+    entry = InputFile(rel, "unknown", "read", size_bytes=path.stat().st_size,
+                      sha256=file_sha256(path))
+    files.append(entry)
+    try:
+        recognised = read_input_file(path, layouts)
+    except UnreadableInputError as exc:
+        entry.status, entry.note = "unreadable", exc.reason
+        log.warning("unreadable input %s: %s", rel, exc.reason)
+        return
+    entry.format = recognised.format
+    if recognised.bulk:
+        table = recognised.bulk
+        try:
+            n = sign_in_events_csv.load(con, path, rel, recognised.format, next_id[table])
+        except duckdb.Error as exc:  # the message may quote the file's content
+            entry.status = "unreadable"
+            entry.note = f"not readable as CSV ({exc.__class__.__name__})"
+            log.warning("unreadable input %s: %s", rel, entry.note)
+            return
+        next_id[table] += n
+        entry.tables[table] = n
+        log.info("read %s as %s: %d %s", rel, entry.format, n, table)
+        return
+    if recognised.result is None:
+        entry.status = "unrecognised" if recognised.format == "unrecognised" else "ignored"
+        entry.note = recognised.note
+        if entry.status == "unrecognised":
+            log.warning("no reader recognises %s; it is listed in the run report", rel)
+        return
+    res = recognised.result
+    first_id: dict[str, int] = {}
+    for table, rows in res.rows.items():
+        first_id[table] = next_id[table]
+        next_id[table] += len(rows)
+        entry.tables[table] = len(rows)
+        _load_rows(con, CONTRACTS[table], rows, first_id[table], rel)
+    if res.issues:
+        issues = pd.DataFrame([{"table_name": i.table,
+                                "_row_id": first_id[i.table] + i.row_index,
+                                "column_name": i.column, "rule": i.rule,
+                                "reason": i.reason} for i in res.issues])
+        _insert(con, "parse_issues", issues)
+    log.info("read %s as %s: %s", rel, entry.format,
+             ", ".join(f"{n} {t}" for t, n in entry.tables.items()) or "no rows")
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: list[dict],

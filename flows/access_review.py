@@ -20,15 +20,28 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 
 from ccreview import redaction
 from ccreview.config import load_config
 from ccreview.errors import UsageError
+from ccreview.progress import progress_bar
 from contracts.ingest import ingest_inputs, validate_ingested
+from flows.runners import default_workers, make_task_runner, resolve_runner
 from reports.access_review import ReviewContext, write_review_reports
-from reports.attestation import write_attestation_workbooks
+from reports.attestation import (
+    finish_attestation,
+    prepare_attestation,
+    write_attestation_shard,
+)
 from reports.dormant_accounts import write_dormant_reports
-from reports.r2w import census_password, write_census, write_distribution
+from reports.r2w import (
+    census_password,
+    finish_census,
+    prepare_census,
+    write_census_shard,
+    write_distribution,
+)
 from reports.run_history import recording_run
 from reports.run_manifest import write_run_manifest
 from transforms.warehouse import build_models, connect_warehouse, load_reference_tables
@@ -140,41 +153,111 @@ def transform(warehouse: str, as_of: str, config_path: str | None,
     return {k: int(v) for k, v in counts.items()}
 
 
-@task(name="report", cache_policy=NO_CACHE)
+# the report stage's units of work: (report, sharded across the workers?)
+RENDER_UNITS = (("review", False), ("attestation", True), ("census", True),
+                ("dormant", False), ("r2w", False))
+
+
+def render_plan(reports: tuple[str, ...], workers: int) -> list[tuple[str, int, int]]:
+    """(unit, shard, shards) for each render task, largest first: the attestation and
+    census workbooks — thousands of small files at hospital scale — are split into two
+    shards per worker, so that the workers finish close together."""
+    wanted = set(reports) | ({"attestation"} if "review" in reports else set())
+    plan = []
+    for unit, sharded in RENDER_UNITS:
+        if unit in wanted:
+            n = 2 * workers if sharded and workers > 1 else 1
+            plan += [(unit, i, n) for i in range(n)]
+    return plan
+
+
+@task(name="render", cache_policy=NO_CACHE, task_run_name="render {unit} {shard}/{shards}")
 @_sanitized("report")
-def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
-           config_path: str | None, reports: tuple[str, ...] = ALL_REPORTS,
-           dormancy_days: int | None = None) -> list[str]:
-    logger = get_run_logger()
+def render(unit: str, shard: int, shards: int, warehouse: str, out_dir: str, as_of: str,
+           config_path: str | None, dormancy_days: int | None = None) -> list[str]:
+    """Write one report (or one shard of the per-group / per-provider workbooks) from the
+    finished warehouse, opened read-only so that render tasks run side by side."""
+    redaction.install()  # a task may run in a fresh worker process
     config = load_config(config_path).with_dormancy_days(dormancy_days)
     settings = config.as_flat_dict()
     out = Path(out_dir)
     day = dt.date.fromisoformat(as_of)
-    ctx = ReviewContext(as_of=day, settings=settings, version=_version())
-    with connect_warehouse(warehouse) as con, contextlib.ExitStack() as history:
-        written = []
+    with connect_warehouse(warehouse, read_only=True) as con:
+        if unit == "review":
+            ctx = ReviewContext(as_of=day, settings=settings, version=_version())
+            written = write_review_reports(con, out, ctx)
+        elif unit == "attestation":
+            n = write_attestation_shard(con, out, day, config.thresholds.attestation_due_days,
+                                        shard, shards)
+            get_run_logger().info("wrote %d attestation workbooks (shard %d of %d)", n,
+                                  shard + 1, shards)
+            written = []
+        elif unit == "census":
+            n = write_census_shard(con, out, day, census_password(), shard, shards)
+            get_run_logger().info("wrote %d census workbooks (shard %d of %d)", n, shard + 1,
+                                  shards)
+            written = []
+        elif unit == "dormant":
+            written = write_dormant_reports(con, out, day, settings)
+        elif unit == "r2w":
+            written = write_distribution(con, out, day)
+        else:
+            raise UsageError(f"unknown report {unit!r}")
+    return [str(p) for p in written]
+
+
+@_sanitized("report")
+def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
+           config_path: str | None, reports: tuple[str, ...] = ALL_REPORTS,
+           dormancy_days: int | None = None, task_runner: str = "auto",
+           workers: int | None = None) -> list[str]:
+    """Render every report on the chosen task runner, then finish: swap the per-group and
+    per-provider folders in, write the manifest, and commit the run history — last, so a
+    failure anywhere leaves the history as it was."""
+    logger = get_run_logger()
+    config = load_config(config_path).with_dormancy_days(dormancy_days)
+    out = Path(out_dir)
+    day = dt.date.fromisoformat(as_of)
+    workers = workers or default_workers()
+    with contextlib.ExitStack() as history:
+        with connect_warehouse(warehouse) as con:
+            groups = con.execute("select count(*) from int_groups").fetchall()[0][0]
+            if "review" in reports:
+                # stages this run in the history; commits when the block below succeeds
+                changes = history.enter_context(recording_run(con, out, day))
+                logger.info("since the previous run (%s): %d new, %d still open, "
+                            "%d resolved", changes["previous_as_of"] or "none",
+                            changes["new"], changes["still_open"], changes["resolved"])
         if "review" in reports:
-            # the history commits only once every report below is written
-            changes = history.enter_context(recording_run(con, out, day))
-            logger.info("since the previous run (%s): %d new, %d still open, %d resolved",
-                        changes["previous_as_of"] or "none", changes["new"],
-                        changes["still_open"], changes["resolved"])
-            written += write_review_reports(con, out, ctx)
-            attestation = write_attestation_workbooks(
-                con, out, day, config.thresholds.attestation_due_days)
-            logger.info("wrote %d attestation workbooks", len(attestation))
-            written += attestation
-        if "dormant" in reports:
-            written += write_dormant_reports(con, out, day, settings)
-        if "r2w" in reports:
-            written += write_distribution(con, out, day)
+            prepare_attestation(out)
         if "census" in reports:
-            census = write_census(con, out, day, census_password())
-            logger.info("wrote %d census workbooks", len(census) - 1)
-            written += census
-        manifest = write_run_manifest(con, out / "run_manifest.json", as_of=as_of,
-                                      input_dir=input_dir, settings=settings,
-                                      outputs=[p for p in written if p.is_file()])
+            prepare_census(out)
+        plan = render_plan(reports, workers)
+        task_runner = resolve_runner(task_runner, groups, len(plan))
+        if task_runner == "sequential":
+            plan = render_plan(reports, 1)
+        logger.info("rendering %d report tasks on the %s task runner (%d workers)",
+                    len(plan), task_runner, workers)
+        with make_task_runner(task_runner, workers) as runner:
+            futures = [runner.submit(render, {
+                "unit": unit, "shard": shard, "shards": shards, "warehouse": warehouse,
+                "out_dir": out_dir, "as_of": as_of, "config_path": config_path,
+                "dormancy_days": dormancy_days}) for unit, shard, shards in plan]
+            with progress_bar(len(futures), "report", "task") as bar:
+                for _ in as_completed(futures):
+                    bar.update()
+            written = [Path(p) for f in futures for p in f.result()]  # in plan order
+        with connect_warehouse(warehouse, read_only=True) as con:
+            if "review" in reports:
+                written += finish_attestation(con, out)
+            if "census" in reports:
+                census = finish_census(con, out, day, census_password())
+                logger.info("wrote %d census workbooks", len(census) - 1)
+                written += census
+            manifest = write_run_manifest(con, out / "run_manifest.json", as_of=as_of,
+                                          input_dir=input_dir,
+                                          settings=config.as_flat_dict(),
+                                          outputs=[p for p in written if p.is_file()])
     logger.info("wrote %d report files", len(written) + 1)
     return [str(p) for p in [*written, manifest]]
 
@@ -188,27 +271,34 @@ def _version() -> str:
 
 @flow(name="access-review", log_prints=True)
 def access_review(input_dir: str, out_dir: str, as_of: str | None = None,
-                  config_path: str | None = None) -> dict:
+                  config_path: str | None = None, task_runner: str = "auto",
+                  workers: int | None = None) -> dict:
     """The periodic review of one input folder as of a date; returns counts only."""
-    return run_stages(input_dir, out_dir, as_of, config_path, ALL_REPORTS)
+    return run_stages(input_dir, out_dir, as_of, config_path, ALL_REPORTS,
+                      task_runner=task_runner, workers=workers)
 
 
 @flow(name="dormant-accounts", log_prints=True)
 def dormant_accounts(input_dir: str, out_dir: str, as_of: str | None = None,
-                     config_path: str | None = None, dormancy_days: int | None = None) -> dict:
+                     config_path: str | None = None, dormancy_days: int | None = None,
+                     task_runner: str = "auto", workers: int | None = None) -> dict:
     """The support desk's weekly dormant and orphaned account lists; returns counts only."""
-    return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days)
+    return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days,
+                      task_runner, workers)
 
 
 @flow(name="daily-census", log_prints=True)
 def daily_census(input_dir: str, out_dir: str, as_of: str | None = None,
-                 config_path: str | None = None) -> dict:
+                 config_path: str | None = None, task_runner: str = "auto",
+                 workers: int | None = None) -> dict:
     """Report2Web's daily run: the distribution list and the Physician Census workbooks."""
-    return run_stages(input_dir, out_dir, as_of, config_path, ("r2w", "census"))
+    return run_stages(input_dir, out_dir, as_of, config_path, ("r2w", "census"),
+                      task_runner=task_runner, workers=workers)
 
 
 def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str | None,
-               reports: tuple[str, ...], dormancy_days: int | None = None) -> dict:
+               reports: tuple[str, ...], dormancy_days: int | None = None,
+               task_runner: str = "auto", workers: int | None = None) -> dict:
     """ingest -> validate -> data quality -> transform -> report, inside a flow. A scheduled
     run without an as-of date reviews as of the day it runs."""
     redaction.install()  # also when a deployment runs the flow outside the CLI
@@ -237,7 +327,7 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     findings = transform(str(building), as_of, config_path, dormancy_days)
     lap("transform")
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
-                     dormancy_days)
+                     dormancy_days, task_runner, workers)
     lap("report")
     final = out / WAREHOUSE
     os.replace(building, final)

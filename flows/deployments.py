@@ -5,9 +5,11 @@
 | quarterly-access-review | access-review | 06:00 on the 1st of Jan, Apr, Jul, Oct | compliance |
 | weekly-dormant-accounts | dormant-accounts | 06:00 every Monday | support desk |
 | daily-census | daily-census | 05:00 every day | Report2Web |
+| attestation-intake | attestation-intake | none: run on demand ("Run" in the UI) | compliance |
 
-Each reviews the same input folder as of the day it runs and writes to its own folder
-under the output folder. Attestation intake (on demand) comes with `ccreview attest`.
+Each scheduled one reviews the same input folder as of the day it runs and writes to its
+own folder under the output folder. Attestation intake reads the returned workbooks from
+`<out>/returned` (a parameter, changeable per run) against the quarterly review's folder.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.access_review import access_review, daily_census, dormant_accounts
+from flows.attestation_intake import attestation_intake
 
 SCHEDULES = {
     "quarterly-access-review": (access_review, "0 6 1 1,4,7,10 *", "access_review"),
@@ -23,7 +26,8 @@ SCHEDULES = {
 }
 
 
-def build_deployments(input_dir: Path, out_dir: Path, config_path: Path | None) -> list:
+def build_deployments(input_dir: Path, out_dir: Path, config_path: Path | None,
+                      task_runner: str = "auto", workers: int | None = None) -> list:
     """The deployments, with their schedules and parameters (paths made absolute)."""
     deployments = []
     for name, (flow_fn, cron, folder) in SCHEDULES.items():
@@ -31,6 +35,12 @@ def build_deployments(input_dir: Path, out_dir: Path, config_path: Path | None) 
             name=name, cron=cron,
             parameters={"input_dir": str(input_dir.resolve()),
                         "out_dir": str((out_dir / folder).resolve()),
-                        "config_path": str(config_path.resolve()) if config_path else None},
+                        "config_path": str(config_path.resolve()) if config_path else None,
+                        "task_runner": task_runner, "workers": workers},
             tags=["ccreview"]))
+    deployments.append(attestation_intake.to_deployment(
+        name="attestation-intake",
+        parameters={"returned_dir": str((out_dir / "returned").resolve()),
+                    "out_dir": str((out_dir / "access_review").resolve())},
+        tags=["ccreview"]))
     return deployments

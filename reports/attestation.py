@@ -70,11 +70,35 @@ def due_date(as_of: dt.date, due_days: int) -> dt.date:
 def write_attestation_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path,
                                 as_of: dt.date, due_days: int) -> list[Path]:
     """One workbook per group with at least one member x application, in a folder built
-    aside and swapped in whole, so a failed run leaves the previous folder intact."""
+    aside and swapped in whole, so a failed run leaves the previous folder intact. (The
+    flow runs the same three steps with the groups split into shards.)"""
+    prepare_attestation(out_dir)
+    write_attestation_shard(con, out_dir, as_of, due_days, 0, 1)
+    return finish_attestation(con, out_dir)
+
+
+def prepare_attestation(out_dir: Path) -> None:
+    building = out_dir / f".{FOLDER}.building"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+
+
+def _groups_to_attest(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("select distinct request_number from "
+                                      "entitlement_review order by 1").fetchall()]
+
+
+def write_attestation_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                            due_days: int, shard: int, shards: int) -> int:
+    """The workbooks of every `shards`-th group from `shard`, into the building folder."""
+    mine = _groups_to_attest(con)[shard::shards]
+    if not mine:
+        return 0
     cols = ", ".join(f"{c}::date" if c.endswith("_on") else c for c, _ in EVIDENCE)
     rows = con.execute(f"select request_number, {cols} from entitlement_review "
-                       "order by request_number, person_name, email, application_name"
-                       ).fetchall()
+                       "where request_number in (select unnest(?::varchar[])) "
+                       "order by request_number, person_name, email, application_name",
+                       [mine]).fetchall()
     groups = {r[0]: r[1:] for r in con.execute(
         "select request_number, group_name, admin_name, sponsor from group_overview"
     ).fetchall()}
@@ -82,27 +106,31 @@ def write_attestation_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path,
     by_group: dict[str, list[tuple]] = {}
     for r in rows:
         by_group.setdefault(r[0], []).append(r[1:])
-    final = out_dir / FOLDER
     building = out_dir / f".{FOLDER}.building"
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
     due = due_date(as_of, due_days)
-    written = []
     for request_number, group_rows in sorted(by_group.items()):
         group_name, admin, sponsor = groups.get(request_number, ("", None, None))
-        path = building / f"{request_number}.xlsx"
-        _workbook(path, as_of, due, request_number, group_name or "", admin, sponsor,
-                  group_rows, catalog)
-        written.append(final / path.name)
+        _workbook(building / f"{request_number}.xlsx", as_of, due, request_number,
+                  group_name or "", admin, sponsor, group_rows, catalog)
+    return len(by_group)
+
+
+def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
+    """Check every group's workbook is there and swap the folder in."""
+    final = out_dir / FOLDER
+    building = out_dir / f".{FOLDER}.building"
+    names = [f"{rn}.xlsx" for rn in _groups_to_attest(con)]
+    if any(not (building / n).is_file() for n in names):
+        raise RuntimeError("an attestation workbook is missing from the building folder")
     shutil.rmtree(final, ignore_errors=True)
     building.rename(final)
-    return written
+    return [final / n for n in names]
 
 
 def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
               group_name: str, admin: str | None, sponsor: str | None,
               rows: list[tuple], catalog: dict[str, str]) -> None:
-    with StreamingBook(path, as_of) as book:
+    with StreamingBook(path, as_of, small=True) as book:
         wb = book.wb
         _instructions(book, as_of, due, request_number, group_name, admin, sponsor, rows,
                       catalog)

@@ -20,12 +20,10 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from ccreview.errors import UsageError
 from reports.files import atomic_path, write_csv
-from reports.xlsx import save_workbook, set_value, write_table
+from reports.xlsx import StreamingBook
 
 DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
                 "provider_npi", "alert", "delivery_method", "fax_number", "email_recipients",
@@ -75,26 +73,39 @@ def write_distribution(con: duckdb.DuckDBPyConnection, out_dir: Path,
         "order by request_number, provider_name, recipient_email").fetchall()
     csv_path = out_dir / "r2w_distribution.csv"
     write_csv(csv_path, DIST_COLUMNS, [r for r in rows if r[13]])
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Distribution"
-    write_table(ws, DIST_HEADERS[:-1], [list(r[:-1]) for r in rows if r[13]])
-    write_table(wb.create_sheet("Not distributed"), DIST_HEADERS,
-                [list(r) for r in rows if not r[13]])
-    write_table(wb.create_sheet("Recipients left off"),
-                ["Request number", "Provider", "Recipient email", "Recipient", "Why"],
-                [list(r) for r in left_off])
     xlsx = out_dir / f"r2w_distribution_{as_of.isoformat()}.xlsx"
-    save_workbook(wb, xlsx, as_of)
+    with StreamingBook(xlsx, as_of) as book:
+        book.table("Distribution", DIST_HEADERS[:-1], (r[:-1] for r in rows if r[13]))
+        book.table("Not distributed", DIST_HEADERS, (r for r in rows if not r[13]))
+        book.table("Recipients left off",
+                   ["Request number", "Provider", "Recipient email", "Recipient", "Why"],
+                   left_off)
     return [csv_path, xlsx]
+
+
+CENSUS_FOLDER = "census"
+CENSUS_BUILDING = ".census.building"
 
 
 def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
                  password: str | None) -> list[Path]:
-    """One workbook per subscribed provider with patients on the census, built in a
-    temporary folder that replaces `census/` only when complete."""
+    """One workbook per subscribed provider, built in a temporary folder that replaces
+    `census/` only when complete. (The flow runs the same three steps with the workbooks
+    split into shards across its task runner's workers.)"""
+    prepare_census(out_dir)
+    write_census_shard(con, out_dir, as_of, password, 0, 1)
+    return finish_census(con, out_dir, as_of, password)
+
+
+def prepare_census(out_dir: Path) -> None:
+    building = out_dir / CENSUS_BUILDING
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+
+
+def _census_providers(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     # every subscribed provider gets a census, an empty one on a day without patients
-    providers = con.execute("""
+    return con.execute("""
         select d.request_number, d.provider_npi, any_value(d.provider_name),
                any_value(d.provider_email),
                (select count(*) from census_patients as p
@@ -104,6 +115,47 @@ def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
         where d.physician_census and d.distributed and d.provider_npi is not null
         group by d.request_number, d.provider_npi
         order by all""").fetchall()
+
+
+def _census_file(rn: str, npi: str, as_of: dt.date) -> str:
+    return f"census_{rn}_{npi}_{as_of.isoformat()}.xlsx"
+
+
+def write_census_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                       password: str | None, shard: int, shards: int) -> int:
+    """The census workbooks of every `shards`-th provider from `shard`, into the building
+    folder; returns how many."""
+    building = out_dir / CENSUS_BUILDING
+    mine = _census_providers(con)[shard::shards]
+    keys = [f"{rn}|{npi}" for rn, npi, *_ in mine]
+    # two queries for the whole shard, not two per provider
+    patients: dict[str, list[tuple]] = {}
+    for row in con.execute(
+            f"select request_number || '|' || provider_npi, {', '.join(CENSUS_COLUMNS)} "
+            "from census_patients where request_number || '|' || provider_npi in "
+            "(select unnest(?::varchar[])) order by request_number, provider_name, "
+            "patient_family_name, patient_given_name, fin", [keys]).fetchall():
+        patients.setdefault(row[0], []).append(row[1:])
+    moves: dict[str, list[tuple]] = {}
+    for row in con.execute("""
+            select p.request_number || '|' || p.provider_npi, e.fin, e.patient_family_name,
+                   e.event_type, e.event_at, e.facility, e.unit, e.room, e.bed
+            from stg_adt_events as e
+            inner join (select distinct request_number, provider_npi, fin
+                        from census_patients) as p using (fin)
+            where p.request_number || '|' || p.provider_npi in (select unnest(?::varchar[]))
+              and e.event_at < (select as_of_ts from run_parameters) + interval 1 day
+            order by e.patient_family_name, e.fin, e.event_at""", [keys]).fetchall():
+        moves.setdefault(row[0], []).append(row[1:])
+    for key, (rn, npi, name, _, _) in zip(keys, mine, strict=True):
+        _census_workbook(building / _census_file(rn, npi, as_of), as_of, name,
+                         patients.get(key, []), moves.get(key, []), password)
+    return len(mine)
+
+
+def finish_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                  password: str | None) -> list[Path]:
+    """Check every workbook is there, write the manifest, swap the folder in."""
     recipients = dict(((rn, npi), emails) for rn, npi, emails in con.execute("""
         select d.request_number, d.provider_npi,
                string_agg(distinct r.recipient_email, '; ' order by r.recipient_email)
@@ -113,24 +165,13 @@ def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
             and r.problem is null
         where d.physician_census and d.distributed
         group by all""").fetchall())
-    final = out_dir / "census"
-    building = out_dir / ".census.building"
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+    final = out_dir / CENSUS_FOLDER
+    building = out_dir / CENSUS_BUILDING
     manifest = []
-    for rn, npi, name, email, patients in providers:
-        rows = con.execute(f"select {', '.join(CENSUS_COLUMNS)} from census_patients "
-                           "where request_number = ? and provider_npi = ?", [rn, npi]).fetchall()
-        moves = con.execute("""
-            select e.fin, e.patient_family_name, e.event_type, e.event_at, e.facility,
-                   e.unit, e.room, e.bed
-            from stg_adt_events as e
-            where e.fin in (select fin from census_patients
-                            where request_number = ? and provider_npi = ?)
-              and e.event_at < (select as_of_ts from run_parameters) + interval 1 day
-            order by e.patient_family_name, e.fin, e.event_at""", [rn, npi]).fetchall()
-        file_name = f"census_{rn}_{npi}_{as_of.isoformat()}.xlsx"
-        _census_workbook(building / file_name, as_of, name, rows, moves, password)
+    for rn, npi, name, email, patients in _census_providers(con):
+        file_name = _census_file(rn, npi, as_of)
+        if not (building / file_name).is_file():
+            raise RuntimeError("a census workbook is missing from the building folder")
         to = "; ".join(x for x in (email, recipients.get((rn, npi))) if x)
         manifest.append([file_name, rn, name, email, npi, to, patients, password is not None])
     write_csv(building / "census_manifest.csv", MANIFEST_COLUMNS, manifest)
@@ -141,18 +182,12 @@ def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
 
 def _census_workbook(path: Path, as_of: dt.date, provider: str, rows: list, moves: list,
                      password: str | None) -> None:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Census"
-    set_value(ws.cell(row=1, column=1), f"Physician Census for {provider} as of "
-              f"{as_of.isoformat()}: {len(rows)} patients. Protected health information: "
-              "do not forward outside the practice.")
-    ws.cell(row=1, column=1).font = Font(bold=True)
-    write_table(ws, CENSUS_HEADERS, [list(r) for r in rows], start_row=3)
-    mv = wb.create_sheet("Movements")
-    write_table(mv, MOVEMENT_HEADERS, [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]]
-                                       for m in moves])
-    save_workbook(wb, path, as_of)
+    with StreamingBook(path, as_of, small=True) as book:
+        book.table("Census", CENSUS_HEADERS, rows, title=(
+            f"Physician Census for {provider} as of {as_of.isoformat()}: {len(rows)} "
+            "patients. Protected health information: do not forward outside the practice."))
+        book.table("Movements", MOVEMENT_HEADERS,
+                   [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]] for m in moves])
     if password is not None:
         _encrypt_in_place(path, password)
 

@@ -7,8 +7,11 @@ from pathlib import Path
 from flows.deployments import build_deployments
 
 
-def test_three_deployments_with_schedules_and_absolute_paths(tmp_path):
+def test_scheduled_deployments_and_on_demand_intake(tmp_path):
     deployments = build_deployments(Path("data/sample"), tmp_path / "runs", None)
+    intake = deployments.pop()
+    assert intake.name == "attestation-intake" and not intake.schedules
+    assert intake.parameters["out_dir"] == str((tmp_path / "runs" / "access_review").resolve())
     by_name = {d.name: d for d in deployments}
     assert set(by_name) == {"quarterly-access-review", "weekly-dormant-accounts",
                             "daily-census"}

@@ -45,11 +45,13 @@ FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_n
 WAREHOUSE_MEMORY_LIMIT = "2GB"
 
 
-def connect_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
+def connect_warehouse(path: str | Path, read_only: bool = False
+                      ) -> duckdb.DuckDBPyConnection:
     """Open the run's warehouse with a bounded memory budget (spilling to a temporary
-    folder beside it), so a hospital-size review stays well inside the machine."""
+    folder beside it), so a hospital-size review stays well inside the machine. Read-only
+    connections (the report stage's render tasks) may be open in several processes."""
     p = Path(path)
-    return duckdb.connect(str(p), config={
+    return duckdb.connect(str(p), read_only=read_only, config={
         "memory_limit": WAREHOUSE_MEMORY_LIMIT,
         "temp_directory": str(p.parent / ".duckdb_spill"),
     })
@@ -145,12 +147,18 @@ def _npi_or_false(value: str | None) -> bool:
 
 def build_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Create every model as a table, dependencies first; then the `findings` table."""
+    from ccreview.progress import progress_bar
+
     register_functions(con)
     built = []
-    for name, path in build_order():
-        con.execute(f"create or replace table {name} as\n{path.read_text()}")
-        built.append(name)
-    build_findings(con)
+    order = build_order()
+    with progress_bar(len(order) + len(FINDINGS_MODELS), "transform", "model") as bar:
+        for name, path in order:
+            con.execute(f"create or replace table {name} as\n{path.read_text()}")
+            built.append(name)
+            bar.update()
+        build_findings(con)
+        bar.update(len(FINDINGS_MODELS))
     return built
 
 

@@ -1,0 +1,59 @@
+"""The task runner the report stage renders on: the same tasks run one at a time, on
+threads, in a local process pool, or on a Dask cluster (prefect-dask) — chosen per run.
+
+- `process` (default): a pool of `workers` processes on this machine; rendering is
+  CPU-bound Python (xlsx), so processes, not threads, give parallelism.
+- `dask`: a `DaskTaskRunner`; with `CCREVIEW_DASK_ADDRESS` (e.g. tcp://scheduler:8786) it
+  joins that cluster, otherwise it starts a local one with `workers` single-threaded
+  processes. The workers must see the same folders (shared storage).
+- `thread`: a thread pool (no start-up cost; little parallelism under the GIL).
+- `sequential`: the tasks one after the other in the flow's process.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+
+from ccreview.errors import UsageError
+
+RUNNERS = ("process", "dask", "thread", "sequential")
+# `auto`: below this many groups a process pool's start-up (a few seconds per worker)
+# costs more than the rendering it would share out (measured: see ARCHITECTURE.md)
+AUTO_PROCESS_POOL_GROUPS = 500
+
+
+def resolve_runner(kind: str, groups: int, units: int) -> str:
+    """`auto` -> process pool for a large review, sequential for a small one; a single
+    render task never needs a pool."""
+    if units <= 1:
+        return "sequential"
+    if kind == "auto":
+        return "process" if groups >= AUTO_PROCESS_POOL_GROUPS else "sequential"
+    return kind
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def make_task_runner(kind: str, workers: int) -> TaskRunner:
+    if kind == "process":
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if kind == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "sequential":
+        return ThreadPoolTaskRunner(max_workers=1)
+    if kind == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise UsageError("the dask task runner needs prefect-dask: "
+                             "pip install prefect-dask") from None
+        address = os.environ.get("CCREVIEW_DASK_ADDRESS")
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    raise UsageError(f"unknown task runner {kind!r}: choose one of {', '.join(RUNNERS)}")

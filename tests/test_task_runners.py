@@ -1,0 +1,80 @@
+"""The report stage renders the same files whichever task runner it runs on: one at a
+time, a local process pool, or a local Dask cluster (prefect-dask)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+import flows.access_review as flow_module
+from ccreview import progress
+from flows.access_review import render_plan
+from flows.runners import AUTO_PROCESS_POOL_GROUPS, make_task_runner, resolve_runner
+from tests.conftest import SAMPLE
+
+AS_OF = "2026-11-01"
+
+
+def test_the_plan_shards_the_per_group_and_per_provider_workbooks():
+    plan = render_plan(("review", "dormant", "r2w", "census"), 3)
+    assert [u for u in plan if u[0] == "attestation"] == [("attestation", i, 6) for i in range(6)]
+    assert [u for u in plan if u[0] == "census"] == [("census", i, 6) for i in range(6)]
+    assert plan[0] == ("review", 0, 1)  # the largest single task first
+    assert [u for u in plan if u[0] in ("review", "dormant", "r2w")] == [
+        ("review", 0, 1), ("dormant", 0, 1), ("r2w", 0, 1)]
+    assert render_plan(("dormant",), 4) == [("dormant", 0, 1)]
+
+
+def test_auto_uses_a_process_pool_only_where_it_pays():
+    assert resolve_runner("auto", AUTO_PROCESS_POOL_GROUPS, 5) == "process"
+    assert resolve_runner("auto", AUTO_PROCESS_POOL_GROUPS - 1, 5) == "sequential"
+    assert resolve_runner("dask", 10, 5) == "dask"
+    assert resolve_runner("process", 10_000, 1) == "sequential"  # one task: no pool
+
+
+def test_an_unknown_runner_is_a_usage_error():
+    from ccreview.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown task runner"):
+        make_task_runner("gpu", 2)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bars_only_on_a_terminal_and_only_when_asked(monkeypatch):
+    for wanted, stream, drawn in (("1", _Terminal(), True), ("1", io.StringIO(), False),
+                                  ("0", _Terminal(), False)):
+        monkeypatch.setenv(progress.ENV, wanted)
+        monkeypatch.setattr("sys.stderr", stream)
+        with progress.progress_bar(3, "report", "task") as bar:
+            for _ in range(3):
+                bar.update()
+        assert ("report: " in stream.getvalue()) is drawn, (wanted, type(stream))
+
+
+def _reports(out: Path) -> dict[str, str]:
+    skip = ("data_quality", "warehouse.duckdb", "history.duckdb", "run_manifest.json")
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*")) if p.is_file()
+            and not str(p.relative_to(out)).startswith(skip)
+            and not any(part.startswith(".") for part in p.relative_to(out).parts)}
+
+
+@pytest.mark.flow
+def test_every_runner_renders_the_same_files(prefect_harness, tmp_path):
+    outputs = {}
+    for runner in ("sequential", "process", "dask"):
+        out = tmp_path / runner
+        result = flow_module.access_review(str(SAMPLE), str(out), AS_OF, task_runner=runner,
+                                           workers=2)
+        assert result["findings_by_rule"]
+        outputs[runner] = _reports(out)
+    assert len(outputs["sequential"]) > 50  # workbooks, census, attestation, CSVs
+    assert outputs["process"] == outputs["sequential"]
+    assert outputs["dask"] == outputs["sequential"]
