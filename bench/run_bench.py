@@ -74,7 +74,8 @@ def _cells_written(out: Path) -> int:
     import openpyxl
 
     cells = 0
-    for path in [*out.glob("*.xlsx"), *(out / "census").glob("*.xlsx")]:
+    for path in [*out.glob("*.xlsx"), *(out / "census").glob("*.xlsx"),
+                 *(out / "attestation").glob("*.xlsx")]:
         wb = openpyxl.load_workbook(path, read_only=True)
         for ws in wb.worksheets:  # the sheet's recorded dimensions: no cell is read
             cells += (ws.max_row or 0) * (ws.max_column or 0)

@@ -306,9 +306,17 @@ def _check_folders(args: argparse.Namespace) -> None:
 
 
 def _print_outputs(result: dict) -> None:
+    """The files written; a folder of many (attestation, census) as one line."""
+    by_folder: dict[str, list[str]] = {}
+    for p in result["outputs"]:
+        by_folder.setdefault(str(Path(p).parent), []).append(p)
     print("\nWrote:")
     for p in result["outputs"]:
-        print(f"  {p}")
+        siblings = by_folder[str(Path(p).parent)]
+        if len(siblings) <= 20:
+            print(f"  {p}")
+        elif p == siblings[0]:
+            print(f"  {Path(p).parent}{os.sep} ({len(siblings)} files)")
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result["stage_seconds"].items())
     print(f"Stages: {stages}")
 

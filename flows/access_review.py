@@ -236,8 +236,8 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
         task_runner = resolve_runner(task_runner, groups, len(plan))
         if task_runner == "sequential":
             plan = render_plan(reports, 1)
-        logger.info("rendering %d report tasks on the %s task runner (%d workers)",
-                    len(plan), task_runner, workers)
+        logger.info("rendering %d report tasks on the %s task runner%s", len(plan),
+                    task_runner, "" if task_runner == "sequential" else f" ({workers} workers)")
         with make_task_runner(task_runner, workers) as runner:
             futures = [runner.submit(render, {
                 "unit": unit, "shard": shard, "shards": shards, "warehouse": warehouse,

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from reports.files import atomic_path, write_csv
-from reports.xlsx import DATE_FORMAT, StreamingBook
+from reports.xlsx import DATE_FORMAT, FreeformSheet, StreamingBook
 from transforms.warehouse import FINDING_COLUMNS, rule_models
 
 FINDINGS_HEADERS = {
@@ -171,43 +171,10 @@ def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
         _run_sheet(book, ctx, scope["run_inputs"])
 
 
-class _Cursor:
-    """Writes a free-form sheet top to bottom (the streaming writer needs row order)."""
-
-    def __init__(self, book: StreamingBook, name: str) -> None:
-        self.book, self.ws, self.row = book, book.wb.add_worksheet(name), 0
-
-    def line(self, *values: object, fmt: str | None = None) -> None:
-        f = self.book.fmt[fmt] if fmt else None
-        for j, v in enumerate(values):
-            self.book.write(self.ws, self.row, j, v, f)
-        self.row += 1
-
-    def skip(self, n: int = 1) -> None:
-        self.row += n
-
-    def table(self, header: list[str], rows: list[list], severity_column: int | None = None
-              ) -> None:
-        self.line(*header, fmt="bold")
-        for r in rows:
-            for j, v in enumerate(r):
-                fmt = (self.book.fmt.get(f"severity:{v}") if j == severity_column else None)
-                self.book.write(self.ws, self.row, j, v, fmt)
-            self.row += 1
-
-    def widths(self, widths: tuple[int, ...]) -> None:
-        for j, w in enumerate(widths):
-            self.ws.set_column(j, j, w)
-
-    def print_landscape(self) -> None:
-        self.ws.set_landscape()
-        self.ws.fit_to_pages(1, 0)
-
-
 def _data_quality_sheet(book: StreamingBook, scope: dict) -> None:
     """Dataset expectations (Great Expectations) and quarantine counts by file and rule."""
     expectations = scope["expectations"]
-    ws = _Cursor(book, "Data quality")
+    ws = FreeformSheet(book, "Data quality")
     ws.line("Data quality", fmt="title")
     not_met = sum(1 for e in expectations if e[3] != "met")
     ws.line(f"{len(expectations)} dataset expectations, {not_met} not met; details in "
@@ -230,7 +197,7 @@ def _data_quality_sheet(book: StreamingBook, scope: dict) -> None:
 
 def _summary(book: StreamingBook, ctx: ReviewContext, findings: pd.DataFrame,
              catalog: pd.DataFrame, inputs: pd.DataFrame, scope: dict) -> None:
-    ws = _Cursor(book, "Summary")
+    ws = FreeformSheet(book, "Summary")
     ws.line("Clinical Connectivity access review", fmt="title")
     ws.skip()
     facts = [
@@ -313,7 +280,7 @@ def _run_sheet(book: StreamingBook, ctx: ReviewContext, inputs: list[list]) -> N
     every setting used."""
     from reports.run_manifest import versions
 
-    ws = _Cursor(book, "Run")
+    ws = FreeformSheet(book, "Run")
     ws.line(f"Review as of {ctx.as_of.isoformat()}", fmt="title")
     ws.skip()
     ws.table(["Component", "Version"], [[k, v] for k, v in versions().items()])

@@ -15,11 +15,9 @@ import re
 from pathlib import Path
 
 import duckdb
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from reports.files import write_csv
-from reports.xlsx import save_workbook, set_value, write_table
+from reports.xlsx import FreeformSheet, StreamingBook
 
 COLUMNS = ["lan_id", "upn", "person_name", "email", "request_number", "group_name",
            "staff_type", "last_sign_in_at", "last_sign_in_source", "days_inactive",
@@ -62,28 +60,22 @@ def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: 
             write_csv(path, COLUMNS, by_group[rn])
         written.append(out_dir / "dormant_by_group")
 
-    wb = Workbook()
-    wb.active.title = "Summary"
-    _summary(wb.active, rows, as_of, settings, exceptions, per_group_files)
-    write_table(wb.create_sheet("All accounts"), HEADERS, [list(r) for r in rows])
-    if not per_group_files:
-        used: set[str] = set()
-        for rn in admin_groups:
-            group_rows = by_group[rn]
-            admin = group_rows[0][13] or "no administrator"
-            ws = wb.create_sheet(_sheet_name(f"{rn} {admin}", used))
-            set_value(ws.cell(row=1, column=1),
-                      f"For {admin} ({group_rows[0][14] or 'no email'}), Group Administrator "
-                      f"of {group_rows[0][5]} ({rn}): accounts to review as of {as_of}")
-            ws.cell(row=1, column=1).font = Font(bold=True)
-            write_table(ws, HEADERS, [list(r) for r in group_rows], start_row=3)
-        orphans = by_group.get("", [])
-        if orphans:
-            write_table(wb.create_sheet(_sheet_name("No group (orphans)", used)), HEADERS,
-                        [list(r) for r in orphans])
-    write_table(wb.create_sheet("Exceptions"), EXCEPTION_HEADERS, [list(e) for e in exceptions])
     xlsx = out_dir / f"dormant_accounts_{as_of.isoformat()}.xlsx"
-    save_workbook(wb, xlsx, as_of)
+    with StreamingBook(xlsx, as_of) as book:
+        _summary(book, rows, as_of, settings, exceptions, per_group_files)
+        book.table("All accounts", HEADERS, rows)
+        if not per_group_files:
+            used: set[str] = {"summary", "all accounts", "exceptions"}
+            for rn in admin_groups:
+                group_rows = by_group[rn]
+                admin = group_rows[0][13] or "no administrator"
+                book.table(_sheet_name(f"{rn} {admin}", used), HEADERS, group_rows, title=(
+                    f"For {admin} ({group_rows[0][14] or 'no email'}), Group Administrator "
+                    f"of {group_rows[0][5]} ({rn}): accounts to review as of {as_of}"))
+            orphans = by_group.get("", [])
+            if orphans:
+                book.table(_sheet_name("No group (orphans)", used), HEADERS, orphans)
+        book.table("Exceptions", EXCEPTION_HEADERS, exceptions)
     written.append(xlsx)
     return written
 
@@ -100,41 +92,31 @@ def _sheet_name(wanted: str, used: set[str]) -> str:
     return name
 
 
-def _summary(ws, rows: list[tuple], as_of: dt.date, settings: dict[str, str],
-             exceptions: list[tuple], per_group_files: bool) -> None:
-    set_value(ws.cell(row=1, column=1), "Dormant and orphaned accounts")
-    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
-    set_value(ws.cell(row=2, column=1), f"As of {as_of.isoformat()}: {len(rows)} accounts to "
-              "act on; the LAN IDs to disable are in dormant_disable_lan_ids.csv" +
-              ("; one list per group in dormant_by_group/" if per_group_files else ""))
-    row = 4
+def _summary(book: StreamingBook, rows: list[tuple], as_of: dt.date,
+             settings: dict[str, str], exceptions: list[tuple], per_group_files: bool) -> None:
+    ws = FreeformSheet(book, "Summary")
+    ws.line("Dormant and orphaned accounts", fmt="title")
+    ws.line(f"As of {as_of.isoformat()}: {len(rows)} accounts to act on; the LAN IDs to "
+            "disable are in dormant_disable_lan_ids.csv" +
+            ("; one list per group in dormant_by_group/" if per_group_files else ""))
+    ws.skip()
     counts = {rule: sum(1 for r in rows if rule in r[16].split(", ")) for rule in SUPPORT_RULES}
-    row = _block(ws, row, "Accounts by rule", ["Rule", "Accounts"],
-                 [[k, v] for k, v in counts.items()])
+    ws.line("Accounts by rule", fmt="heading")
+    ws.table(["Rule", "Accounts"], [[k, v] for k, v in counts.items()])
+    ws.skip(2)
     groups: dict[tuple, int] = {}
     for r in rows:
         key = (r[4] or "(no group)", r[5] or "", r[13] or "")
         groups[key] = groups.get(key, 0) + 1
-    row = _block(ws, row, "Accounts by group", ["Request number", "Group",
-                                                "Group Administrator", "Accounts"],
-                 [[*k, v] for k, v in sorted(groups.items())])
-    row = _block(ws, row, "Thresholds used", ["Setting", "Value"],
-                 [[k, v] for k, v in settings.items() if k.startswith("thresholds.")])
+    ws.line("Accounts by group", fmt="heading")
+    ws.table(["Request number", "Group", "Group Administrator", "Accounts"],
+             [[*k, v] for k, v in sorted(groups.items())])
+    ws.skip(2)
+    ws.line("Thresholds used", fmt="heading")
+    ws.table(["Setting", "Value"],
+             [[k, v] for k, v in settings.items() if k.startswith("thresholds.")])
+    ws.skip(2)
     applied = sum(1 for e in exceptions if e[5] == "applied")
-    _block(ws, row, f"Exceptions: {applied} applied of {len(exceptions)} (Exceptions sheet)",
-           [], [])
-    for col, width in zip("ABCD", (34, 40, 30, 12), strict=True):
-        ws.column_dimensions[col].width = width
-
-
-def _block(ws, row: int, title: str, header: list[str], rows: list[list]) -> int:
-    set_value(ws.cell(row=row, column=1), title)
-    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
-    if header:
-        for j, h in enumerate(header, start=1):
-            set_value(ws.cell(row=row + 1, column=j), h)
-            ws.cell(row=row + 1, column=j).font = Font(bold=True)
-        for i, r in enumerate(rows, start=row + 2):
-            for j, v in enumerate(r, start=1):
-                set_value(ws.cell(row=i, column=j), v)
-    return row + len(rows) + 3
+    ws.line(f"Exceptions: {applied} applied of {len(exceptions)} (Exceptions sheet)",
+            fmt="heading")
+    ws.widths((34, 40, 30, 12))

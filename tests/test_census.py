@@ -203,3 +203,20 @@ def test_sample_distribution_matches_the_ground_truth(sample_warehouse):
         "select request_number, recipient_email from int_r2w_recipients "
         "where problem is not null").fetchall()
     assert set(left_off) == {(rn, e) for _, rn, e, _ in invalid}
+
+
+def test_a_patient_named_like_a_formula_stays_text(tmp_path):
+    payload = '=HYPERLINK("http://x.example","y")'
+    t = DAY - dt.timedelta(days=1)
+    folder = _write(_case([adt("P1", "A01", t, "F9", payload, ADA["npi"], admit=t)]),
+                    tmp_path / "in")
+    con = build_warehouse(folder, AS_OF)
+    written = write_census(con, tmp_path / "out", AS_OF, None)
+    book = next(p for p in written if ADA["npi"] in p.name)
+    texts = []
+    for ws in openpyxl.load_workbook(book):
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate}"
+                texts.append(cell.value)
+    assert payload in texts
