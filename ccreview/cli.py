@@ -277,6 +277,9 @@ def cmd_attest(args: argparse.Namespace) -> int:
         raise UsageError(f"--returned {args.returned}: not a folder")
     if not args.out.is_dir():
         raise UsageError(f"--out {args.out}: not a folder (the review's output folder)")
+    if not (args.out / "history.duckdb").is_file():
+        raise UsageError(f"--out {args.out}: no review history here (history.duckdb); "
+                         "run `ccreview review` with this --out first")
     print(f"ccreview attest: {args.returned} -> {args.out}", flush=True)
     _prefect_defaults()
     from flows.attestation_intake import attestation_intake

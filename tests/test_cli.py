@@ -19,7 +19,8 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["review", "--help"], ["generate", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["review", "--help"], ["generate", "--help"],
+                                  ["attest", "--help"]])
 def test_help_on_every_subcommand(capsys, argv):
     code, out, _ = _run(capsys, *argv)
     assert code == 0
@@ -34,6 +35,10 @@ def test_help_on_every_subcommand(capsys, argv):
     (["review", "--out", "o"], "--input"),
     (["generate", "--out", "o", "--groups", "0"], "--groups"),
     (["frobnicate"], "frobnicate"),
+    (["review", "--input", ".", "--out", "o", "--task-runner", "gpu"], "--task-runner"),
+    (["review", "--input", ".", "--out", "o", "--workers", "0"], "--workers"),
+    (["attest", "--returned", "/nonexistent/returns", "--out", "."], "/nonexistent/returns"),
+    (["attest", "--returned", ".", "--out", "tests"], "no review history"),
 ])
 def test_usage_errors_are_one_line_naming_the_argument(capsys, argv, names):
     code, _, err = _run(capsys, *argv)
