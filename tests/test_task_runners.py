@@ -7,6 +7,7 @@ import hashlib
 import io
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import flows.access_review as flow_module
@@ -78,3 +79,17 @@ def test_every_runner_renders_the_same_files(prefect_harness, tmp_path):
     assert len(outputs["sequential"]) > 50  # workbooks, census, attestation, CSVs
     assert outputs["process"] == outputs["sequential"]
     assert outputs["dask"] == outputs["sequential"]
+    # worker processes log through the same redaction: no patient data in what Prefect keeps
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        stored = "\n".join(log.message for log in client.read_logs())
+    assert "wrote" in stored and "shard" in stored  # the workers' own lines are there
+    warehouse = duckdb.connect(str(tmp_path / "process" / "warehouse.duckdb"), read_only=True)
+    patients = warehouse.execute("select patient_family_name, fin, mrn from raw_adt_events"
+                                 ).fetchall()
+    warehouse.close()
+    assert patients
+    for values in patients:
+        for v in values:
+            assert v not in stored
