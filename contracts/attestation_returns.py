@@ -9,7 +9,8 @@ sheet row — never the cell's value:
   was not issued one; rows from another group's workbook; a row twice;
 - edited evidence (any cell but Decision and Comment differs from what was issued), a
   removed column, a removed row;
-- an unknown decision, a missing decision on a high-severity row;
+- an unknown decision, a missing decision on a high-severity row; (not blocking) Modify
+  without a comment saying what to change;
 - a duplicate return: two copies for one group. Identical decisions count once; differing
   ones are both set aside until the group sends one.
 
@@ -264,6 +265,9 @@ def _check_copy(copy: ReturnedCopy, rn: str, wb_id: str, issued: dict[str, dict]
                 add(sheet_row, rid, "Decision", "missing decision on a high-severity row")
         elif decision.casefold() not in {d.casefold() for d in DECISIONS}:
             add(sheet_row, rid, "Decision", "unknown decision (use Keep, Revoke or Modify)")
+        elif decision.casefold() == "modify" and not evidence_text(row.get("Comment")):
+            add(sheet_row, rid, "Comment", "Modify without a comment saying what to change",
+                blocking=False)
     for rid in sorted(set(issued) - seen):
         high = issued[rid]["evidence"]["Severity"] == "high"
         add(None, rid, "", "row removed from the workbook", blocking=high)

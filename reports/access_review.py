@@ -1,6 +1,6 @@
 """The periodic review's outputs: `findings.csv` and `findings.parquet`, `quarantine.csv`,
 `review_notes.csv` and the compliance workbook `access_review_<as-of>.xlsx` (Summary,
-Findings and To resolve sheets).
+Findings, Entitlements, To resolve, Groups, Data quality, Trend and Run sheets).
 
 Everything is read from the finished warehouse; nothing here computes a finding.
 """

@@ -181,6 +181,17 @@ def test_edited_evidence(issued, tmp_path, header):
     assert all(header not in p.problem for p in result.problems)  # names, never values
 
 
+def test_modify_without_a_comment_is_flagged_but_does_not_block(issued, tmp_path):
+    def edit(ws):
+        r = _first_row_where(ws, _is_high)
+        ws.cell(row=r, column=DECISION_COL, value="Modify")
+        ws.cell(row=r, column=COL["Comment"]).value = None
+    rn, result = _tampered(issued, tmp_path, edit)
+    assert _problems(result) == [("Comment", "Modify without a comment saying what to change",
+                                  False)]
+    assert _status(result, rn) == "complete"
+
+
 def test_decision_case_and_spaces_are_tolerated(issued, tmp_path):
     def edit(ws):
         ws.cell(row=_first_row_where(ws, _is_high), column=DECISION_COL, value="  revoke ")

@@ -71,8 +71,12 @@ def fill_returns(issued_dir: Path, returned_dir: Path, seed: int = 1, skip_every
         if skip_every and i % skip_every == 0:
             continue
         group = load_workbook(source, read_only=True)["Instructions"]["B3"].value or source.stem
-        name = re.sub(r"[^A-Za-z0-9]+", " ", str(group)).strip() + " - attestation.xlsx"
-        target = returned_dir / name
+        stem = re.sub(r"[^A-Za-z0-9]+", " ", str(group)).strip() + " - attestation"
+        target = returned_dir / f"{stem}.xlsx"
+        n = 1
+        while target in written:  # two groups of the same name
+            n += 1
+            target = returned_dir / f"{stem} ({n}).xlsx"
         fill_copy(source, target, seed + i, partial=bool(partial_every)
                   and i % partial_every == 0)
         written.append(target)
