@@ -55,8 +55,17 @@ def attestation_intake(returned_dir: str, out_dir: str, as_of: str | None = None
           + ", ".join(f"{n} {k}" for k, n in sorted(s.items()))
           + f"; {counts['problems']} problems; {counts['to_revoke_or_change']} rows to revoke "
           "or change")
-    from prefect.artifacts import create_table_artifact
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+    create_markdown_artifact(
+        key="attestation-summary",
+        markdown=(f"# Attestation intake for the review of {counts['as_of']}\n\n"
+                  f"- returned files read: {counts['files']}\n"
+                  + "".join(f"- groups {k}: **{n}**\n" for k, n in sorted(s.items()))
+                  + f"- rows to revoke or change: {counts['to_revoke_or_change']}\n"
+                  f"- problems in the returns: {counts['problems']} "
+                  f"({counts['blocking_problems']} blocking)\n"),
+        description="Counts only; remediation_<as-of>.xlsx is in the output folder.")
     create_table_artifact(key="attestation-status",
                           table=[{"status": k, "groups": n} for k, n in sorted(s.items())],
                           description="Groups by attestation status (counts only)")

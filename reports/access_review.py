@@ -226,7 +226,9 @@ def _summary(book: StreamingBook, ctx: ReviewContext, findings: pd.DataFrame,
     for rec in catalog.itertuples(index=False):
         n = counts.get(rec.rule, 0) if rec.rule in evaluated else "not evaluated yet"
         by_rule.append([rec.rule, rec.severity, n, rec.description])
+    first = ws.row + 1  # the table's first data row (0-based)
     ws.table(["Rule", "Severity", "Findings", "What it means"], by_rule, severity_column=1)
+    _findings_by_rule_chart(book, first, ws.row - 1)
     ws.skip()
     ws.line("Findings by severity", fmt="heading")
     by_sev = findings.groupby("severity").size().to_dict() if len(findings) else {}
@@ -251,6 +253,21 @@ def _summary(book: StreamingBook, ctx: ReviewContext, findings: pd.DataFrame,
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute("select count(*) from information_schema.tables where table_name = ?",
                        [name]).fetchall()[0][0] > 0
+
+
+def _findings_by_rule_chart(book: StreamingBook, first: int, last: int) -> None:
+    """A native bar chart of open findings per rule, beside the Summary's table."""
+    chart = book.wb.add_chart({"type": "bar"})
+    chart.add_series({"name": "Open findings",
+                      "categories": ["Summary", first, 0, last, 0],
+                      "values": ["Summary", first, 2, last, 2],
+                      "data_labels": {"value": True}})
+    chart.set_title({"name": "Open findings by rule"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"reverse": True})
+    chart.set_size({"width": 620, "height": 420})
+    # right of the "What it means" text, which runs on over the next columns
+    book.wb.get_worksheet_by_name("Summary").insert_chart(2, 9, chart)
 
 
 def _trend_sheet(book: StreamingBook, trend: list[tuple]) -> None:

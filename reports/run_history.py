@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
             create table if not exists runs (
                 as_of date primary key, recorded_at timestamp, inputs json, findings integer)
         """)
+        # added later; an older history file gains the columns
+        history.execute("alter table runs add column if not exists run_id varchar")
+        history.execute("alter table runs add column if not exists counts json")
         history.execute("""
             create table if not exists run_findings (
                 as_of date, finding_key varchar, rule varchar, severity varchar,
@@ -82,8 +86,10 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
             history.register("_frame", frame)
             history.execute(f"insert into {table} select * from _frame")
             history.unregister("_frame")
-        history.execute("insert into runs values (?, ?, ?, ?)",
-                        [as_of, dt.datetime.combine(as_of, dt.time(0)), inputs, len(current)])
+        history.execute("insert into runs (as_of, recorded_at, inputs, findings, run_id, "
+                        "counts) values (?, ?, ?, ?, ?, ?)",
+                        [as_of, dt.datetime.combine(as_of, dt.time(0)), inputs, len(current),
+                         _run_id(), json.dumps(_run_counts(con), sort_keys=True)])
         previous = history.execute("select max(as_of) from runs where as_of < ?",
                                    [as_of]).fetchall()[0][0]
         before = history.execute(
@@ -185,3 +191,21 @@ def _group_review_status(history: duckdb.DuckDBPyConnection, as_of: dt.date) -> 
         left join attestation_status as s using (as_of, request_number)
         order by g.request_number
     """, {"as_of": as_of}).df()
+
+
+def _run_id() -> str:
+    """The Prefect flow run's id, or a fresh one outside a flow (a test, a script)."""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or uuid.uuid4())
+
+
+def _run_counts(con: duckdb.DuckDBPyConnection) -> dict:
+    """Rows read, accepted and quarantined, and findings per rule: counts only."""
+    read, accepted, quarantined = con.execute(
+        "select coalesce(sum(rows_read), 0), coalesce(sum(rows_accepted), 0), "
+        "coalesce(sum(rows_quarantined), 0) from input_reconciliation").fetchall()[0]
+    by_rule = dict(con.execute("select rule, count(*) from findings group by 1 order by 1"
+                               ).fetchall())
+    return {"rows_read": int(read), "rows_accepted": int(accepted),
+            "rows_quarantined": int(quarantined), "findings_by_rule": by_rule}

@@ -74,7 +74,9 @@ def test_attest_writes_the_remediation_list(review_run, attest_run):
     assert recorded == 24
     assert "Attestations for the review of 2026-11-01" in attest_run["printed"]
     text = "\n".join(_stored_prefect_logs() + [attest_run["printed"]])
-    assert any(m.startswith("attestation-status ") for m in _stored_prefect_logs())
+    stored = _stored_prefect_logs()
+    assert any(m.startswith("attestation-status ") for m in stored)
+    assert any(m.startswith("attestation-summary ") and "groups complete" in m for m in stored)
     for name in rem["person_name"]:
         assert name not in text
 
@@ -130,6 +132,7 @@ def test_workbook_summary_and_findings(review_run):
     wb = openpyxl.load_workbook(out / "access_review_2026-11-01.xlsx")
     assert wb.sheetnames == ["Summary", "Findings", "Entitlements", "To resolve", "Groups",
                              "Data quality", "Trend", "Run"]
+    assert len(wb["Summary"]._charts) == 1  # open findings by rule, a native chart
     groups = list(wb["Groups"].iter_rows(min_row=2, values_only=True))
     assert len(groups) == 24
     assert {g[8] for g in groups} >= {"completed", "lapsed", "renewal due"}

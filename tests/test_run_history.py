@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import openpyxl
@@ -63,6 +64,13 @@ def test_rerunning_an_as_of_replaces_it(tmp_path):
     history = duckdb.connect(str(out / HISTORY), read_only=True)
     assert history.execute("select count(*) from runs").fetchall() == [(1,)]
     assert history.execute("select count(*) from run_findings").fetchall() == [(2,)]
+    run_id, counts, inputs = history.execute("select run_id, counts, inputs from runs"
+                                             ).fetchall()[0]
+    counts = json.loads(counts)
+    assert run_id and counts["rows_read"] == counts["rows_accepted"] + \
+        counts["rows_quarantined"] > 0
+    assert sum(counts["findings_by_rule"].values()) == 2
+    assert all(len(h) == 64 for h in json.loads(inputs).values())
 
 
 def test_workbook_shows_changes_and_a_trend_chart(tmp_path):
@@ -79,3 +87,17 @@ def test_workbook_shows_changes_and_a_trend_chart(tmp_path):
     assert len(wb["Trend"]._charts) == 1
     statuses = {r[-1] for r in wb["Findings"].iter_rows(min_row=2, values_only=True)}
     assert statuses == {"new", "still open"}
+
+
+def test_an_older_history_file_gains_the_new_columns(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    old = duckdb.connect(str(out / HISTORY))
+    old.execute("create table runs (as_of date primary key, recorded_at timestamp, "
+                "inputs json, findings integer)")
+    old.execute("insert into runs values ('2026-08-01', '2026-08-01', '{}', 0)")
+    old.close()
+    _review(tmp_path, _case(100), AS_OF, out)
+    history = duckdb.connect(str(out / HISTORY), read_only=True)
+    rows = history.execute("select as_of, run_id is not null from runs order by 1").fetchall()
+    assert rows == [(dt.date(2026, 8, 1), False), (AS_OF, True)]
