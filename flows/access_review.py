@@ -50,6 +50,8 @@ WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
 # Data Docs are built aside and replace out/data_quality only when the whole run succeeded
 PENDING_DATA_DOCS = ".data_quality.pending"
+# and the reports are rendered aside and moved into place once every one is written
+PENDING_REPORTS = ".reports.pending"
 
 
 class StageError(RuntimeError):
@@ -228,10 +230,15 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
                 logger.info("since the previous run (%s): %d new, %d still open, "
                             "%d resolved", changes["previous_as_of"] or "none",
                             changes["new"], changes["still_open"], changes["resolved"])
+        # every task writes into a pending folder, moved into place only when all succeeded:
+        # a failed run leaves every previous report, not a mix of old and new
+        pending = out / PENDING_REPORTS
+        shutil.rmtree(pending, ignore_errors=True)
+        pending.mkdir()
         if "review" in reports:
-            prepare_attestation(out)
+            prepare_attestation(pending)
         if "census" in reports:
-            prepare_census(out)
+            prepare_census(pending)
         plan = render_plan(reports, workers)
         task_runner = resolve_runner(task_runner, groups, len(plan))
         if task_runner == "sequential":
@@ -241,7 +248,7 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
         with make_task_runner(task_runner, workers) as runner:
             futures = [runner.submit(render, {
                 "unit": unit, "shard": shard, "shards": shards, "warehouse": warehouse,
-                "out_dir": out_dir, "as_of": as_of, "config_path": config_path,
+                "out_dir": str(pending), "as_of": as_of, "config_path": config_path,
                 "dormancy_days": dormancy_days}) for unit, shard, shards in plan]
             with progress_bar(len(futures), "report", "task") as bar:
                 for _ in as_completed(futures):
@@ -249,17 +256,32 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
             written = [Path(p) for f in futures for p in f.result()]  # in plan order
         with connect_warehouse(warehouse, read_only=True) as con:
             if "review" in reports:
-                written += finish_attestation(con, out)
+                written += finish_attestation(con, pending)
             if "census" in reports:
-                census = finish_census(con, out, day, census_password())
+                census = finish_census(con, pending, day, census_password())
                 logger.info("wrote %d census workbooks", len(census) - 1)
                 written += census
+            written = [out / p.relative_to(pending) for p in written]
+            _move_into_place(pending, out)
             manifest = write_run_manifest(con, out / "run_manifest.json", as_of=as_of,
                                           input_dir=input_dir,
                                           settings=config.as_flat_dict(),
                                           outputs=[p for p in written if p.is_file()])
     logger.info("wrote %d report files", len(written) + 1)
     return [str(p) for p in [*written, manifest]]
+
+
+def _move_into_place(pending: Path, out: Path) -> None:
+    """Every finished report from the pending folder into the output folder: files by an
+    atomic rename, folders (attestation, census) swapped whole."""
+    for entry in sorted(pending.iterdir()):
+        target = out / entry.name
+        if entry.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            entry.rename(target)
+        else:
+            os.replace(entry, target)
+    pending.rmdir()
 
 
 def _version() -> str:

@@ -44,18 +44,29 @@ def reviewed(prefect_harness, tmp_path_factory):
     return out
 
 
-def test_a_failing_stage_changes_nothing_and_hides_its_message(reviewed, monkeypatch):
+@pytest.mark.parametrize(("stage", "target", "attr"), [
+    ("ingest", flow_module, "ingest_inputs"),
+    ("validate", flow_module, "validate_ingested"),
+    ("data quality", "contracts.expectations", "run_expectations"),
+    ("transform", flow_module, "build_models"),
+    ("report", flow_module, "write_review_reports"),
+])
+def test_a_failing_stage_changes_nothing_and_hides_its_message(reviewed, monkeypatch, stage,
+                                                              target, attr):
     before, history = _snapshot(reviewed), _history_runs(reviewed)
 
-    def boom(con):
+    def boom(*args, **kwargs):
         raise ValueError("could not convert jane.doe@example.org")  # data in the message
 
-    monkeypatch.setattr(flow_module, "build_models", boom)
+    monkeypatch.setattr(target if not isinstance(target, str) else __import__(
+        target, fromlist=[attr]), attr, boom)
     with pytest.raises(flow_module.StageError) as exc:
         flow_module.access_review(str(SAMPLE), str(reviewed), "2026-11-02")
-    assert "transform" in str(exc.value) and "jane.doe" not in str(exc.value)
+    assert f"the {stage} stage failed" in str(exc.value)
+    assert "jane.doe" not in str(exc.value)
     assert _snapshot(reviewed) == before
     assert _history_runs(reviewed) == history
+    assert not [p for p in reviewed.rglob(".*.tmp")]
 
 
 def test_a_report_failing_midway_rolls_the_history_back(reviewed, monkeypatch):
@@ -64,10 +75,12 @@ def test_a_report_failing_midway_rolls_the_history_back(reviewed, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    before = _snapshot(reviewed)
     monkeypatch.setattr(flow_module, "write_dormant_reports", disk_full)
     with pytest.raises(OSError):
         flow_module.access_review(str(SAMPLE), str(reviewed), "2026-11-03")
-    assert _history_runs(reviewed) == history  # the review reports were written; no record
+    assert _history_runs(reviewed) == history
+    assert _snapshot(reviewed) == before  # the reports that were written stayed aside
     assert not [p for p in reviewed.rglob(".*.tmp")]  # no half-written file left behind
     monkeypatch.undo()
     flow_module.access_review(str(SAMPLE), str(reviewed), "2026-11-03")  # the next run works
