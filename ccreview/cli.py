@@ -186,7 +186,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     result = access_review(str(args.input), str(args.out), args.as_of.isoformat(),
                            str(args.config) if args.config else None, args.task_runner,
                            args.workers)
-    _print_outputs(result)
+    _print_outputs(result, args.out)
     findings = result["findings_by_rule"]
     print(f"\nFindings: {sum(findings.values())}")
     for rule, n in sorted(findings.items()):
@@ -222,7 +222,7 @@ def cmd_dormant(args: argparse.Namespace) -> int:
     result = dormant_accounts(str(args.input), str(args.out), args.as_of.isoformat(),
                               str(args.config) if args.config else None, args.days,
                               args.task_runner, args.workers)
-    _print_outputs(result)
+    _print_outputs(result, args.out)
     support = {r: n for r, n in result["findings_by_rule"].items()
                if r in ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "DISABLED_WITH_ACCESS",
                         "ORPHAN_ACCOUNT", "REMOVED_MEMBER_ACTIVE", "APP_UNUSED")}
@@ -248,7 +248,7 @@ def cmd_census(args: argparse.Namespace) -> int:
     result = daily_census(str(args.input), str(args.out), args.as_of.isoformat(),
                           str(args.config) if args.config else None, args.task_runner,
                           args.workers)
-    _print_outputs(result)
+    _print_outputs(result, args.out)
     return EXIT_OK
 
 
@@ -308,18 +308,19 @@ def _check_folders(args: argparse.Namespace) -> None:
         raise UsageError(f"--out {args.out}: exists and is not a folder")
 
 
-def _print_outputs(result: dict) -> None:
-    """The files written; a folder of many (attestation, census) as one line."""
-    by_folder: dict[str, list[str]] = {}
+def _print_outputs(result: dict, out: Path) -> None:
+    """The files written; a subfolder of many (attestation, census) as one line."""
+    by_folder: dict[Path, list[str]] = {}
     for p in result["outputs"]:
-        by_folder.setdefault(str(Path(p).parent), []).append(p)
+        by_folder.setdefault(Path(p).parent, []).append(p)
     print("\nWrote:")
     for p in result["outputs"]:
-        siblings = by_folder[str(Path(p).parent)]
-        if len(siblings) <= 20:
+        folder = Path(p).parent
+        siblings = by_folder[folder]
+        if folder.resolve() == out.resolve() or len(siblings) <= 5:
             print(f"  {p}")
         elif p == siblings[0]:
-            print(f"  {Path(p).parent}{os.sep} ({len(siblings)} files)")
+            print(f"  {folder}{os.sep} ({len(siblings)} files)")
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result["stage_seconds"].items())
     print(f"Stages: {stages}")
 
