@@ -322,3 +322,20 @@ def test_next_compliance_workbook_shows_the_review_status(tmp_path):
 
 def test_evidence_headers_cover_every_review_column_but_the_two_inputs():
     assert set(REVIEW_HEADERS) - set(EVIDENCE_HEADERS) == {"Decision", "Comment"}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_a_copy_saved_again_by_libreoffice_is_accepted(issued, tmp_path):
+    """A group that works in LibreOffice Calc: its re-saved copy reads the same."""
+    import subprocess
+
+    con, out, paths = issued
+    source = _group_with_high(con, paths)
+    filled = tmp_path / "filled"
+    fill_copy(source, filled / "ours.xlsx", 1)
+    subprocess.run(["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                    "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"),
+                    str(filled / "ours.xlsx")], check=True, capture_output=True, timeout=300)
+    ours, theirs = _check(out, filled), _check(out, tmp_path / "lo")
+    assert theirs.problems == [] and _status(theirs, source.stem) == "complete"
+    assert theirs.remediation == ours.remediation and ours.remediation
