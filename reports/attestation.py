@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ EVIDENCE_HEADERS = tuple(h for _, h in EVIDENCE)
 REVIEW_HEADERS = (*EVIDENCE_HEADERS, "Decision", "Comment")
 WIDTHS = (15, 24, 34, 20, 18, 14, 24, 10, 12, 11, 16, 12, 30, 10, 12, 40)
 FOLDER = "attestation"
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 def evidence_text(value: object) -> str:
@@ -54,7 +56,9 @@ def evidence_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    # control characters are stored as `_xHHHH_` escapes, which openpyxl reads back as
+    # written: decode them on both sides, so an untouched cell never looks edited
+    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(value)).strip()
 
 
 def workbook_id(as_of: dt.date, request_number: str, row_ids: Sequence[str]) -> str:

@@ -147,6 +147,7 @@ def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
     """What this run's attestation workbooks ask about: per group (due date, workbook id)
     and per row (the evidence as issued), so returned copies can be checked against it."""
     from reports.attestation import EVIDENCE, due_date, evidence_text, workbook_id
+    from reports.xlsx import EXCEL_MAX_CHARS
 
     due_days = con.execute("select attestation_due_days from run_parameters").fetchall()[0][0]
     cols = ", ".join(f"{c}::date" if c.endswith("_on") else c for c, _ in EVIDENCE)
@@ -156,7 +157,8 @@ def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
     issued, groups = [], {}
     for r in rows:
         request_number, group_name, application, team, *evidence = r
-        texts = {h: evidence_text(v) for (_, h), v in zip(EVIDENCE, evidence, strict=True)}
+        texts = {h: evidence_text(v[:EXCEL_MAX_CHARS] if isinstance(v, str) else v)
+                 for (_, h), v in zip(EVIDENCE, evidence, strict=True)}  # as the cell holds
         issued.append((as_of, request_number, texts["Row ID"], texts["Severity"] or None,
                        application, team, json.dumps(texts, sort_keys=True)))
         g = groups.setdefault(request_number, [group_name, [], 0])

@@ -10,12 +10,19 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from ccreview.synthetic.returns import DECISION_COL, fill_copy, fill_returns
 from contracts.attestation_returns import check_returns, record_status
 from reports.access_review import ReviewContext, write_review_reports
-from reports.attestation import EVIDENCE_HEADERS, REVIEW_HEADERS, write_attestation_workbooks
+from reports.attestation import (
+    EVIDENCE_HEADERS,
+    REVIEW_HEADERS,
+    evidence_text,
+    write_attestation_workbooks,
+)
 from reports.remediation import write_remediation
 from reports.run_history import HISTORY, recording_run
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
@@ -339,3 +346,32 @@ def test_a_copy_saved_again_by_libreoffice_is_accepted(issued, tmp_path):
     ours, theirs = _check(out, filled), _check(out, tmp_path / "lo")
     assert theirs.problems == [] and _status(theirs, source.stem) == "complete"
     assert theirs.remediation == ours.remediation and ours.remediation
+
+
+evidence_values = st.one_of(
+    st.none(), st.booleans(),
+    st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 12, 31)),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+            max_size=40))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(evidence_values, min_size=1, max_size=6))
+def test_evidence_reads_back_as_written(tmp_path_factory, values):
+    """Whatever an evidence cell holds — odd text included (`_x0041_`, control characters,
+    leading `=`) — reads back from the workbook with the same canonical text, so an
+    untouched return never looks edited."""
+    from openpyxl import load_workbook
+
+    from reports.xlsx import StreamingBook
+
+    path = tmp_path_factory.mktemp("prop") / "row.xlsx"
+    shown = [("Yes" if v else "No") if isinstance(v, bool) else v for v in values]
+    with StreamingBook(path, SAMPLE_AS_OF, small=True) as book:
+        book.table("Review", [f"c{i}" for i in range(len(values))], [shown])
+    wb = load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb["Review"].iter_rows(min_row=2, max_row=2, values_only=True))
+    back = list(rows[0]) if rows else []
+    back += [None] * (len(values) - len(back))
+    wb.close()
+    assert [evidence_text(v) for v in back] == [evidence_text(v) for v in values]
