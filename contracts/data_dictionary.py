@@ -80,6 +80,7 @@ def render() -> str:
         for r in csv.DictReader(fh):
             out.append(f"| `{r['rule']}` | {r['severity']} | {r['grain']} | "
                        f"{r['description']} |")
+    out += _attestation_section()
     out += ["", "## Configuration (`--config`, TOML)", "", "| key | default |", "|---|---|"]
     defaults = ReviewConfig()
     for f in fields(Thresholds):
@@ -89,6 +90,44 @@ def render() -> str:
     out.append("| `domains.direct` | none: a Direct address needs a domain label starting "
                "`direct` or containing `hisp` |")
     return "\n".join(out) + "\n"
+
+
+REVIEW_COLUMN_MEANINGS = {
+    "Row ID": "stable id of group x person x application (E + 11 hex digits); rows are "
+              "matched on it when the copy comes back",
+    "Person": "the member's name", "Email": "the member's email",
+    "Role": "staff type (Sponsoring Physician, Provider, Staff)", "Suffix": "MD, NP, Coder, …",
+    "Member status": "active, or removed (still holding an account)",
+    "Application": "Cerner Millennium, PACS Synapse, Direct Secure Messaging, Qventus or "
+                   "Report2Web",
+    "Allowed by policy": "Yes/No: the role/suffix policy allows this application",
+    "Requested on": "date of the first request for it (empty: never requested)",
+    "Provisioned": "Yes/No: an application account exists",
+    "Accounts": "the application usernames", "Last used": "date of the last use seen",
+    "Findings": "rule codes of the review's findings about this row",
+    "Severity": "the highest severity among them (high rows need a decision)",
+    "Decision": "Keep, Revoke or Modify (drop-down; editable)",
+    "Comment": "free text; for Modify, what should change (editable)",
+}
+
+
+def _attestation_section() -> list[str]:
+    from contracts import attestation_returns
+    from reports.attestation import IDENTIFIER_SHEET, REVIEW_HEADERS
+    from reports.remediation import REMEDIATION_COLUMNS
+
+    out = ["", "## Attestation workbooks (`attestation/<request number>.xlsx`)", "",
+           "Sheets: Instructions; Review (columns below; only Decision and Comment are "
+           f"unlocked); `{IDENTIFIER_SHEET}` (very hidden, protected: `review_as_of`, "
+           "`request_number`, `workbook_id`, `rows`).", "", "| Review column | meaning |",
+           "|---|---|"]
+    out += [f"| {h} | {REVIEW_COLUMN_MEANINGS[h]} |" for h in REVIEW_HEADERS]
+    out += ["", "### Returned copies (`ccreview attest`)", "",
+            inspect.cleandoc(attestation_returns.__doc__ or ""), "",
+            "### `remediation_<as-of>.csv`", "",
+            "One row per Revoke or Modify decision, sorted by application team: "
+            + ", ".join(f"`{c}`" for c in REMEDIATION_COLUMNS) + "."]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
