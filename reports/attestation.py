@@ -217,10 +217,19 @@ def _instructions(book: StreamingBook, as_of: dt.date, due: dt.date, request_num
     if codes:
         lines.append(("What the findings mean", None, "heading"))
         lines += [(c, catalog.get(c, ""), None) for c in codes]
+    left = book.wb.add_format({"align": "left"})
+    left_date = book.wb.add_format({"align": "left", "num_format": "yyyy-mm-dd"})
     for i, (label, value, style) in enumerate(lines):
-        fmt = book.fmt[style] if style else None
+        fmt = book.fmt[style] if style else book.fmt["wrap"]
         book.write(ws, i, 0, label, fmt)
-        book.write(ws, i, 1, value, book.fmt["wrap"] if style is None else None)
+        if style is None:  # wrapped text: as many lines as it needs (no auto height)
+            book.write(ws, i, 1, value, book.fmt["wrap"])
+            if isinstance(value, str) and len(value) > 110:
+                ws.set_row(i, 15 * (len(value) // 110 + 1))
+        else:
+            book.write(ws, i, 1, value, left_date if isinstance(value, dt.date) else left)
     ws.set_column(0, 0, 40)
     ws.set_column(1, 1, 100)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # both columns on one page wide
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
