@@ -256,7 +256,8 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
             written = [Path(p) for f in futures for p in f.result()]  # in plan order
         with connect_warehouse(warehouse, read_only=True) as con:
             if "review" in reports:
-                written += finish_attestation(con, pending)
+                written += finish_attestation(con, pending, day,
+                                              config.thresholds.attestation_due_days)
             if "census" in reports:
                 census = finish_census(con, pending, day, census_password())
                 logger.info("wrote %d census workbooks", len(census) - 1)

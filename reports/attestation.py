@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from reports.files import write_csv
 from reports.xlsx import StreamingBook
 
 IDENTIFIER_SHEET = "ccreview"
@@ -78,7 +79,7 @@ def write_attestation_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path,
     flow runs the same three steps with the groups split into shards.)"""
     prepare_attestation(out_dir)
     write_attestation_shard(con, out_dir, as_of, due_days, 0, 1)
-    return finish_attestation(con, out_dir)
+    return finish_attestation(con, out_dir, as_of, due_days)
 
 
 def prepare_attestation(out_dir: Path) -> None:
@@ -119,16 +120,38 @@ def write_attestation_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of
     return len(by_group)
 
 
-def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
-    """Check every group's workbook is there and swap the folder in."""
+MANIFEST = "attestation_manifest.csv"
+MANIFEST_COLUMNS = ["file", "request_number", "group_name", "send_to", "admin_name",
+                    "admin_email", "sponsor", "sponsor_email", "due_on", "rows",
+                    "rows_needing_decision"]
+
+
+def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                       due_days: int) -> list[Path]:
+    """Check every group's workbook is there, write the mailing list
+    (`attestation_manifest.csv`: which workbook goes to whom, due when) and swap the
+    folder in."""
     final = out_dir / FOLDER
     building = out_dir / f".{FOLDER}.building"
     names = [f"{rn}.xlsx" for rn in _groups_to_attest(con)]
     if any(not (building / n).is_file() for n in names):
         raise RuntimeError("an attestation workbook is missing from the building folder")
+    due = due_date(as_of, due_days)
+    manifest = [[f"{rn}.xlsx", rn, name,
+                 "; ".join(e for e in (admin_email, sponsor_email) if e),
+                 admin, admin_email, sponsor, sponsor_email, due, rows, high]
+                for rn, name, admin, admin_email, sponsor, sponsor_email, rows, high
+                in con.execute("""
+                    select g.request_number, g.group_name, g.admin_name, g.admin_email,
+                           g.sponsor, g.sponsor_email, count(*),
+                           count(*) filter (where e.highest_severity = 'high')
+                    from entitlement_review as e
+                    inner join group_overview as g using (request_number)
+                    group by all order by g.request_number""").fetchall()]
+    write_csv(building / MANIFEST, MANIFEST_COLUMNS, manifest)
     shutil.rmtree(final, ignore_errors=True)
     building.rename(final)
-    return [final / n for n in names]
+    return [*(final / n for n in names), final / MANIFEST]
 
 
 def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,

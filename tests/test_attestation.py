@@ -33,7 +33,9 @@ COL = {h: j for j, h in enumerate(REVIEW_HEADERS, start=1)}
 
 def _issue(con, out: Path, as_of: dt.date = SAMPLE_AS_OF) -> list[Path]:
     with recording_run(con, out, as_of):
-        return write_attestation_workbooks(con, out, as_of, 30)
+        written = write_attestation_workbooks(con, out, as_of, 30)
+    assert written[-1].name == "attestation_manifest.csv"
+    return written[:-1]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,21 @@ def test_one_workbook_per_group_with_every_member_application(issued):
         assert cal.sheet_names == wb.sheetnames
         data = cal.get_sheet_by_name("Review").to_python()
         assert data[0] == list(REVIEW_HEADERS) and len(data) == ws.max_row
+
+
+def test_the_manifest_says_which_workbook_goes_to_whom(issued):
+    con, out, paths = issued
+    with (out / "attestation" / "attestation_manifest.csv").open(newline="",
+                                                                encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == [p.name for p in paths]
+    admins = dict(con.execute("select request_number, admin_email from group_overview"
+                              ).fetchall())
+    for r in rows:
+        assert r["due_on"] == DUE.isoformat()
+        assert int(r["rows"]) == len(_rows(con, r["request_number"]))
+        if admins[r["request_number"]]:
+            assert r["send_to"].startswith(admins[r["request_number"]])
 
 
 def test_only_decision_and_comment_can_be_edited(issued):

@@ -76,6 +76,10 @@ def test_csv_cells_get_owasp_escaping(payload_review):
     for r in rows:
         for value in r.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+    with files["attestation_manifest.csv"].open(newline="", encoding="utf-8") as fh:
+        manifest = list(csv.DictReader(fh))
+    assert manifest[0]["group_name"] == "'" + '=HYPERLINK("http://x","y")'
+
 
 
 def test_csv_safe_leaves_ordinary_values_alone():
