@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,12 @@ class IntakeResult:
     problems: list[Problem]
     remediation: list[dict[str, object]]
     files: int
+
+    def groups_by_status(self) -> dict[str, int]:
+        return dict(Counter(g.status for g in self.groups))
+
+    def problems_by_group(self) -> dict[str, int]:
+        return dict(Counter(p.request_number for p in self.problems))
 
 
 def read_returned(path: Path, name: str) -> ReturnedCopy | Problem:
@@ -218,14 +225,19 @@ def check_returns(returned_dir: Path, history_path: Path, as_of: dt.date | None,
     return IntakeResult(as_of, received_on, results, problems, remediation, len(files))
 
 
+_KNOWN_DECISIONS = {d.casefold(): d for d in DECISIONS}
+
+
+def _decision(row: dict[str, object]) -> str:
+    """The decision as written, normalised to Keep/Revoke/Modify when it is one of them
+    (any case, surrounding spaces); "" when empty."""
+    text = evidence_text(row.get("Decision"))
+    return _KNOWN_DECISIONS.get(text.casefold(), text)
+
+
 def _decisions(copy: ReturnedCopy) -> dict[str, str]:
-    """Row ID -> the decision as written (normalised to Keep/Revoke/Modify when it is one)."""
-    out = {}
-    for _, row in copy.rows:
-        text = evidence_text(row.get("Decision"))
-        known = {d.casefold(): d for d in DECISIONS}
-        out[evidence_text(row.get("Row ID"))] = known.get(text.casefold(), text)
-    return out
+    """Row ID -> its decision."""
+    return {evidence_text(row.get("Row ID")): _decision(row) for _, row in copy.rows}
 
 
 def _check_copy(copy: ReturnedCopy, rn: str, wb_id: str, issued: dict[str, dict],
@@ -258,14 +270,14 @@ def _check_copy(copy: ReturnedCopy, rn: str, wb_id: str, issued: dict[str, dict]
             if header in row and evidence_text(row[header]) != expected[header]:
                 add(sheet_row, rid, header, "evidence edited (only Decision and Comment may "
                     "change)")
-        decision = evidence_text(row.get("Decision"))
+        decision = _decision(row)
         high = expected["Severity"] == "high"
         if not decision:
             if high:
                 add(sheet_row, rid, "Decision", "missing decision on a high-severity row")
-        elif decision.casefold() not in {d.casefold() for d in DECISIONS}:
+        elif decision not in DECISIONS:
             add(sheet_row, rid, "Decision", "unknown decision (use Keep, Revoke or Modify)")
-        elif decision.casefold() == "modify" and not evidence_text(row.get("Comment")):
+        elif decision == "Modify" and not evidence_text(row.get("Comment")):
             add(sheet_row, rid, "Comment", "Modify without a comment saying what to change",
                 blocking=False)
     for rid in sorted(set(issued) - seen):
@@ -308,9 +320,7 @@ def record_status(history_path: Path, result: IntakeResult) -> None:
     next compliance workbook shows it on its Groups sheet."""
     con = duckdb.connect(str(history_path))
     try:
-        counts: dict[str, int] = {}
-        for p in result.problems:
-            counts[p.request_number] = counts.get(p.request_number, 0) + 1
+        counts = result.problems_by_group()
         rows = [(result.as_of, g.request_number, g.status,
                  result.received_on if g.files else None, "; ".join(g.files), g.decided,
                  g.decisions.get("Keep", 0), g.decisions.get("Revoke", 0),

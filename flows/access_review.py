@@ -35,6 +35,7 @@ from reports.attestation import (
     write_attestation_shard,
 )
 from reports.dormant_accounts import write_dormant_reports
+from reports.files import replace_folder
 from reports.r2w import (
     census_password,
     finish_census,
@@ -278,8 +279,7 @@ def _move_into_place(pending: Path, out: Path) -> None:
     for entry in sorted(pending.iterdir()):
         target = out / entry.name
         if entry.is_dir():
-            shutil.rmtree(target, ignore_errors=True)
-            entry.rename(target)
+            replace_folder(entry, target)
         else:
             os.replace(entry, target)
     pending.rmdir()

@@ -30,9 +30,7 @@ def intake(returned_dir: str, out_dir: str, as_of: str | None, received_on: str)
                            dt.date.fromisoformat(received_on))
     written = write_remediation(result, out)
     record_status(out / HISTORY, result)  # after the files: a failed run records nothing
-    by_status: dict[str, int] = {}
-    for g in result.groups:
-        by_status[g.status] = by_status.get(g.status, 0) + 1
+    by_status = result.groups_by_status()
     logger.info("read %d returned files for the review of %s: %s; %d problems; "
                 "%d rows to revoke or change", result.files, result.as_of,
                 ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())),

@@ -1,8 +1,10 @@
 """The task runner the report stage renders on: the same tasks run one at a time, on
 threads, in a local process pool, or on a Dask cluster (prefect-dask) — chosen per run.
 
-- `process` (default): a pool of `workers` processes on this machine; rendering is
-  CPU-bound Python (xlsx), so processes, not threads, give parallelism.
+- `auto` (default, resolved by `resolve_runner`): `process` from 500 groups up, else
+  `sequential`.
+- `process`: a pool of `workers` processes on this machine; rendering is CPU-bound
+  Python (xlsx), so processes, not threads, give parallelism.
 - `dask`: a `DaskTaskRunner`; with `CCREVIEW_DASK_ADDRESS` (e.g. tcp://scheduler:8786) it
   joins that cluster, otherwise it starts a local one with `workers` single-threaded
   processes. The workers must see the same folders (shared storage).

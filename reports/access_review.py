@@ -215,9 +215,7 @@ def _summary(book: StreamingBook, ctx: ReviewContext, findings: pd.DataFrame,
         ("Input rows quarantined", int(scope["quarantined"])),
     ]
     for label, value in facts:
-        book.write(ws.ws, ws.row, 0, label, book.fmt["bold"])
-        book.write(ws.ws, ws.row, 1, value)
-        ws.skip()
+        ws.fact(label, value)
     ws.skip()
     ws.line("Findings by rule", fmt="heading")
     evaluated = {m.removeprefix("rule_").upper() for m in rule_models()}

@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
-from reports.files import write_csv
+from reports.files import building_folder, start_building, swap_in, write_csv
 from reports.xlsx import StreamingBook
 
 IDENTIFIER_SHEET = "ccreview"
@@ -83,9 +82,7 @@ def write_attestation_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path,
 
 
 def prepare_attestation(out_dir: Path) -> None:
-    building = out_dir / f".{FOLDER}.building"
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+    start_building(out_dir, FOLDER)
 
 
 def _groups_to_attest(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -111,7 +108,7 @@ def write_attestation_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of
     by_group: dict[str, list[tuple]] = {}
     for r in rows:
         by_group.setdefault(r[0], []).append(r[1:])
-    building = out_dir / f".{FOLDER}.building"
+    building = building_folder(out_dir, FOLDER)
     due = due_date(as_of, due_days)
     for request_number, group_rows in sorted(by_group.items()):
         group_name, admin, sponsor = groups.get(request_number, ("", None, None))
@@ -131,11 +128,7 @@ def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
     """Check every group's workbook is there, write the mailing list
     (`attestation_manifest.csv`: which workbook goes to whom, due when) and swap the
     folder in."""
-    final = out_dir / FOLDER
-    building = out_dir / f".{FOLDER}.building"
     names = [f"{rn}.xlsx" for rn in _groups_to_attest(con)]
-    if any(not (building / n).is_file() for n in names):
-        raise RuntimeError("an attestation workbook is missing from the building folder")
     due = due_date(as_of, due_days)
     manifest = [[f"{rn}.xlsx", rn, name,
                  "; ".join(e for e in (admin_email, sponsor_email) if e),
@@ -148,9 +141,8 @@ def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
                     from entitlement_review as e
                     inner join group_overview as g using (request_number)
                     group by all order by g.request_number""").fetchall()]
-    write_csv(building / MANIFEST, MANIFEST_COLUMNS, manifest)
-    shutil.rmtree(final, ignore_errors=True)
-    building.rename(final)
+    write_csv(building_folder(out_dir, FOLDER) / MANIFEST, MANIFEST_COLUMNS, manifest)
+    final = swap_in(out_dir, FOLDER, names)
     return [*(final / n for n in names), final / MANIFEST]
 
 

@@ -11,13 +11,12 @@ there are more than `MAX_ADMIN_SHEETS` admins, one CSV per group under
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import duckdb
 
 from reports.files import write_csv
-from reports.xlsx import FreeformSheet, StreamingBook
+from reports.xlsx import FreeformSheet, StreamingBook, sheet_name
 
 COLUMNS = ["lan_id", "upn", "person_name", "email", "request_number", "group_name",
            "staff_type", "last_sign_in_at", "last_sign_in_source", "days_inactive",
@@ -69,27 +68,15 @@ def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: 
             for rn in admin_groups:
                 group_rows = by_group[rn]
                 admin = group_rows[0][13] or "no administrator"
-                book.table(_sheet_name(f"{rn} {admin}", used), HEADERS, group_rows, title=(
+                book.table(sheet_name(f"{rn} {admin}", used), HEADERS, group_rows, title=(
                     f"For {admin} ({group_rows[0][14] or 'no email'}), Group Administrator "
                     f"of {group_rows[0][5]} ({rn}): accounts to review as of {as_of}"))
             orphans = by_group.get("", [])
             if orphans:
-                book.table(_sheet_name("No group (orphans)", used), HEADERS, orphans)
+                book.table(sheet_name("No group (orphans)", used), HEADERS, orphans)
         book.table("Exceptions", EXCEPTION_HEADERS, exceptions)
     written.append(xlsx)
     return written
-
-
-def _sheet_name(wanted: str, used: set[str]) -> str:
-    """Excel's rules: at most 31 characters, none of []:*?/\\ , unique (case-insensitive)."""
-    base = re.sub(r"[\[\]:*?/\\]", " ", wanted).strip()[:31] or "Sheet"
-    name, n = base, 1
-    while name.lower() in used:
-        n += 1
-        suffix = f" ({n})"
-        name = base[:31 - len(suffix)] + suffix
-    used.add(name.lower())
-    return name
 
 
 def _summary(book: StreamingBook, rows: list[tuple], as_of: dt.date,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -50,3 +51,34 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
             w.writerow(["" if v is None else csv_safe(v) for v in row])
             n += 1
     return n
+
+
+# A folder of many files (attestation, census) is built beside its final place and swapped
+# in whole, so a reader never sees some of this run's files beside some of the last run's.
+
+def building_folder(out_dir: Path, folder: str) -> Path:
+    return out_dir / f".{folder}.building"
+
+
+def start_building(out_dir: Path, folder: str) -> Path:
+    """A fresh, empty building folder for `out_dir/folder`."""
+    building = building_folder(out_dir, folder)
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    return building
+
+
+def replace_folder(source: Path, target: Path) -> None:
+    """Put `source` where `target` is, replacing it."""
+    shutil.rmtree(target, ignore_errors=True)
+    source.rename(target)
+
+
+def swap_in(out_dir: Path, folder: str, expected: Iterable[str]) -> Path:
+    """Check that every expected file was built, then swap the building folder in."""
+    building = building_folder(out_dir, folder)
+    if any(not (building / name).is_file() for name in expected):
+        raise RuntimeError(f"a file is missing from the {folder} building folder")
+    final = out_dir / folder
+    replace_folder(building, final)
+    return final

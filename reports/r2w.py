@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
 
 from ccreview.errors import UsageError
-from reports.files import atomic_path, write_csv
+from reports.files import atomic_path, building_folder, start_building, swap_in, write_csv
 from reports.xlsx import StreamingBook
 
 DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
@@ -84,7 +83,6 @@ def write_distribution(con: duckdb.DuckDBPyConnection, out_dir: Path,
 
 
 CENSUS_FOLDER = "census"
-CENSUS_BUILDING = ".census.building"
 
 
 def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
@@ -98,9 +96,7 @@ def write_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
 
 
 def prepare_census(out_dir: Path) -> None:
-    building = out_dir / CENSUS_BUILDING
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+    start_building(out_dir, CENSUS_FOLDER)
 
 
 def _census_providers(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -125,7 +121,7 @@ def write_census_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
                        password: str | None, shard: int, shards: int) -> int:
     """The census workbooks of every `shards`-th provider from `shard`, into the building
     folder; returns how many."""
-    building = out_dir / CENSUS_BUILDING
+    building = building_folder(out_dir, CENSUS_FOLDER)
     mine = _census_providers(con)[shard::shards]
     keys = [f"{rn}|{npi}" for rn, npi, *_ in mine]
     # two queries for the whole shard, not two per provider
@@ -165,18 +161,14 @@ def finish_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
             and r.problem is null
         where d.physician_census and d.distributed
         group by all""").fetchall())
-    final = out_dir / CENSUS_FOLDER
-    building = out_dir / CENSUS_BUILDING
     manifest = []
     for rn, npi, name, email, patients in _census_providers(con):
         file_name = _census_file(rn, npi, as_of)
-        if not (building / file_name).is_file():
-            raise RuntimeError("a census workbook is missing from the building folder")
         to = "; ".join(x for x in (email, recipients.get((rn, npi))) if x)
         manifest.append([file_name, rn, name, email, npi, to, patients, password is not None])
-    write_csv(building / "census_manifest.csv", MANIFEST_COLUMNS, manifest)
-    shutil.rmtree(final, ignore_errors=True)
-    building.rename(final)
+    write_csv(building_folder(out_dir, CENSUS_FOLDER) / "census_manifest.csv",
+              MANIFEST_COLUMNS, manifest)
+    final = swap_in(out_dir, CENSUS_FOLDER, [m[0] for m in manifest])
     return [final / m[0] for m in manifest] + [final / "census_manifest.csv"]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from contracts.attestation_returns import IntakeResult
 from reports.files import write_csv
-from reports.xlsx import StreamingBook
+from reports.xlsx import FreeformSheet, StreamingBook, sheet_name
 
 REMEDIATION_COLUMNS = {
     "application_team": "Application team", "application": "Application",
@@ -30,30 +30,21 @@ def write_remediation(result: IntakeResult, out_dir: Path) -> list[Path]:
     write_csv(csv_path, list(REMEDIATION_COLUMNS),
               ([r[c] for c in REMEDIATION_COLUMNS] for r in result.remediation))
     xlsx_path = out_dir / f"{stem}.xlsx"
-    problems_by_group: dict[str, int] = {}
-    for p in result.problems:
-        problems_by_group[p.request_number] = problems_by_group.get(p.request_number, 0) + 1
-    by_status: dict[str, int] = {}
-    for g in result.groups:
-        by_status[g.status] = by_status.get(g.status, 0) + 1
+    problems_by_group = result.problems_by_group()
     teams = sorted({r["application_team"] for r in result.remediation})
     with StreamingBook(xlsx_path, result.as_of) as book:
-        ws = book.wb.add_worksheet("Summary")
-        lines = [("Attestation intake", None, "title"), (None, None, None),
-                 ("Review as of", result.as_of, "bold"),
-                 ("Received by", result.received_on, "bold"),
-                 ("Files read", result.files, "bold"),
-                 *((f"Groups {s}", n, "bold") for s, n in sorted(by_status.items())),
-                 ("Access to revoke", sum(r["decision"] == "Revoke"
-                                          for r in result.remediation), "bold"),
-                 ("Access to change", sum(r["decision"] == "Modify"
-                                          for r in result.remediation), "bold"),
-                 ("Problems in the returns", len(result.problems), "bold")]
-        for i, (label, value, style) in enumerate(lines):
-            book.write(ws, i, 0, label, book.fmt[style] if style else None)
-            book.write(ws, i, 1, value)
-        ws.set_column(0, 0, 30)
-        ws.set_column(1, 1, 14)
+        ws = FreeformSheet(book, "Summary")
+        ws.line("Attestation intake", fmt="title")
+        ws.skip()
+        ws.fact("Review as of", result.as_of)
+        ws.fact("Received by", result.received_on)
+        ws.fact("Files read", result.files)
+        for status, n in sorted(result.groups_by_status().items()):
+            ws.fact(f"Groups {status}", n)
+        ws.fact("Access to revoke", sum(r["decision"] == "Revoke" for r in result.remediation))
+        ws.fact("Access to change", sum(r["decision"] == "Modify" for r in result.remediation))
+        ws.fact("Problems in the returns", len(result.problems))
+        ws.widths((30, 14))
         book.table("Groups", STATUS_HEADERS, (
             [g.request_number, g.group_name, g.status, g.due_on, "; ".join(g.files), g.rows,
              g.decided, g.decisions.get("Keep", 0), g.decisions.get("Revoke", 0),
@@ -63,17 +54,12 @@ def write_remediation(result: IntakeResult, out_dir: Path) -> list[Path]:
         book.table("To revoke or change",
                    header, ([r[c] for c in REMEDIATION_COLUMNS] for r in result.remediation),
                    severity_column="Severity")
+        used = {"summary", "groups", "to revoke or change", "problems"}
         for team in teams:
-            book.table(_sheet_name(team), header,
+            book.table(sheet_name(team, used), header,
                        ([r[c] for c in REMEDIATION_COLUMNS] for r in result.remediation
                         if r["application_team"] == team), severity_column="Severity")
         book.table("Problems", PROBLEM_HEADERS, (
             [p.file, p.request_number, p.sheet_row, p.row_id, p.column, p.problem,
              "yes" if p.blocking else "no"] for p in result.problems))
     return [xlsx_path, csv_path]
-
-
-def _sheet_name(team: str) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
-    clean = "".join("-" if ch in "[]:*?/\\" else ch for ch in team)
-    return clean[:31]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -174,6 +175,12 @@ class FreeformSheet:
             self.book.write(self.ws, self.row, j, v, f)
         self.row += 1
 
+    def fact(self, label: str, value: object) -> None:
+        """A bold label and its value on one line."""
+        self.book.write(self.ws, self.row, 0, label, self.book.fmt["bold"])
+        self.book.write(self.ws, self.row, 1, value)
+        self.row += 1
+
     def skip(self, n: int = 1) -> None:
         self.row += n
 
@@ -227,3 +234,16 @@ def _fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]]) -> l
                 n = 16 if isinstance(v, dt.datetime) else len(str(v))
                 widths[j] = max(widths[j], n)
     return [min(max(w + 2, 8), MAX_WIDTH) for w in widths]
+
+
+def sheet_name(wanted: str, used: set[str]) -> str:
+    """A sheet name by Excel's rules: at most 31 characters, none of []:*?/\\, unique in
+    `used` (case-insensitive), which it joins."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", wanted).strip()[:31] or "Sheet"
+    name, n = base, 1
+    while name.lower() in used:
+        n += 1
+        suffix = f" ({n})"
+        name = base[:31 - len(suffix)] + suffix
+    used.add(name.lower())
+    return name
