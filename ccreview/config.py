@@ -1,6 +1,6 @@
 """Review configuration: thresholds, windows, severities and domain lists.
 
-Defaults are the ones in shared/domain.md. A TOML file passed with ``--config`` overrides
+Defaults are the ones in docs/rules.md. A TOML file passed with ``--config`` overrides
 any of them; every value used is written into the run's outputs so a workbook always says
 which thresholds produced it.
 """
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date
+from datetime import date, tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ccreview.errors import UsageError
 
@@ -31,6 +33,27 @@ class Thresholds:
     daa_notice_days: int = 30
     app_unused_days: int = 90
     attestation_due_days: int = 30
+
+
+@cache
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
+
+
+@dataclass(frozen=True)
+class TimeZones:
+    """The time zone of each source that writes clock times without an offset. Inside the
+    pipeline every time is UTC: HL7 timestamps with an offset are converted by it, those
+    without are read in `adt`; Active Directory's `whenCreated` is written in the exporting
+    host's zone, `directory`. The hospital is in America/Phoenix (no daylight saving)."""
+    directory: str = "America/Phoenix"
+    adt: str = "America/Phoenix"
+
+    def zone(self, source: str) -> tzinfo:
+        return _zone(getattr(self, source))
+
+
+HOSPITAL_TIME_ZONES = TimeZones()  # the defaults
 
 
 APP_LIST_COLUMNS = ("application", "username", "email", "display_name", "active", "created",
@@ -71,6 +94,7 @@ class ReviewConfig:
     direct_domains: tuple[str, ...] = ()
     application_lists: tuple[ApplicationListLayout, ...] = ()
     exceptions: tuple[FindingException, ...] = ()
+    time_zones: TimeZones = field(default_factory=TimeZones)
 
     def with_dormancy_days(self, days: int | None) -> ReviewConfig:
         """This configuration with another dormancy threshold (`ccreview dormant --days`)."""
@@ -87,6 +111,8 @@ class ReviewConfig:
             flat[f"severity.{k}"] = v
         flat["domains.free_mail"] = ", ".join(self.free_mail_domains)
         flat["domains.direct"] = ", ".join(self.direct_domains)
+        for k, v in asdict(self.time_zones).items():
+            flat[f"time_zones.{k}"] = v
         for e in self.exceptions:
             flat[f"exceptions.{e.account}.{e.rule}"] = (
                 f"until {e.expires.isoformat()}, approved by {e.approved_by}: {e.reason}")
@@ -115,7 +141,8 @@ def load_config(path: str | Path | None) -> ReviewConfig:
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
-    allowed = {"thresholds", "severity", "domains", "application_lists", "exceptions"}
+    allowed = {"thresholds", "severity", "domains", "application_lists", "exceptions",
+               "time_zones"}
     unknown = set(raw) - allowed
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
@@ -148,7 +175,23 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
     exceptions = tuple(_exception(x, i, source) for i, x in enumerate(raw.get("exceptions", [])))
     return ReviewConfig(thresholds=thresholds, severity=dict(sev),
                         free_mail_domains=free, direct_domains=direct,
-                        application_lists=layouts, exceptions=exceptions)
+                        application_lists=layouts, exceptions=exceptions,
+                        time_zones=_time_zones(raw.get("time_zones", {}), source))
+
+
+def _time_zones(raw: dict, source: str) -> TimeZones:
+    names = {f.name for f in fields(TimeZones)}
+    if not isinstance(raw, dict) or set(raw) - names:
+        raise UsageError(f"{source}: unknown time zone source(s) "
+                         f"{sorted(set(raw) - names) if isinstance(raw, dict) else raw!r}; "
+                         f"expected some of {sorted(names)}")
+    for k, v in raw.items():
+        try:
+            _zone(str(v))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"{source}: time_zones.{k} is not an IANA time zone name such as "
+                             "America/Phoenix") from None
+    return TimeZones(**{k: str(v) for k, v in raw.items()})
 
 
 def _exception(raw: dict, i: int, source: str) -> FindingException:

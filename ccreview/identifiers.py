@@ -11,6 +11,17 @@ from datetime import UTC, datetime, timedelta
 REQUEST_NUMBER_RE = re.compile(r"^CS\d{7}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 
+STAFF_TYPES = ("Sponsoring Physician", "Group Administrator", "Provider", "Staff")
+# how the sources spell the staff types besides their labels: ServiceNow choice values,
+# shortened labels people type
+_STAFF_TYPE_ALIASES = {
+    "sponsoring physician": "Sponsoring Physician", "sponsor": "Sponsoring Physician",
+    "physician sponsor": "Sponsoring Physician",
+    "group administrator": "Group Administrator", "group admin": "Group Administrator",
+    "administrator": "Group Administrator", "admin": "Group Administrator",
+    "provider": "Provider", "staff": "Staff", "staff member": "Staff",
+}
+
 # Windows FILETIME: 100-ns intervals since 1601-01-01 UTC. 0 and int64 max mean "never".
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 FILETIME_NEVER = (0, 9223372036854775807)
@@ -52,6 +63,16 @@ def normalize_phone(value: str | None) -> str | None:
     if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
         return None
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+
+
+def staff_type_label(value: str | None) -> str | None:
+    """The staff type's label (`Sponsoring Physician`, ...) from a label in any case or a
+    choice value such as `sponsoring_physician`; anything else is returned as given, for
+    the contract to reject."""
+    if value is None:
+        return None
+    key = re.sub(r"[\s_\-]+", " ", str(value)).strip().lower()
+    return _STAFF_TYPE_ALIASES.get(key, str(value).strip() or None)
 
 
 def is_valid_email(value: str | None) -> bool:

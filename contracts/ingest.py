@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from ccreview.config import ApplicationListLayout
+from ccreview.config import HOSPITAL_TIME_ZONES, ApplicationListLayout, TimeZones
 from ccreview.errors import UnreadableInputError
 from ccreview.progress import progress_bar
 from contracts.readers import read_input_file, sign_in_events_csv
@@ -78,17 +78,18 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
-                  layouts: tuple[ApplicationListLayout, ...] = ()) -> list[InputFile]:
+                  layouts: tuple[ApplicationListLayout, ...] = (),
+                  time_zones: TimeZones = HOSPITAL_TIME_ZONES) -> list[InputFile]:
     """Read every file of `input_dir` into the `ingested_*` tables. Unreadable files are
     recorded (and logged by name) and the run goes on with the others. `layouts`: the
-    configured application-list layouts."""
+    configured application-list layouts; `time_zones`: the sources' configured zones."""
     create_ingest_tables(con)
     next_id = dict.fromkeys(CONTRACTS, 0)
     files: list[InputFile] = []
     paths = discover(input_dir)
     with progress_bar(sum(p.stat().st_size for p in paths), "ingest", "B", True) as bar:
         for path in paths:
-            _ingest_file(input_dir, path, con, layouts, next_id, files)
+            _ingest_file(input_dir, path, con, (layouts, time_zones), next_id, files)
             bar.update(path.stat().st_size)
     inputs = pd.DataFrame([{k: v for k, v in asdict(f).items() if k != "tables"}
                            for f in files], columns=["source_file", "format", "status", "note",
@@ -98,15 +99,15 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
 
 
 def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
-                 layouts: tuple[ApplicationListLayout, ...], next_id: dict[str, int],
-                 files: list[InputFile]) -> None:
+                 settings: tuple[tuple[ApplicationListLayout, ...], TimeZones],
+                 next_id: dict[str, int], files: list[InputFile]) -> None:
     """Read one file into the `ingested_*` tables and record it in `files`."""
     rel = path.relative_to(input_dir).as_posix()
     entry = InputFile(rel, "unknown", "read", size_bytes=path.stat().st_size,
                       sha256=file_sha256(path))
     files.append(entry)
     try:
-        recognised = read_input_file(path, layouts)
+        recognised = read_input_file(path, *settings)
     except UnreadableInputError as exc:
         entry.status, entry.note = "unreadable", exc.reason
         log.warning("unreadable input %s: %s", rel, exc.reason)

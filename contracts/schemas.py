@@ -15,13 +15,13 @@ import pandera.pandas as pa
 
 from ccreview.identifiers import (
     REQUEST_NUMBER_RE,
+    STAFF_TYPES,
     is_valid_email,
     is_valid_npi,
     normalize_phone,
 )
 
 APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
-STAFF_TYPES = ("Sponsoring Physician", "Group Administrator", "Provider", "Staff")
 REQUEST_TYPES = ("new_group", "add_members", "change_applications", "remove_members",
                  "change_group_roles", "member_list")
 ENVELOPE_STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined",

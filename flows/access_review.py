@@ -97,9 +97,10 @@ def _retry_on_io_error(task, task_run, state) -> bool:
 @_sanitized("ingest")
 def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str, int]:
     logger = get_run_logger()
-    layouts = load_config(config_path).application_lists
+    config = load_config(config_path)
     with connect_warehouse(warehouse) as con:
-        files = ingest_inputs(Path(input_dir), con, layouts)
+        files = ingest_inputs(Path(input_dir), con, config.application_lists,
+                              config.time_zones)
     by_status: dict[str, int] = {}
     for f in files:
         by_status[f.status] = by_status.get(f.status, 0) + 1

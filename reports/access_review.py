@@ -29,11 +29,12 @@ QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "column_name",
 NOTES_COLUMNS = ["note", "subject", "reference", "detail"]
 GROUP_COLUMNS = ["request_number", "group_name", "sponsor", "sponsor_email", "admin_name",
                  "admin_email", "admin_phone", "corporate_representative", "daa_state",
-                 "daa_first_signed", "daa_last_signed", "daa_lapses_on", "active_members",
-                 "removed_members", "findings", "high_findings"]
+                 "daa_missing_signers", "daa_first_signed", "daa_last_signed", "daa_lapses_on",
+                 "active_members", "removed_members", "findings", "high_findings"]
 GROUP_HEADERS = ["Request number", "Group", "Sponsoring Physician", "Sponsor email",
                  "Group Administrator", "Administrator email", "Administrator phone",
-                 "Corporate/Legal Representative", "DAA state", "DAA first signed",
+                 "Corporate/Legal Representative", "DAA state",
+                 "DAA not signed by", "DAA first signed",
                  "DAA last signed", "DAA lapses on", "Active members", "Removed members",
                  "Findings", "High-severity findings", "Attestation of", "Attestation due",
                  "Attestation status"]

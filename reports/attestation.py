@@ -130,8 +130,7 @@ def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
     folder in."""
     names = [f"{rn}.xlsx" for rn in _groups_to_attest(con)]
     due = due_date(as_of, due_days)
-    manifest = [[f"{rn}.xlsx", rn, name,
-                 "; ".join(e for e in (admin_email, sponsor_email) if e),
+    manifest = [[f"{rn}.xlsx", rn, name, _send_to(admin_email, sponsor_email),
                  admin, admin_email, sponsor, sponsor_email, due, rows, high]
                 for rn, name, admin, admin_email, sponsor, sponsor_email, rows, high
                 in con.execute("""
@@ -144,6 +143,17 @@ def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
     write_csv(building_folder(out_dir, FOLDER) / MANIFEST, MANIFEST_COLUMNS, manifest)
     final = swap_in(out_dir, FOLDER, names)
     return [*(final / n for n in names), final / MANIFEST]
+
+
+def _send_to(*addresses: str | None) -> str:
+    """Each address once, administrators first (a sponsor who is also the administrator,
+    or an address given in another case, is one recipient)."""
+    seen: dict[str, str] = {}
+    for field in addresses:
+        for a in (field or "").split(";"):
+            if a.strip():
+                seen.setdefault(a.strip().lower(), a.strip())
+    return "; ".join(seen.values())
 
 
 def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,

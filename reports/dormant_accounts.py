@@ -42,8 +42,10 @@ def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: 
     csv_path = out_dir / "dormant_accounts.csv"
     write_csv(csv_path, COLUMNS, rows)
     written.append(csv_path)
+    # directory accounts only (they have a UPN): an account that exists only in an
+    # application's list is that application team's to remove, not the directory team's
     disable = [(r[0], r[1], r[4], r[16]) for r in rows
-               if r[0] and r[11] and r[17].startswith("Disable the account")]
+               if r[0] and r[1] and r[11] and r[17].startswith("Disable the account")]
     bulk = out_dir / "dormant_disable_lan_ids.csv"
     write_csv(bulk, ["lan_id", "upn", "request_number", "reason"], sorted(set(disable)))
     written.append(bulk)

@@ -86,6 +86,11 @@ def test_the_manifest_says_which_workbook_goes_to_whom(issued):
         assert int(r["rows"]) == len(_rows(con, r["request_number"]))
         if admins[r["request_number"]]:
             assert r["send_to"].startswith(admins[r["request_number"]])
+        addresses = [a.lower() for a in r["send_to"].split("; ")]
+        assert len(addresses) == len(set(addresses)), r  # each person once
+    # a sponsor who is also the administrator (in every submission encoding) gets one copy
+    same = [r for r in rows if r["admin_email"] and r["admin_email"] == r["sponsor_email"]]
+    assert same and all(r["send_to"] == r["admin_email"] for r in same)
 
 
 def test_only_decision_and_comment_can_be_edited(issued):

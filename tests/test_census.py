@@ -25,7 +25,7 @@ DAY = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)  # the as-of date, 08:00 UTC
 
 
 def _ts(t: dt.datetime) -> str:
-    return t.strftime("%Y%m%d%H%M%S")
+    return t.strftime("%Y%m%d%H%M%S+0000")
 
 
 def _seg(name, fields):
@@ -33,14 +33,15 @@ def _seg(name, fields):
 
 
 def adt(ctl, event, when, fin, family, pcp_npi, unit="4W", facility="VRMC", admit=None,
-        discharge=None):
+        discharge=None, cls="I", phone="", ts=_ts):
     return "\r".join([
-        f"MSH|^~\\&|ADT|{facility}|R2W|CC|{_ts(when)}||ADT^{event}^ADT_A01|{ctl}|P|2.5.1",
-        f"EVN|{event}|{_ts(when)}",
-        _seg("PID", {1: "1", 3: f"MRN-{fin}", 5: f"{family}^PAT", 7: "19600101", 18: fin}),
+        f"MSH|^~\\&|ADT|{facility}|R2W|CC|{ts(when)}||ADT^{event}^ADT_A01|{ctl}|P|2.5.1",
+        f"EVN|{event}|{ts(when)}",
+        _seg("PID", {1: "1", 3: f"MRN-{fin}", 5: f"{family}^PAT", 7: "19600101", 13: phone,
+                     18: fin}),
         _seg("PD1", {4: f"{pcp_npi}^DOC^PCP"}),
-        _seg("PV1", {1: "1", 2: "I", 3: f"{unit}^1^A^{facility}", 19: fin,
-                     44: _ts(admit) if admit else "", 45: _ts(discharge) if discharge else ""}),
+        _seg("PV1", {1: "1", 2: cls, 3: f"{unit}^1^A^{facility}", 19: fin,
+                     44: ts(admit) if admit else "", 45: ts(discharge) if discharge else ""}),
         "PV2|||^FEVER"])
 
 
@@ -220,3 +221,73 @@ def test_a_patient_named_like_a_formula_stays_text(tmp_path):
                 assert cell.data_type != "f", f"{ws.title}!{cell.coordinate}"
                 texts.append(cell.value)
     assert payload in texts
+
+
+# -- scope: the patient class decides, whatever the message type ---------------------------
+
+def _visits(*steps) -> list[str]:
+    """(fin, [(event, class), ...]) -> messages an hour apart, three days before DAY."""
+    msgs, n = [], 0
+    for fin, events in steps:
+        t = DAY - dt.timedelta(days=3)
+        for event, cls in events:
+            n += 1
+            unit = "ED" if cls == "E" else "CLINIC" if cls in "OPR" else "4W"
+            msgs.append(adt(f"S{n}", event, t, fin, "PATIENT", ADA["npi"], unit=unit, cls=cls,
+                            admit=DAY - dt.timedelta(days=3),
+                            discharge=t if event == "A03" else None))
+            t += dt.timedelta(hours=1)
+    return msgs
+
+
+def test_census_scope_is_the_patient_class_whatever_the_message(tmp_path):
+    messages = _visits(
+        ("CLINIC", [("A04", "O")]),                      # a clinic visit: never
+        ("ED", [("A04", "E")]),                          # in the ED
+        ("ADMITTED", [("A04", "E"), ("A01", "I")]),      # ED, then admitted
+        ("OB", [("A01", "B")]),                          # obstetrics: admitted
+        ("PREADMIT", [("A01", "P")]),                    # pre-admission: never
+        ("RECURRING", [("A04", "R"), ("A08", "R")]),     # recurring therapy: never
+        ("OBSERVATION", [("A01", "O")]),                 # admitted as an outpatient: never
+        ("DOWNGRADED", [("A01", "I"), ("A08", "O")]),    # class changed to outpatient
+        ("UPGRADED", [("A04", "O"), ("A08", "E")]),      # clinic visit sent on to the ED
+        ("TRANSFERRED", [("A02", "I")]),                 # admitted before the feed began
+        ("DISCHARGED", [("A01", "I"), ("A03", "I")]),    # gone home
+        ("OUTPATIENT_TRANSFER", [("A02", "O")]),         # a transfer of a clinic visit
+    )
+    con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
+    rows = dict(con.execute("select fin, visit_state from census_patients").fetchall())
+    assert rows == {"ED": "ED", "ADMITTED": "admitted", "OB": "admitted",
+                    "UPGRADED": "ED", "TRANSFERRED": "admitted"}
+    summary = con.execute("select visits_out_of_scope from census_summary").fetchone()
+    assert summary == (6,)
+
+
+# -- times and structured fields as the feeds send them ------------------------------------
+
+def test_hl7_times_with_and_without_offsets_mean_the_same_instant(tmp_path):
+    """PV1-44 written three ways for the same instant, 2026-10-31 18:55 UTC: with +0000,
+    on the hospital's clock with -0700, and on the hospital's clock without an offset
+    (read in the feed's zone, America/Phoenix)."""
+    styles = {"UTC": lambda t: t.strftime("%Y%m%d%H%M%S+0000"),
+              "OFFSET": lambda t: (t - dt.timedelta(hours=7)).strftime("%Y%m%d%H%M%S-0700"),
+              "LOCAL": lambda t: (t - dt.timedelta(hours=7)).strftime("%Y%m%d%H%M%S")}
+    admit = dt.datetime(2026, 10, 31, 18, 55)
+    messages = [adt(f"T{fin}", "A01", admit, fin, "PATIENT", ADA["npi"], admit=admit, ts=ts)
+                for fin, ts in styles.items()]
+    con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
+    rows = dict(con.execute("select fin, admit_at from census_patients").fetchall())
+    assert rows == dict.fromkeys(styles, admit)
+    events = dict(con.execute("select fin, event_at from stg_adt_events").fetchall())
+    assert events == dict.fromkeys(styles, admit)
+
+
+@pytest.mark.parametrize(("pid13", "phone"), [
+    ("^PRN^PH^^1^480^5550111", "(480) 555-0111"),   # structured XTN: area code + number
+    ("(602)555-0123^PRN^PH", "(602)555-0123"),      # the formatted number, component 1
+])
+def test_patient_phone_from_a_structured_xtn(tmp_path, pid13, phone):
+    t = DAY - dt.timedelta(days=1)
+    messages = [adt("P1", "A01", t, "F1", "PATIENT", ADA["npi"], admit=t, phone=pid13)]
+    con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
+    assert con.execute("select patient_phone from census_patients").fetchall() == [(phone,)]

@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 
 from ccreview.config import FindingException, ReviewConfig
+from contracts.readers.enrollment_json import unwrap
 from reports.dormant_accounts import COLUMNS, SUPPORT_RULES, write_dormant_reports
 from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse, expected_keys
@@ -26,7 +27,7 @@ def _admins_from_enrollment(folder):
     """The Group Administrator of each group, read straight from the submissions."""
     admins, removed = {}, set()
     for path in sorted((folder / "enrollment").glob("*.json")):
-        body = json.loads(path.read_text())
+        body = unwrap(json.loads(path.read_text()))  # ServiceNow pairs -> their values
         for doc in body["result"] if isinstance(body, dict) else body:
             if doc["request_type"] == "new_group":
                 who = doc["group_administrator"] or doc["sponsoring_physician"]
@@ -127,9 +128,13 @@ def test_workbook_bulk_csv_and_sheet_per_administrator(sample_warehouse, tmp_pat
     assert all(len(s) <= 31 for s in wb.sheetnames)
     with (tmp_path / "dormant_disable_lan_ids.csv").open() as fh:
         bulk = list(csv.DictReader(fh))
-    to_disable = {r["lan_id"] for r in rows if r["enabled"] and r["lan_id"]
+    # directory accounts (with a UPN) only: an application-only username is not the
+    # directory team's to disable
+    to_disable = {r["lan_id"] for r in rows if r["enabled"] and r["lan_id"] and r["upn"]
                   and r["recommended_action"].startswith("Disable the account")}
     assert {b["lan_id"] for b in bulk} == to_disable and to_disable
+    app_only = {r["lan_id"] for r in rows if r["lan_id"] and not r["upn"]}
+    assert app_only and not app_only & {b["lan_id"] for b in bulk}
 
 
 @pytest.mark.parametrize(("days", "dormant"), [(199, True), (200, False)])

@@ -156,7 +156,7 @@ def test_manifest_reconciles_every_input(review_run):
     assert statuses["broken_export.json"] == "unreadable"
     assert statuses["expected_findings.csv"] == "ignored"
     read = [i for i in manifest["inputs"] if i["status"] == "read"]
-    assert len(read) == 18
+    assert len(read) == 20
     for i in read:
         assert len(i["sha256"]) == 64
         for t in i["tables"].values():

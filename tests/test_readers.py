@@ -26,11 +26,12 @@ def test_active_directory_exports_of_both_powershell_flavours(name):
     assert jane["user_principal_name"] == "jdoe@ccpartners.examplehealth.org"
     assert jane["mail"] == "Jane.Doe@DesertFM.example"
     assert jane["enabled"] is True and rick["enabled"] is False
-    assert jane["created_at"] == dt.datetime(2023, 1, 15, 9, 3, 12)
+    # 9:03:12 AM on the exporting host's clock (America/Phoenix, UTC-7), stored as UTC
+    assert jane["created_at"] == dt.datetime(2023, 1, 15, 16, 3, 12)
     assert jane["last_logon_at"] == dt.datetime(2023, 1, 15, 9, 3, 12)
     assert jane["account_expires_at"] is None  # 9223372036854775807 = never
     assert rick["last_logon_at"] is None and rick["account_expires_at"] is None  # 0 = never
-    assert rick["created_at"] == dt.datetime(2024, 12, 31, 23, 59, 59)
+    assert rick["created_at"] == dt.datetime(2025, 1, 1, 6, 59, 59)  # 11:59:59 PM, UTC-7
     assert rick["mail"] is None
     # physical line numbers: the #TYPE line counts in 5.1 files
     first_line = 3 if "ps51" in name else 2
@@ -179,7 +180,8 @@ def test_hl7_adt_with_mllp_framing():
     assert ed["chief_complaint"] == "CHEST PAIN"
     assert (admit["unit"], admit["room"], admit["bed"], admit["facility"]) == (
         "4W", "402", "B", "VRMC")
-    assert admit["admit_at"] == dt.datetime(2026, 10, 28, 11, 55)
+    # PV1-44 has no offset: a clock time in the feed's zone (America/Phoenix, UTC-7)
+    assert admit["admit_at"] == dt.datetime(2026, 10, 28, 18, 55)
     assert transfer["facility"] == "DMMC" and transfer["pcp_npi"] is None
     # the unparseable MSH-7 of the fifth message is a parse issue on that message only
     assert [(i.row_index, i.column, i.rule) for i in rec.result.issues] == [
@@ -197,7 +199,7 @@ def test_adt_csv_extract():
     rec = read_input_file(FIXTURES / "adt_extract.csv")
     assert rec.format == "adt-csv-extract"
     (row,) = rec.result.rows["adt_events"]
-    assert row["admit_at"] == dt.datetime(2026, 10, 28, 11, 55) and row["discharge_at"] is None
+    assert row["admit_at"] == dt.datetime(2026, 10, 28, 18, 55) and row["discharge_at"] is None
     assert row["birth_date"] == dt.date(1970, 2, 14)
 
 
@@ -323,3 +325,26 @@ def test_daa_status_csv():
                                                                 ("env-2", "voided")]
     assert envs[1]["status_changed_at"] == dt.datetime(2026, 3, 6, 10)
     assert len(rec.result.rows["daa_recipients"]) == 3
+
+
+def test_time_zones_of_the_sources_come_from_the_config():
+    from ccreview.config import config_from_dict
+
+    utc = config_from_dict({"time_zones": {"directory": "UTC", "adt": "UTC"}})
+    rec = read_input_file(FIXTURES / "ad_ps7_asneeded.csv", (), utc.time_zones)
+    assert rec.result.rows["directory_accounts"][0]["created_at"] == dt.datetime(
+        2023, 1, 15, 9, 3, 12)
+    rec = read_input_file(FIXTURES / "adt_mllp.hl7", (), utc.time_zones)
+    assert rec.result.rows["adt_events"][1]["admit_at"] == dt.datetime(2026, 10, 28, 11, 55)
+    from ccreview.config import ReviewConfig
+
+    assert ReviewConfig().time_zones.directory == "America/Phoenix"
+
+
+@pytest.mark.parametrize("section", [{"adt": "Mars/Olympus_Mons"}, {"payroll": "UTC"}])
+def test_a_wrong_time_zone_is_a_usage_error_naming_the_key(section):
+    from ccreview.config import config_from_dict
+    from ccreview.errors import UsageError
+
+    with pytest.raises(UsageError, match="time_zones|time zone"):
+        config_from_dict({"time_zones": section}, source="review.toml")

@@ -54,7 +54,9 @@ def test_a_compliant_group_has_no_findings(tmp_path):
 @pytest.mark.parametrize(("signed_days_ago", "due", "lapsed"), [
     (334, False, False),  # lapses in 31 days
     (335, True, False),   # lapses in exactly 30 days: inside the notice window
-    (365, True, False),   # lapses today: still in force
+    (336, True, False),   # lapses in 29 days
+    (364, True, False),   # lapses tomorrow: the last day in force
+    (365, False, True),   # lapses today: no longer in force, never "renewal due"
     (366, False, True),   # lapsed yesterday
 ])
 def test_daa_renewal_and_lapse_at_their_edges(tmp_path, signed_days_ago, due, lapsed):

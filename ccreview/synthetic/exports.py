@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ccreview.identifiers import datetime_to_filetime
 from ccreview.synthetic.organisation import (
@@ -43,6 +44,8 @@ UPN_DOMAIN = "ccpartners.examplehealth.org"
 OU = "OU=Clinical Connectivity,OU=External,DC=examplehealth,DC=org"
 FILETIME_NEVER = "9223372036854775807"
 SUBMISSIONS_PER_FILE = 500
+# the hospital's zone: AD writes whenCreated in it, the ADT feed writes some times in it
+LOCAL = ZoneInfo("America/Phoenix")
 GRAPH_PAGE_SIZE = 999
 
 
@@ -61,12 +64,15 @@ def write_organisation(org: Organisation, out: Path,
     events_rng = random.Random(org.seed ^ 0xE7E7)
     counts.update(_write_sign_in_logs(org, out / "signins", events_rng, events_per_person))
     counts.update(_write_access_logs(org, out / "access_logs", events_rng, events_per_person))
-    counts.update(_write_adt(org, out / "adt", random.Random(org.seed ^ 0xAD7)))
+    adt_counts, census = _write_adt(org, out / "adt", random.Random(org.seed ^ 0xAD7))
+    counts.update(adt_counts)
     counts.update(_write_member_lists(org, out / "enrollment"))
     _write_csv(out / "expected_findings.csv", ["rule", "request_number", "email", "application"],
                ([r["rule"], r["request_number"], r["email"], r["application"]]
                 for r in org.expected))
     counts["expected_findings.csv"] = len(org.expected)
+    _write_csv(out / "expected_census.csv", list(EXPECTED_CENSUS_HEADER), sorted(census))
+    counts["expected_census.csv"] = len(census)
     meta = {"generator": "ccreview generate", "seed": org.seed, "groups": len(org.groups),
             "as_of": org.as_of.isoformat(), "people": len(org.people()), "files": counts}
     (out / "generation.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -164,24 +170,72 @@ def _write_enrollment(org: Organisation, folder: Path) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     docs = [_registration_doc(g) for g in org.groups]
     for c in sorted(org.changes, key=lambda c: c.submitted_at):
+        doc = {"request_number": c.request_number, "request_type": c.request_type,
+               "group_request_number": c.group_request_number,
+               "submitted_at": _iso(c.submitted_at)}
         if c.request_type == "add_members":
-            members = [_person_doc(p) for p in c.people]
+            doc["members"] = [_person_doc(p) for p in c.people]
+            if any("R2W" in p.applications for p in c.people):
+                doc["report2web_privacy_policy_accepted"] = True
         else:
-            members = [{"email": p.email, "first_name": p.first_name, "last_name": p.last_name}
-                       for p in c.people]
-        docs.append({"request_number": c.request_number, "request_type": c.request_type,
-                     "group_request_number": c.group_request_number,
-                     "submitted_at": _iso(c.submitted_at), "members": members})
+            doc["members"] = [{"email": p.email, "first_name": p.first_name,
+                               "last_name": p.last_name} for p in c.people]
+        docs.append(doc)
     counts = {}
-    for i in range(0, len(docs), SUBMISSIONS_PER_FILE):
-        chunk = docs[i:i + SUBMISSIONS_PER_FILE]
-        n = i // SUBMISSIONS_PER_FILE + 1
-        # alternate the shapes ServiceNow exports come in: a bare array, a Table API response
-        body = chunk if n % 2 else {"result": chunk}
-        name = f"submissions_{n:03d}.json"
-        (folder / name).write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
-        counts[f"enrollment/{name}"] = len(chunk)
+    # every third document in each shape ServiceNow exports take, so that even a small
+    # organisation has registrations and changes in all three: a bare array, a Table API
+    # response with plain values, and one with `sysparm_display_value=all` pairs
+    n = 0
+    for shape in range(3):
+        share = docs[shape::3]
+        for i in range(0, len(share), SUBMISSIONS_PER_FILE):
+            chunk = share[i:i + SUBMISSIONS_PER_FILE]
+            body: object = (chunk if shape == 0 else {"result": chunk} if shape == 1
+                            else {"result": [servicenow_display_all(d) for d in chunk]})
+            n += 1
+            name = f"submissions_{n:03d}.json"
+            (folder / name).write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+            counts[f"enrollment/{name}"] = len(chunk)
     return counts
+
+
+_STAFF_TYPE_VALUES = {"Sponsoring Physician": "sponsoring_physician",
+                      "Group Administrator": "group_administrator", "Provider": "provider",
+                      "Staff": "staff"}
+_LIST_FIELDS = ("applications", "facilities", "lab_facilities", "recipients")
+
+
+def servicenow_display_all(doc: object, key: str = "") -> object:
+    """A document as the Table API returns it with `sysparm_display_value=all`: every field
+    a `{"display_value", "value"}` pair. Values are what ServiceNow stores (UTC date-times
+    `2026-03-04 17:22:10`, choice values such as `sponsoring_physician`, `true`, list
+    collectors as comma-separated values); display values what the exporting user sees
+    (dates on the hospital's clock, choice labels)."""
+    if isinstance(doc, dict):
+        return {k: servicenow_display_all(v, k) for k, v in doc.items()}
+    if isinstance(doc, list) and key in _LIST_FIELDS:
+        if key == "applications":
+            return {"display_value": ", ".join(map(str, doc)),
+                    "value": ",".join(str(a).lower().replace(" ", "_") for a in doc)}
+        return [servicenow_display_all(v) for v in doc]
+    if isinstance(doc, list):
+        return [servicenow_display_all(v) for v in doc]
+    if isinstance(doc, bool):
+        return {"display_value": str(doc).lower(), "value": str(doc).lower()}
+    if doc is None:
+        return {"display_value": "", "value": ""}
+    text = str(doc)
+    if key == "submitted_at":
+        t = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return {"display_value": _us_datetime(t.astimezone(LOCAL)),
+                "value": t.strftime("%Y-%m-%d %H:%M:%S")}
+    if key == "staff_type" and text in _STAFF_TYPE_VALUES:
+        return {"display_value": text, "value": _STAFF_TYPE_VALUES[text]}
+    if key == "corporate_or_legal_representative":
+        return {"display_value": text, "value": text.lower()}
+    if text in ("fax", "email", "both"):  # an R2W alert's delivery method
+        return {"display_value": text.title(), "value": text}
+    return {"display_value": text, "value": text}
 
 
 # -- Active Directory ---------------------------------------------------------------------
@@ -199,7 +253,7 @@ def _ad_row(rng: random.Random, *, first: str, last: str, lan: str, mail: str,
     return [
         f"CN={display.replace(',', chr(92) + ',')},{OU}", "True" if enabled else "False",
         first, display, "user", _uuid(rng), lan, last, _upn(lan), mail, company, department,
-        _us_datetime(created),
+        _us_datetime(created.astimezone(LOCAL)),  # the exporting host's clock
         "" if last_logon is None else str(datetime_to_filetime(last_logon)),
         str(datetime_to_filetime(pwd)),
         str(datetime_to_filetime(expires)) if expires else
@@ -394,15 +448,19 @@ def _write_docusign(org: Organisation, folder: Path, rng: random.Random) -> dict
         initial = [p for p in g.people if p.added_in == g.request_number]
         signers = [(p.first_name + " " + p.last_name, p.email, p.staff_type) for p in initial
                    if p.staff_type in ("Sponsoring Physician", "Group Administrator")]
-        if g.corporate_rep and g.corporate_rep[1]:
-            signers.append((g.corporate_rep[0], g.corporate_rep[1],
-                            "Corporate or Legal Representative"))
+        if g.corporate_rep:
+            # a representative named without an email on the form was reached some other way
+            email = g.corporate_rep[1] or (
+                g.corporate_rep[0].lower().replace(" ", ".") + f"@counsel.{g.domain}")
+            signers.append((g.corporate_rep[0], email, "Corporate or Legal Representative"))
         for env in g.daa_envelopes:
             recips = []
             for k, (name, email, role) in enumerate(signers, start=1):
                 r = {"recipientId": str(k), "routingOrder": str(k), "roleName": role,
                      "name": name, "email": email, "deliveredDateTime": _iso(env.sent)}
-                if env.status == "completed":
+                if env.status == "completed" and role in env.unsigned:
+                    r["status"] = "delivered"  # DocuSign says completed; this one never signed
+                elif env.status == "completed":
                     r.update(status="completed", signedDateTime=_iso(env.completed))
                 elif env.status == "declined" and role == env.declined_by:
                     r.update(status="declined", declinedDateTime=_iso(env.declined_at),
@@ -547,11 +605,21 @@ def _write_chunked(folder: Path, stem: str, header: list[str], rows, bom: bool
 
 # -- ADT (HL7 v2) ---------------------------------------------------------------------------
 
-UNITS = (("ED", "E"), ("4W", "I"), ("5E", "I"), ("ICU", "I"), ("L&D", "I"), ("2N", "I"))
+UNITS = (("ED", "E"), ("4W", "I"), ("5E", "I"), ("ICU", "I"), ("L&D", "B"), ("2N", "I"))
+# visits that never belong on a census: clinic visits, pre-admissions, recurring therapy,
+# observation (as the registration and the event type each feed sends them)
+OUT_OF_SCOPE = (("A04", "CLINIC", "O"), ("A04", "PREOP", "P"), ("A04", "INFUSION", "R"),
+                ("A01", "OBS", "O"))
+EXPECTED_CENSUS_HEADER = ("pcp_npi", "fin")
 
 
-def _hl7_ts(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+def _hl7_ts(t: datetime, style: int = 0) -> str:
+    """An HL7 TS the way feeds send it: UTC with `+0000` (0), the hospital's clock with its
+    offset (1), or the hospital's clock without one (2, read in the configured zone)."""
+    if style == 0:
+        return t.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
+    local = t.astimezone(LOCAL)
+    return local.strftime("%Y%m%d%H%M%S%z") if style == 1 else local.strftime("%Y%m%d%H%M%S")
 
 
 def _seg(name: str, fields: dict[int, str]) -> str:
@@ -561,23 +629,30 @@ def _seg(name: str, fields: dict[int, str]) -> str:
 def _adt_message(ctl: str, event: str, t: datetime, pt: dict, unit: str, cls: str,
                  facility: str, admit: datetime, discharge: datetime | None) -> str:
     pcp = pt["pcp"]
+    style = zlib.crc32(ctl.encode()) % 3
     return "\r".join([
-        f"MSH|^~\\&|ADT|{facility}|R2W|CC|{_hl7_ts(t)}||ADT^{event}^ADT_A01|{ctl}|P|2.5.1",
-        f"EVN|{event}|{_hl7_ts(t)}",
+        f"MSH|^~\\&|ADT|{facility}|R2W|CC|{_hl7_ts(t, style)}||ADT^{event}^ADT_A01|{ctl}|P|"
+        "2.5.1",
+        f"EVN|{event}|{_hl7_ts(t, style)}",
         _seg("PID", {1: "1", 3: f"{pt['mrn']}^^^{facility}^MR",
                      5: f"{pt['family']}^{pt['given']}", 7: pt["dob"], 8: pt["sex"],
                      13: pt["phone"], 18: pt["fin"]}),
         _seg("PD1", {4: f"{pcp[0]}^{pcp[1]}^{pcp[2]}^^^^^^NPI"}),
         _seg("PV1", {1: "1", 2: cls, 3: f"{unit}^{pt['room']}^A^{facility}",
                      7: "1999999999^HOSPITALIST^HARPER", 19: pt["fin"],
-                     44: _hl7_ts(admit), 45: _hl7_ts(discharge) if discharge else ""}),
+                     44: _hl7_ts(admit, style),
+                     45: _hl7_ts(discharge, style) if discharge else ""}),
         f"PV2|||^{pt['complaint']}",
     ])
 
 
-def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str, int]:
+def _write_adt(org: Organisation, folder: Path, rng: random.Random
+               ) -> tuple[dict[str, int], set[tuple[str, str]]]:
     """ADT feed for the census: ED registrations, admissions, transfers, updates and
-    discharges of fictional patients, some of them out of order or sent twice."""
+    discharges of fictional patients, some of them out of order or sent twice, and visits
+    outside the census's scope (clinic, pre-admit, recurring, observation). Returns the
+    file counts and the ground truth: (primary care provider's NPI, FIN) of every visit
+    that is open on the as-of date with an inpatient, obstetric or emergency class."""
     from ccreview.synthetic import names
 
     as_of = datetime(org.as_of.year, org.as_of.month, org.as_of.day, tzinfo=UTC)
@@ -585,6 +660,7 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str,
             if p.removed_at is None and p.npi and p.details.get("R2W", {}).get(
                 "physician_census")]
     messages: list[tuple[datetime, str]] = []
+    on_census: set[tuple[str, str]] = set()
     seq = 0
     complaints = ("CHEST PAIN", "SHORTNESS OF BREATH", "ABDOMINAL PAIN", "FALL", "FEVER",
                   "LABOR", "SYNCOPE", "CELLULITIS")
@@ -593,13 +669,17 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str,
             if rng.random() < 0.2:  # a PCP not enrolled in Clinical Connectivity
                 pcp = ("1" + "".join(str(rng.randrange(10)) for _ in range(9)), "OUTSIDE",
                        "PAT")
+            area, local = rng.choice(("602", "480", "623")), f"555{rng.randrange(10**4):04d}"
             pt = {"mrn": f"MRN{rng.randrange(10**6, 10**7)}",
                   "fin": f"FIN{n:05d}{rng.randrange(10**4, 10**5)}",
                   "family": rng.choice(names.LAST_NAMES).upper(),
                   "given": rng.choice(names.FIRST_NAMES).upper(),
                   "dob": f"{rng.randint(1940, 2005)}{rng.randint(1, 12):02d}"
                          f"{rng.randint(1, 28):02d}",
-                  "sex": rng.choice("FM"), "phone": f"(602)555-01{rng.randrange(100):02d}",
+                  "sex": rng.choice("FM"),
+                  # a formatted number, or a structured XTN (area code, local number)
+                  "phone": f"({area}){local[:3]}-{local[3:]}" if rng.random() < 0.5
+                  else f"^PRN^PH^^1^{area}^{local}",
                   "room": str(rng.randint(1, 40)), "complaint": rng.choice(complaints),
                   "pcp": pcp}
             facility = rng.choice(("VRMC", "DMMC", "NMH"))
@@ -620,17 +700,24 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str,
                 if rng.random() < 0.5:
                     t = t + timedelta(hours=rng.uniform(12, 96))
                     steps.append(("A03", t, unit, cls, t))
-            if rng.random() < 0.02:  # a discharge whose admission never reached the feed
+            roll = rng.random()
+            if roll < 0.02:  # a discharge whose admission never reached the feed
                 steps = [("A03", t0, "4W", "I", t0)]
-            for event, t, unit, cls, discharge in steps:
-                if t > as_of:  # the feed is pulled on the as-of date
-                    break
+            elif roll < 0.27:  # a visit outside the census's scope, updated or not
+                event, unit, cls = rng.choice(OUT_OF_SCOPE)
+                steps = [(event, t0, unit, cls, None)]
+                if rng.random() < 0.3:
+                    steps.append(("A08", t0 + timedelta(hours=1), unit, cls, None))
+            sent = [st for st in steps if st[1] <= as_of]  # the feed is pulled on the as-of date
+            for event, t, unit, cls, discharge in sent:
                 seq += 1
                 msg = _adt_message(f"MSG{seq:08d}", event, t, pt, unit, cls, facility, admit,
                                    discharge)
                 messages.append((t, msg))
                 if rng.random() < 0.03 and t + timedelta(minutes=5) <= as_of:  # sent again
                     messages.append((t + timedelta(minutes=5), msg))
+            if sent and not any(st[0] == "A03" for st in sent) and sent[-1][3] in "IBE":
+                on_census.add((pcp[0], pt["fin"]))
     messages.sort(key=lambda m: m[0])
     for i in range(0, len(messages) - 1, 17):  # a few arrive out of order
         messages[i], messages[i + 1] = messages[i + 1], messages[i]
@@ -640,21 +727,24 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random) -> dict[str,
     (folder / "adt_feed_001.hl7").write_bytes(framed)
     plain = "".join(m + "\r" for _, m in messages[third:2 * third]).encode()
     (folder / "adt_feed_002.hl7").write_bytes(plain)
-    # the last third as the CSV extract an interface engine can produce instead
+    # the last third as the CSV extract an interface engine can produce instead, its times
+    # in UTC with the offset written out
     from contracts.readers import adt_hl7
 
-    extract = adt_hl7.read_hl7("".join(m + "\r" for _, m in messages[2 * third:]))
+    extract = adt_hl7.read_hl7("".join(m + "\r" for _, m in messages[2 * third:]), LOCAL)
     rows = [[_csv_value(r.get(c)) for c in adt_hl7.COLUMNS]
             for r in extract.rows.get(adt_hl7.TABLE, [])]
     _write_csv(folder / "adt_extract.csv", list(adt_hl7.COLUMNS), rows)
-    return {"adt/adt_feed_001.hl7": third, "adt/adt_feed_002.hl7": third,
-            "adt/adt_extract.csv": len(rows)}
+    return ({"adt/adt_feed_001.hl7": third, "adt/adt_feed_002.hl7": third,
+             "adt/adt_extract.csv": len(rows)}, on_census)
 
 
 def _csv_value(v) -> str:
     if v is None:
         return ""
-    return v.isoformat(sep=" ") if isinstance(v, datetime) else str(v)
+    if isinstance(v, datetime):  # the reader's naive UTC, written with its offset
+        return v.replace(tzinfo=UTC).isoformat(sep=" ")
+    return str(v)
 
 
 # -- the portal's group member list (XLSX) ---------------------------------------------------

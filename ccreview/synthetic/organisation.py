@@ -111,6 +111,9 @@ class Envelope:
     status: str = "completed"  # completed | sent | declined
     declined_by: str | None = None  # role of the party who declined
     declined_at: datetime | None = None
+    # roles of required parties DocuSign never got a signature from, although the envelope
+    # says completed (ground truth NO_ACTIVE_DAA: such an envelope is not in force)
+    unsigned: tuple[str, ...] = ()
 
 
 @dataclass
@@ -509,6 +512,8 @@ def _inject(g: _Gen, org: Organisation) -> None:
     _inject_accounts(inj)
     _inject_enrolment(inj)
     _inject_orphans(inj)
+    _inject_unsigned_daa(inj)
+    _inject_r2w_privacy(inj)
     org.expected.sort(key=lambda r: (r["rule"], r["request_number"], r["email"], r["application"]))
 
 
@@ -739,3 +744,31 @@ def _orphan(g: _Gen, application: str | None) -> OrphanAccount:
     last_success = g.days_ago(0.5, 80) if rng.random() < 0.6 else None
     return OrphanAccount(first, last, lan, f"{first}.{last}.{lan}@{domain}".lower(),
                          created, last_success, application)
+
+
+def _inject_unsigned_daa(inj: _Injector) -> None:
+    """NO_ACTIVE_DAA: every envelope DocuSign marks completed lacks one required signature
+    (the Group Administrator's, the sponsor's when they are the administrator, or the
+    Corporate/Legal Representative's), yet the accounts were provisioned. Groups whose
+    people carry no other defect, so that the expected findings stay exact."""
+    g = inj.g
+    for i, grp in enumerate(inj.groups(0.1, lambda x: (g.as_of_dt - x.registered_at).days > 60
+                                       and not any(id(p) in inj.touched for p in x.people)
+                                       and any(e.completed for e in x.daa_envelopes))):
+        if i % 2 == 1 and grp.corporate_rep and grp.corporate_rep[1]:
+            role = "Corporate or Legal Representative"
+        elif any(p.staff_type == "Group Administrator" for p in grp.people):
+            role = "Group Administrator"
+        else:
+            role = "Sponsoring Physician"
+        for env in grp.daa_envelopes:
+            if env.completed:
+                env.unsigned = (role,)
+        _expect_no_daa(inj, grp)
+
+
+def _inject_r2w_privacy(inj: _Injector) -> None:
+    """APP_DETAILS_MISSING (R2W): the Report2Web privacy-policy box left unchecked."""
+    for p in inj.people(0.03, lambda p: "R2W" in p.applications):
+        p.details["R2W"]["privacy_policy_accepted"] = False
+        inj.expect("APP_DETAILS_MISSING", p.request_number, p.email, "R2W")

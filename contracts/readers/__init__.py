@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccreview.config import ApplicationListLayout
+from ccreview.config import HOSPITAL_TIME_ZONES, ApplicationListLayout, TimeZones
 from ccreview.errors import UnreadableInputError
 from contracts.readers import (
     active_directory_csv,
@@ -38,7 +38,8 @@ READER_MODULES = (enrollment_json, portal_exports_csv, active_directory_csv, ent
                   application_list_csv, docusign_json, sign_in_events_csv, adt_hl7)
 
 # Files the generator writes next to the exports: known, deliberately not read.
-GROUND_TRUTH_HEADER = ["rule", "request_number", "email", "application"]
+GROUND_TRUTH_HEADERS = (["rule", "request_number", "email", "application"],  # findings
+                        ["pcp_npi", "fin"])  # visits on a census
 
 
 HEAD_BYTES = 1 << 16  # enough to recognise any format; large files are not read here
@@ -54,14 +55,15 @@ class Recognised:
     bulk: str | None = None  # canonical table a bulk loader fills
 
 
-def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()
-                    ) -> Recognised:
+def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = (),
+                    time_zones: TimeZones = HOSPITAL_TIME_ZONES) -> Recognised:
     """Read one input file; raises UnreadableInputError for a file that cannot be read.
-    `layouts` are the configured application-list layouts (exports with other headers)."""
+    `layouts` are the configured application-list layouts (exports with other headers);
+    `time_zones` the zones of sources that write clock times without an offset."""
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
     if is_xlsx(head):
-        rec = _read_table_text(xlsx_as_csv_text(path), layouts)
+        rec = _read_table_text(xlsx_as_csv_text(path), layouts, time_zones)
         if rec.result is not None:  # say which flavour the table came in
             rec.format = rec.result.format = rec.format.replace("-csv", "") + "-xlsx"
         return rec
@@ -79,7 +81,8 @@ def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()
             text = raw.decode("utf-8")
         except UnicodeDecodeError:  # HL7's usual 8-bit character set (MSH-18 8859/1)
             text = raw.decode("latin-1")
-        return Recognised(adt_hl7.FORMAT_HL7, adt_hl7.read_hl7(text))
+        return Recognised(adt_hl7.FORMAT_HL7,
+                          adt_hl7.read_hl7(text, time_zones.zone("adt")))
     text = decode_text(path)
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped[:1] in "{[":
@@ -97,14 +100,16 @@ def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
             return Recognised("generator-metadata", None, "generator metadata, not an input")
         return Recognised("unrecognised", None, "JSON of a shape no reader knows")
-    return _read_table_text(text, layouts)
+    return _read_table_text(text, layouts, time_zones)
 
 
-def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...]) -> Recognised:
+def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
+                     time_zones: TimeZones) -> Recognised:
     """A table (CSV, or an XLSX sheet as CSV text): recognised by its header."""
     header = csv_header(text.lstrip("\ufeff \t\r\n"))
     if active_directory_csv.matches(header):
-        return Recognised(active_directory_csv.FORMAT, active_directory_csv.read(text))
+        return Recognised(active_directory_csv.FORMAT,
+                          active_directory_csv.read(text, time_zones.zone("directory")))
     if application_list_csv.matches(header):
         return Recognised(application_list_csv.FORMAT, application_list_csv.read(text))
     layout = application_list_csv.matching_layout(header, layouts)
@@ -118,7 +123,9 @@ def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...]) -> R
         return Recognised(portal_exports_csv.FORMAT_MEMBERS,
                           portal_exports_csv.read_member_list(text, member_header))
     if set(header) >= adt_hl7.CSV_HEADERS:
-        return Recognised(adt_hl7.FORMAT_CSV, adt_hl7.read_csv_extract(text))
-    if header == GROUND_TRUTH_HEADER:
-        return Recognised("generator-ground-truth", None, "expected findings, not an input")
+        return Recognised(adt_hl7.FORMAT_CSV,
+                          adt_hl7.read_csv_extract(text, time_zones.zone("adt")))
+    if header in GROUND_TRUTH_HEADERS:
+        return Recognised("generator-ground-truth", None,
+                          "the generator's ground truth, not an input")
     return Recognised("unrecognised", None, "no reader recognises its content")

@@ -5,10 +5,14 @@ BOM, or UTF-16 when redirected with `>`/`Out-File`) and PowerShell 7 (UTF-8 with
 no type line, `-UseQuotes AsNeeded`). Headers match case-insensitively. `lastLogonTimestamp`,
 `pwdLastSet` and `accountExpires` are Windows FILETIME integers (0 and
 9223372036854775807 mean never); `whenCreated` is in the exporting culture's format
-(en-US: `1/15/2023 9:03:12 AM`), taken as UTC. Canonical table: `directory_accounts`.
+(en-US: `1/15/2023 9:03:12 AM`), a clock time of the exporting host, read in the
+configured directory time zone and stored as UTC. Canonical table: `directory_accounts`.
 """
 
 from __future__ import annotations
+
+from datetime import tzinfo
+from functools import partial
 
 from ccreview.identifiers import filetime_to_datetime
 from contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
@@ -42,7 +46,8 @@ def matches(header: list[str]) -> bool:
     return set(header) >= REQUIRED_HEADERS
 
 
-def read(text: str) -> ReadResult:
+def read(text: str, tz: tzinfo | None = None) -> ReadResult:
+    """`tz`: the exporting host's time zone (None: UTC)."""
     result = ReadResult(FORMAT)
     table = "directory_accounts"
     for line, rec in csv_records(text):
@@ -57,8 +62,8 @@ def read(text: str) -> ReadResult:
             row[dst] = value or None
         result.convert(table, idx, row, "enabled", parse_bool, rec.get("enabled"), "Enabled",
                        "boolean")
-        result.convert(table, idx, row, "created_at", parse_datetime, rec.get("whencreated"),
-                       "whenCreated", "datetime")
+        result.convert(table, idx, row, "created_at", partial(parse_datetime, tz=tz),
+                       rec.get("whencreated"), "whenCreated", "datetime")
         for src, dst in FILETIME_COLUMNS.items():
             result.convert(table, idx, row, dst, _filetime, rec.get(src), src, "filetime")
     return result

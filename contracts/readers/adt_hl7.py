@@ -4,12 +4,18 @@
 in `\\r` (`\\n` and `\\r\\n` are accepted too), optionally MLLP-framed (`0x0B` ... `0x1C 0x0D`).
 Events A01 (admit), A02 (transfer), A03 (discharge), A04 (registration, e.g. ED) and A08
 (update). Fields read: MSH-4 sending facility, MSH-7 message time, MSH-9 event, MSH-10
-control id; EVN-2 recorded time; PID-3 MRN, PID-5 name, PID-7 birth date, PID-13 phone,
+control id; EVN-2 recorded time; PID-3 MRN, PID-5 name, PID-7 birth date, PID-13 phone
+(an XTN: its formatted number, else area code and local number from components 6 and 7),
 PID-18 account number (FIN); PD1-4 primary care provider (id = NPI, name); PV1-2 patient
 class, PV1-3 location (unit^room^bed^facility), PV1-7 attending, PV1-19 visit number,
 PV1-44 admit and PV1-45 discharge times; PV2-3 admit reason (chief complaint).
 `source_line` is the number of the message's MSH segment in the file (empty lines and
 MLLP framing not counted).
+
+**Times.** Every time field (MSH-7, EVN-2, PV1-44, PV1-45, and the extract's time
+columns) is converted the same way: by its offset when it carries one (`-0700`), else as a
+clock time in the feed's configured time zone; stored as UTC. A date of birth is a date
+and is not converted.
 
 **CSV extract**: one row per message with the canonical column names below (`event_type`,
 `message_control_id`, `fin`, ... as in the `adt_events` table).
@@ -22,10 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 
 import hl7
 
-from contracts.readers.base import ReadResult, csv_records, parse_datetime
+from contracts.readers.base import ReadResult, csv_records, parse_datetime, to_utc
 
 FORMAT_HL7 = "hl7-v2-adt"
 FORMAT_CSV = "adt-csv-extract"
@@ -38,6 +45,14 @@ COLUMNS = ("message_control_id", "event_type", "message_at", "recorded_at", "sen
            "fin", "pcp_npi", "pcp_name", "patient_class", "unit", "room", "bed", "facility",
            "attending_name", "visit_number", "admit_at", "discharge_at", "chief_complaint")
 _TIMES = ("message_at", "recorded_at", "admit_at", "discharge_at")
+# HL7 TS/DTM: YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ] and nothing else (`1933XX17` is no date)
+_HL7_TS = re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?$")
+
+
+def _hl7_parse(value: str) -> dt.datetime | None:
+    if not _HL7_TS.match(value):
+        raise ValueError("not an HL7 date/time")
+    return hl7.parse_datetime(value)
 
 
 def looks_like_hl7(head: str) -> bool:
@@ -67,22 +82,37 @@ def _get(msg: hl7.Message, segment: str, field: int, component: int = 1,
     return value or None
 
 
-def hl7_time(value: str | None) -> dt.datetime | None:
-    """An HL7 TS (YYYYMMDD[HHMM[SS[.S+]]][+/-ZZZZ]) as naive UTC; None if empty."""
+def hl7_time(value: str | None, tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """An HL7 TS (YYYYMMDD[HHMM[SS[.S+]]][+/-ZZZZ]) as naive UTC: converted by its offset,
+    or read in `tz` (the feed's zone; None: UTC) without one. None if empty."""
     if not value:
         return None
     try:
-        parsed = hl7.parse_datetime(value)
+        parsed = _hl7_parse(value)
     except ValueError:
         raise ValueError("not an HL7 date/time") from None
     if parsed is None:
         return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-    return parsed
+    return to_utc(parsed, tz)
 
 
-def read_hl7(text: str) -> ReadResult:
+def _phone(msg: hl7.Message) -> str | None:
+    """PID-13 as a number a person reads: the XTN's formatted number (component 1), else
+    its country code, area code and local number (components 5-7) put together."""
+    text = _get(msg, "PID", 13)
+    if text:
+        return text
+    area, local = _get(msg, "PID", 13, 6), _get(msg, "PID", 13, 7)
+    if not local:
+        return None
+    digits = "".join(ch for ch in (area or "") + local if ch.isdigit())
+    if len(digits) == 10:
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return " ".join(p for p in (area, local) if p)
+
+
+def read_hl7(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
+    """`tz`: the feed's time zone for timestamps without an offset (None: UTC)."""
     result = ReadResult(FORMAT_HL7)
     for line, body in split_messages(text):
         row: dict = {"source_line": line}
@@ -105,7 +135,7 @@ def read_hl7(text: str) -> ReadResult:
             "patient_family_name": family,
             "patient_given_name": given,
             "birth_date": _get(msg, "PID", 7),
-            "patient_phone": _get(msg, "PID", 13),
+            "patient_phone": _phone(msg),
             "fin": _get(msg, "PID", 18) or _get(msg, "PV1", 19),
             "pcp_npi": _get(msg, "PD1", 4, 1),
             "pcp_name": " ".join(p for p in (pcp_given, pcp_family) if p) or None,
@@ -122,17 +152,18 @@ def read_hl7(text: str) -> ReadResult:
             "chief_complaint": _get(msg, "PV2", 3, 2) or _get(msg, "PV2", 3, 1),
         }
         row.update(raw)
-        _convert_times(result, idx, row, hl7_time)
+        _convert_times(result, idx, row, partial(hl7_time, tz=tz))
         try:
             bd = raw["birth_date"]
-            row["birth_date"] = hl7_time(bd).date() if bd else None
+            row["birth_date"] = _hl7_parse(bd).date() if bd else None
         except (ValueError, AttributeError):
             row["birth_date"] = None
             result.reject(TABLE, idx, "PID-7", "hl7_date", "not an HL7 date")
     return result
 
 
-def read_csv_extract(text: str) -> ReadResult:
+def read_csv_extract(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
+    """`tz`: the feed's time zone for times without an offset (None: UTC)."""
     result = ReadResult(FORMAT_CSV)
     for line, rec in csv_records(text):
         row: dict = {"source_line": line}
@@ -143,7 +174,7 @@ def read_csv_extract(text: str) -> ReadResult:
             continue
         for c in COLUMNS:
             row[c] = (rec.get(c) or "").strip() or None
-        _convert_times(result, idx, row, parse_datetime)
+        _convert_times(result, idx, row, partial(parse_datetime, tz=tz))
         try:
             bd = parse_datetime(row["birth_date"])
             row["birth_date"] = bd.date() if bd else None

@@ -14,7 +14,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from ccreview.errors import UnreadableInputError
@@ -125,15 +125,25 @@ def csv_header(text: str) -> list[str]:
         return []
 
 
-def parse_bool(value: str | bool | None) -> bool | None:
+_TRUE = ("true", "yes", "y", "1", "x", "on", "checked")
+_FALSE = ("false", "no", "n", "0", "", "off", "unchecked", "none")
+
+
+def parse_bool(value: str | bool | int | None) -> bool | None:
+    """A check box or yes/no answer in any encoding the sources use: JSON `true`, the
+    strings `"true"`/`"Yes"`/`"1"` (ServiceNow values and labels, the portal's cells),
+    PowerShell's `True`. Missing -> None, an empty cell -> False; anything else is not a
+    boolean."""
     if isinstance(value, bool):
         return value
     if value is None:
         return None
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
     s = str(value).strip().lower()
-    if s in ("true", "yes", "y", "1", "x"):
+    if s in _TRUE:
         return True
-    if s in ("false", "no", "n", "0", ""):
+    if s in _FALSE:
         return False
     raise ValueError("not a true/false value")
 
@@ -149,9 +159,10 @@ _DATETIME_FORMATS = (
 )
 
 
-def parse_datetime(value: str | None) -> datetime | None:
-    """A timestamp as exports write it, as a naive UTC datetime (what the warehouse stores);
-    naive input is taken as UTC. Empty -> None.
+def parse_datetime(value: str | None, tz: tzinfo | None = None) -> datetime | None:
+    """A timestamp as exports write it, as a naive UTC datetime (what the warehouse stores).
+    A value with an offset (`Z`, `-07:00`) is converted by it; a value without one is a
+    clock time in `tz`, the source's time zone (None: the source writes UTC). Empty -> None.
 
     `0001-01-01T00:00:00Z` (Graph's "never") is None, never a date.
     """
@@ -173,9 +184,28 @@ def parse_datetime(value: str | None) -> datetime | None:
                 continue
         if dt is None:
             raise ValueError("not a date/time in a known format") from None
+    return to_utc(dt, tz)
+
+
+def to_utc(dt: datetime, tz: tzinfo | None) -> datetime:
+    """Naive UTC: an aware time converted; a naive one read as a clock time in `tz` (None:
+    already UTC). Every time field of every source goes through here."""
+    if dt.tzinfo is None and tz is not None:
+        dt = dt.replace(tzinfo=tz)
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
+
+
+def parse_text(value: object) -> str | None:
+    """A text field: stripped, empty -> None. Numbers keep their digits (an NPI typed as
+    a JSON number is still the NPI); booleans are not text."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a true/false value where text was expected")
+    s = str(value).strip()
+    return s or None
 
 
 def is_xlsx(head: bytes) -> bool:

@@ -34,10 +34,18 @@ person x application requested).
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 from typing import Any
 
-from contracts.readers.base import ReadResult, parse_bool, parse_datetime
+from ccreview.identifiers import (
+    REQUEST_NUMBER_RE,
+    STAFF_TYPES,
+    is_valid_email,
+    staff_type_label,
+)
+from contracts.readers.base import ReadResult, parse_bool, parse_datetime, parse_text
 
 FORMAT = "enrollment-json"
 
@@ -49,21 +57,94 @@ APPLICATION_NAMES = {
     "report2web": "R2W", "report 2 web": "R2W", "r2w": "R2W",
 }
 REQUEST_TYPES = ("new_group", "add_members", "change_applications", "remove_members",
-                 "change_group_roles")
+                 "change_group_roles")  # what a submission document may say it is
 PERSON_FIELDS = ("first_name", "middle_initial", "last_name", "email", "phone",
-                 "phone_extension", "staff_type", "suffix", "title", "specialty",
+                 "phone_extension", "suffix", "title", "specialty",
                  "licensed_state", "state_license_number", "npi")
 
 
-def unwrap(value: Any) -> Any:
-    """ServiceNow `sysparm_display_value=all` pairs -> their display value, recursively."""
+def unwrap(value: Any, key: str = "") -> Any:
+    """ServiceNow `sysparm_display_value=all` pairs -> one value each, recursively.
+
+    A pair's stored `value` is read first: ServiceNow shows dates in the exporting user's
+    time zone on the display side (the value side is UTC), so a date is always the value.
+    For any other field the value is kept when the field's own conversion recognises it;
+    when it does not and the display side does (a choice value such as `surg_sched` whose
+    label is `Surgery Scheduler`, a reference whose display is the request number), the
+    display side is read instead: labels and values mean the same thing."""
     if isinstance(value, dict):
         if "display_value" in value and set(value) <= {"display_value", "value", "link"}:
-            return unwrap(value["display_value"])
-        return {k: unwrap(v) for k, v in value.items()}
+            stored, shown = value.get("value"), value.get("display_value")
+            if key in _DATE_FIELDS or _recognised(key, stored) or not _recognised(key, shown):
+                return unwrap(stored if stored not in (None, "") else shown, key)
+            return unwrap(shown, key)
+        return {k: unwrap(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [unwrap(v) for v in value]
+        return [unwrap(v, key) for v in value]
     return value
+
+
+def _known_suffixes() -> frozenset[str]:
+    path = Path(__file__).resolve().parent.parent / "policy" / "suffix_classes.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return frozenset(r["suffix"].strip().lower() for r in csv.DictReader(fh))
+
+
+def _is_bool(v: str) -> bool:
+    try:
+        parse_bool(v)
+    except ValueError:
+        return False
+    return True
+
+
+_DATE_FIELDS = frozenset({"submitted_at"})
+_BOOL_FIELDS = frozenset({"no_middle_initial", "group_administrator_same_as_sponsor",
+                          "report2web_privacy_policy_accepted", "physician_census",
+                          "privacy_policy_accepted"})
+_SUFFIXES = _known_suffixes()
+_CHECKS = {
+    "request_number": lambda v: bool(REQUEST_NUMBER_RE.match(v)),
+    "group_request_number": lambda v: bool(REQUEST_NUMBER_RE.match(v)),
+    "request_type": lambda v: v.lower() in REQUEST_TYPES,
+    "staff_type": lambda v: staff_type_label(v) in STAFF_TYPES,
+    "suffix": lambda v: v.lower() in _SUFFIXES,
+    "applications": lambda v: all(application_code(a) for a in v.split(",") if a.strip()),
+    "corporate_or_legal_representative": lambda v: v.lower() == "none" or _is_bool(v),
+    "email": is_valid_email, "corporate_representative_email": is_valid_email,
+    "recipients": is_valid_email,
+    **dict.fromkeys(_BOOL_FIELDS, _is_bool),
+}
+
+
+def _recognised(key: str, value: Any) -> bool:
+    """Whether `value` is a good value of field `key` (any value of a free-text field)."""
+    if value is None or value == "":
+        return False
+    check = _CHECKS.get(key)
+    return check is None or isinstance(value, (dict, list)) or bool(check(str(value).strip()))
+
+
+def application_code(name: object) -> str | None:
+    """CERNER, PACS, ... from a display name, a code or a choice value
+    (`cerner_millennium`); None if it names none of the five applications."""
+    key = " ".join(str(name).replace("_", " ").replace("-", " ").split()).lower()
+    return APPLICATION_NAMES.get(key)
+
+
+def corporate_answer(value: object) -> str | None:
+    """The Corporate/Legal Representative question as YES or NO, from `YES`, `true`, a
+    choice value or the form's default `None`; other text is kept for the contract."""
+    if isinstance(value, bool):
+        return "YES" if value else "NO"
+    text = parse_text(value)
+    if text is None:
+        return None
+    try:
+        answer = parse_bool(text)
+    except ValueError:
+        return text
+    return "YES" if answer else "NO"
 
 
 def documents(body: Any) -> list | None:
@@ -81,13 +162,6 @@ def documents(body: Any) -> list | None:
     return None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    s = str(value).strip()
-    return s or None
-
-
 def read(path_label: str, body: Any) -> ReadResult:
     result = ReadResult(FORMAT)
     for record, raw in enumerate(documents(body) or [], start=1):
@@ -101,30 +175,42 @@ def read(path_label: str, body: Any) -> ReadResult:
     return result
 
 
+def _text_fields(result: ReadResult, table: str, idx: int, row: dict, source: dict,
+                 names: dict[str, str], prefix: str = "") -> None:
+    """row[dst] = the text of source[src] for each src -> dst, through one conversion."""
+    for src, dst in names.items():
+        result.convert(table, idx, row, dst, parse_text, source.get(src), prefix + src, "text")
+
+
 def _read_document(result: ReadResult, doc: dict, record: int) -> None:
-    group = doc.get("group") or {}
-    rtype = _text(doc.get("request_type")) or (
-        "new_group" if doc.get("sponsoring_physician") else None)
-    sub = {
-        "request_number": _text(doc.get("request_number")),
-        "request_type": rtype,
-        "group_request_number": _text(doc.get("group_request_number"))
-        or (_text(doc.get("request_number")) if rtype == "new_group" else None),
-        "submitted_at": None,
-        "group_name": _text(group.get("name")),
-        "practice_fax": _text(group.get("practice_fax")),
-        "corporate_rep_answer": _text(group.get("corporate_or_legal_representative")),
-        "corporate_rep_name": _text(group.get("corporate_representative_full_name")),
-        "corporate_rep_email": _text(group.get("corporate_representative_email")),
-        "r2w_privacy_accepted": None,
-        "source_line": record,
-    }
+    group = doc.get("group") if isinstance(doc.get("group"), dict) else {}
+    sub: dict[str, Any] = {"submitted_at": None, "r2w_privacy_accepted": None,
+                           "source_line": record}
     sidx = result.add("enrollment_submissions", sub)
+    _text_fields(result, "enrollment_submissions", sidx, sub, doc,
+                 {"request_number": "request_number", "request_type": "request_type",
+                  "group_request_number": "group_request_number"})
+    _text_fields(result, "enrollment_submissions", sidx, sub, group,
+                 {"name": "group_name", "practice_fax": "practice_fax",
+                  "corporate_representative_full_name": "corporate_rep_name",
+                  "corporate_representative_email": "corporate_rep_email"}, "group.")
+    if sub["request_type"]:
+        sub["request_type"] = sub["request_type"].lower()
+    elif doc.get("sponsoring_physician"):
+        sub["request_type"] = "new_group"
+    if not sub["group_request_number"] and sub["request_type"] == "new_group":
+        sub["group_request_number"] = sub["request_number"]
+    sub["corporate_rep_answer"] = corporate_answer(
+        group.get("corporate_or_legal_representative"))
     result.convert("enrollment_submissions", sidx, sub, "submitted_at", parse_datetime,
-                   _text(doc.get("submitted_at")), "submitted_at", "datetime")
+                   doc.get("submitted_at"), "submitted_at", "datetime")
     result.convert("enrollment_submissions", sidx, sub, "r2w_privacy_accepted", parse_bool,
                    doc.get("report2web_privacy_policy_accepted"),
                    "report2web_privacy_policy_accepted", "boolean")
+    same: dict[str, Any] = {}
+    result.convert("enrollment_submissions", sidx, same, "value", parse_bool,
+                   doc.get("group_administrator_same_as_sponsor"),
+                   "group_administrator_same_as_sponsor", "boolean")
 
     sections: list[tuple[str, Any]] = []
     if doc.get("sponsoring_physician"):
@@ -135,11 +221,10 @@ def _read_document(result: ReadResult, doc: dict, record: int) -> None:
     if not isinstance(members, list):
         members = [members]
     sections += [(f"members[{i}]", m) for i, m in enumerate(members)]
-    same = doc.get("group_administrator_same_as_sponsor")
     for section, person in sections:
         _read_person(result, sub, section, person, record,
                      is_admin=section == "group_administrator"
-                     or (section == "sponsoring_physician" and same is True))
+                     or (section == "sponsoring_physician" and same["value"] is True))
 
 
 def _read_person(result: ReadResult, sub: dict, section: str, person: Any, record: int,
@@ -157,16 +242,17 @@ def _read_person(result: ReadResult, sub: dict, section: str, person: Any, recor
         "action": action,
         "form_section": section.split("[")[0],
         "is_group_admin": is_admin,
+        "source_line": record,
+        "source_path": section,
     }
-    for f in PERSON_FIELDS:
-        row[f] = _text(person.get(f))
+    idx = result.add("enrollment_people", row)
+    _text_fields(result, "enrollment_people", idx, row, person,
+                 {f: f for f in (*PERSON_FIELDS, "staff_type")}, f"{section}.")
+    row["staff_type"] = staff_type_label(row["staff_type"])
     if section == "sponsoring_physician" and not row["staff_type"]:
         row["staff_type"] = "Sponsoring Physician"
     if section == "group_administrator" and not row["staff_type"]:
         row["staff_type"] = "Group Administrator"
-    row["source_line"] = record
-    row["source_path"] = section
-    idx = result.add("enrollment_people", row)
     result.convert("enrollment_people", idx, row, "no_middle_initial", parse_bool,
                    person.get("no_middle_initial"), f"{section}.no_middle_initial", "boolean")
     if action != "add" or "applications" not in person:
@@ -174,8 +260,10 @@ def _read_person(result: ReadResult, sub: dict, section: str, person: Any, recor
     apps = person.get("applications") or []
     if isinstance(apps, str):
         apps = [a for a in apps.split(",") if a.strip()]
+    elif not isinstance(apps, list):
+        apps = [apps]
     for name in apps:
-        code = APPLICATION_NAMES.get(str(name).strip().lower())
+        code = application_code(name)
         req = {
             "request_number": sub["request_number"],
             "group_request_number": sub["group_request_number"],
@@ -183,7 +271,8 @@ def _read_person(result: ReadResult, sub: dict, section: str, person: Any, recor
             "request_type": sub["request_type"],
             "email": row["email"],
             "application": code,
-            "details": json.dumps(_details(person, code), sort_keys=True) if code else None,
+            "details": json.dumps(_details(person, code, sub), sort_keys=True)
+            if code else None,
             "source_line": record,
             "source_path": f"{section}.applications",
         }
@@ -193,7 +282,40 @@ def _read_person(result: ReadResult, sub: dict, section: str, person: Any, recor
                           "application", "not one of the five Clinical Connectivity applications")
 
 
-def _details(person: dict, code: str) -> dict:
+def _details(person: dict, code: str, sub: dict) -> dict:
+    """The form's details for one requested application, typed like every other field
+    (text stripped, lists of text, the census and privacy boxes as booleans, delivery
+    methods lower-case), whichever encoding the document used. An R2W request carries the
+    privacy-policy box of its form (the submission's, unless the person's section has its
+    own) as `privacy_policy_accepted`: true, false, or null when the form did not say.
+    A value that cannot be read is left out, so the rule that needs it sees it missing."""
     key = {"DSM": "direct_secure_messaging", "QVENTUS": "qventus", "R2W": "report2web"}.get(code)
     value = person.get(key) if key else None
-    return value if isinstance(value, dict) else {}
+    raw = value if isinstance(value, dict) else {}
+    details: dict[str, Any] = {}
+    for name, item in raw.items():
+        kind = _DETAIL_KINDS.get(name, "text")
+        try:
+            if kind == "bool":
+                details[name] = parse_bool(item)
+            elif kind == "list":
+                items = item.split(",") if isinstance(item, str) else item
+                details[name] = [t for t in map(parse_text, items or []) if t] \
+                    if isinstance(items, list) else None
+            elif kind == "methods":
+                details[name] = {str(k): (parse_text(v) or "").lower()
+                                 for k, v in item.items()} if isinstance(item, dict) else None
+            else:
+                details[name] = parse_text(item)
+        except ValueError:
+            details[name] = None
+    if code == "R2W":
+        own = details.get("privacy_policy_accepted")
+        details["privacy_policy_accepted"] = (own if own is not None
+                                              else sub["r2w_privacy_accepted"])
+    return details
+
+
+_DETAIL_KINDS = {"physician_census": "bool", "privacy_policy_accepted": "bool",
+                 "facilities": "list", "lab_facilities": "list", "recipients": "list",
+                 "alerts": "methods"}

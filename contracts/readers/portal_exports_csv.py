@@ -22,7 +22,14 @@ from __future__ import annotations
 import csv
 import re
 
-from contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
+from ccreview.identifiers import staff_type_label
+from contracts.readers.base import (
+    ReadResult,
+    csv_records,
+    parse_bool,
+    parse_datetime,
+    parse_text,
+)
 
 FORMAT_MEMBERS = "portal-group-member-list"
 FORMAT_DAA = "daa-status-csv"
@@ -76,7 +83,9 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
             continue
         for src, dst in PERSON_COLUMNS.items():
             if src in rec:
-                row[dst] = rec[src].strip() or None
+                result.convert("enrollment_people", idx, row, dst, parse_text, rec[src], src,
+                               "text")
+        row["staff_type"] = staff_type_label(row.get("staff_type"))
         # the list shows one staff type: a Sponsoring Physician who is also the administrator
         # shows as the sponsor, so "not administrator" cannot be read from it
         row["is_group_admin"] = True if row.get("staff_type") == "Group Administrator" else None

@@ -36,6 +36,9 @@ select
              || coalesce(g.corporate_rep_email, 'no email') || '>'
     end as corporate_representative,
     d.daa_state,
+    -- who has not signed the newest envelope DocuSign marks completed, when that leaves it
+    -- not in force
+    d.missing_signers as daa_missing_signers,
     d.first_completed_at::date as daa_first_signed,
     d.last_completed_at::date as daa_last_signed,
     d.lapses_on as daa_lapses_on,

@@ -1,7 +1,11 @@
 -- grain: one row per visit (FIN): its state as of the run from its events in event-time
 -- order (not arrival order), up to the end of the as-of date. PHI.
--- ED registration (A04) then admission (A01): on the census; discharge (A03): off it;
--- transfers (A02) and updates (A08) move the patient or change the primary care provider.
+-- Scope is the visit's patient class (PV1-2, the latest event that states one), whatever the
+-- message type: inpatient (I) and obstetrics (B) are admitted, emergency (E) is in the ED;
+-- outpatient, pre-admit and recurring visits (O, P, R; an A04 is often a clinic visit) never
+-- reach a census (minimum necessary). A discharge (A03) takes the visit off the census;
+-- transfers (A02) and updates (A08) move the patient, change the class or the primary care
+-- provider.
 with events as (
     select e.*
     from stg_adt_events as e
@@ -29,6 +33,13 @@ pcp as (
     qualify row_number() over (partition by fin order by recency) = 1
 ),
 
+patient_class as (
+    select fin, upper(trim(patient_class)) as visit_class
+    from ordered
+    where nullif(trim(patient_class), '') is not null
+    qualify row_number() over (partition by fin order by recency) = 1
+),
+
 flags as (
     select
         fin,
@@ -52,7 +63,7 @@ select
                                  where o.fin = l.fin)) as chief_complaint,
     p.pcp_npi,
     p.pcp_name,
-    l.patient_class,
+    c.visit_class as patient_class,
     l.unit,
     l.room,
     l.bed,
@@ -61,14 +72,16 @@ select
     f.discharged,
     f.admitted,
     f.registered,
-    not f.discharged and (f.admitted or f.registered) as on_census,
+    not f.discharged and coalesce(c.visit_class in ('I', 'B', 'E'), false) as on_census,
     case
         when f.discharged and not (f.admitted or f.registered) then 'discharge without admit'
         when f.discharged then 'discharged'
-        when f.admitted then 'admitted'
-        else 'ED'
+        when c.visit_class in ('I', 'B') then 'admitted'
+        when c.visit_class = 'E' then 'ED'
+        else 'out of census scope'
     end as visit_state,
     f.events,
 from latest as l
 inner join flags as f using (fin)
 left join pcp as p using (fin)
+left join patient_class as c using (fin)

@@ -46,7 +46,9 @@ entitlements as (
         r.application is not null as is_requested,
         r.requested_in,
         r.requested_at,
+        r.first_requested_in,
         r.details,
+        r.privacy_policy_accepted,
         -- provisioning
         a.application is not null as has_account,
         coalesce(a.account_active, false) as account_active,

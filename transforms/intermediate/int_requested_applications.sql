@@ -28,8 +28,15 @@ first_requests as (
         email,
         application,
         min(submitted_at) as first_requested_at,
+        arg_min(request_number, strftime(submitted_at, '%Y-%m-%dT%H:%M:%S') || request_number)
+            as first_requested_in,
         max_by(details, strftime(submitted_at, '%Y-%m-%dT%H:%M:%S') || request_number)
             filter (where details is not null and details::varchar <> '{}') as latest_details,
+        -- R2W: the privacy-policy box as the latest form that stated it (checked or not)
+        max_by((details ->> 'privacy_policy_accepted')::boolean,
+               strftime(submitted_at, '%Y-%m-%dT%H:%M:%S') || request_number)
+            filter (where details ->> 'privacy_policy_accepted' is not null)
+            as privacy_policy_accepted,
     from requests
     group by all
 ),
@@ -42,7 +49,9 @@ current_requests as (
         r.request_number as requested_in,
         -- first asked for in any submission (a later restatement does not restart the clock)
         first.first_requested_at as requested_at,
+        first.first_requested_in,
         coalesce(first.latest_details, r.details) as details,
+        first.privacy_policy_accepted,
     from requests as r
     inner join first_requests as first using (group_request_number, email, application)
     inner join latest_listing as l

@@ -7,6 +7,8 @@ select
     (select count(*) from int_adt_visits where on_census) as on_census,
     (select count(*) from int_adt_visits where visit_state = 'discharge without admit')
         as discharges_without_admit,
+    (select count(*) from int_adt_visits where visit_state = 'out of census scope')
+        as visits_out_of_scope,
     (select count(*) from int_adt_visits as v where v.on_census and not exists (
         select 1 from r2w_distribution as d
         where d.provider_npi = v.pcp_npi and d.physician_census and d.distributed

@@ -1,7 +1,7 @@
 -- rule: APP_DETAILS_MISSING
 -- grain: one row per active member x requested QVENTUS or R2W whose form details are
--- incomplete: Qventus role or facility; R2W fax, lab facility, alert delivery method or
--- recipient
+-- incomplete: Qventus role or facility; R2W fax, lab facility, alert delivery method,
+-- recipient or the privacy-policy box (unchecked, or never stated, is not accepted)
 with requests as (
     select * from int_entitlements
     where member_status = 'active' and is_requested and application in ('QVENTUS', 'R2W')
@@ -32,7 +32,9 @@ checked as (
                         lambda m: lower(m) in ('fax', 'email', 'both')))
                     then 'an alert without a delivery method (fax, email or both)' end,
                 case when coalesce(json_array_length(r.details -> 'recipients'), 0) = 0
-                    then 'no recipient chosen' end
+                    then 'no recipient chosen' end,
+                case when not coalesce(r.privacy_policy_accepted, false)
+                    then 'privacy policy box not checked' end
             ], lambda x: x is not null)
         end as problems,
     from requests as r

@@ -24,9 +24,14 @@ select
     o.application,
     o.person_name,
     null as lan_id,
+    -- the window starts at the later of the first request and the first DAA in force: name
+    -- the request that asked first (a later restatement does not restart the clock)
     printf(
-        'Requested in %s; no active %s account %d days after request and DAA (window %d days)',
-        o.requested_in, o.application, o.days_waiting, o.provisioning_window_days
+        'Requested in %s on %s, DAA in force since %s; no active %s account %d days later '
+        || '(window %d days)',
+        o.first_requested_in, strftime(o.requested_at, '%Y-%m-%d'),
+        strftime(o.daa_first_completed_at, '%Y-%m-%d'), o.application, o.days_waiting,
+        o.provisioning_window_days
     ) as detail,
 from overdue as o
 where o.days_waiting > o.provisioning_window_days

@@ -1,0 +1,29 @@
+-- grain: one row per signer (recipient) of a DocuSign DAA envelope
+with source as (
+    select * from raw_daa_recipients
+),
+
+renamed as (
+    select
+        envelope_id,
+        upper(trim(request_number)) as request_number,
+        -- the party the signer stands for, from DocuSign's template role name
+        case
+            when lower(role_name) like '%sponsor%' then 'Sponsoring Physician'
+            when lower(role_name) like '%admin%' then 'Group Administrator'
+            when lower(role_name) like '%corporate%' or lower(role_name) like '%legal%'
+                then 'Corporate/Legal Representative'
+        end as party,
+        role_name,
+        lower(trim(email)) as email,
+        lower(trim(status)) as status,
+        signed_at,
+        -- DocuSign marks a signer who signed `completed` (`signed` in older accounts)
+        coalesce(lower(trim(status)) in ('completed', 'signed'),
+                 signed_at is not null) as has_signed,
+        source_file,
+        source_line,
+    from source
+)
+
+select * from renamed
