@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)  ## create .venv with the locked versions (skipped when up to date)
 
 demo: $(STAMP)  ## review data/sample/ into out/, then take in filled-in attestation copies
-	$(BIN)/ccreview review --input data/sample --out $(OUT) --as-of $(SAMPLE_AS_OF)
+	$(BIN)/ccreview review --input data/sample --out $(OUT) --as-of $(SAMPLE_AS_OF) --replace
 	rm -rf $(OUT)/returned
 	$(BIN)/python -m ccreview.synthetic.returns $(OUT)/attestation $(OUT)/returned
 	$(BIN)/ccreview attest --returned $(OUT)/returned --out $(OUT) --as-of $(SAMPLE_AS_OF) \

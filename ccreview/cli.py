@@ -9,27 +9,30 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import logging
 import os
 import shutil
 import sys
 from pathlib import Path
 
-from ccreview import redaction
-from ccreview.errors import UsageError
-from flows.runners import AUTO_PROCESS_POOL_GROUPS, RUNNERS
+from ccreview import prefect_runtime, redaction, run_lock
+
+prefect_runtime.configure()  # before anything imports prefect: it reads settings once
+
+from ccreview.errors import UsageError  # noqa: E402
+from flows.runners import AUTO_PROCESS_POOL_GROUPS, RUNNERS  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign", "signins",
                      "access_logs", "adt")
 
 
-def _prefect_defaults() -> None:
-    """Local-use Prefect settings, unless the environment says otherwise."""
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+def _run_flow(flow, *args):
+    """Run a flow against Prefect's API: PREFECT_API_URL, else a temporary server that
+    stops with the run (and dies with it if the run is killed)."""
+    with prefect_runtime.prefect_api():
+        return flow(*args)
 
 
 def _as_of(value: str) -> dt.date:
@@ -68,6 +71,31 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
                              f"process pool from {AUTO_PROCESS_POOL_GROUPS} groups up")
     parser.add_argument("--workers", type=_positive, metavar="N",
                         help="render workers (default: the number of CPUs, at most 8)")
+    if as_of_help:  # a run (not serve)
+        parser.add_argument("--wait", type=_seconds, metavar="SECONDS",
+                            default=run_lock.DEFAULT_WAIT_SECONDS,
+                            help="when another run is writing to --out, wait this long for "
+                                 f"it before giving up (default {run_lock.DEFAULT_WAIT_SECONDS:g})")
+        parser.add_argument("--accept-shrink", action="store_true",
+                            help="run even though the inputs shrank drastically against the "
+                                 "previous run into --out (by default refused: a partial "
+                                 "export is the usual cause)")
+
+
+def _seconds(value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {value!r}")
+    return n
+
+
+def _patient_data_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--keep-patient-data", action="store_true",
+                        help="keep the patient-level ADT tables in warehouse.duckdb (by "
+                             "default they are removed once the census is written)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "and account exports in a folder, validate them, compute the findings "
                     "and write the workbooks.")
     parser.add_argument("--debug", action="store_true",
-                        help="show tracebacks of internal errors (they may quote input data)")
+                        help="show tracebacks of internal errors on the terminal (they may "
+                             "quote input data; never stored)")
+    parser.add_argument("--version", action="version", version=f"ccreview {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     review = sub.add_parser(
@@ -99,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     _folders_and_config(review, "folder of exports (searched recursively)",
                         "folder for the reports (created if missing)",
                         "review date: thresholds count back from it (default: today)")
+    review.add_argument("--replace", action="store_true",
+                        help="rerun an as-of date whose attestation returns were already "
+                             "taken in (the earlier run is kept in the history as "
+                             "superseded)")
+    _patient_data_flag(review)
 
     dormant = sub.add_parser(
         "dormant", help="the support desk's dormant and orphaned account lists",
@@ -123,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     _folders_and_config(census, "folder of exports with the ADT feed (searched recursively)",
                         "folder for the workbooks (created if missing)",
                         "census date: patients admitted at the end of it (default: today)")
+    _patient_data_flag(census)
 
     serve = sub.add_parser(
         "serve", help="serve the scheduled deployments on a Prefect server (long-running)",
@@ -153,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="YYYY-MM-DD",
                         help="date of this intake: groups past due with nothing returned "
                              "are overdue (default: today)")
+    attest.add_argument("--wait", type=_seconds, metavar="SECONDS",
+                        default=run_lock.DEFAULT_WAIT_SECONDS,
+                        help="when another run is writing to --out, wait this long for it")
+
+    hist = sub.add_parser(
+        "history", help="list the runs recorded in an output folder; restore a backup",
+        description="List the reviews recorded in --out/history.duckdb (as-of, when it "
+                    "ran, inputs, findings, attestation workbooks issued and returned, "
+                    "current or superseded) and the backups taken before each change; "
+                    "--restore NAME puts a backup back (the current file is backed up "
+                    "first).")
+    hist.add_argument("--out", required=True, type=Path, metavar="DIR",
+                      help="the output folder holding history.duckdb")
+    hist.add_argument("--restore", metavar="BACKUP",
+                      help="file name of a backup listed by `ccreview history`")
 
     gen = sub.add_parser(
         "generate", help="write a synthetic organisation (every input format + ground truth)",
@@ -171,21 +222,46 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--events-per-person", type=_positive, default=4, metavar="N",
                      help="successful sign-ins per person in the sign-in log (default 4; "
                           "about 250 is a quarter's worth); the access logs get half")
+    for command in sub.choices.values():  # `ccreview review --debug` works too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help=argparse.SUPPRESS)
     return parser
 
 
-def cmd_review(args: argparse.Namespace) -> int:
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("ccreview")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+def _prepare_run(args: argparse.Namespace, run: str) -> None:
+    """Everything that can be checked before anything is written or Prefect starts: the
+    folders, the configuration, the inputs the run cannot do without."""
     from ccreview.config import load_config
+    from contracts.readers import require_inputs
 
     _check_folders(args)
-    load_config(args.config)  # a bad config is a usage error before anything starts
+    config = load_config(args.config)
+    require_inputs(args.input, run, config.application_lists)
+    if run == "review":
+        from reports.run_history import refuse_silent_replacement
+
+        refuse_silent_replacement(args.out, args.as_of, args.replace)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    _prepare_run(args, "review")
     print(f"ccreview review: {args.input} as of {args.as_of} -> {args.out}", flush=True)
-    _prefect_defaults()
     from flows.access_review import access_review
 
-    result = access_review(str(args.input), str(args.out), args.as_of.isoformat(),
-                           str(args.config) if args.config else None, args.task_runner,
-                           args.workers)
+    with run_lock.holding(args.out, "access-review", args.wait):
+        result = _run_flow(access_review, str(args.input), str(args.out),
+                           args.as_of.isoformat(), str(args.config) if args.config else None,
+                           args.task_runner, args.workers, args.accept_shrink, args.replace,
+                           args.keep_patient_data)
     _print_outputs(result, args.out)
     findings = result["findings_by_rule"]
     print(f"\nFindings: {sum(findings.values())}")
@@ -203,6 +279,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     dq = result["data_quality"]
     print(f"Data quality: {dq['expectations']} expectations, {dq['not_met']} not met "
           f"(Data Docs: {args.out / 'data_quality' / 'index.html'})")
+    _print_patient_data(result)
     problems = ing.get("files_unreadable", 0) + ing.get("files_unrecognised", 0)
     if problems:
         print(f"  {problems} file(s) could not be used: see the Summary sheet or "
@@ -210,18 +287,23 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_dormant(args: argparse.Namespace) -> int:
-    from ccreview.config import load_config
+def _print_patient_data(result: dict) -> None:
+    if result.get("patient_data_kept"):
+        print("warehouse.duckdb keeps the patient-level ADT tables (--keep-patient-data)")
+    elif result.get("patient_rows_removed"):
+        print(f"Patient-level ADT data ({result['patient_rows_removed']} rows) was removed "
+              "from warehouse.duckdb once the census was written")
 
-    _check_folders(args)
-    load_config(args.config)
+
+def cmd_dormant(args: argparse.Namespace) -> int:
+    _prepare_run(args, "dormant")
     print(f"ccreview dormant: {args.input} as of {args.as_of} -> {args.out}", flush=True)
-    _prefect_defaults()
     from flows.access_review import dormant_accounts
 
-    result = dormant_accounts(str(args.input), str(args.out), args.as_of.isoformat(),
-                              str(args.config) if args.config else None, args.days,
-                              args.task_runner, args.workers)
+    with run_lock.holding(args.out, "dormant-accounts", args.wait):
+        result = _run_flow(dormant_accounts, str(args.input), str(args.out),
+                           args.as_of.isoformat(), str(args.config) if args.config else None,
+                           args.days, args.task_runner, args.workers, args.accept_shrink)
     _print_outputs(result, args.out)
     support = {r: n for r, n in result["findings_by_rule"].items()
                if r in ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "DISABLED_WITH_ACCESS",
@@ -233,22 +315,22 @@ def cmd_dormant(args: argparse.Namespace) -> int:
 
 
 def cmd_census(args: argparse.Namespace) -> int:
-    from ccreview.config import load_config
     from reports.r2w import census_password
 
-    _check_folders(args)
-    load_config(args.config)
+    _prepare_run(args, "census")
     encrypted = census_password() is not None  # a bad secret file fails before the run
     print(f"ccreview census: {args.input} as of {args.as_of} -> {args.out} "
           f"({'encrypted' if encrypted else 'NOT encrypted: set CCREVIEW_CENSUS_PASSWORD'})",
           flush=True)
-    _prefect_defaults()
     from flows.access_review import daily_census
 
-    result = daily_census(str(args.input), str(args.out), args.as_of.isoformat(),
-                          str(args.config) if args.config else None, args.task_runner,
-                          args.workers)
+    with run_lock.holding(args.out, "daily-census", args.wait):
+        result = _run_flow(daily_census, str(args.input), str(args.out),
+                           args.as_of.isoformat(), str(args.config) if args.config else None,
+                           args.task_runner, args.workers, args.accept_shrink,
+                           args.keep_patient_data)
     _print_outputs(result, args.out)
+    _print_patient_data(result)
     return EXIT_OK
 
 
@@ -257,7 +339,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     _check_folders(args)
     load_config(args.config)
-    _prefect_defaults()
     from prefect import serve
 
     from flows.deployments import SCHEDULES, build_deployments
@@ -280,13 +361,16 @@ def cmd_attest(args: argparse.Namespace) -> int:
     if not (args.out / "history.duckdb").is_file():
         raise UsageError(f"--out {args.out}: no review history here (history.duckdb); "
                          "run `ccreview review` with this --out first")
+    from contracts.attestation_returns import check_register
+
+    check_register(args.out / "history.duckdb", args.as_of)
     print(f"ccreview attest: {args.returned} -> {args.out}", flush=True)
-    _prefect_defaults()
     from flows.attestation_intake import attestation_intake
 
-    result = attestation_intake(str(args.returned), str(args.out),
-                                args.as_of.isoformat() if args.as_of else None,
-                                args.received_by.isoformat())
+    with run_lock.holding(args.out, "attestation-intake", args.wait):
+        result = _run_flow(attestation_intake, str(args.returned), str(args.out),
+                           args.as_of.isoformat() if args.as_of else None,
+                           args.received_by.isoformat())
     print("\nWrote:")
     for p in result["outputs"]:
         print(f"  {p}")
@@ -301,11 +385,29 @@ def cmd_attest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MIN_FREE_BYTES = 64 << 20  # a run needs room for its warehouse and workbooks
+
+
 def _check_folders(args: argparse.Namespace) -> None:
     if not args.input.is_dir():
         raise UsageError(f"--input {args.input}: not a folder")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    _check_writable(args.out, "--out")
+
+
+def _check_writable(out: Path, flag: str) -> None:
+    """A read-only, full or unusable output folder is a usage error before anything
+    starts; nothing is created to find out."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{flag} {out}: exists and is not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {out}: not writable ({existing} is read-only for this user)")
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        raise UsageError(f"{flag} {out}: the disk is full ({free >> 20} MB free; a run "
+                         f"needs at least {MIN_FREE_BYTES >> 20} MB)")
 
 
 def _print_outputs(result: dict, out: Path) -> None:
@@ -323,6 +425,31 @@ def _print_outputs(result: dict, out: Path) -> None:
             print(f"  {folder}{os.sep} ({len(siblings)} files)")
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result["stage_seconds"].items())
     print(f"Stages: {stages}")
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from reports import run_history
+
+    if not (args.out / run_history.HISTORY).is_file() and not args.restore:
+        raise UsageError(f"--out {args.out}: no review history here (history.duckdb)")
+    if args.restore:
+        with run_lock.holding(args.out, "history restore", run_lock.DEFAULT_WAIT_SECONDS):
+            restored = run_history.restore_backup(args.out, args.restore)
+        print(f"Restored {restored.name} as {args.out / run_history.HISTORY} (the file it "
+              "replaced was backed up first)")
+        return EXIT_OK
+    runs, backups = run_history.list_runs(args.out), run_history.list_backups(args.out)
+    print(f"{'as of':<11} {'status':<11} {'ran at':<20} {'inputs':>6} {'findings':>8} "
+          f"{'issued':>6} {'returned':>8}  run id")
+    for r in runs:
+        print(f"{r['as_of']:<11} {r['status']:<11} {r['ran_at']:<20} {r['inputs']:>6} "
+              f"{r['findings']:>8} {r['issued']:>6} {r['returned']:>8}  {r['run_id']}")
+    print(f"\nBackups in {args.out / run_history.BACKUPS} (newest last):")
+    for b in backups:
+        print(f"  {b}")
+    if not backups:
+        print("  none yet")
+    return EXIT_OK
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -352,26 +479,44 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     redaction.install()
+    os.umask(0o077)  # every file a run writes is readable by its owner only
     if args.debug:
         os.environ["CCREVIEW_DEBUG"] = "1"
     os.environ.setdefault("CCREVIEW_PROGRESS", "1")  # bars on a terminal, never in logs
     handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,
-               "serve": cmd_serve, "attest": cmd_attest,
+               "serve": cmd_serve, "attest": cmd_attest, "history": cmd_history,
                "generate": cmd_generate}[args.command]
     try:
         return handler(args)
     except UsageError as exc:
         print(f"ccreview: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno not in _STORAGE_ERRORS:
+            return _internal(exc, args.debug)
+        # a disk that filled up or turned read-only during the run: the path, never data
+        print(f"ccreview: error: cannot write {exc.filename or 'the output'}: "
+              f"{os.strerror(exc.errno)}", file=sys.stderr)
+        return EXIT_USAGE
+    except prefect_runtime.PrefectUnavailable as exc:
+        print(f"ccreview: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("ccreview: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if args.debug:
-            raise
-        print(f"ccreview: internal error ({exc.__class__.__name__}); rerun with --debug for "
-              "the traceback", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal(exc, args.debug)
+
+
+_STORAGE_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM)
+
+
+def _internal(exc: BaseException, debug: bool) -> int:
+    if debug:
+        raise exc
+    print(f"ccreview: internal error ({exc.__class__.__name__}); rerun with --debug for "
+          "the traceback", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

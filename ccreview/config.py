@@ -7,6 +7,7 @@ which thresholds produced it.
 
 from __future__ import annotations
 
+import csv
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, tzinfo
@@ -124,6 +125,20 @@ class ReviewConfig:
 
 
 SEVERITIES = ("high", "medium", "low")
+# the findings catalog is the one home of the rule codes
+CATALOG = Path(__file__).resolve().parent.parent / "contracts" / "findings_catalog.csv"
+
+
+@cache
+def rule_codes() -> frozenset[str]:
+    with CATALOG.open(encoding="utf-8", newline="") as fh:
+        return frozenset(r["rule"] for r in csv.DictReader(fh))
+
+
+def _known_rule(rule: str, where: str) -> None:
+    if rule not in rule_codes():
+        raise UsageError(f"{where}: {rule!r} is not a rule of the findings catalog "
+                         f"(e.g. DORMANT_ACCOUNT; see docs/rules.md)")
 
 
 def load_config(path: str | Path | None) -> ReviewConfig:
@@ -161,6 +176,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
 
     sev = raw.get("severity", {})
     for k, v in sev.items():
+        _known_rule(k, f"{source}: severity")
         if v not in SEVERITIES:
             raise UsageError(f"{source}: severity.{k} must be one of {list(SEVERITIES)}")
 
@@ -202,6 +218,7 @@ def _exception(raw: dict, i: int, source: str) -> FindingException:
                if not raw.get(k)]
     if missing:
         raise UsageError(f"{where}: missing {missing}")
+    _known_rule(str(raw["rule"]), f"{where}.rule")
     expires = raw["expires"]
     if isinstance(expires, str):
         try:

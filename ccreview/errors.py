@@ -5,6 +5,8 @@ class UsageError(Exception):
     """Unusable arguments, configuration or input. The message names the file or argument
     and never carries data values (they may be PHI)."""
 
+    one_line = True  # logged as its message alone: the traceback says nothing more
+
 
 class UnreadableInputError(UsageError):
     """A file that cannot be read at all (encoding, truncated JSON, binary, empty)."""

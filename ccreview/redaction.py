@@ -33,6 +33,9 @@ class RedactingFilter(logging.Filter):
         except Exception:  # a malformed record: keep only its format string
             message = str(record.msg)
         record.msg, record.args = redact(message), ()
+        if record.exc_info and getattr(record.exc_info[1], "one_line", False):
+            # our own one-line errors (usage errors, a failed stage): the message is all
+            record.exc_info, record.exc_text = None, None
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True

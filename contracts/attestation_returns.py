@@ -143,6 +143,7 @@ def check_returns(returned_dir: Path, history_path: Path, as_of: dt.date | None,
     register = _register(history_path, as_of)
     as_of = register["as_of"]
     groups, issued = register["groups"], register["issued"]
+    superseded = register["superseded"]
     owner = {rid: rn for rn, rows in issued.items() for rid in rows}
     problems: list[Problem] = []
     copies: dict[str, list[ReturnedCopy]] = {}
@@ -193,22 +194,32 @@ def check_returns(returned_dir: Path, history_path: Path, as_of: dt.date | None,
                                         "decisions: send one copy", True))
                 result.status = "incomplete"
                 continue
-        group_problems = _check_copy(usable, rn, wb_id, issued[rn], owner)
+        rows_issued = issued[rn]
+        if usable.workbook_id != wb_id and usable.workbook_id in superseded.get(rn, {}):
+            # a copy of what an earlier run of this review issued, before a rerun with
+            # --replace: checked against what that run issued
+            rows_issued = superseded[rn][usable.workbook_id]
+            wb_id = usable.workbook_id
+            problems.append(Problem(usable.file, rn, None, "", "",
+                                    "a copy issued by an earlier run of this review that "
+                                    "was later replaced; checked against what it issued",
+                                    False))
+        group_problems = _check_copy(usable, rn, wb_id, rows_issued, owner)
         problems += group_problems
         bad_rows = {p.row_id for p in group_problems if p.blocking and p.row_id}
         decisions = _decisions(usable)
         for d in decisions.values():
             result.decisions[d] = result.decisions.get(d, 0) + 1
         result.decided = sum(1 for rid, d in decisions.items()
-                             if d in DECISIONS and rid in issued[rn])
+                             if d in DECISIONS and rid in rows_issued)
         blocking = any(p.blocking for p in group_problems)
         result.status = ("incomplete" if blocking else
-                         "complete" if result.decided == len(issued[rn]) else "returned")
+                         "complete" if result.decided == len(rows_issued) else "returned")
         comments = {evidence_text(row.get("Row ID")): evidence_text(row.get("Comment"))
                     for _, row in usable.rows}
         for rid, decision in sorted(decisions.items()):
-            if decision in ("Revoke", "Modify") and rid in issued[rn] and rid not in bad_rows:
-                item = issued[rn][rid]
+            if decision in ("Revoke", "Modify") and rid in rows_issued and rid not in bad_rows:
+                item = rows_issued[rid]
                 remediation.append({
                     "application_team": item["team"],
                     "application": item["evidence"]["Application"],
@@ -286,6 +297,12 @@ def _check_copy(copy: ReturnedCopy, rn: str, wb_id: str, issued: dict[str, dict]
     return problems
 
 
+def check_register(history_path: Path, as_of: dt.date | None) -> None:
+    """A usage error, before anything starts, when the history holds no attestation
+    register for `as_of` (or none at all)."""
+    _register(history_path, as_of)
+
+
 def _register(history_path: Path, as_of: dt.date | None) -> dict:
     from ccreview.errors import UsageError
 
@@ -310,14 +327,41 @@ def _register(history_path: Path, as_of: dt.date | None) -> dict:
                 "from attestation_issued where as_of = ?", [as_of]).fetchall():
             issued[rn][rid] = {"application": application, "team": team,
                                "evidence": json.loads(evidence)}
+        superseded = _superseded_registers(con, tables, as_of)
     finally:
         con.close()
-    return {"as_of": as_of, "groups": groups, "issued": issued}
+    return {"as_of": as_of, "groups": groups, "issued": issued, "superseded": superseded}
+
+
+def _superseded_registers(con: duckdb.DuckDBPyConnection, tables: set[str],
+                          as_of: dt.date) -> dict[str, dict[str, dict]]:
+    """What earlier runs of this review issued before a rerun replaced them:
+    request number -> workbook id -> row id -> issued row."""
+    if "superseded_attestation_groups" not in tables:
+        return {}
+    out: dict[str, dict[str, dict]] = {}
+    runs = dict(con.execute(
+        "select superseded_run_id, list(request_number || '|' || workbook_id) "
+        "from superseded_attestation_groups where as_of = ? group by 1", [as_of]).fetchall())
+    for run_id, pairs in runs.items():
+        ids = dict(p.split("|", 1) for p in pairs)
+        for rn, rid, application, team, evidence in con.execute(
+                "select request_number, row_id, application, application_team, evidence "
+                "from superseded_attestation_issued where as_of = ? and superseded_run_id = ?",
+                [as_of, run_id]).fetchall():
+            rows = out.setdefault(rn, {}).setdefault(ids.get(rn, ""), {})
+            rows[rid] = {"application": application, "team": team,
+                         "evidence": json.loads(evidence)}
+    return out
 
 
 def record_status(history_path: Path, result: IntakeResult) -> None:
     """Replace this review's attestation status in the history (one transaction), so the
-    next compliance workbook shows it on its Groups sheet."""
+    next compliance workbook shows it on its Groups sheet. The history is backed up
+    first."""
+    from reports.run_history import backup_history
+
+    backup_history(history_path.parent, f"attest-{result.as_of.isoformat()}")
     con = duckdb.connect(str(history_path))
     try:
         counts = result.problems_by_group()

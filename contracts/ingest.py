@@ -21,7 +21,7 @@ import pandera.pandas as pa
 from ccreview.config import HOSPITAL_TIME_ZONES, ApplicationListLayout, TimeZones
 from ccreview.errors import UnreadableInputError
 from ccreview.progress import progress_bar
-from contracts.readers import read_input_file, sign_in_events_csv
+from contracts.readers import discover, read_input_file, sign_in_events_csv
 from contracts.schemas import CONTRACTS, Contract, reason_for
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,6 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def discover(input_dir: Path) -> list[Path]:
-    """Every regular file under the folder, in a stable order; hidden files skipped."""
-    return sorted(p for p in input_dir.rglob("*")
-                  if p.is_file() and not any(part.startswith(".")
-                                             for part in p.relative_to(input_dir).parts))
 
 
 def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:

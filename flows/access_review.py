@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import os
 import shutil
 import time
@@ -22,11 +23,12 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from ccreview import redaction
+from ccreview import redaction, run_lock
 from ccreview.config import load_config
 from ccreview.errors import UsageError
 from ccreview.progress import progress_bar
 from contracts.ingest import ingest_inputs, validate_ingested
+from contracts.readers import require_inputs
 from flows.runners import default_workers, make_task_runner, resolve_runner
 from reports.access_review import ReviewContext, write_review_reports
 from reports.attestation import (
@@ -43,9 +45,14 @@ from reports.r2w import (
     write_census_shard,
     write_distribution,
 )
-from reports.run_history import recording_run
+from reports.run_history import recording_run, refuse_silent_replacement
 from reports.run_manifest import write_run_manifest
-from transforms.warehouse import build_models, connect_warehouse, load_reference_tables
+from transforms.warehouse import (
+    PATIENT_TABLES,
+    build_models,
+    connect_warehouse,
+    load_reference_tables,
+)
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
@@ -58,6 +65,8 @@ PENDING_REPORTS = ".reports.pending"
 class StageError(RuntimeError):
     """A stage failed. Its message names the stage and the exception class only: the
     original message may quote input data (PHI), and Prefect logs and stores it."""
+
+    one_line = True
 
 
 def _sanitized(stage: str):
@@ -214,7 +223,7 @@ def render(unit: str, shard: int, shards: int, warehouse: str, out_dir: str, as_
 def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
            config_path: str | None, reports: tuple[str, ...] = ALL_REPORTS,
            dormancy_days: int | None = None, task_runner: str = "auto",
-           workers: int | None = None) -> list[str]:
+           workers: int | None = None, replace: bool = False) -> list[str]:
     """Render every report on the chosen task runner, then finish: swap the per-group and
     per-provider folders in, write the manifest, and commit the run history — last, so a
     failure anywhere leaves the history as it was."""
@@ -228,7 +237,8 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
             groups = con.execute("select count(*) from int_groups").fetchall()[0][0]
             if "review" in reports:
                 # stages this run in the history; commits when the block below succeeds
-                changes = history.enter_context(recording_run(con, out, day))
+                changes = history.enter_context(recording_run(con, out, day,
+                                                              replace=replace))
                 logger.info("since the previous run (%s): %d new, %d still open, "
                             "%d resolved", changes["previous_as_of"] or "none",
                             changes["new"], changes["still_open"], changes["resolved"])
@@ -296,43 +306,95 @@ def _version() -> str:
 @flow(name="access-review", log_prints=True)
 def access_review(input_dir: str, out_dir: str, as_of: str | None = None,
                   config_path: str | None = None, task_runner: str = "auto",
-                  workers: int | None = None) -> dict:
+                  workers: int | None = None, accept_shrink: bool = False,
+                  replace: bool = False, keep_patient_data: bool = False) -> dict:
     """The periodic review of one input folder as of a date; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ALL_REPORTS,
-                      task_runner=task_runner, workers=workers)
+                      task_runner=task_runner, workers=workers, accept_shrink=accept_shrink,
+                      replace=replace, keep_patient_data=keep_patient_data)
 
 
 @flow(name="dormant-accounts", log_prints=True)
 def dormant_accounts(input_dir: str, out_dir: str, as_of: str | None = None,
                      config_path: str | None = None, dormancy_days: int | None = None,
-                     task_runner: str = "auto", workers: int | None = None) -> dict:
+                     task_runner: str = "auto", workers: int | None = None,
+                     accept_shrink: bool = False) -> dict:
     """The support desk's weekly dormant and orphaned account lists; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days,
-                      task_runner, workers)
+                      task_runner, workers, accept_shrink=accept_shrink)
 
 
 @flow(name="daily-census", log_prints=True)
 def daily_census(input_dir: str, out_dir: str, as_of: str | None = None,
                  config_path: str | None = None, task_runner: str = "auto",
-                 workers: int | None = None) -> dict:
+                 workers: int | None = None, accept_shrink: bool = False,
+                 keep_patient_data: bool = False) -> dict:
     """Report2Web's daily run: the distribution list and the Physician Census workbooks."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("r2w", "census"),
-                      task_runner=task_runner, workers=workers)
+                      task_runner=task_runner, workers=workers, accept_shrink=accept_shrink,
+                      keep_patient_data=keep_patient_data)
+
+
+# which run (for its required inputs) a set of reports is
+RUN_OF_REPORTS = {ALL_REPORTS: "review", ("dormant",): "dormant", ("r2w", "census"): "census"}
+FLOW_OF_RUN = {"review": "access-review", "dormant": "dormant-accounts",
+               "census": "daily-census"}
 
 
 def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str | None,
                reports: tuple[str, ...], dormancy_days: int | None = None,
-               task_runner: str = "auto", workers: int | None = None) -> dict:
+               task_runner: str = "auto", workers: int | None = None,
+               accept_shrink: bool = False, replace: bool = False,
+               keep_patient_data: bool = False) -> dict:
     """ingest -> validate -> data quality -> transform -> report, inside a flow. A scheduled
-    run without an as-of date reviews as of the day it runs."""
+    run without an as-of date reviews as of the day it runs.
+
+    Before anything is written: the inputs the run cannot do without must be there, and the
+    output folder must be free (one run at a time). Every file the run writes is readable
+    by its owner only."""
     redaction.install()  # also when a deployment runs the flow outside the CLI
+    os.umask(0o077)
     as_of = as_of or dt.date.today().isoformat()
+    run = RUN_OF_REPORTS.get(tuple(reports), "review")
+    require_inputs(Path(input_dir), run, load_config(config_path).application_lists)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    building = out / f".{WAREHOUSE}.building"
-    for stale in (building, Path(f"{building}.wal")):
-        stale.unlink(missing_ok=True)
-    shutil.rmtree(out / PENDING_DATA_DOCS, ignore_errors=True)
+    with run_lock.holding(out, FLOW_OF_RUN[run]):
+        if run == "review":
+            refuse_silent_replacement(out, dt.date.fromisoformat(as_of), replace)
+        make_private(out)
+        building = out / f".{WAREHOUSE}.building"
+        half_built = (building, Path(f"{building}.wal"), out / PENDING_DATA_DOCS)
+        _remove(half_built)  # what a killed run may have left
+        try:
+            return _stages(input_dir, out, as_of, config_path, reports, dormancy_days,
+                           task_runner, workers, accept_shrink, replace, keep_patient_data,
+                           building)
+        except BaseException:
+            _remove(half_built)  # a failed run leaves the previous run's files as they were
+            raise
+
+
+def _remove(paths: tuple[Path, ...]) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def make_private(out: Path) -> None:
+    """Owner-only modes on the output folder and everything an earlier run left in it."""
+    for path in (out, *out.rglob("*")):
+        with contextlib.suppress(OSError):  # a file removed meanwhile
+            if not path.is_symlink():
+                path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
+            reports: tuple[str, ...], dormancy_days: int | None, task_runner: str,
+            workers: int | None, accept_shrink: bool, replace: bool,
+            keep_patient_data: bool, building: Path) -> dict:
+    out_dir = str(out)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -346,13 +408,16 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     lap("ingest")
     validated = validate(str(building))
     lap("validate")
+    if not accept_shrink:
+        check_shrink(str(building), out_dir)
     quality = data_quality(str(building), as_of, out_dir)
     lap("data quality")
     findings = transform(str(building), as_of, config_path, dormancy_days)
     lap("transform")
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
-                     dormancy_days, task_runner, workers)
+                     dormancy_days, task_runner, workers, replace)
     lap("report")
+    patient_rows = 0 if keep_patient_data else remove_patient_data(building)
     final = out / WAREHOUSE
     os.replace(building, final)
     shutil.rmtree(out / "data_quality", ignore_errors=True)
@@ -363,10 +428,80 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     print(f"Review as of {as_of}: {sum(findings.values())} findings, "
           f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read, "
           f"{quality['not_met']} of {quality['expectations']} data-quality expectations not met")
+    if keep_patient_data:
+        print("warehouse.duckdb keeps the patient-level ADT tables (--keep-patient-data)")
+    elif patient_rows:
+        print(f"Patient-level ADT data ({patient_rows} rows) removed from warehouse.duckdb "
+              "once the census was written (--keep-patient-data keeps it)")
     _publish_artifacts(as_of, ingested, validated, quality, findings, seconds)
     return {"as_of": as_of, "ingest": ingested, "validate": validated,
             "data_quality": quality, "findings_by_rule": findings, "outputs": written,
-            "stage_seconds": seconds}
+            "stage_seconds": seconds, "patient_data_kept": keep_patient_data,
+            "patient_rows_removed": patient_rows}
+
+
+# measures a run's inputs are compared on, and how far they may fall before the run is
+# refused as a probable partial export
+SHRINK_TABLES = {"enrollment_people": "enrolled people", "directory_accounts":
+                 "Active Directory accounts", "entra_users": "Entra ID users",
+                 "application_accounts": "application accounts"}
+SHRINK_LIMIT = 0.5  # refuse when a measure fell below half of the previous run's
+SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
+
+
+@_sanitized("validate")
+def check_shrink(warehouse: str, out_dir: str) -> None:
+    """Refuse a run whose inputs shrank drastically against the previous run into the same
+    folder (its run_manifest.json): a partial export is the usual cause, and the reports
+    and attestation workbooks it would replace were right. `--accept-shrink` overrides."""
+    manifest = Path(out_dir) / "run_manifest.json"
+    try:
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    before: dict[str, int] = {}
+    for entry in previous.get("inputs", []):
+        for table, counts in entry.get("tables", {}).items():
+            before[table] = before.get(table, 0) + int(counts.get("accepted", 0))
+    with connect_warehouse(warehouse, read_only=True) as con:
+        now = dict(con.execute("select table_name, sum(rows_accepted) from "
+                               "input_reconciliation group by 1").fetchall())
+    for table, label in SHRINK_TABLES.items():
+        was, is_ = before.get(table, 0), int(now.get(table, 0) or 0)
+        if was >= SHRINK_MINIMUM and is_ < was * SHRINK_LIMIT:
+            raise UsageError(
+                f"{label} fell from {was} to {is_} since the previous run into this folder "
+                f"(as of {previous.get('as_of', '?')}); a partial export is the usual cause. "
+                "Nothing was written: check the export, or rerun with --accept-shrink")
+
+
+def remove_patient_data(warehouse: Path) -> int:
+    """Minimum necessary: once the census is written the kept warehouse holds no
+    patient-level table. Dropping a table leaves its bytes in the file's free blocks, so
+    the database is rewritten without them. Returns the patient rows removed."""
+    import duckdb
+
+    with connect_warehouse(warehouse) as con:
+        present = {t for (t,) in con.execute(
+            "select table_name from information_schema.tables").fetchall()} & set(
+            PATIENT_TABLES)
+        rows = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in present)
+        for table in present:
+            con.execute(f"drop table {table}")
+        if not rows:
+            return 0
+        scrubbed = warehouse.with_name(warehouse.name + ".scrubbed")
+        scrubbed.unlink(missing_ok=True)
+        name = con.execute("select current_database()").fetchone()[0]
+        con.execute(f"attach '{scrubbed}' as scrubbed")
+        try:
+            con.execute(f'copy from database "{name}" to scrubbed')
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("detach scrubbed")
+    os.replace(scrubbed, warehouse)
+    Path(f"{warehouse}.wal").unlink(missing_ok=True)
+    return int(rows)
 
 
 def _publish_artifacts(as_of: str, ingested: dict, validated: dict, quality: dict,

@@ -7,12 +7,13 @@ write the remediation workbook. Run on demand (`ccreview attest`, or the
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from ccreview import redaction
+from ccreview import redaction, run_lock
 from contracts.attestation_returns import check_returns, record_status
 from flows.access_review import _retry_on_io_error, _sanitized
 from reports.remediation import write_remediation
@@ -47,7 +48,10 @@ def attestation_intake(returned_dir: str, out_dir: str, as_of: str | None = None
                        received_on: str | None = None) -> dict:
     """Check the returned attestation workbooks; returns counts only."""
     redaction.install()
-    counts = intake(returned_dir, out_dir, as_of, received_on or dt.date.today().isoformat())
+    os.umask(0o077)
+    with run_lock.holding(Path(out_dir), "attestation-intake"):
+        counts = intake(returned_dir, out_dir, as_of,
+                        received_on or dt.date.today().isoformat())
     s = counts["groups_by_status"]
     print(f"Attestations for the review of {counts['as_of']}: "
           + ", ".join(f"{n} {k}" for k, n in sorted(s.items()))

@@ -4,7 +4,12 @@ rule trend over time.
 
 A run is identified by its as-of date: running the same as-of again replaces that run, in
 one transaction, so a rerun never duplicates it and a killed run leaves the history as it
-was. "Previous" is the latest recorded as-of date before this one.
+was. What was replaced is never deleted: the earlier run's rows move to the `superseded_*`
+tables (its register of issued attestation workbooks stays readable for `attest`). Once
+returns were taken in for an as-of, rerunning it is refused unless the caller says
+`replace`. Before every commit the history file is copied to `.history-backups/` (the
+latest `BACKUPS_KEPT` are kept; `ccreview history --restore` brings one back). "Previous"
+is the latest recorded as-of date before this one.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,24 +26,84 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ccreview.errors import UsageError
+
 HISTORY = "history.duckdb"
+BACKUPS = ".history-backups"
+BACKUPS_KEPT = 10
+# the tables one run writes, keyed by as_of; on a rerun their rows become superseded
+RUN_TABLES = ("runs", "run_findings", "attestation_groups", "attestation_issued",
+              "attestation_status")
 
 
-def record_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date) -> dict:
+def returns_taken_in(out_dir: Path, as_of: dt.date) -> int:
+    """How many groups' attestation returns the history holds for the review as of
+    `as_of` (0 when there is no history)."""
+    path = out_dir / HISTORY
+    if not path.is_file():
+        return 0
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        if "attestation_status" not in {r[0] for r in con.execute("show tables").fetchall()}:
+            return 0
+        return con.execute("select count(*) from attestation_status where as_of = ? and "
+                           "files <> ''", [as_of]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def refuse_silent_replacement(out_dir: Path, as_of: dt.date, replace: bool) -> None:
+    """A usage error when rerunning `as_of` would replace attestation workbooks whose
+    returns were already taken in, unless `replace` was given."""
+    n = returns_taken_in(out_dir, as_of)
+    if n and not replace:
+        raise UsageError(
+            f"--out {out_dir}: the review as of {as_of} issued attestation workbooks and "
+            f"{n} group(s) returned theirs; rerunning it would replace what was issued. "
+            "Nothing was written: give --replace to rerun it (the earlier run is kept as "
+            "superseded, and its returns stay readable)")
+
+
+def backup_history(out_dir: Path, label: str) -> Path | None:
+    """Copy the history file (and its WAL) aside before it changes; keep the latest
+    BACKUPS_KEPT copies. None when there is no history yet."""
+    path = out_dir / HISTORY
+    if not path.is_file():
+        return None
+    folder = out_dir / BACKUPS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"history-{stamp}-{label}.duckdb"
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copy2(path, tmp)
+    os.replace(tmp, target)
+    wal = Path(f"{path}.wal")
+    if wal.is_file():
+        shutil.copy2(wal, Path(f"{target}.wal"))
+    for old in sorted(folder.glob("history-*.duckdb"))[:-BACKUPS_KEPT]:
+        old.unlink(missing_ok=True)
+        Path(f"{old}.wal").unlink(missing_ok=True)
+    return target
+
+
+def record_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+               replace: bool = False) -> dict:
     """Record this run in the history at once (see `recording_run`)."""
-    with recording_run(con, out_dir, as_of) as changes:
+    with recording_run(con, out_dir, as_of, replace) as changes:
         return changes
 
 
 @contextlib.contextmanager
-def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
-                  ) -> Iterator[dict]:
+def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
+                  replace: bool = False) -> Iterator[dict]:
     """Stage this run's findings in the history, build `finding_changes` (one row per
     finding of this run or the previous one, with its status) and `finding_trend` in the
     warehouse, yield the counts, and commit only if the block (writing the reports)
     succeeds: a failed or killed run leaves the history as it was. The history has its own
     connection: one DuckDB transaction may not write to two database files."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    refuse_silent_replacement(out_dir, as_of, replace)
+    backup_history(out_dir, as_of.isoformat())
     history = duckdb.connect(str((out_dir / HISTORY).resolve()))
     committed = False
     try:
@@ -68,6 +135,12 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
                 files varchar, rows_decided integer, keep integer, revoke integer,
                 modify integer, problems integer)
         """)
+        history.execute("alter table runs add column if not exists ran_at timestamp")
+        for table in RUN_TABLES:  # what a rerun replaced, never deleted
+            history.execute(f"create table if not exists superseded_{table} as select *, "
+                            f"''::varchar as superseded_run_id, now()::timestamp as "
+                            f"superseded_at from {table} limit 0")
+        _align_superseded(history)
         issued_groups, issued_rows = _attestation_register(con, as_of)
         inputs = json.dumps(dict(con.execute(
             "select source_file, sha256 from input_files order by source_file").fetchall()))
@@ -75,6 +148,16 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
                               "request_number, email, application, detail from findings",
                               [as_of]).df()
         history.execute("begin transaction")
+        earlier = history.execute("select coalesce(run_id, 'unrecorded') from runs "
+                                  "where as_of = ?", [as_of]).fetchall()
+        if earlier:
+            for table in RUN_TABLES:
+                cols = ", ".join(_columns(history, table))
+                history.execute(
+                    f"insert into superseded_{table} ({cols}, superseded_run_id, "
+                    f"superseded_at) select {cols}, ?, ? from {table} where as_of = ?",
+                    [earlier[0][0], dt.datetime.now(), as_of])
+            history.execute("delete from attestation_status where as_of = ?", [as_of])
         history.execute("delete from run_findings where as_of = ?", [as_of])
         history.execute("delete from runs where as_of = ?", [as_of])
         history.register("_current", current)
@@ -87,9 +170,10 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
             history.execute(f"insert into {table} select * from _frame")
             history.unregister("_frame")
         history.execute("insert into runs (as_of, recorded_at, inputs, findings, run_id, "
-                        "counts) values (?, ?, ?, ?, ?, ?)",
+                        "counts, ran_at) values (?, ?, ?, ?, ?, ?, ?)",
                         [as_of, dt.datetime.combine(as_of, dt.time(0)), inputs, len(current),
-                         _run_id(), json.dumps(_run_counts(con), sort_keys=True)])
+                         _run_id(), json.dumps(_run_counts(con), sort_keys=True),
+                         dt.datetime.now()])
         previous = history.execute("select max(as_of) from runs where as_of < ?",
                                    [as_of]).fetchall()[0][0]
         before = history.execute(
@@ -140,6 +224,25 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date
             with contextlib.suppress(duckdb.Error):
                 history.execute("rollback")
         history.close()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_name = ? "
+        "order by ordinal_position", [table]).fetchall()]
+
+
+def _align_superseded(history: duckdb.DuckDBPyConnection) -> None:
+    """A column a run table gained later is added to its superseded copy too."""
+    for table in RUN_TABLES:
+        have = set(_columns(history, f"superseded_{table}"))
+        types = dict(history.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = ?", [table]).fetchall())
+        for column in _columns(history, table):
+            if column not in have:
+                history.execute(f"alter table superseded_{table} add column {column} "
+                                f"{types[column]}")
 
 
 def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
@@ -211,3 +314,64 @@ def _run_counts(con: duckdb.DuckDBPyConnection) -> dict:
                                ).fetchall())
     return {"rows_read": int(read), "rows_accepted": int(accepted),
             "rows_quarantined": int(quarantined), "findings_by_rule": by_rule}
+
+
+def list_runs(out_dir: Path) -> list[dict]:
+    """Every run in the history, current and superseded, oldest first: as-of, when it ran,
+    inputs, findings, attestation workbooks issued and returned, run id."""
+    con = duckdb.connect(str(out_dir / HISTORY), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("show tables").fetchall()}
+        parts = []
+        for status, prefix in (("current", ""), ("superseded", "superseded_")):
+            if f"{prefix}runs" not in tables:
+                continue
+            cols = set(_columns(con, f"{prefix}runs"))
+            ran = "ran_at" if "ran_at" in cols else "recorded_at"
+            run_id = "run_id" if "run_id" in cols else "null"
+            key = "superseded_run_id" if prefix else run_id
+            issued = (f"(select count(*) from {prefix}attestation_groups as g where "
+                      f"g.as_of = r.as_of" + (" and g.superseded_run_id = r.superseded_run_id"
+                                              if prefix else "") + ")"
+                      if f"{prefix}attestation_groups" in tables else "0")
+            returned = (f"(select count(*) from {prefix}attestation_status as s where "
+                        f"s.as_of = r.as_of and s.files <> ''" +
+                        (" and s.superseded_run_id = r.superseded_run_id" if prefix else "")
+                        + ")" if f"{prefix}attestation_status" in tables else "0")
+            parts.append(f"select '{status}' as status, as_of, {ran} as ran_at, inputs, "
+                         f"findings, {issued} as issued, {returned} as returned, "
+                         f"{key} as run_id from {prefix}runs as r")
+        rows = con.execute(" union all ".join(parts) + " order by as_of, ran_at").fetchall()
+    finally:
+        con.close()
+    return [{"status": status, "as_of": str(as_of),
+             "ran_at": ran_at.strftime("%Y-%m-%d %H:%M:%S") if ran_at else "",
+             "inputs": len(json.loads(inputs or "{}")), "findings": findings,
+             "issued": issued, "returned": returned, "run_id": run_id or ""}
+            for status, as_of, ran_at, inputs, findings, issued, returned, run_id in rows]
+
+
+def list_backups(out_dir: Path) -> list[str]:
+    return sorted(p.name for p in (out_dir / BACKUPS).glob("history-*.duckdb"))
+
+
+def restore_backup(out_dir: Path, name: str) -> Path:
+    """Put a backup back as the history (after backing up the current file)."""
+    source = out_dir / BACKUPS / Path(name).name
+    if not source.is_file() or source.name not in list_backups(out_dir):
+        raise UsageError(f"--restore {name}: no such backup in {out_dir / BACKUPS} (see "
+                         "`ccreview history --out`)")
+    try:
+        duckdb.connect(str(source), read_only=True).close()
+    except duckdb.Error:
+        raise UsageError(f"--restore {name}: not a readable history file") from None
+    backup_history(out_dir, "before-restore")
+    target = out_dir / HISTORY
+    tmp = target.with_name(f".{target.name}.restoring")
+    shutil.copy2(source, tmp)
+    wal = Path(f"{source}.wal")
+    Path(f"{target}.wal").unlink(missing_ok=True)
+    if wal.is_file():
+        shutil.copy2(wal, Path(f"{target}.wal"))
+    os.replace(tmp, target)
+    return source

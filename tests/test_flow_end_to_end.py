@@ -35,6 +35,7 @@ def review_run(prefect_harness, tmp_path_factory):
                          "--as-of", "2026-11-01"])
         runs.append({"code": code, "printed": printed.getvalue(),
                      "files": sorted(p.name for p in out.iterdir()),
+                     "hidden": sorted(p.name for p in out.iterdir() if p.name.startswith(".")),
                      "findings_csv": (out / "findings.csv").read_bytes(),
                      "cells": _cells(out / "access_review_2026-11-01.xlsx")})
     return out, runs
@@ -99,14 +100,18 @@ def _stored_prefect_logs() -> list[str]:
 def test_review_exits_zero_and_writes_every_output(review_run):
     out, runs = review_run
     assert [r["code"] for r in runs] == [0, 0]
-    assert runs[0]["files"] == ["access_review_2026-11-01.xlsx", "attestation", "census",
+    # besides the reports: the run lock, and from the second run on the history's backups
+    assert runs[0]["hidden"] == [".ccreview.lock"]
+    assert runs[1]["hidden"] == [".ccreview.lock", ".history-backups"]
+    assert runs[0]["files"][1:] == ["access_review_2026-11-01.xlsx", "attestation", "census",
                                 "data_quality",
                                 "dormant_accounts.csv", "dormant_accounts_2026-11-01.xlsx",
                                 "dormant_disable_lan_ids.csv", "findings.csv",
                                 "findings.parquet", "history.duckdb", "quarantine.csv",
                                 "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx",
                                 "review_notes.csv", "run_manifest.json", "warehouse.duckdb"]
-    assert runs[1]["files"] == runs[0]["files"]  # a rerun adds nothing, no temporary file
+    # a rerun adds nothing but the backup of the history it changed, no temporary file
+    assert [f for f in runs[1]["files"] if f != ".history-backups"] == runs[0]["files"]
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
     assert f"Findings: {len(truth)}" in runs[0]["printed"]
     assert "1 file(s) could not be used" in runs[0]["printed"]
@@ -171,18 +176,18 @@ def test_manifest_reconciles_every_input(review_run):
     assert manifest["settings"]["thresholds.dormancy_days"] == "90"
 
 
-def test_data_docs_show_no_data_values(review_run):
+def test_data_docs_show_no_data_values(review_run, sample_warehouse):
     out, _ = review_run
     pages = list((out / "data_quality").rglob("*.html"))
     assert (out / "data_quality" / "index.html") in pages and len(pages) > 3
     html = "\n".join(p.read_text(encoding="utf-8") for p in pages)
     assert "values must be unique" in html
-    adt = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    # the values, from the same inputs read again (the kept warehouse holds no PHI)
+    adt = sample_warehouse
     phi = adt.execute("select distinct patient_family_name, fin, mrn from raw_adt_events "
                       "limit 40").fetchall()
     emails = [e for (e,) in adt.execute("select email from raw_enrollment_people limit 40"
                                         ).fetchall()]
-    adt.close()
     for values in phi:
         for v in values:
             assert v not in html
@@ -196,7 +201,7 @@ def test_rerun_gives_identical_findings_and_workbook(review_run):
     assert first["cells"] == second["cells"]
 
 
-def test_no_personal_data_in_logs_or_output(review_run):
+def test_no_personal_data_in_logs_or_output(review_run, sample_warehouse):
     out, runs = review_run
     findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
     truth = pd.read_csv(SAMPLE / "expected_findings.csv", dtype=str, keep_default_na=False)
@@ -209,12 +214,10 @@ def test_no_personal_data_in_logs_or_output(review_run):
         assert email not in text
     for name in filter(None, findings["person_name"]):
         assert name not in text
-    warehouse = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
-    patients = warehouse.execute(
+    patients = sample_warehouse.execute(
         "select patient_family_name || ' ' || patient_given_name, fin, mrn, "
         "strftime(birth_date, '%Y%m%d'), strftime(birth_date, '%Y-%m-%d') "
         "from raw_adt_events").fetchall()
-    warehouse.close()
     assert patients
     for values in patients:
         for v in values:

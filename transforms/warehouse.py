@@ -36,6 +36,11 @@ FINDINGS_MODELS = ("finding_exceptions", "exception_status", "findings", "dorman
                    "entitlement_review", "group_overview")
 CONTRACTS_DIR = HERE.parent / "contracts"
 
+# every table that holds patient-level data (PHI) from the ADT feed: the census is written
+# from them, and the kept warehouse drops them unless told to keep them
+PATIENT_TABLES = ("ingested_adt_events", "raw_adt_events", "stg_adt_events",
+                  "int_adt_visits", "census_patients")
+
 FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
                    "person_name", "lan_id", "application", "detail", "control",
                    "recommended_action"]

@@ -7,11 +7,12 @@ Adding an input format is one reader module here plus one contract in `contracts
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from ccreview.config import HOSPITAL_TIME_ZONES, ApplicationListLayout, TimeZones
-from ccreview.errors import UnreadableInputError
+from ccreview.errors import UnreadableInputError, UsageError
 from contracts.readers import (
     active_directory_csv,
     adt_hl7,
@@ -31,7 +32,8 @@ from contracts.readers.base import (
     xlsx_as_csv_text,
 )
 
-__all__ = ["READER_MODULES", "Issue", "ReadResult", "Recognised", "read_input_file"]
+__all__ = ["READER_MODULES", "REQUIRED_INPUTS", "Issue", "ReadResult", "Recognised",
+           "discover", "read_input_file", "require_inputs", "sniff_kinds"]
 
 # every reader, in the order the data dictionary documents them
 READER_MODULES = (enrollment_json, portal_exports_csv, active_directory_csv, entra_graph_json,
@@ -129,3 +131,114 @@ def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
         return Recognised("generator-ground-truth", None,
                           "the generator's ground truth, not an input")
     return Recognised("unrecognised", None, "no reader recognises its content")
+
+
+def discover(input_dir: Path) -> list[Path]:
+    """Every regular file under the folder, in a stable order; hidden files skipped."""
+    return sorted(p for p in input_dir.rglob("*")
+                  if p.is_file() and not any(part.startswith(".")
+                                             for part in p.relative_to(input_dir).parts))
+
+
+# What each run cannot do without: kind -> what a person calls it
+NEEDS = {
+    "enrollment": "enrollment submissions",
+    "directory": "directory export (Active Directory or Entra ID users)",
+    "adt": "ADT feed",
+    "sign_in": "sign-in evidence (Entra users or sign-in log, an application access log, "
+               "or AD lastLogonTimestamp)",
+}
+REQUIRED_INPUTS = {
+    "review": ("enrollment", "directory"),
+    "census": ("enrollment", "adt"),
+    "dormant": ("directory", "sign_in"),
+}
+
+
+def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> set[str]:
+    """What a file holds, judged from its first bytes only (cheap: for the check before a
+    run starts; reading it is the readers' job): enrollment, directory, sign_in, adt,
+    docusign, applications; empty when nothing is recognised or it cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+        if is_xlsx(head):
+            return _table_kinds(_xlsx_head(path), layouts)
+        text = decode_text(path, head, partial=True)
+    except (OSError, UnreadableInputError):
+        return set()
+    stripped = text.lstrip("\ufeff \t\r\n")
+    header = csv_header(stripped)
+    if sign_in_events_csv.detect(header):
+        return {"sign_in"}
+    if adt_hl7.looks_like_hl7(text):
+        return {"adt"}
+    if stripped[:1] in "{[":
+        kinds = set()
+        if '"request_number"' in stripped and ('"request_type"' in stripped
+                                               or '"sponsoring_physician"' in stripped):
+            kinds.add("enrollment")
+        if '"userPrincipalName"' in stripped:
+            kinds.add("directory")
+            if '"signInActivity"' in stripped:
+                kinds.add("sign_in")
+        if '"envelopes"' in stripped:
+            kinds.add("docusign")
+        return kinds
+    return _table_kinds(stripped, layouts)
+
+
+def _xlsx_head(path: Path, rows: int = 8) -> str:
+    """The first rows of a workbook's first sheet as CSV text."""
+    import csv
+    import io
+
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # not a readable workbook: the reader will say so
+        return ""
+    buf = io.StringIO()
+    try:
+        for row in wb.worksheets[0].iter_rows(values_only=True, max_row=rows):
+            csv.writer(buf).writerow(["" if v is None else str(v) for v in row])
+    finally:
+        wb.close()
+    return buf.getvalue()
+
+
+def _table_kinds(text: str, layouts: tuple[ApplicationListLayout, ...]) -> set[str]:
+    header = csv_header(text)
+    if active_directory_csv.matches(header):
+        return {"directory"} | ({"sign_in"} if "lastlogontimestamp" in header else set())
+    if application_list_csv.matches(header) or application_list_csv.matching_layout(
+            header, layouts) is not None:
+        return {"applications"}
+    if set(header) >= portal_exports_csv.DAA_HEADERS:
+        return {"docusign"}
+    if portal_exports_csv.member_list_header_line(text) is not None:
+        return {"enrollment"}
+    if set(header) >= adt_hl7.CSV_HEADERS:
+        return {"adt"}
+    return set()
+
+
+def require_inputs(input_dir: Path, run: str,
+                   layouts: tuple[ApplicationListLayout, ...] = ()) -> Counter:
+    """Raise a usage error naming what is missing when `input_dir` lacks an input the run
+    (review, census, dormant) cannot do without; else the kinds found, with counts."""
+    files = discover(input_dir)
+    kinds: Counter = Counter()
+    recognised = 0
+    for path in files:
+        found = sniff_kinds(path, layouts)
+        recognised += bool(found)
+        kinds.update(found)
+    missing = [NEEDS[k] for k in REQUIRED_INPUTS[run] if not kinds[k]]
+    if missing:
+        raise UsageError(
+            f"--input {input_dir}: found no {' and no '.join(missing)}, which a {run} "
+            f"needs (found {len(files)} file{'s' * (len(files) != 1)}, {recognised} "
+            "recognised). Nothing was written.")
+    return kinds

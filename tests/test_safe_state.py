@@ -1,0 +1,358 @@
+"""Safe state: a run never destroys what was issued, one run at a time, PHI private at rest,
+mistakes caught before anything starts. The wrong-folder runs, the two concurrent runs, the
+killed run and the unreachable server are real `ccreview` processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ccreview import cli, run_lock
+from ccreview.errors import UsageError
+from contracts.attestation_returns import check_returns, record_status
+from contracts.readers import require_inputs
+from reports.run_history import HISTORY, list_backups, list_runs
+from tests.conftest import SAMPLE, SAMPLE_AS_OF
+from transforms.warehouse import PATIENT_TABLES
+
+AS_OF = SAMPLE_AS_OF.isoformat()
+CLI = Path(sys.executable).parent / "ccreview"
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    return {**env, **extra}
+
+
+def _run_cli(*args, timeout=300, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CLI), *map(str, args)], env=_env(**env), capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory) -> Path:
+    """A real review of the sample, as a user runs it."""
+    out = tmp_path_factory.mktemp("safe") / "out"
+    result = _run_cli("review", "--input", SAMPLE, "--out", out, "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr[-800:]
+    return out
+
+
+# -- 1. required inputs ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("contents", [{"notes.txt": "meeting notes\n", "other.csv": "a,b\n1,2\n"},
+                                      {}])
+def test_a_folder_without_the_inputs_is_refused_and_nothing_issued_is_touched(
+        reviewed, tmp_path, contents):
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    for name, text in contents.items():
+        (wrong / name).write_text(text)
+    before = _snapshot(reviewed)
+    result = _run_cli("review", "--input", wrong, "--out", reviewed, "--as-of", AS_OF)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "no enrollment submissions and no directory export" in line
+    assert f"found {len(contents)} file" in line and "0 recognised" in line
+    assert "Traceback" not in result.stdout + result.stderr
+    assert _snapshot(reviewed) == before  # history, attestation workbooks, reports
+
+
+@pytest.mark.parametrize(("run", "keep", "missing"), [
+    ("review", ("enrollment",), "directory export"),
+    ("census", ("enrollment", "directory"), "ADT feed"),
+    ("dormant", ("enrollment", "applications"), "directory export"),
+])
+def test_each_run_names_what_it_cannot_do_without(tmp_path, run, keep, missing):
+    for folder in keep:
+        shutil.copytree(SAMPLE / folder, tmp_path / folder)
+    with pytest.raises(UsageError, match=missing):
+        require_inputs(tmp_path, run)
+
+
+def test_dormant_lists_need_sign_in_evidence_besides_the_directory(tmp_path):
+    (tmp_path / "ad.csv").write_text("SamAccountName,UserPrincipalName,mail,Enabled\n"
+                                     "a,a@x.example,a@x.example,True\n")
+    with pytest.raises(UsageError, match="sign-in evidence"):
+        require_inputs(tmp_path, "dormant")
+    shutil.copytree(SAMPLE / "signins", tmp_path / "signins")
+    assert require_inputs(tmp_path, "dormant")["sign_in"] == 1
+
+
+def _flow_review(out: Path, input_dir: Path = SAMPLE, as_of: str = AS_OF, **kw) -> dict:
+    from flows.access_review import access_review
+
+    return access_review(str(input_dir), str(out), as_of, None, "sequential", None, **kw)
+
+
+def test_inputs_that_shrank_drastically_are_refused_unless_accepted(prefect_harness, tmp_path):
+    out = tmp_path / "out"
+    _flow_review(out)
+    partial = tmp_path / "partial"
+    shutil.copytree(SAMPLE, partial)
+    for ad in (partial / "directory").glob("*.csv"):  # a partial directory export
+        ad.write_text("\n".join(ad.read_text(encoding="utf-8-sig").splitlines()[:4]) + "\n")
+    before = _snapshot(out)
+    with pytest.raises(UsageError, match=r"Active Directory accounts fell from \d+ to \d+"):
+        _flow_review(out, partial, "2026-11-02")
+    assert _snapshot(out) == before
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".warehouse")]
+    result = _flow_review(out, partial, "2026-11-02", accept_shrink=True)
+    assert result["as_of"] == "2026-11-02"
+
+
+# -- 2. what was issued is never silently replaced -------------------------------------------
+
+def test_rerunning_an_attested_review_needs_replace_and_keeps_the_earlier_run(
+        prefect_harness, tmp_path):
+    from ccreview.synthetic.returns import fill_returns
+
+    out = tmp_path / "out"
+    _flow_review(out)
+    first_id = list_runs(out)[0]["run_id"]
+    returned = tmp_path / "returned"
+    fill_returns(out / "attestation", returned)
+    intake = check_returns(returned, out / HISTORY, None, SAMPLE_AS_OF + dt.timedelta(days=40))
+    record_status(out / HISTORY, intake)
+    before = _snapshot(out)
+    with pytest.raises(UsageError, match="--replace"):
+        _flow_review(out)
+    assert _snapshot(out) == before
+    _flow_review(out, replace=True)
+    runs = list_runs(out)
+    assert [(r["as_of"], r["status"]) for r in runs] == [(AS_OF, "superseded"), (AS_OF, "current")]
+    assert runs[0]["run_id"] == first_id and runs[0]["returned"] == len(intake.groups) - sum(
+        1 for g in intake.groups if not g.files)
+    con = duckdb.connect(str(out / HISTORY), read_only=True)
+    try:
+        kept = con.execute("select count(*) from superseded_attestation_issued").fetchone()[0]
+        issued = con.execute("select count(*) from attestation_issued").fetchone()[0]
+    finally:
+        con.close()
+    assert kept == issued > 0  # the earlier register is still readable
+    # the returns of the earlier issue are still taken in
+    again = check_returns(returned, out / HISTORY, None, SAMPLE_AS_OF + dt.timedelta(days=40))
+    assert again.groups_by_status() == intake.groups_by_status()
+    assert len(list_backups(out)) >= 2  # one before each change of the history
+
+
+def test_history_lists_runs_and_restores_a_backup(prefect_harness, tmp_path, capsys):
+    out = tmp_path / "out"
+    _flow_review(out)
+    _flow_review(out, as_of="2026-11-08")
+    assert cli.main(["history", "--out", str(out)]) == 0
+    listing = capsys.readouterr().out
+    assert "2026-11-01  current" in listing and "2026-11-08  current" in listing
+    (backup,) = list_backups(out)  # taken before the second run changed the history
+    assert cli.main(["history", "--out", str(out), "--restore", backup]) == 0
+    assert [r["as_of"] for r in list_runs(out)] == [AS_OF]
+    assert cli.main(["history", "--out", str(out), "--restore", "no-such.duckdb"]) == 2
+
+
+# -- 3. one run per output folder --------------------------------------------------------------
+
+def test_two_concurrent_runs_on_one_folder(tmp_path):
+    out = tmp_path / "out"
+    first = subprocess.Popen([str(CLI), "review", "--input", str(SAMPLE), "--out", str(out),
+                              "--as-of", AS_OF], env=_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    lock = out / run_lock.LOCK_FILE
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (lock.exists() and lock.read_text()):
+        time.sleep(0.1)
+    second = _run_cli("review", "--input", SAMPLE, "--out", out, "--as-of", AS_OF,
+                      "--wait", "1")
+    assert second.returncode == 2
+    message = second.stderr.strip().splitlines()[-1]
+    assert f"pid {first.pid}" in message and "access-review" in message
+    assert first.wait(timeout=300) == 0, first.stderr.read()[-500:]
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    (tmp_path / run_lock.LOCK_FILE).write_text(json.dumps(
+        {"pid": int(dead.stdout), "flow": "access-review", "started": "yesterday"}))
+    with run_lock.holding(tmp_path, "daily-census", wait_seconds=0):
+        info = json.loads((tmp_path / run_lock.LOCK_FILE).read_text())
+        assert info["pid"] == os.getpid() and info["flow"] == "daily-census"
+        with run_lock.holding(tmp_path, "daily-census", wait_seconds=0):
+            pass  # the flow inside the command takes it again without waiting on itself
+
+
+# -- 4. start-up that does not fail under load -------------------------------------------------
+
+def test_the_start_up_timeout_holds_from_any_folder(tmp_path):
+    probe = ("import ccreview.cli\nfrom prefect.settings import get_current_settings\n"
+             "print(get_current_settings().server.ephemeral.startup_timeout_seconds)")
+    env = {k: v for k, v in _env().items()
+           if k != "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "90"
+
+
+def _servers() -> set[int]:
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"prefect.server.api.server:create_app" in (proc / "cmdline").read_bytes():
+                    found.add(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal")
+def test_a_killed_run_does_not_leave_its_server_running(tmp_path):
+    before = _servers()
+    proc = subprocess.Popen([str(CLI), "review", "--input", str(SAMPLE), "--out",
+                             str(tmp_path / "out"), "--as-of", AS_OF], env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not _servers() - before:
+        time.sleep(0.1)
+    assert _servers() - before, "the run never started its server"
+    os.kill(proc.pid, signal.SIGKILL)  # the run alone, not its process group
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _servers() - before:
+        time.sleep(0.2)
+    assert not _servers() - before
+
+
+def test_an_unreachable_prefect_server_is_one_line_with_the_remedy(tmp_path):
+    result = _run_cli("review", "--input", SAMPLE, "--out", tmp_path / "out", "--as-of", AS_OF,
+                      PREFECT_API_URL="http://127.0.0.1:9/api")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "PREFECT_API_URL" in line and "prefect server start" in line
+    assert "--debug" not in line and "Traceback" not in result.stdout
+
+
+# -- 5. private at rest ------------------------------------------------------------------------
+
+def test_every_file_and_folder_a_run_writes_is_owner_only(reviewed):
+    loose = [p for p in (reviewed, *reviewed.rglob("*")) if p.stat().st_mode & 0o077]
+    assert not loose
+
+
+def test_the_kept_warehouse_holds_no_patient_data_unless_asked(reviewed, prefect_harness,
+                                                               tmp_path):
+    con = duckdb.connect(str(reviewed / "warehouse.duckdb"), read_only=True)
+    try:
+        tables = {t for (t,) in con.execute("show tables").fetchall()}
+    finally:
+        con.close()
+    assert not tables & set(PATIENT_TABLES)
+    families = {line.split("|")[5].split("^")[0] for f in (SAMPLE / "adt").glob("*.hl7")
+                for line in f.read_bytes().decode().replace("\n", "\r").split("\r")
+                if line.startswith("PID|")}
+    data = (reviewed / "warehouse.duckdb").read_bytes()
+    assert families and not [f for f in families if f.encode() in data]  # not even freed
+    out = tmp_path / "kept"
+    result = _flow_review(out, keep_patient_data=True)
+    assert result["patient_data_kept"]
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        assert set(PATIENT_TABLES) <= {t for (t,) in con.execute("show tables").fetchall()}
+    finally:
+        con.close()
+
+
+def test_every_table_with_patient_columns_is_a_patient_table(sample_warehouse):
+    phi = {"mrn", "patient_family_name", "patient_given_name", "birth_date"}
+    holding = {t for (t, c) in sample_warehouse.execute(
+        "select table_name, column_name from information_schema.columns").fetchall()
+        if c in phi}
+    assert holding == set(PATIENT_TABLES)
+
+
+# -- 6. mistakes caught before anything starts -------------------------------------------------
+
+@pytest.mark.parametrize("toml", [
+    '[severity]\nDORMANT_ACOUNT = "high"\n',
+    '[[exceptions]]\naccount = "svc"\nrule = "DORMANT"\nreason = "r"\napproved_by = "a"\n'
+    'expires = 2027-01-01\n',
+])
+def test_a_misspelt_rule_is_one_line_before_prefect_starts(tmp_path, capsys, toml):
+    config = tmp_path / "review.toml"
+    config.write_text(toml)
+    started = time.monotonic()
+    code = cli.main(["review", "--input", str(SAMPLE), "--out", str(tmp_path / "out"),
+                     "--config", str(config)])
+    assert code == 2 and time.monotonic() - started < 5
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(config) in line and "findings catalog" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_attest_usage_errors_before_prefect_starts(reviewed, tmp_path, capsys):
+    (tmp_path / "returned").mkdir()
+    code = cli.main(["attest", "--returned", str(tmp_path / "returned"), "--out",
+                     str(reviewed), "--as-of", "2020-01-01"])
+    assert code == 2
+    assert "no attestation workbooks were issued" in capsys.readouterr().err
+
+
+def _mount_tmpfs(path: Path, options: str) -> bool:
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                          capture_output=True, check=False)
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize(("options", "says"), [("ro,size=4m", "not writable"),
+                                               ("size=1m", "the disk is full")])
+def test_a_read_only_or_full_out_is_a_usage_error(tmp_path, capsys, options, says):
+    mount = tmp_path / "mnt"
+    if not _mount_tmpfs(mount, options):
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        code = cli.main(["review", "--input", str(SAMPLE), "--out", str(mount / "out")])
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+    assert code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert says in line and str(mount / "out") in line
+
+
+def test_disk_full_during_a_run_is_a_usage_error_naming_the_path(prefect_harness, tmp_path,
+                                                                  monkeypatch, capsys):
+    import flows.access_review as flow_module
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "out" / "x.csv"))
+
+    monkeypatch.setattr(flow_module, "write_dormant_reports", disk_full)
+    code = cli.main(["review", "--input", str(SAMPLE), "--out", str(tmp_path / "out"),
+                     "--as-of", AS_OF, "--task-runner", "sequential"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "No space left on device" in err and "x.csv" in err and "--debug" not in err
+
+
+def test_debug_after_the_subcommand_and_version(capsys):
+    args = cli.build_parser().parse_args(["review", "--input", "i", "--out", "o", "--debug"])
+    assert args.debug is True
+    args = cli.build_parser().parse_args(["review", "--input", "i", "--out", "o"])
+    assert args.debug is False
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("ccreview ")
