@@ -280,7 +280,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     print(f"Data quality: {dq['expectations']} expectations, {dq['not_met']} not met "
           f"(Data Docs: {args.out / 'data_quality' / 'index.html'})")
     _print_patient_data(result)
-    problems = ing.get("files_unreadable", 0) + ing.get("files_unrecognised", 0)
+    problems = sum(ing.get(f"files_{s}", 0) for s in ("unreadable", "unrecognised", "skipped"))
     if problems:
         print(f"  {problems} file(s) could not be used: see the Summary sheet or "
               "run_manifest.json")

@@ -55,6 +55,19 @@ class TimeZones:
 
 
 HOSPITAL_TIME_ZONES = TimeZones()  # the defaults
+CULTURES = ("en-US", "en-GB")
+
+
+@dataclass(frozen=True)
+class Cultures:
+    """The Windows culture each exporting host writes dates in (`Export-Csv` uses it):
+    en-US `1/15/2023 9:03:12 AM`, en-GB `15/01/2023 09:03:12`. A date that does not fit
+    the configured culture is quarantined, never guessed."""
+    directory: str = "en-US"
+    applications: str = "en-US"
+
+
+HOSPITAL_CULTURES = Cultures()
 
 
 APP_LIST_COLUMNS = ("application", "username", "email", "display_name", "active", "created",
@@ -96,6 +109,7 @@ class ReviewConfig:
     application_lists: tuple[ApplicationListLayout, ...] = ()
     exceptions: tuple[FindingException, ...] = ()
     time_zones: TimeZones = field(default_factory=TimeZones)
+    cultures: Cultures = field(default_factory=Cultures)
 
     def with_dormancy_days(self, days: int | None) -> ReviewConfig:
         """This configuration with another dormancy threshold (`ccreview dormant --days`)."""
@@ -114,6 +128,8 @@ class ReviewConfig:
         flat["domains.direct"] = ", ".join(self.direct_domains)
         for k, v in asdict(self.time_zones).items():
             flat[f"time_zones.{k}"] = v
+        for k, v in asdict(self.cultures).items():
+            flat[f"cultures.{k}"] = v
         for e in self.exceptions:
             flat[f"exceptions.{e.account}.{e.rule}"] = (
                 f"until {e.expires.isoformat()}, approved by {e.approved_by}: {e.reason}")
@@ -157,7 +173,7 @@ def load_config(path: str | Path | None) -> ReviewConfig:
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
     allowed = {"thresholds", "severity", "domains", "application_lists", "exceptions",
-               "time_zones"}
+               "time_zones", "cultures"}
     unknown = set(raw) - allowed
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
@@ -192,7 +208,18 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
     return ReviewConfig(thresholds=thresholds, severity=dict(sev),
                         free_mail_domains=free, direct_domains=direct,
                         application_lists=layouts, exceptions=exceptions,
-                        time_zones=_time_zones(raw.get("time_zones", {}), source))
+                        time_zones=_time_zones(raw.get("time_zones", {}), source),
+                        cultures=_cultures(raw.get("cultures", {}), source))
+
+
+def _cultures(raw: dict, source: str) -> Cultures:
+    names = {f.name for f in fields(Cultures)}
+    if not isinstance(raw, dict) or set(raw) - names:
+        raise UsageError(f"{source}: [cultures] takes {sorted(names)}")
+    for k, v in raw.items():
+        if v not in CULTURES:
+            raise UsageError(f"{source}: cultures.{k} must be one of {list(CULTURES)}")
+    return Cultures(**raw)
 
 
 def _time_zones(raw: dict, source: str) -> TimeZones:

@@ -80,15 +80,18 @@ def is_valid_email(value: str | None) -> bool:
 
 
 def filetime_to_datetime(value: str | int | None) -> datetime | None:
-    """FILETIME integer to an aware UTC datetime; None for empty, 0 or the never sentinel."""
+    """FILETIME integer to an aware UTC datetime; None for empty, 0 or the never sentinel;
+    a negative value is an error (it is no time, and reading it as "never" would guess)."""
     if value is None:
         return None
     s = str(value).strip()
     if not s:
         return None
     n = int(s)
-    if n in FILETIME_NEVER or n < 0:
+    if n in FILETIME_NEVER:
         return None
+    if n < 0:
+        raise ValueError("a negative FILETIME is not a time")
     return FILETIME_EPOCH + timedelta(microseconds=n // 10)
 
 

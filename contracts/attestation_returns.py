@@ -97,8 +97,14 @@ def read_returned(path: Path, name: str) -> ReturnedCopy | Problem:
     """One returned file: its identifier and its Review rows, or why it cannot be used."""
     from openpyxl import load_workbook
 
+    from ccreview.errors import UnreadableInputError
+    from contracts.readers import check_workbook_size
+
     try:
+        check_workbook_size(path)  # a zip bomb is refused before any XML is parsed
         wb = load_workbook(path, read_only=True, data_only=True)
+    except UnreadableInputError as exc:
+        return Problem(name, "", None, "", "", exc.reason, True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
         return Problem(name, "", None, "", "", "not a readable xlsx workbook", True)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,10 +19,16 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from ccreview.config import HOSPITAL_TIME_ZONES, ApplicationListLayout, TimeZones
+from ccreview.config import (
+    HOSPITAL_CULTURES,
+    HOSPITAL_TIME_ZONES,
+    ApplicationListLayout,
+    Cultures,
+    TimeZones,
+)
 from ccreview.errors import UnreadableInputError
 from ccreview.progress import progress_bar
-from contracts.readers import discover, read_input_file, sign_in_events_csv
+from contracts.readers import display_name, read_input_file, sign_in_events_csv, survey
 from contracts.schemas import CONTRACTS, Contract, reason_for
 
 log = logging.getLogger(__name__)
@@ -43,7 +50,7 @@ class InputFile:
     """One file of the input folder: what it was, and what became of its rows."""
     source_file: str  # relative to the input folder
     format: str
-    status: str  # read | unreadable | unrecognised | ignored
+    status: str  # read | unreadable | unrecognised | ignored | skipped
     note: str = ""
     size_bytes: int = 0
     sha256: str = ""
@@ -72,18 +79,25 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
                   layouts: tuple[ApplicationListLayout, ...] = (),
-                  time_zones: TimeZones = HOSPITAL_TIME_ZONES) -> list[InputFile]:
+                  time_zones: TimeZones = HOSPITAL_TIME_ZONES,
+                  cultures: Cultures = HOSPITAL_CULTURES) -> list[InputFile]:
     """Read every file of `input_dir` into the `ingested_*` tables. Unreadable files are
     recorded (and logged by name) and the run goes on with the others. `layouts`: the
     configured application-list layouts; `time_zones`: the sources' configured zones."""
     create_ingest_tables(con)
     next_id = dict.fromkeys(CONTRACTS, 0)
     files: list[InputFile] = []
-    paths = discover(input_dir)
-    with progress_bar(sum(p.stat().st_size for p in paths), "ingest", "B", True) as bar:
-        for path in paths:
-            _ingest_file(input_dir, path, con, (layouts, time_zones), next_id, files)
-            bar.update(path.stat().st_size)
+    paths, skipped = survey(input_dir)
+    for name, why in skipped:  # named in the manifest and the Summary, never silently
+        files.append(InputFile(name, "skipped", "skipped", why))
+        log.warning("skipped input %s: %s", name, why)
+    sizes = [_size(p) for p in paths]
+    with progress_bar(sum(sizes), "ingest", "B", True) as bar:
+        for path, size in zip(paths, sizes, strict=True):
+            _ingest_file(input_dir, path, con, (layouts, time_zones, cultures), next_id,
+                         files)
+            bar.update(size)
+    files.sort(key=lambda f: f.source_file)
     inputs = pd.DataFrame([{k: v for k, v in asdict(f).items() if k != "tables"}
                            for f in files], columns=["source_file", "format", "status", "note",
                                                      "size_bytes", "sha256"])
@@ -92,14 +106,18 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
 
 
 def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
-                 settings: tuple[tuple[ApplicationListLayout, ...], TimeZones],
+                 settings: tuple[tuple[ApplicationListLayout, ...], TimeZones, Cultures],
                  next_id: dict[str, int], files: list[InputFile]) -> None:
     """Read one file into the `ingested_*` tables and record it in `files`."""
-    rel = path.relative_to(input_dir).as_posix()
-    entry = InputFile(rel, "unknown", "read", size_bytes=path.stat().st_size,
-                      sha256=file_sha256(path))
+    rel = display_name(path, input_dir)
+    entry = InputFile(rel, "unknown", "read", size_bytes=_size(path))
     files.append(entry)
     try:
+        try:
+            entry.sha256 = file_sha256(path)
+        except OSError as exc:
+            raise UnreadableInputError(rel, f"cannot be read ({os.strerror(exc.errno or 0)})") \
+                from None
         recognised = read_input_file(path, *settings)
     except UnreadableInputError as exc:
         entry.status, entry.note = "unreadable", exc.reason
@@ -110,7 +128,7 @@ def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
         table = recognised.bulk
         try:
             n = sign_in_events_csv.load(con, path, rel, recognised.format, next_id[table])
-        except duckdb.Error as exc:  # the message may quote the file's content
+        except (duckdb.Error, UnicodeError, OSError) as exc:  # messages may quote content
             entry.status = "unreadable"
             entry.note = f"not readable as CSV ({exc.__class__.__name__})"
             log.warning("unreadable input %s: %s", rel, entry.note)
@@ -140,6 +158,13 @@ def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
         _insert(con, "parse_issues", issues)
     log.info("read %s as %s: %s", rel, entry.format,
              ", ".join(f"{n} {t}" for t, n in entry.tables.items()) or "no rows")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: list[dict],

@@ -271,8 +271,9 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
         "daa_envelopes", "one row per DocuSign DAA envelope",
         (
             Column("envelope_id", "varchar", "DocuSign envelope id", True),
-            Column("request_number", "varchar", "group request number (custom field or subject)",
-                   True, (_request_number(),)),
+            Column("request_number", "varchar", "group request number (custom field or "
+                   "subject); empty: linked by its signers' emails, or listed to resolve",
+                   False, (_request_number(),)),
             Column("status", "varchar", "envelope status", True,
                    (_one_of(ENVELOPE_STATUSES, "envelope_status"),)),
             Column("sent_at", "timestamp", "sent"),

@@ -15,7 +15,9 @@ import functools
 import json
 import os
 import shutil
+import sys
 import time
+import traceback
 from importlib import metadata
 from pathlib import Path
 
@@ -81,7 +83,9 @@ def _sanitized(stage: str):
                 raise  # our own one-line messages; OS errors name a path, retried on ingest
             except Exception as exc:
                 if os.environ.get("CCREVIEW_DEBUG") == "1":
-                    raise
+                    # the detail goes to the terminal only: never to a log handler,
+                    # Prefect's database or a file (it may quote input data)
+                    traceback.print_exc(file=sys.__stderr__)
                 raise StageError(f"the {stage} stage failed ({exc.__class__.__name__}); "
                                  "rerun with --debug for details") from None
         return run
@@ -109,12 +113,12 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str,
     config = load_config(config_path)
     with connect_warehouse(warehouse) as con:
         files = ingest_inputs(Path(input_dir), con, config.application_lists,
-                              config.time_zones)
+                              config.time_zones, config.cultures)
     by_status: dict[str, int] = {}
     for f in files:
         by_status[f.status] = by_status.get(f.status, 0) + 1
     for f in files:
-        if f.status in ("unreadable", "unrecognised"):
+        if f.status in ("unreadable", "unrecognised", "skipped"):
             logger.warning("input %s is %s: %s", f.source_file, f.status, f.note)
     rows = sum(sum(f.tables.values()) for f in files)
     logger.info("ingested %d files (%s), %d rows", len(files),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from reports.files import building_folder, start_building, swap_in, write_csv
+from reports.files import building_folder, child_path, start_building, swap_in, write_csv
 from reports.xlsx import StreamingBook
 
 IDENTIFIER_SHEET = "ccreview"
@@ -112,7 +112,7 @@ def write_attestation_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of
     due = due_date(as_of, due_days)
     for request_number, group_rows in sorted(by_group.items()):
         group_name, admin, sponsor = groups.get(request_number, ("", None, None))
-        _workbook(building / f"{request_number}.xlsx", as_of, due, request_number,
+        _workbook(child_path(building, f"{request_number}.xlsx"), as_of, due, request_number,
                   group_name or "", admin, sponsor, group_rows, catalog)
     return len(by_group)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from reports.files import write_csv
+from reports.files import child_path, write_csv
 from reports.xlsx import FreeformSheet, StreamingBook, sheet_name
 
 COLUMNS = ["lan_id", "upn", "person_name", "email", "request_number", "group_name",
@@ -57,7 +57,7 @@ def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: 
     per_group_files = len(admin_groups) > MAX_ADMIN_SHEETS
     if per_group_files:
         for rn in admin_groups:
-            path = out_dir / "dormant_by_group" / f"{rn}.csv"
+            path = child_path(out_dir / "dormant_by_group", f"{rn}.csv")
             write_csv(path, COLUMNS, by_group[rn])
         written.append(out_dir / "dormant_by_group")
 

@@ -3,7 +3,11 @@
 Every report is written to a temporary name in the destination folder and renamed when
 complete, so a reader (or a crash) never sees half a file. Text built from input data is
 never allowed to become a spreadsheet formula: in xlsx it is typed as a string cell; in
-CSV it gets the OWASP escaping (a leading `'` before `=`, `+`, `-`, `@`, tab or CR).
+CSV it gets the OWASP escaping (a leading `'` before `=`, `+`, `-`, `@`, tab, CR or LF, at
+the start of the cell and after every line break inside it, since a reader may split a
+row at a bare CR). NUL bytes never reach a file. A file name built from input data is
+taken only from a validated identifier and joined with `child_path`, which refuses
+anything that would leave its folder.
 """
 
 from __future__ import annotations
@@ -11,12 +15,27 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_AFTER_BREAK = re.compile(r"([\r\n])(?=[=+\-@\t])")
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def child_path(folder: Path, name: str) -> Path:
+    """`folder / name` for a file name built from input data: one plain name (letters,
+    digits, `_`, `-`, `.`), never a separator, `..` or a hidden name, so the file cannot
+    land outside `folder`."""
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ValueError("refusing an output file name built from unexpected input")
+    path = folder / name
+    if path.resolve().parent != folder.resolve():
+        raise ValueError("refusing an output path outside its folder")
+    return path
 
 
 @contextlib.contextmanager
@@ -35,8 +54,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def csv_safe(value: object) -> object:
-    """OWASP CSV-injection escaping for a cell built from input data."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """OWASP CSV-injection escaping for a cell built from input data, at its start and
+    after each line break inside it; NUL bytes removed."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "")
+    value = _AFTER_BREAK.sub(r"\1'", value)
+    if value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
 

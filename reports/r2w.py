@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import duckdb
 
 from ccreview.errors import UsageError
-from reports.files import atomic_path, building_folder, start_building, swap_in, write_csv
+from reports.files import (
+    atomic_path,
+    building_folder,
+    child_path,
+    start_building,
+    swap_in,
+    write_csv,
+)
 from reports.xlsx import StreamingBook
 
 DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
@@ -108,12 +116,17 @@ def _census_providers(con: duckdb.DuckDBPyConnection) -> list[tuple]:
                 where p.request_number = d.request_number
                   and p.provider_npi = d.provider_npi)
         from r2w_distribution as d
-        where d.physician_census and d.distributed and d.provider_npi is not null
+        where d.physician_census and d.distributed
+          -- a census file is named by the provider's NPI: ten digits, nothing else
+          and regexp_full_match(d.provider_npi, '[0-9]{10}')
+          and regexp_full_match(d.request_number, 'CS[0-9]{7}')
         group by d.request_number, d.provider_npi
         order by all""").fetchall()
 
 
 def _census_file(rn: str, npi: str, as_of: dt.date) -> str:
+    if not (re.fullmatch(r"CS\d{7}", rn) and re.fullmatch(r"\d{10}", npi)):
+        raise ValueError("a census file name needs a request number and a ten-digit NPI")
     return f"census_{rn}_{npi}_{as_of.isoformat()}.xlsx"
 
 
@@ -144,7 +157,7 @@ def write_census_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
             order by e.patient_family_name, e.fin, e.event_at""", [keys]).fetchall():
         moves.setdefault(row[0], []).append(row[1:])
     for key, (rn, npi, name, _, _) in zip(keys, mine, strict=True):
-        _census_workbook(building / _census_file(rn, npi, as_of), as_of, name,
+        _census_workbook(child_path(building, _census_file(rn, npi, as_of)), as_of, name,
                          patients.get(key, []), moves.get(key, []), password)
     return len(mine)
 

@@ -239,7 +239,9 @@ def _fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]]) -> l
 def sheet_name(wanted: str, used: set[str]) -> str:
     """A sheet name by Excel's rules: at most 31 characters, none of []:*?/\\, unique in
     `used` (case-insensitive), which it joins."""
-    base = re.sub(r"[\[\]:*?/\\]", " ", wanted).strip()[:31] or "Sheet"
+    # Excel also refuses control characters and an apostrophe at either end
+    base = re.sub(r"[\[\]:*?/\\\x00-\x1f]", " ", wanted)
+    base = base.strip(" '")[:31].strip(" '") or "Sheet"
     name, n = base, 1
     while name.lower() in used:
         n += 1

@@ -33,7 +33,8 @@ def build_warehouse(input_dir: Path, as_of: dt.date,
     """Ingest, validate and transform a folder into an in-memory warehouse."""
     config = config or ReviewConfig()
     con = duckdb.connect()
-    ingest_inputs(input_dir, con, config.application_lists, config.time_zones)
+    ingest_inputs(input_dir, con, config.application_lists, config.time_zones,
+                  config.cultures)
     validate_ingested(con)
     load_reference_tables(con, config, as_of)
     build_models(con)

@@ -7,11 +7,19 @@ Adding an input format is one reader module here plus one contract in `contracts
 from __future__ import annotations
 
 import json
+import os
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccreview.config import HOSPITAL_TIME_ZONES, ApplicationListLayout, TimeZones
+from ccreview.config import (
+    HOSPITAL_CULTURES,
+    HOSPITAL_TIME_ZONES,
+    ApplicationListLayout,
+    Cultures,
+    TimeZones,
+)
 from ccreview.errors import UnreadableInputError, UsageError
 from contracts.readers import (
     active_directory_csv,
@@ -33,7 +41,8 @@ from contracts.readers.base import (
 )
 
 __all__ = ["READER_MODULES", "REQUIRED_INPUTS", "Issue", "ReadResult", "Recognised",
-           "discover", "read_input_file", "require_inputs", "sniff_kinds"]
+           "check_workbook_size", "discover", "display_name", "read_input_file",
+           "require_inputs", "sniff_kinds", "survey"]
 
 # every reader, in the order the data dictionary documents them
 READER_MODULES = (enrollment_json, portal_exports_csv, active_directory_csv, entra_graph_json,
@@ -58,14 +67,53 @@ class Recognised:
 
 
 def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = (),
-                    time_zones: TimeZones = HOSPITAL_TIME_ZONES) -> Recognised:
+                    time_zones: TimeZones = HOSPITAL_TIME_ZONES,
+                    cultures: Cultures = HOSPITAL_CULTURES) -> Recognised:
     """Read one input file; raises UnreadableInputError for a file that cannot be read.
     `layouts` are the configured application-list layouts (exports with other headers);
-    `time_zones` the zones of sources that write clock times without an offset."""
+    `time_zones` the zones of sources that write clock times without an offset;
+    `cultures` the date formats of the hosts that exported them."""
+    try:
+        return _read_input_file(path, layouts, time_zones, cultures)
+    except RecursionError:  # a structure nested deeper than any export's
+        raise UnreadableInputError(str(path), "nested too deeply to be an export") from None
+    except OSError as exc:  # permissions, a name too long, an I/O error
+        raise UnreadableInputError(str(path), "cannot be read "
+                                   f"({os.strerror(exc.errno or 0) or 'I/O error'})") from None
+
+
+# A workbook is a zip: what it inflates to is capped before any XML is parsed, so a zip
+# bomb is refused instead of filling memory.
+MAX_WORKBOOK_BYTES = 512 << 20  # uncompressed, all parts together
+MAX_COMPRESSION_RATIO = 200  # a sheet of real data compresses 5-30 times
+
+
+def check_workbook_size(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip at all: the workbook reader says so in its own words
+    total = sum(p.file_size for p in parts)
+    if total > MAX_WORKBOOK_BYTES:
+        raise UnreadableInputError(str(path), f"the workbook would inflate to {total >> 20} "
+                                   f"MB, over the {MAX_WORKBOOK_BYTES >> 20} MB read per "
+                                   "workbook")
+    for p in parts:
+        if p.file_size > (1 << 20) and p.file_size > MAX_COMPRESSION_RATIO * max(
+                p.compress_size, 1):
+            raise UnreadableInputError(str(path), "a part of the workbook inflates over "
+                                       f"{MAX_COMPRESSION_RATIO} times (a zip bomb?); not "
+                                       "read")
+
+
+def _read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...],
+                     time_zones: TimeZones, cultures: Cultures) -> Recognised:
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
     if is_xlsx(head):
-        rec = _read_table_text(xlsx_as_csv_text(path), layouts, time_zones)
+        check_workbook_size(path)
+        rec = _read_table_text(xlsx_as_csv_text(path), layouts, time_zones, cultures)
         if rec.result is not None:  # say which flavour the table came in
             rec.format = rec.result.format = rec.format.replace("-csv", "") + "-xlsx"
         return rec
@@ -93,6 +141,9 @@ def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = (),
         except json.JSONDecodeError:
             raise UnreadableInputError(str(path), "not valid JSON (truncated or corrupted)") \
                 from None
+        except RecursionError:
+            raise UnreadableInputError(str(path), "JSON nested too deeply to be an export") \
+                from None
         if enrollment_json.documents(body) is not None:
             return Recognised(enrollment_json.FORMAT, enrollment_json.read(str(path), body))
         if entra_graph_json.matches(body):
@@ -102,21 +153,23 @@ def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = (),
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
             return Recognised("generator-metadata", None, "generator metadata, not an input")
         return Recognised("unrecognised", None, "JSON of a shape no reader knows")
-    return _read_table_text(text, layouts, time_zones)
+    return _read_table_text(text, layouts, time_zones, cultures)
 
 
 def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
-                     time_zones: TimeZones) -> Recognised:
+                     time_zones: TimeZones, cultures: Cultures) -> Recognised:
     """A table (CSV, or an XLSX sheet as CSV text): recognised by its header."""
     header = csv_header(text.lstrip("\ufeff \t\r\n"))
     if active_directory_csv.matches(header):
         return Recognised(active_directory_csv.FORMAT,
-                          active_directory_csv.read(text, time_zones.zone("directory")))
+                          active_directory_csv.read(text, time_zones.zone("directory"),
+                                                    cultures.directory))
     if application_list_csv.matches(header):
-        return Recognised(application_list_csv.FORMAT, application_list_csv.read(text))
+        return Recognised(application_list_csv.FORMAT,
+                          application_list_csv.read(text, None, cultures.applications))
     layout = application_list_csv.matching_layout(header, layouts)
     if layout is not None:
-        res = application_list_csv.read(text, layout)
+        res = application_list_csv.read(text, layout, cultures.applications)
         return Recognised(res.format, res)
     if set(header) >= portal_exports_csv.DAA_HEADERS:
         return Recognised(portal_exports_csv.FORMAT_DAA, portal_exports_csv.read_daa_csv(text))
@@ -133,11 +186,67 @@ def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
     return Recognised("unrecognised", None, "no reader recognises its content")
 
 
+def display_name(path: Path, root: Path) -> str:
+    """A file's path under the input folder as text that can be shown and stored: bytes
+    that are not UTF-8 become U+FFFD."""
+    rel = os.path.relpath(path, root)
+    return os.fsencode(rel).decode("utf-8", "replace").replace(os.sep, "/")
+
+
 def discover(input_dir: Path) -> list[Path]:
-    """Every regular file under the folder, in a stable order; hidden files skipped."""
-    return sorted(p for p in input_dir.rglob("*")
-                  if p.is_file() and not any(part.startswith(".")
-                                             for part in p.relative_to(input_dir).parts))
+    """Every regular file under the folder that is read, in a stable order."""
+    return survey(input_dir)[0]
+
+
+def survey(input_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """(files to read, [(name, why) of everything else]) under the folder. Links are never
+    followed (one to outside the folder may expose anything; one inside would read a file
+    twice); hidden files, Office lock files (`~$name.xlsx`), FIFOs, sockets, devices and
+    folders that cannot be listed are skipped, each with the reason."""
+    root = input_dir
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+
+    def skip(path: Path, why: str) -> None:
+        skipped.append((display_name(path, root), why))
+
+    def walk(folder: Path) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            skip(folder, f"a folder that cannot be listed ({os.strerror(exc.errno or 0)})")
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            name = os.fsencode(entry.name)
+            try:
+                if entry.is_symlink():
+                    skip(path, _link_reason(path, root))
+                elif name.startswith(b"."):
+                    skip(path, "a hidden file or folder")
+                elif entry.is_dir(follow_symlinks=False):
+                    walk(path)
+                elif name.startswith(b"~$"):
+                    skip(path, "an Office lock file (the document is open somewhere)")
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(path)
+                else:
+                    skip(path, "not a regular file (a FIFO, socket or device)")
+            except OSError as exc:
+                skip(path, f"cannot be examined ({os.strerror(exc.errno or 0)})")
+
+    walk(root)
+    return files, skipped
+
+
+def _link_reason(path: Path, root: Path) -> str:
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "a symbolic link that is broken or loops; not followed"
+    if not target.is_relative_to(root.resolve()):
+        return "a symbolic link to outside the input folder; not followed"
+    return "a symbolic link inside the input folder; not followed (its target is read)"
 
 
 # What each run cannot do without: kind -> what a person calls it
@@ -163,6 +272,7 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
         with path.open("rb") as fh:
             head = fh.read(HEAD_BYTES)
         if is_xlsx(head):
+            check_workbook_size(path)
             return _table_kinds(_xlsx_head(path), layouts)
         text = decode_text(path, head, partial=True)
     except (OSError, UnreadableInputError):

@@ -46,8 +46,8 @@ def matches(header: list[str]) -> bool:
     return set(header) >= REQUIRED_HEADERS
 
 
-def read(text: str, tz: tzinfo | None = None) -> ReadResult:
-    """`tz`: the exporting host's time zone (None: UTC)."""
+def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadResult:
+    """`tz`: the exporting host's time zone (None: UTC); `culture`: its date format."""
     result = ReadResult(FORMAT)
     table = "directory_accounts"
     for line, rec in csv_records(text):
@@ -62,8 +62,9 @@ def read(text: str, tz: tzinfo | None = None) -> ReadResult:
             row[dst] = value or None
         result.convert(table, idx, row, "enabled", parse_bool, rec.get("enabled"), "Enabled",
                        "boolean")
-        result.convert(table, idx, row, "created_at", partial(parse_datetime, tz=tz),
-                       rec.get("whencreated"), "whenCreated", "datetime")
+        when = partial(parse_datetime, tz=tz, culture=culture)
+        result.convert(table, idx, row, "created_at", when, rec.get("whencreated"),
+                       "whenCreated", "datetime")
         for src, dst in FILETIME_COLUMNS.items():
             result.convert(table, idx, row, dst, _filetime, rec.get(src), src, "filetime")
     return result

@@ -23,6 +23,8 @@ Canonical table: `application_accounts`.
 
 from __future__ import annotations
 
+from functools import partial
+
 from ccreview.config import ApplicationListLayout
 from contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
 from contracts.readers.enrollment_json import APPLICATION_NAMES
@@ -41,7 +43,8 @@ def matching_layout(header: list[str], layouts: tuple[ApplicationListLayout, ...
     return next((x for x in layouts if x.source_headers <= names), None)
 
 
-def read(text: str, layout: ApplicationListLayout | None = None) -> ReadResult:
+def read(text: str, layout: ApplicationListLayout | None = None,
+         culture: str = "en-US") -> ReadResult:
     result = ReadResult(FORMAT if layout is None else f"{FORMAT} ({layout.name})")
     table = "application_accounts"
     mapping = {k: v.strip().lower() for k, v in layout.columns} if layout else {}
@@ -65,5 +68,6 @@ def read(text: str, layout: ApplicationListLayout | None = None) -> ReadResult:
         result.convert(table, idx, row, "active", parse_bool, rec.get("active"), "active",
                        "boolean")
         for src, dst in (("created", "created_at"), ("last_access", "last_access_at")):
-            result.convert(table, idx, row, dst, parse_datetime, rec.get(src), src, "datetime")
+            result.convert(table, idx, row, dst, partial(parse_datetime, culture=culture),
+                           rec.get(src), src, "datetime")
     return result

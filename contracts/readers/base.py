@@ -85,11 +85,18 @@ def decode_text(path: Path, data: bytes | None = None, partial: bool = False) ->
             str(path), f"not valid {encoding.upper()} text (unknown encoding)") from None
 
 
+def delimiter_of(header_line: str) -> str:
+    """`;` for an export written with `Export-Csv -UseCulture` under a culture whose list
+    separator is a semicolon (most of Europe), else `,`."""
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
 def csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(physical line number, row) for each data row of a CSV export.
 
-    Skips PowerShell 5.1's `#TYPE` line; header names are matched case-insensitively by the
-    caller (they are returned lower-cased and stripped).
+    Skips PowerShell 5.1's `#TYPE` line; reads `,` or `;` as the delimiter, as the header
+    shows; header names are matched case-insensitively by the caller (they are returned
+    lower-cased and stripped).
     """
     buf = io.StringIO(text, newline="")
     first = buf.readline()
@@ -97,9 +104,13 @@ def csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     if not first.startswith("#TYPE"):
         buf.seek(0)
         offset = 0
-    reader = csv.reader(buf)
+    header_line = buf.readline()
+    buf.seek(0)
+    if offset:
+        buf.readline()
+    reader = csv.reader(buf, delimiter=delimiter_of(header_line))
     header: list[str] | None = None
-    for row in reader:
+    for row in _rows(reader):
         if header is None:
             header = [h.strip().lower() for h in row]
             continue
@@ -112,6 +123,16 @@ def csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         yield line, dict(zip(header, row, strict=True))
 
 
+def _rows(reader) -> Iterator[list[str]]:
+    """The reader's rows; a malformed file (a field over the csv module's limit, a NUL
+    byte in an unquoted field) is unreadable as a whole, named, never a traceback."""
+    try:
+        yield from reader
+    except csv.Error:
+        raise UnreadableInputError("", "not a CSV export: a field is malformed or longer "
+                                   f"than {csv.field_size_limit() >> 10} KB") from None
+
+
 def csv_header(text: str) -> list[str]:
     """Lower-cased header of a CSV export (after a `#TYPE` line if there is one)."""
     lines = text.lstrip("\ufeff").splitlines()
@@ -120,7 +141,8 @@ def csv_header(text: str) -> list[str]:
     if not lines:
         return []
     try:
-        return [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+        return [h.strip().lower()
+                for h in next(csv.reader([lines[0]], delimiter=delimiter_of(lines[0])))]
     except csv.Error:
         return []
 
@@ -148,21 +170,23 @@ def parse_bool(value: str | bool | int | None) -> bool | None:
     raise ValueError("not a true/false value")
 
 
-_DATETIME_FORMATS = (
-    "%m/%d/%Y %I:%M:%S %p",  # Export-Csv, en-US culture
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d",
-)
+_ISO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+# how a Windows culture writes a DateTime (PowerShell's Export-Csv uses the exporting
+# host's culture); a date that does not fit the source's culture is never guessed
+CULTURE_FORMATS = {
+    "en-US": ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p",
+              "%m/%d/%Y"),
+    "en-GB": ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
+}
 
 
-def parse_datetime(value: str | None, tz: tzinfo | None = None) -> datetime | None:
+def parse_datetime(value: str | None, tz: tzinfo | None = None,
+                   culture: str = "en-US") -> datetime | None:
     """A timestamp as exports write it, as a naive UTC datetime (what the warehouse stores).
     A value with an offset (`Z`, `-07:00`) is converted by it; a value without one is a
-    clock time in `tz`, the source's time zone (None: the source writes UTC). Empty -> None.
+    clock time in `tz`, the source's time zone (None: the source writes UTC). Besides ISO
+    8601, the formats of the source's `culture` are read: `15/01/2023` is the 15th of
+    January in en-GB and no date in en-US. Empty -> None.
 
     `0001-01-01T00:00:00Z` (Graph's "never") is None, never a date.
     """
@@ -176,7 +200,7 @@ def parse_datetime(value: str | None, tz: tzinfo | None = None) -> datetime | No
         dt = datetime.fromisoformat(iso)
     except ValueError:
         dt = None
-        for fmt in _DATETIME_FORMATS:
+        for fmt in (*CULTURE_FORMATS[culture], *_ISO_FORMATS):
             try:
                 dt = datetime.strptime(s, fmt)
                 break
@@ -204,7 +228,7 @@ def parse_text(value: object) -> str | None:
         return None
     if isinstance(value, bool):
         raise ValueError("a true/false value where text was expected")
-    s = str(value).strip()
+    s = str(value).replace("\x00", "").strip()  # a NUL byte is never part of a value
     return s or None
 
 

@@ -4,7 +4,7 @@
 -- of the envelope who signed has the party's email, or stands for the party's role. A
 -- sponsor who is also the administrator signs once, for both.
 with envelopes as (
-    select * from stg_daa_envelopes
+    select * from int_daa_envelopes
     where status = 'completed' and completed_at is not null
 ),
 

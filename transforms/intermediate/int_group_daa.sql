@@ -4,7 +4,7 @@
 -- longer in force. An envelope marked completed while a required party never signed is not
 -- in force; a declined, voided or unsigned renewal does not end an agreement still in force.
 with envelopes as (
-    select * from stg_daa_envelopes
+    select * from int_daa_envelopes where request_number is not null
 ),
 
 missing as (

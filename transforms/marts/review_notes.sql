@@ -1,6 +1,7 @@
 -- grain: one row per thing a reviewer must decide that is not a finding: an account whose
--- identity evidence is ambiguous, or a suffix the policy table does not know (treated as
--- Regular Staff until the policy says otherwise)
+-- identity evidence is ambiguous, a suffix the policy table does not know (treated as
+-- Regular Staff until the policy says otherwise), or a DAA envelope no group can be
+-- linked to
 with ambiguities as (
     select
         'ambiguous account' as note,
@@ -20,9 +21,21 @@ unknown_suffixes as (
     from int_members
     where suffix_unknown and member_status = 'active'
     group by suffix
+),
+
+unlinked_envelopes as (
+    select
+        'DAA envelope linked to no group' as note,
+        envelope_id as subject,
+        source_file || ':' || source_line as reference,
+        unlinked_reason as detail,
+    from int_daa_envelopes
+    where request_number is null
 )
 
 select * from ambiguities
 union all
 select * from unknown_suffixes
+union all
+select * from unlinked_envelopes
 order by note, subject, reference

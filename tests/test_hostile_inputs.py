@@ -1,0 +1,468 @@
+"""Unusual and hostile input dropped beside a valid organisation (the sample): each case is
+named with its reason, nothing crashes, nothing escapes the output folder, and every
+other finding stays as it was. Large files are made at test time and removed after."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import stat
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ccreview.config import config_from_dict
+from contracts.readers import read_input_file
+from tests.cases import npi
+from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse, finding_keys
+
+AD_HEADER = "SamAccountName,UserPrincipalName,mail,Enabled,whenCreated,lastLogonTimestamp\n"
+
+
+def _symlink_out(folder: Path) -> None:
+    (folder / "passwd.csv").symlink_to("/etc/passwd")
+
+
+def _symlink_loop(folder: Path) -> None:
+    (folder / "a.csv").symlink_to(folder / "b.csv")
+    (folder / "b.csv").symlink_to(folder / "a.csv")
+
+
+def _folder_loop(folder: Path) -> None:
+    (folder / "again").symlink_to(folder, target_is_directory=True)
+
+
+def _fifo(folder: Path) -> None:
+    os.mkfifo(folder / "pipe.csv")
+
+
+def _hidden(folder: Path) -> None:
+    (folder / ".hidden_ad.csv").write_text(AD_HEADER + "x,x@y.example,x@y.example,True,,\n")
+
+
+def _office_lock(folder: Path) -> None:
+    (folder / "~$apps.xlsx").write_bytes(b"\x0bcorp\\someone" + b"\x00" * 40)
+
+
+def _bad_utf8_name(folder: Path) -> None:
+    with open(os.path.join(os.fsencode(folder), b"notes_\xff\xfe.csv"), "wb") as fh:
+        fh.write(b"a,b\n1,2\n")
+
+
+def _long_path(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        for _ in range(18):  # 18 x 255 bytes: longer than PATH_MAX (4096)
+            os.mkdir("d" * 254, dir_fd=fd)
+            nxt = os.open("d" * 254, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        with open(os.open("deep.csv", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd), "w") as fh:
+            fh.write(AD_HEADER)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _deep_json(folder: Path) -> None:
+    (folder / "deep_array.json").write_text("[" * 200_000 + "]" * 200_000)
+    (folder / "deep_object.json").write_text('{"a":' * 200_000 + "1" + "}" * 200_000)
+
+
+def _huge_ints(folder: Path) -> None:
+    big = 10 ** 30
+    (folder / "graph_big.json").write_text(
+        '{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": '
+        f'[{{"id": {big}, "userPrincipalName": "big@cc.example.org", "accountEnabled": {big},'
+        f' "createdDateTime": {big}, "mail": "big@cc.example.org"}}]}}')
+
+
+def _huge_field(folder: Path) -> None:
+    with (folder / "ad_huge_field.csv").open("w") as fh:
+        fh.write(AD_HEADER + "huge,huge@x.example,")
+        chunk = "x" * (1 << 20)
+        for _ in range(200):  # one 200 MB field
+            fh.write(chunk)
+        fh.write(",True,,\n")
+
+
+def _zip_bomb(folder: Path) -> None:
+    """A workbook whose sheet inflates to 600 MB (1 KB compresses ~1000 times)."""
+    with zipfile.ZipFile(folder / "bomb.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            block = b"<row>" + b"0" * 1019 + b"</r>"
+            for _ in range(600 * 1024):
+                sheet.write(block)
+
+
+def _negative_filetime(folder: Path) -> None:
+    (folder / "ad_negative.csv").write_text(
+        AD_HEADER + "neg,neg@cc.example.org,neg@x.example,True,1/2/2024 3:04:05 PM,-5\n")
+
+
+def _bad_hl7_date(folder: Path) -> None:
+    (folder / "adt_bad_date.hl7").write_text(
+        "MSH|^~\\&|ADT|VRMC|R2W|CC|20261031080000+0000||ADT^A01^ADT_A01|BAD1|P|2.5.1\r"
+        "EVN|A01|20261031080000+0000\r"
+        "PID|1||MRNX||NOBODY^PAT||1933XX17|F|||||||||FINBAD\r"
+        "PV1|1|I|4W^1^A^VRMC|||||||||||||||||FINBAD\r")
+
+
+def _orphan_same_lan_id(folder: Path) -> None:
+    (folder / "ad_orphan.csv").write_text(
+        AD_HEADER + "zzorphan,zzorphan@cc.example.org,zz@old.example,True,"
+        "1/2/2024 3:04:05 PM,133182469920000000\n")
+    (folder / "app_orphan.csv").write_text(
+        "application,username,email,display_name,active,created,last_access,role\n"
+        "CERNER,zzorphan,zz@old.example,Orphan,true,2024-01-01 00:00:00,"
+        "2026-10-01 00:00:00,User\n")
+
+
+def _unreadable(folder: Path) -> None:
+    sub = folder / "locked"
+    sub.mkdir()
+    (sub / "ad.csv").write_text(AD_HEADER)
+    (folder / "locked_file.csv").write_text(AD_HEADER)
+    (folder / "locked_file.csv").chmod(0)
+    sub.chmod(0)
+
+
+# case -> (writer, files named with their status and a word of the reason, or None when
+# the case adds usable rows that may add findings of their own)
+CASES: dict[str, tuple[Callable[[Path], None], dict[str, tuple[str, str]]]] = {
+    "link out of the folder": (_symlink_out, {"passwd.csv": ("skipped", "outside")}),
+    "link loop": (_symlink_loop, {"a.csv": ("skipped", "loops"),
+                                  "b.csv": ("skipped", "loops")}),
+    "folder link loop": (_folder_loop, {"again": ("skipped", "not followed")}),
+    "fifo": (_fifo, {"pipe.csv": ("skipped", "FIFO")}),
+    "hidden file": (_hidden, {".hidden_ad.csv": ("skipped", "hidden")}),
+    "office lock file": (_office_lock, {"~$apps.xlsx": ("skipped", "lock file")}),
+    "name not utf-8": (_bad_utf8_name, {"notes_\ufffd\ufffd.csv": ("unrecognised", "")}),
+    "path too long": (_long_path, {"d" * 254: ("skipped", "cannot be listed")}),
+    "deep json": (_deep_json, {"deep_array.json": ("unreadable", "nested"),
+                               "deep_object.json": ("unreadable", "nested")}),
+    "200 MB field": (_huge_field, {"ad_huge_field.csv": ("unreadable", "field")}),
+    "zip bomb": (_zip_bomb, {"bomb.xlsx": ("unreadable", "inflate")}),
+}
+
+
+def _prefixed(folder: str, files: dict) -> dict:
+    return {f"{folder}/{k}": v for k, v in files.items()}
+
+
+@pytest.fixture(scope="module")
+def baseline(sample_warehouse) -> set:
+    return finding_keys(sample_warehouse)
+
+
+def _with_case(tmp_path: Path, writer: Callable[[Path], None]) -> Path:
+    inp = tmp_path / "in"
+    shutil.copytree(SAMPLE, inp)
+    extra = inp / "extra"
+    extra.mkdir()
+    writer(extra)
+    return inp
+
+
+def _cleanup(inp: Path) -> None:
+    """Open up what a case locked, then remove everything (the large files too)."""
+    for root, dirs, _ in os.walk(inp):
+        for d in dirs:
+            path = os.path.join(root, d)
+            with contextlib.suppress(OSError):
+                if not os.path.islink(path):
+                    os.chmod(path, 0o700)
+    shutil.rmtree(inp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_an_unusable_file_is_named_and_changes_nothing_else(tmp_path, baseline, case):
+    writer, expected = CASES[case]
+    inp = _with_case(tmp_path, writer)
+    try:
+        con = build_warehouse(inp, SAMPLE_AS_OF)
+        files = {f: (s, n) for f, s, n in con.execute(
+            "select source_file, status, note from input_files").fetchall()}
+        for name, (status, says) in _prefixed("extra", expected).items():
+            named = [f for f in files if f == name or f.startswith(name + "/")]
+            assert named, (name, sorted(files)[-8:])
+            assert all(files[f][0] == status and says in files[f][1] for f in named), [
+                files[f] for f in named]
+        assert finding_keys(con) == baseline
+    finally:
+        _cleanup(inp)
+
+
+def test_a_folder_and_a_file_it_may_not_read_are_named(tmp_path, baseline):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file; the permission case needs an ordinary user")
+    inp = _with_case(tmp_path, _unreadable)
+    try:
+        con = build_warehouse(inp, SAMPLE_AS_OF)
+        files = dict(con.execute("select source_file, status from input_files").fetchall())
+        assert files["extra/locked"] == "skipped"
+        assert files["extra/locked_file.csv"] == "unreadable"
+        assert finding_keys(con) == baseline
+    finally:
+        _cleanup(inp)
+
+
+@pytest.mark.parametrize(("writer", "file", "column"), [
+    (_negative_filetime, "extra/ad_negative.csv", "lastlogontimestamp"),
+    (_bad_hl7_date, "extra/adt_bad_date.hl7", "PID-7"),
+])
+def test_a_value_that_is_no_date_is_quarantined_never_guessed(tmp_path, writer, file, column):
+    inp = _with_case(tmp_path, writer)
+    con = build_warehouse(inp, SAMPLE_AS_OF)
+    rows = con.execute("select column_name, rule from quarantine where source_file = ?",
+                       [file]).fetchall()
+    assert (column, rows[0][1]) in rows if rows else False, rows
+
+
+def test_json_numbers_beyond_64_bits_do_not_crash(tmp_path, baseline):
+    inp = _with_case(tmp_path, _huge_ints)
+    con = build_warehouse(inp, SAMPLE_AS_OF)
+    status = con.execute("select status from input_files where source_file = ?",
+                         ["extra/graph_big.json"]).fetchone()
+    assert status == ("read",)
+    assert con.execute("select count(*) from quarantine where source_file = ?",
+                       ["extra/graph_big.json"]).fetchone()[0] >= 1
+    assert baseline <= finding_keys(con)
+
+
+def test_an_orphan_directory_account_and_application_account_with_one_lan_id(tmp_path,
+                                                                             baseline):
+    inp = _with_case(tmp_path, _orphan_same_lan_id)
+    con = build_warehouse(inp, SAMPLE_AS_OF)
+    added = finding_keys(con) - baseline
+    assert added == {("ORPHAN_ACCOUNT", "", "zz@old.example", ""),
+                     ("ORPHAN_ACCOUNT", "", "zz@old.example", "CERNER")}
+
+
+# -- real exports in other dialects ------------------------------------------------------
+
+def test_ad_export_with_use_culture_semicolons(tmp_path):
+    path = tmp_path / "ad_semicolon.csv"
+    path.write_text('#TYPE Selected.Microsoft.ActiveDirectory.Management.ADUser\r\n'
+                    '"SamAccountName";"UserPrincipalName";"mail";"Enabled";"whenCreated"\r\n'
+                    '"jdoe";"jdoe@cc.example.org";"j.doe@x.example";"True";'
+                    '"1/15/2023 9:03:12 AM"\r\n', encoding="utf-8-sig")
+    rec = read_input_file(path)
+    assert rec.format == "active-directory-csv" and not rec.result.issues
+    (row,) = rec.result.rows["directory_accounts"]
+    assert row["sam_account_name"] == "jdoe" and row["mail"] == "j.doe@x.example"
+
+
+@pytest.mark.parametrize(("culture", "written", "read"), [
+    ("en-GB", "15/01/2023 09:03:12", "2023-01-15"),
+    ("en-GB", "01/02/2023 09:03:12", "2023-02-01"),   # the 1st of February, not Jan 2
+    ("en-US", "01/02/2023 09:03:12", "2023-01-02"),
+    ("en-US", "15/01/2023 09:03:12", None),           # not an en-US date: quarantined
+])
+def test_dates_are_read_in_the_exporting_culture_never_guessed(tmp_path, culture, written,
+                                                                read):
+    path = tmp_path / "ad.csv"
+    path.write_text(AD_HEADER.replace(",lastLogonTimestamp", "")
+                    + f"jdoe,jdoe@cc.example.org,j@x.example,True,{written}\n")
+    config = config_from_dict({"cultures": {"directory": culture},
+                               "time_zones": {"directory": "UTC"}})
+    rec = read_input_file(path, (), config.time_zones, config.cultures)
+    (row,) = rec.result.rows["directory_accounts"]
+    if read is None:
+        assert row["created_at"] is None
+        assert [(i.column, i.rule) for i in rec.result.issues] == [("whenCreated", "datetime")]
+    else:
+        assert row["created_at"].date().isoformat() == read and not rec.result.issues
+
+
+def _docusign(envelopes: list[dict]) -> str:
+    return json.dumps({"envelopes": envelopes})
+
+
+def test_an_envelope_without_a_request_number_is_linked_by_its_signers(tmp_path, baseline,
+                                                                      sample_warehouse):
+    sponsor, admin = sample_warehouse.execute(
+        "select s.email, a.admin_email from (select request_number, email from int_members "
+        "where staff_type = 'Sponsoring Physician' and member_status = 'active') as s "
+        "inner join group_admin_contacts as a using (request_number) "
+        "where a.admin_email not like '%;%' and a.admin_email <> s.email "
+        "order by 1 limit 1").fetchone()
+    signers = [{"roleName": "Signer 1", "email": sponsor.upper(), "status": "completed"},
+               {"roleName": "Signer 2", "email": admin, "status": "completed"}]
+    inp = tmp_path / "in"
+    shutil.copytree(SAMPLE, inp)
+    (inp / "unlinked.json").write_text(_docusign([
+        {"envelopeId": "env-linked", "status": "sent", "emailSubject": "Please sign",
+         "sentDateTime": "2026-10-30T10:00:00Z", "recipients": {"signers": signers}},
+        {"envelopeId": "env-nobody", "status": "sent", "emailSubject": "Please sign",
+         "sentDateTime": "2026-10-30T10:00:00Z",
+         "recipients": {"signers": [{"email": "someone@elsewhere.example"}]}}]))
+    con = build_warehouse(inp, SAMPLE_AS_OF)
+    links = dict(con.execute("select envelope_id, linked_by from int_daa_envelopes "
+                             "where envelope_id like 'env-%'").fetchall())
+    assert links == {"env-linked": "signers", "env-nobody": None}
+    notes = con.execute("select subject, detail from review_notes "
+                        "where note = 'DAA envelope linked to no group'").fetchall()
+    assert [s for s, _ in notes] == ["env-nobody"]
+    assert con.execute("select count(*) from quarantine where source_file = 'unlinked.json'"
+                       ).fetchone() == (0,)
+    assert finding_keys(con) == baseline  # an unsigned new envelope changes no agreement
+
+
+# -- the outputs: confined, inert, private ---------------------------------------------------
+
+PAYLOADS = ("=cmd|' /C calc'!A0", "x\r=HYPERLINK(\"http://x.example\")", "\n+SUM(1,2)",
+            "a\n@A1", "nul\x00byte")
+
+
+def _hostile_group(inp: Path, escape: Path) -> str:
+    """A registration whose provider's NPI climbs out of any folder, whose administrator's
+    name makes no Excel sheet name, and whose texts carry formula payloads and NUL bytes;
+    an ADT message naming that NPI as the primary care provider."""
+    bad_npi = f"1/../../{os.path.relpath(escape, inp)}/PROOF"
+    provider = {"first_name": PAYLOADS[0], "middle_initial": "", "no_middle_initial": True,
+                "last_name": PAYLOADS[1], "email": "trav@clinic.example",
+                "phone": "602-555-0100", "staff_type": "Provider", "suffix": "MD",
+                "licensed_state": "AZ", "state_license_number": PAYLOADS[2], "npi": bad_npi,
+                "applications": ["Cerner Millennium", "Report2Web"],
+                "report2web": {"fax_number": "602-555-0199", "lab_facilities": [PAYLOADS[3]],
+                               "alerts": {"Discharged": "fax"},
+                               "recipients": ["trav@clinic.example"],
+                               "physician_census": True}}
+    admin = dict(provider, first_name="'Kai", last_name="O'Brien'", email="kai@clinic.example",
+                 staff_type="Group Administrator", suffix="Office Manager", npi="",
+                 applications=["Cerner Millennium"], report2web=None)
+    sponsor = dict(provider, email="spon@clinic.example", staff_type="Sponsoring Physician",
+                   npi=npi("555666777"), first_name="Sam", last_name=PAYLOADS[4])
+    doc = {"request_number": "CS0099001", "request_type": "new_group",
+           "group_request_number": "CS0099001", "submitted_at": "2025-01-01T00:00:00Z",
+           "group": {"name": PAYLOADS[1], "practice_fax": "602-555-0199",
+                     "corporate_or_legal_representative": "NO"},
+           "sponsoring_physician": sponsor, "group_administrator_same_as_sponsor": False,
+           "group_administrator": admin, "members": [provider],
+           "report2web_privacy_policy_accepted": True}
+    (inp / "hostile_enrollment.json").write_text(json.dumps([doc]))
+    (inp / "hostile_docusign.json").write_text(_docusign([{
+        "envelopeId": "env-h", "status": "completed", "emailSubject": "DAA CS0099001",
+        "completedDateTime": "2025-12-01T00:00:00Z", "sentDateTime": "2025-11-28T00:00:00Z",
+        "recipients": {"signers": [{"email": e, "status": "completed"}
+                                   for e in ("spon@clinic.example", "kai@clinic.example")]}}]))
+    (inp / "hostile_adt.hl7").write_text(
+        "MSH|^~\\&|ADT|VRMC|R2W|CC|20261031080000+0000||ADT^A01^ADT_A01|H1|P|2.5.1\r"
+        "EVN|A01|20261031080000+0000\r"
+        f"PID|1||MRNH||{PAYLOADS[0].replace('|', ' ')}^PAT||19600101|F|||||||||FINH\r"
+        f"PD1||||{bad_npi}^DOC^PCP\r"
+        "PV1|1|I|4W^1^A^VRMC|||||||||||||||||FINH\r")
+    return bad_npi
+
+
+@pytest.fixture(scope="module")
+def hostile_run(prefect_harness, tmp_path_factory):
+    from ccreview import cli
+
+    root = tmp_path_factory.mktemp("hostile")
+    inp, out, escape = root / "in", root / "deep" / "er" / "out", root / "escape"
+    shutil.copytree(SAMPLE, inp)
+    _hostile_group(inp, escape)
+    code = cli.main(["review", "--input", str(inp), "--out", str(out), "--as-of",
+                     SAMPLE_AS_OF.isoformat(), "--task-runner", "sequential"])
+    return code, root, out
+
+
+def test_no_output_escapes_the_output_folder(hostile_run):
+    code, root, out = hostile_run
+    assert code == 0
+    outside = [p for p in root.rglob("*") if "PROOF" in p.name or "census_" in p.name
+               and out not in p.parents]
+    assert not outside
+    census = [p.name for p in (out / "census").iterdir()]
+    assert census and all(re.fullmatch(r"census_CS\d{7}_\d{10}_[\d-]+\.xlsx|census_manifest.csv",
+                                       n) for n in census)
+
+
+def test_no_csv_cell_can_become_a_formula_or_carry_a_nul(hostile_run):
+    _, _, out = hostile_run
+    triggers = ("=", "+", "-", "@", "\t", "\r", "\n")
+    checked = 0
+    for path in out.rglob("*.csv"):
+        text = path.read_text(encoding="utf-8")
+        assert "\x00" not in text, path.name
+        for row in csv.reader(io.StringIO(text, newline="")):
+            for cell in row:
+                for piece in re.split(r"[\r\n]", cell)[1:] + [cell]:
+                    if piece[:1] in triggers and piece not in ("-",):
+                        assert not re.match(r"[=+@]|-[^\d]", piece), (path.name, piece)
+                checked += 1
+    assert checked > 1000
+    findings = (out / "findings.csv").read_text(encoding="utf-8")
+    assert "'=cmd" in findings or "CS0099001" in findings
+
+
+def test_a_name_that_makes_no_excel_sheet_name_stops_nothing(hostile_run):
+    _, _, out = hostile_run
+    wb = openpyxl.load_workbook(out / "dormant_accounts_2026-11-01.xlsx", read_only=True)
+    assert all(not n.startswith("'") and not n.endswith("'") for n in wb.sheetnames)
+
+
+def test_every_output_is_owner_only(hostile_run):
+    _, _, out = hostile_run
+    assert not [p for p in out.rglob("*") if p.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
+
+
+def test_debug_detail_reaches_the_terminal_only(prefect_harness, tmp_path, monkeypatch,
+                                                capfd):
+    """With --debug, exception text quoting input goes to the terminal, never to Prefect's
+    database (nor any file)."""
+    from prefect.client.orchestration import get_client
+
+    import flows.access_review as flow_module
+    from ccreview import cli
+
+    secret = "Zelda Quintero-Secretname"
+
+    def boom(*args, **kwargs):
+        raise ValueError(f"could not convert {secret}")
+
+    monkeypatch.setattr(flow_module, "build_models", boom)
+    with pytest.raises(flow_module.StageError):
+        cli.main(["review", "--input", str(SAMPLE), "--out", str(tmp_path / "out"),
+                  "--as-of", "2026-11-01", "--debug"])
+    assert secret in capfd.readouterr().err  # the developer sees it
+    with get_client(sync_client=True) as client:
+        stored = "\n".join(log.message for log in client.read_logs())
+        stored += "\n".join(str(r.state.message) for r in client.read_flow_runs()
+                            if r.state and r.state.message)
+    assert secret not in stored
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()
+                and secret.encode() in p.read_bytes()]
+
+
+def test_a_file_that_cannot_be_opened_is_an_unreadable_entry(tmp_path, baseline,
+                                                            monkeypatch):
+    """What a file the process may not read does (simulated: root reads everything)."""
+    import contracts.ingest as ingest
+
+    inp = _with_case(tmp_path, lambda folder: (folder / "locked.csv").write_text(AD_HEADER))
+    real = ingest.file_sha256
+
+    def denied(path: Path) -> str:
+        if path.name == "locked.csv":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(ingest, "file_sha256", denied)
+    con = build_warehouse(inp, SAMPLE_AS_OF)
+    assert con.execute("select status, note from input_files where source_file = ?",
+                       ["extra/locked.csv"]).fetchone() == (
+        "unreadable", "cannot be read (Permission denied)")
+    assert finding_keys(con) == baseline
