@@ -9,11 +9,9 @@ SAMPLE_AS_OF := 2026-11-01
 SAMPLE_SEED  := 20261101
 SAMPLE_GROUPS := 24
 
-export DO_NOT_TRACK := 1
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
+# Prefect's settings have one home: ccreview/prefect_runtime.py (DEFAULTS)
 
-.PHONY: help install demo test lint format sample docs bench lock clean
+.PHONY: help install demo test test-pythons lint format sample docs bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,17 +31,44 @@ demo: $(STAMP)  ## review data/sample/ into out/, then take in filled-in attesta
 	$(BIN)/ccreview attest --returned $(OUT)/returned --out $(OUT) --as-of $(SAMPLE_AS_OF) \
 		--received-by 2026-12-15
 
-test: $(STAMP) lint  ## lint, then the whole test suite
+test: $(STAMP) lint  ## lint, then the whole test suite, then the core suite on 3.12 and 3.13
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-pythons
+
+# The pipeline supports Python 3.11 to 3.13: the readers, contracts, rules and ground truth
+# run on each other version this machine has (pyenv's or python3.X on PATH).
+OTHER_PYTHONS ?= 3.12 3.13
+PORTABLE_TESTS := tests/test_readers.py tests/test_contracts.py tests/test_rules_by_hand.py \
+	tests/test_source_encodings.py tests/test_ground_truth.py tests/test_identifiers.py \
+	tests/test_layers.py
+test-pythons:  ## the core test suite on Python 3.12 and 3.13 (skipped where absent)
+	@for v in $(OTHER_PYTHONS); do \
+	  py=$$(ls -d $$HOME/.pyenv/versions/$$v*/bin/python 2>/dev/null | tail -1); \
+	  [ -n "$$py" ] || py=$$(command -v python$$v || true); \
+	  if [ -z "$$py" ]; then echo "Python $$v: not on this machine, skipped"; continue; fi; \
+	  venv=.venv-$$v; \
+	  if [ ! -f $$venv/.installed-stamp ] || [ pyproject.toml -nt $$venv/.installed-stamp ] \
+	     || [ requirements.lock -nt $$venv/.installed-stamp ]; then \
+	    rm -rf $$venv && $$py -m venv $$venv && \
+	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check \
+	      -r requirements.lock > $$venv.log 2>&1 && \
+	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	      --no-build-isolation -e . >> $$venv.log 2>&1 \
+	      || { grep -v "^WARNING: Location" $$venv.log | tail -20; exit 1; }; \
+	    touch $$venv/.installed-stamp; \
+	  fi; \
+	  echo "Python $$v ($$py):"; \
+	  $$venv/bin/python -m pytest -q -p no:cacheprovider $(PORTABLE_TESTS) || exit 1; \
+	done
 
 lint: $(STAMP)  ## ruff over the code
 	$(BIN)/ruff check ccreview flows transforms contracts reports tests bench
 
 format: $(STAMP)
-	$(BIN)/ruff format ccreview flows transforms contracts reports tests
+	$(BIN)/ruff format ccreview flows transforms contracts reports tests bench
 
 docs: $(STAMP)  ## regenerate docs/data-dictionary.md from the contracts
-	$(BIN)/python -m contracts.data_dictionary
+	$(BIN)/python -m ccreview.contracts.data_dictionary
 
 SIZES ?= S,M,L
 bench: $(STAMP)  ## benchmark at hospital scale: make bench SIZES=S,M (results in bench/)

@@ -18,13 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+from ccreview import prefect_runtime  # noqa: E402
 
+prefect_runtime.configure()  # before prefect is imported
+
+from ccreview.flows.access_review import ALL_REPORTS, report  # noqa: E402
 from prefect import flow  # noqa: E402
-
-from flows.access_review import ALL_REPORTS, report  # noqa: E402
 
 RESULTS = Path(__file__).parent / "render_runners.json"
 

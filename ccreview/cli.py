@@ -16,12 +16,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from ccreview import prefect_runtime, redaction, run_lock
+from ccreview import prefect_runtime
+from ccreview.core import redaction, run_lock
 
 prefect_runtime.configure()  # before anything imports prefect: it reads settings once
 
-from ccreview.errors import UsageError  # noqa: E402
-from flows.runners import AUTO_PROCESS_POOL_GROUPS, RUNNERS  # noqa: E402
+from ccreview.core.errors import UsageError  # noqa: E402
+from ccreview.flows.runners import AUTO_PROCESS_POOL_GROUPS, RUNNERS  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign", "signins",
@@ -240,14 +241,14 @@ def _version() -> str:
 def _prepare_run(args: argparse.Namespace, run: str) -> None:
     """Everything that can be checked before anything is written or Prefect starts: the
     folders, the configuration, the inputs the run cannot do without."""
-    from ccreview.config import load_config
-    from contracts.readers import require_inputs
+    from ccreview.contracts.readers import require_inputs
+    from ccreview.core.config import load_config
 
     _check_folders(args)
     config = load_config(args.config)
     require_inputs(args.input, run, config.application_lists)
     if run == "review":
-        from reports.run_history import refuse_silent_replacement
+        from ccreview.core.history import refuse_silent_replacement
 
         refuse_silent_replacement(args.out, args.as_of, args.replace)
 
@@ -255,7 +256,7 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
 def cmd_review(args: argparse.Namespace) -> int:
     _prepare_run(args, "review")
     print(f"ccreview review: {args.input} as of {args.as_of} -> {args.out}", flush=True)
-    from flows.access_review import access_review
+    from ccreview.flows.access_review import access_review
 
     with run_lock.holding(args.out, "access-review", args.wait):
         result = _run_flow(access_review, str(args.input), str(args.out),
@@ -270,7 +271,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     ing, val = result["ingest"], result["validate"]
     print(f"Inputs: {ing['files']} files, {val['read']} rows read, {val['accepted']} accepted, "
           f"{val['quarantined']} quarantined")
-    from reports.r2w import census_password
+    from ccreview.reports.r2w import census_password
 
     if census_password() is None and any("/census/census_" in str(p)
                                          for p in result["outputs"]):
@@ -298,16 +299,17 @@ def _print_patient_data(result: dict) -> None:
 def cmd_dormant(args: argparse.Namespace) -> int:
     _prepare_run(args, "dormant")
     print(f"ccreview dormant: {args.input} as of {args.as_of} -> {args.out}", flush=True)
-    from flows.access_review import dormant_accounts
+    from ccreview.flows.access_review import dormant_accounts
 
     with run_lock.holding(args.out, "dormant-accounts", args.wait):
         result = _run_flow(dormant_accounts, str(args.input), str(args.out),
                            args.as_of.isoformat(), str(args.config) if args.config else None,
                            args.days, args.task_runner, args.workers, args.accept_shrink)
     _print_outputs(result, args.out)
+    from ccreview.core.vocabulary import support_desk_rules
+
     support = {r: n for r, n in result["findings_by_rule"].items()
-               if r in ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "DISABLED_WITH_ACCESS",
-                        "ORPHAN_ACCOUNT", "REMOVED_MEMBER_ACTIVE", "APP_UNUSED")}
+               if r in support_desk_rules()}
     print(f"\nSupport findings: {sum(support.values())}")
     for rule, n in sorted(support.items()):
         print(f"  {rule:<24} {n}")
@@ -315,14 +317,14 @@ def cmd_dormant(args: argparse.Namespace) -> int:
 
 
 def cmd_census(args: argparse.Namespace) -> int:
-    from reports.r2w import census_password
+    from ccreview.reports.r2w import census_password
 
     _prepare_run(args, "census")
     encrypted = census_password() is not None  # a bad secret file fails before the run
     print(f"ccreview census: {args.input} as of {args.as_of} -> {args.out} "
           f"({'encrypted' if encrypted else 'NOT encrypted: set CCREVIEW_CENSUS_PASSWORD'})",
           flush=True)
-    from flows.access_review import daily_census
+    from ccreview.flows.access_review import daily_census
 
     with run_lock.holding(args.out, "daily-census", args.wait):
         result = _run_flow(daily_census, str(args.input), str(args.out),
@@ -335,13 +337,13 @@ def cmd_census(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ccreview.config import load_config
+    from ccreview.core.config import load_config
 
     _check_folders(args)
     load_config(args.config)
     from prefect import serve
 
-    from flows.deployments import SCHEDULES, build_deployments
+    from ccreview.flows.deployments import SCHEDULES, build_deployments
 
     deployments = build_deployments(args.input, args.out, args.config, args.task_runner,
                                     args.workers)
@@ -361,11 +363,11 @@ def cmd_attest(args: argparse.Namespace) -> int:
     if not (args.out / "history.duckdb").is_file():
         raise UsageError(f"--out {args.out}: no review history here (history.duckdb); "
                          "run `ccreview review` with this --out first")
-    from contracts.attestation_returns import check_register
+    from ccreview.core.history import check_register
 
     check_register(args.out / "history.duckdb", args.as_of)
     print(f"ccreview attest: {args.returned} -> {args.out}", flush=True)
-    from flows.attestation_intake import attestation_intake
+    from ccreview.flows.attestation_intake import attestation_intake
 
     with run_lock.holding(args.out, "attestation-intake", args.wait):
         result = _run_flow(attestation_intake, str(args.returned), str(args.out),
@@ -428,7 +430,7 @@ def _print_outputs(result: dict, out: Path) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from reports import run_history
+    from ccreview.core import history as run_history
 
     if not (args.out / run_history.HISTORY).is_file() and not args.restore:
         raise UsageError(f"--out {args.out}: no review history here (history.duckdb)")

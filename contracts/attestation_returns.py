@@ -24,81 +24,32 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zipfile
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
-from reports.attestation import (
+from ccreview.core.attestation import (
     DECISIONS,
     EVIDENCE_HEADERS,
     IDENTIFIER_SHEET,
     IDENTIFIER_TITLE,
     REVIEW_SHEET,
+    GroupResult,
+    IntakeResult,
+    Problem,
+    ReturnedCopy,
     evidence_text,
 )
+from ccreview.core.history import read_register
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SEARCH_ROWS = 10
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    request_number: str
-    sheet_row: int | None
-    row_id: str
-    column: str
-    problem: str
-    blocking: bool
-
-
-@dataclass
-class ReturnedCopy:
-    file: str
-    as_of: str
-    request_number: str
-    workbook_id: str
-    # row id -> (sheet row, {header: value})
-    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
-    missing_columns: list[str] = field(default_factory=list)
-
-
-@dataclass
-class GroupResult:
-    request_number: str
-    group_name: str
-    due_on: dt.date
-    status: str
-    files: list[str]
-    rows: int
-    decided: int = 0
-    decisions: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class IntakeResult:
-    as_of: dt.date
-    received_on: dt.date
-    groups: list[GroupResult]
-    problems: list[Problem]
-    remediation: list[dict[str, object]]
-    files: int
-
-    def groups_by_status(self) -> dict[str, int]:
-        return dict(Counter(g.status for g in self.groups))
-
-    def problems_by_group(self) -> dict[str, int]:
-        return dict(Counter(p.request_number for p in self.problems))
-
-
 def read_returned(path: Path, name: str) -> ReturnedCopy | Problem:
     """One returned file: its identifier and its Review rows, or why it cannot be used."""
+    from ccreview.contracts.readers import check_workbook_size
     from openpyxl import load_workbook
 
-    from ccreview.errors import UnreadableInputError
-    from contracts.readers import check_workbook_size
+    from ccreview.core.errors import UnreadableInputError
 
     try:
         check_workbook_size(path)  # a zip bomb is refused before any XML is parsed
@@ -146,7 +97,7 @@ def check_returns(returned_dir: Path, history_path: Path, as_of: dt.date | None,
                   received_on: dt.date) -> IntakeResult:
     """Read every workbook under `returned_dir` and check it against the attestation
     register of the review as of `as_of` (default: the latest review) in the history."""
-    register = _register(history_path, as_of)
+    register = read_register(history_path, as_of)
     as_of = register["as_of"]
     groups, issued = register["groups"], register["issued"]
     superseded = register["superseded"]
@@ -301,86 +252,3 @@ def _check_copy(copy: ReturnedCopy, rn: str, wb_id: str, issued: dict[str, dict]
         high = issued[rid]["evidence"]["Severity"] == "high"
         add(None, rid, "", "row removed from the workbook", blocking=high)
     return problems
-
-
-def check_register(history_path: Path, as_of: dt.date | None) -> None:
-    """A usage error, before anything starts, when the history holds no attestation
-    register for `as_of` (or none at all)."""
-    _register(history_path, as_of)
-
-
-def _register(history_path: Path, as_of: dt.date | None) -> dict:
-    from ccreview.errors import UsageError
-
-    if not history_path.is_file():
-        raise UsageError(f"{history_path}: no review history here; run `ccreview review` "
-                         "with this --out first")
-    con = duckdb.connect(str(history_path), read_only=True)
-    try:
-        tables = {r[0] for r in con.execute("show tables").fetchall()}
-        if "attestation_groups" not in tables:
-            raise UsageError(f"{history_path}: no attestation workbooks were issued yet")
-        if as_of is None:
-            as_of = con.execute("select max(as_of) from attestation_groups").fetchall()[0][0]
-        groups = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
-            "select request_number, group_name, due_on, workbook_id from attestation_groups "
-            "where as_of = ?", [as_of]).fetchall()}
-        if not groups:
-            raise UsageError(f"no attestation workbooks were issued for the review of {as_of}")
-        issued: dict[str, dict] = {rn: {} for rn in groups}
-        for rn, rid, application, team, evidence in con.execute(
-                "select request_number, row_id, application, application_team, evidence "
-                "from attestation_issued where as_of = ?", [as_of]).fetchall():
-            issued[rn][rid] = {"application": application, "team": team,
-                               "evidence": json.loads(evidence)}
-        superseded = _superseded_registers(con, tables, as_of)
-    finally:
-        con.close()
-    return {"as_of": as_of, "groups": groups, "issued": issued, "superseded": superseded}
-
-
-def _superseded_registers(con: duckdb.DuckDBPyConnection, tables: set[str],
-                          as_of: dt.date) -> dict[str, dict[str, dict]]:
-    """What earlier runs of this review issued before a rerun replaced them:
-    request number -> workbook id -> row id -> issued row."""
-    if "superseded_attestation_groups" not in tables:
-        return {}
-    out: dict[str, dict[str, dict]] = {}
-    runs = dict(con.execute(
-        "select superseded_run_id, list(request_number || '|' || workbook_id) "
-        "from superseded_attestation_groups where as_of = ? group by 1", [as_of]).fetchall())
-    for run_id, pairs in runs.items():
-        ids = dict(p.split("|", 1) for p in pairs)
-        for rn, rid, application, team, evidence in con.execute(
-                "select request_number, row_id, application, application_team, evidence "
-                "from superseded_attestation_issued where as_of = ? and superseded_run_id = ?",
-                [as_of, run_id]).fetchall():
-            rows = out.setdefault(rn, {}).setdefault(ids.get(rn, ""), {})
-            rows[rid] = {"application": application, "team": team,
-                         "evidence": json.loads(evidence)}
-    return out
-
-
-def record_status(history_path: Path, result: IntakeResult) -> None:
-    """Replace this review's attestation status in the history (one transaction), so the
-    next compliance workbook shows it on its Groups sheet. The history is backed up
-    first."""
-    from reports.run_history import backup_history
-
-    backup_history(history_path.parent, f"attest-{result.as_of.isoformat()}")
-    con = duckdb.connect(str(history_path))
-    try:
-        counts = result.problems_by_group()
-        rows = [(result.as_of, g.request_number, g.status,
-                 result.received_on if g.files else None, "; ".join(g.files), g.decided,
-                 g.decisions.get("Keep", 0), g.decisions.get("Revoke", 0),
-                 g.decisions.get("Modify", 0), counts.get(g.request_number, 0))
-                for g in result.groups]
-        con.execute("begin transaction")
-        con.execute("delete from attestation_status where as_of = ?", [result.as_of])
-        if rows:
-            con.executemany("insert into attestation_status values "
-                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        con.execute("commit")
-    finally:
-        con.close()

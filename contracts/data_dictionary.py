@@ -9,9 +9,10 @@ import inspect
 from dataclasses import fields
 from pathlib import Path
 
-from ccreview.config import ReviewConfig, Thresholds
-from contracts.readers import READER_MODULES
-from contracts.schemas import CONTRACTS, REASONS
+from ccreview.contracts.readers import READER_MODULES
+from ccreview.contracts.schemas import CONTRACTS, REASONS
+
+from ccreview.core.config import ReviewConfig, Thresholds
 
 READERS = READER_MODULES
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,9 +113,9 @@ REVIEW_COLUMN_MEANINGS = {
 
 
 def _attestation_section() -> list[str]:
-    from contracts import attestation_returns
-    from reports.attestation import IDENTIFIER_SHEET, REVIEW_HEADERS
-    from reports.remediation import REMEDIATION_COLUMNS
+    from ccreview.contracts import attestation_returns
+
+    from ccreview.core.attestation import IDENTIFIER_SHEET, REMEDIATION_COLUMNS, REVIEW_HEADERS
 
     out = ["", "## Attestation workbooks (`attestation/<request number>.xlsx`)", "",
            "Sheets: Instructions; Review (columns below; only Decision and Comment are "

@@ -9,7 +9,6 @@ runs each table's pandera contract and splits the rows into `raw_<table>` (accep
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import asdict, dataclass, field
@@ -18,18 +17,19 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
+from ccreview.contracts.readers import display_name, read_input_file, sign_in_events_csv, survey
+from ccreview.contracts.schemas import CONTRACTS, Contract, reason_for
 
-from ccreview.config import (
+from ccreview.core.config import (
     HOSPITAL_CULTURES,
     HOSPITAL_TIME_ZONES,
     ApplicationListLayout,
     Cultures,
     TimeZones,
 )
-from ccreview.errors import UnreadableInputError
-from ccreview.progress import progress_bar
-from contracts.readers import display_name, read_input_file, sign_in_events_csv, survey
-from contracts.schemas import CONTRACTS, Contract, reason_for
+from ccreview.core.digest import file_sha256
+from ccreview.core.errors import UnreadableInputError
+from ccreview.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,6 @@ class InputFile:
     size_bytes: int = 0
     sha256: str = ""
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows read
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks (inputs can be gigabytes)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:

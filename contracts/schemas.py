@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.pandas as pa
 
-from ccreview.identifiers import (
+from ccreview.core.identifiers import (
     REQUEST_NUMBER_RE,
     STAFF_TYPES,
     is_valid_email,
     is_valid_npi,
     normalize_phone,
 )
+from ccreview.core.vocabulary import REQUEST_TYPES
 
 APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
-REQUEST_TYPES = ("new_group", "add_members", "change_applications", "remove_members",
-                 "change_group_roles", "member_list")
 ENVELOPE_STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined",
                      "voided")
 

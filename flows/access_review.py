@@ -21,40 +21,40 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
-
-from ccreview import redaction, run_lock
-from ccreview.config import load_config
-from ccreview.errors import UsageError
-from ccreview.progress import progress_bar
-from contracts.ingest import ingest_inputs, validate_ingested
-from contracts.readers import require_inputs
-from flows.runners import default_workers, make_task_runner, resolve_runner
-from reports.access_review import ReviewContext, write_review_reports
-from reports.attestation import (
+from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+from ccreview.contracts.readers import require_inputs
+from ccreview.flows.runners import default_workers, make_task_runner, resolve_runner
+from ccreview.reports.access_review import ReviewContext, write_review_reports
+from ccreview.reports.attestation import (
     finish_attestation,
     prepare_attestation,
     write_attestation_shard,
 )
-from reports.dormant_accounts import write_dormant_reports
-from reports.files import replace_folder
-from reports.r2w import (
+from ccreview.reports.dormant_accounts import write_dormant_reports
+from ccreview.reports.files import replace_folder
+from ccreview.reports.r2w import (
     census_password,
     finish_census,
     prepare_census,
     write_census_shard,
     write_distribution,
 )
-from reports.run_history import recording_run, refuse_silent_replacement
-from reports.run_manifest import write_run_manifest
-from transforms.warehouse import (
+from ccreview.reports.run_manifest import write_run_manifest
+from ccreview.transforms.warehouse import (
     PATIENT_TABLES,
     build_models,
     connect_warehouse,
     load_reference_tables,
 )
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from ccreview.core import redaction, run_lock
+from ccreview.core.config import load_config
+from ccreview.core.errors import UsageError
+from ccreview.core.history import recording_run, refuse_silent_replacement
+from ccreview.core.progress import progress_bar
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
@@ -143,7 +143,7 @@ def validate(warehouse: str) -> dict[str, int]:
 @_sanitized("data quality")
 def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
     """Great Expectations suites over the accepted tables; Data Docs in out/data_quality."""
-    from contracts.expectations import run_expectations
+    from ccreview.contracts.expectations import run_expectations
 
     logger = get_run_logger()
     with connect_warehouse(warehouse) as con:

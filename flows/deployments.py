@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.access_review import access_review, daily_census, dormant_accounts
-from flows.attestation_intake import attestation_intake
+from ccreview.flows.access_review import access_review, daily_census, dormant_accounts
+from ccreview.flows.attestation_intake import attestation_intake
 
 SCHEDULES = {
     "quarterly-access-review": (access_review, "0 6 1 1,4,7,10 *", "access_review"),

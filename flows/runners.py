@@ -18,7 +18,7 @@ import os
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from ccreview.errors import UsageError
+from ccreview.core.errors import UsageError
 
 RUNNERS = ("process", "dask", "thread", "sequential")
 # `auto`: below this many groups a process pool's start-up (a few seconds per worker)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from ccreview.reports.files import atomic_path, write_csv
+from ccreview.reports.xlsx import DATE_FORMAT, FreeformSheet, StreamingBook
 
-from reports.files import atomic_path, write_csv
-from reports.xlsx import DATE_FORMAT, FreeformSheet, StreamingBook
-from transforms.warehouse import FINDING_COLUMNS, rule_models
+from ccreview.core.vocabulary import FINDING_COLUMNS
 
 FINDINGS_HEADERS = {
     "finding_key": "Finding key", "rule": "Rule", "severity": "Severity",
@@ -118,6 +118,9 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         f"s.attestation_due, s.attestation_status from group_overview as g "
         f"left join ({status_sql}) as s using (request_number) "
         "order by g.request_number").fetchall()]
+    scope["evaluated_rules"] = {t.removeprefix("rule_").upper() for (t,) in con.execute(
+        "select table_name from information_schema.tables where table_name like 'rule\\_%' "
+        "escape '\\'").fetchall()}
     scope["run_inputs"] = [list(r) for r in con.execute("""
         select f.source_file, f.format, f.status, f.size_bytes, f.sha256,
                coalesce(sum(r.rows_read), 0), coalesce(sum(r.rows_accepted), 0),
@@ -219,7 +222,7 @@ def _summary(book: StreamingBook, ctx: ReviewContext, findings: pd.DataFrame,
         ws.fact(label, value)
     ws.skip()
     ws.line("Findings by rule", fmt="heading")
-    evaluated = {m.removeprefix("rule_").upper() for m in rule_models()}
+    evaluated = scope["evaluated_rules"]
     counts = findings.groupby("rule").size().to_dict() if len(findings) else {}
     by_rule = []
     for rec in catalog.itertuples(index=False):
@@ -294,7 +297,7 @@ def _trend_sheet(book: StreamingBook, trend: list[tuple]) -> None:
 def _run_sheet(book: StreamingBook, ctx: ReviewContext, inputs: list[list]) -> None:
     """The run as audit evidence: as-of, versions, every input with its SHA-256 and counts,
     every setting used."""
-    from reports.run_manifest import versions
+    from ccreview.reports.run_manifest import versions
 
     ws = FreeformSheet(book, "Run")
     ws.line(f"Review as of {ctx.as_of.isoformat()}", fmt="title")

@@ -12,63 +12,27 @@ which matches rows by their Row ID, so re-sorting, filtering and renaming are ha
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv
+from ccreview.reports.xlsx import StreamingBook
 
-from reports.files import building_folder, child_path, start_building, swap_in, write_csv
-from reports.xlsx import StreamingBook
-
-IDENTIFIER_SHEET = "ccreview"
-IDENTIFIER_TITLE = "ccreview attestation"
-REVIEW_SHEET = "Review"
-DECISIONS = ("Keep", "Revoke", "Modify")
-# (column in entitlement_review, header on the Review sheet); every one is evidence the
-# reviewer may not edit, and is compared with what was issued when the copy comes back
-EVIDENCE = (
-    ("row_id", "Row ID"), ("person_name", "Person"), ("email", "Email"), ("role", "Role"),
-    ("suffix", "Suffix"), ("member_status", "Member status"),
-    ("application_name", "Application"), ("allowed_by_policy", "Allowed by policy"),
-    ("requested_on", "Requested on"), ("provisioned", "Provisioned"),
-    ("accounts", "Accounts"), ("last_used_on", "Last used"), ("findings", "Findings"),
-    ("highest_severity", "Severity"),
+from ccreview.core.attestation import (  # noqa: F401  (re-exported for the report's users)
+    DECISIONS,
+    EVIDENCE,
+    EVIDENCE_HEADERS,
+    IDENTIFIER_SHEET,
+    IDENTIFIER_TITLE,
+    REVIEW_HEADERS,
+    REVIEW_SHEET,
+    due_date,
+    evidence_text,
+    workbook_id,
 )
-EVIDENCE_HEADERS = tuple(h for _, h in EVIDENCE)
-REVIEW_HEADERS = (*EVIDENCE_HEADERS, "Decision", "Comment")
+
 WIDTHS = (15, 24, 34, 20, 18, 14, 24, 10, 12, 11, 16, 12, 30, 10, 12, 40)
 FOLDER = "attestation"
-_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-
-
-def evidence_text(value: object) -> str:
-    """The canonical text of an evidence cell, as issued and as read back: booleans are
-    Yes/No, dates ISO, empty is ""."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    # control characters are stored as `_xHHHH_` escapes, which openpyxl reads back as
-    # written: decode them on both sides, so an untouched cell never looks edited
-    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(value)).strip()
-
-
-def workbook_id(as_of: dt.date, request_number: str, row_ids: Sequence[str]) -> str:
-    """Identifies one issued workbook: the period, the group and the rows it asked about."""
-    text = "|".join([as_of.isoformat(), request_number, *sorted(row_ids)])
-    return hashlib.sha256(text.encode()).hexdigest()[:16].upper()
-
-
-def due_date(as_of: dt.date, due_days: int) -> dt.date:
-    return as_of + dt.timedelta(days=due_days)
 
 
 def write_attestation_workbooks(con: duckdb.DuckDBPyConnection, out_dir: Path,

@@ -14,9 +14,10 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+from ccreview.reports.files import child_path, write_csv
+from ccreview.reports.xlsx import FreeformSheet, StreamingBook, sheet_name
 
-from reports.files import child_path, write_csv
-from reports.xlsx import FreeformSheet, StreamingBook, sheet_name
+from ccreview.core.vocabulary import support_desk_rules
 
 COLUMNS = ["lan_id", "upn", "person_name", "email", "request_number", "group_name",
            "staff_type", "last_sign_in_at", "last_sign_in_source", "days_inactive",
@@ -26,8 +27,7 @@ HEADERS = ["LAN ID", "UPN", "Name", "Email", "Request number", "Group", "Staff t
            "Last successful sign-in", "Sign-in source", "Days inactive", "Created", "Enabled",
            "Applications still held", "Group Administrator", "Administrator email",
            "Administrator phone", "Rules", "Recommended action"]
-SUPPORT_RULES = ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "DISABLED_WITH_ACCESS", "ORPHAN_ACCOUNT",
-                 "REMOVED_MEMBER_ACTIVE", "APP_UNUSED")
+SUPPORT_RULES = support_desk_rules()  # from the findings catalog
 EXCEPTION_HEADERS = ["Account", "Rule", "Reason", "Approved by", "Expires", "Status",
                      "Findings suppressed"]
 MAX_ADMIN_SHEETS = 100

@@ -20,9 +20,7 @@ import re
 from pathlib import Path
 
 import duckdb
-
-from ccreview.errors import UsageError
-from reports.files import (
+from ccreview.reports.files import (
     atomic_path,
     building_folder,
     child_path,
@@ -30,7 +28,9 @@ from reports.files import (
     swap_in,
     write_csv,
 )
-from reports.xlsx import StreamingBook
+from ccreview.reports.xlsx import StreamingBook
+
+from ccreview.core.errors import UsageError
 
 DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
                 "provider_npi", "alert", "delivery_method", "fax_number", "email_recipients",

@@ -7,17 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.attestation_returns import IntakeResult
-from reports.files import write_csv
-from reports.xlsx import FreeformSheet, StreamingBook, sheet_name
+from ccreview.reports.files import write_csv
+from ccreview.reports.xlsx import FreeformSheet, StreamingBook, sheet_name
 
-REMEDIATION_COLUMNS = {
-    "application_team": "Application team", "application": "Application",
-    "request_number": "Request number", "group_name": "Group", "person_name": "Person",
-    "email": "Email", "accounts": "Accounts", "decision": "Decision", "comment": "Comment",
-    "severity": "Severity", "findings": "Findings", "row_id": "Row ID",
-    "returned_in": "Returned in file",
-}
+from ccreview.core.attestation import REMEDIATION_COLUMNS, IntakeResult
+
 STATUS_HEADERS = ["Request number", "Group", "Status", "Due", "Returned files", "Rows",
                   "Decided", "Keep", "Revoke", "Modify", "Problems"]
 PROBLEM_HEADERS = ["File", "Request number", "Sheet row", "Row ID", "Column", "Problem",

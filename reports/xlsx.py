@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
+from ccreview.reports.files import atomic_path
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
-from reports.files import atomic_path
+from ccreview.core.attestation import EXCEL_MAX_CHARS
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -60,7 +61,7 @@ def save_workbook(wb: Workbook, path: Path, as_of: dt.date) -> None:
 # inputs (fixed zip dates; document dates from the as-of).
 
 EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_CHARS = 32_767
+
 SEVERITY_COLOURS = {"high": "#F8CBAD", "medium": "#FFE699", "low": "#DDEBF7"}
 WIDTH_SAMPLE_ROWS = 1000
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ccreview.identifiers import datetime_to_filetime, npi_check_digit
+from ccreview.core.identifiers import datetime_to_filetime, npi_check_digit
 
 AS_OF = dt.date(2026, 11, 1)
 HOST_ZONE = ZoneInfo("America/Phoenix")  # where the hospital's exports are made

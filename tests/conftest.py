@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+from ccreview.transforms.warehouse import build_models, load_reference_tables
 
-from ccreview.config import ReviewConfig
-from contracts.ingest import ingest_inputs, validate_ingested
-from transforms.warehouse import build_models, load_reference_tables
+from ccreview import prefect_runtime
+from ccreview.core.config import ReviewConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
@@ -23,9 +23,7 @@ SAMPLE_AS_OF = dt.date(2026, 11, 1)
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "Zyx-Patient-Secret"  # a value that must never be copied into a reason or log
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+prefect_runtime.configure()  # the same settings as the command line, before prefect loads
 
 
 def build_warehouse(input_dir: Path, as_of: dt.date,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.deployments import build_deployments
+from ccreview.flows.deployments import build_deployments
 
 
 def test_scheduled_deployments_and_on_demand_intake(tmp_path):

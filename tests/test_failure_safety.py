@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import ccreview.flows.access_review as flow_module
 import duckdb
 import pytest
 
-import flows.access_review as flow_module
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.flow
@@ -47,7 +47,7 @@ def reviewed(prefect_harness, tmp_path_factory):
 @pytest.mark.parametrize(("stage", "target", "attr"), [
     ("ingest", flow_module, "ingest_inputs"),
     ("validate", flow_module, "validate_ingested"),
-    ("data quality", "contracts.expectations", "run_expectations"),
+    ("data quality", "ccreview.contracts.expectations", "run_expectations"),
     ("transform", flow_module, "build_models"),
     ("report", flow_module, "write_review_reports"),
 ])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ccreview.identifiers import is_valid_npi
+from ccreview.core.identifiers import is_valid_npi
 from ccreview.synthetic import generate
 from tests.conftest import SAMPLE, build_warehouse, expected_keys, finding_keys
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ccreview.contracts.readers.base import parse_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccreview.identifiers import (
+from ccreview.core.identifiers import (
     FILETIME_NEVER,
     datetime_to_filetime,
     filetime_to_datetime,
@@ -15,7 +16,6 @@ from ccreview.identifiers import (
     normalize_phone,
     npi_check_digit,
 )
-from contracts.readers.base import parse_datetime
 
 nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
 

@@ -33,7 +33,7 @@ def test_invariant_holds_on_bad_input(bad_inputs, sql):
 def test_the_reconciliation_invariant_covers_every_contract():
     """assert_every_input_row_accepted_or_quarantined.sql lists tables by hand: a new
     contract must be added there too."""
-    from contracts.schemas import CONTRACTS
+    from ccreview.contracts.schemas import CONTRACTS
 
     sql = (Path(__file__).parent / "invariants" /
            "assert_every_input_row_accepted_or_quarantined.sql").read_text()

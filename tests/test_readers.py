@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ccreview.contracts.readers import read_input_file
 
-from ccreview.errors import UnreadableInputError
-from contracts.readers import read_input_file
+from ccreview.core.errors import UnreadableInputError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -122,15 +122,14 @@ def test_unrecognised_content_is_reported_not_read(tmp_path):
 
 def test_data_dictionary_is_current():
     """docs/data-dictionary.md is generated from the contracts: run `make docs`."""
-    from contracts.data_dictionary import main
+    from ccreview.contracts.data_dictionary import main
 
     assert main(["--check"]) == 0
 
 
 def _load_events(tmp_path, *names):
     import duckdb
-
-    from contracts.ingest import ingest_inputs, validate_ingested
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 
     for name in names:
         shutil.copy(FIXTURES / name, tmp_path / name)
@@ -236,7 +235,7 @@ CERNER_LAYOUT = {"name": "Cerner user export", "application": "CERNER",
 
 
 def test_an_export_with_other_headers_is_read_through_a_config_layout(tmp_path):
-    from ccreview.config import config_from_dict
+    from ccreview.core.config import config_from_dict
 
     path = tmp_path / "cerner.csv"
     path.write_text("Login,E-mail,Position,Active Flag,Create Date,Last Login\n"
@@ -252,7 +251,7 @@ def test_an_export_with_other_headers_is_read_through_a_config_layout(tmp_path):
 
 
 def test_xlsx_exports_are_read_like_their_csv(tmp_path):
-    from ccreview.config import config_from_dict
+    from ccreview.core.config import config_from_dict
 
     canonical = _workbook(tmp_path / "apps.xlsx", [
         ["application", "username", "email", "display_name", "active", "created",
@@ -328,7 +327,7 @@ def test_daa_status_csv():
 
 
 def test_time_zones_of_the_sources_come_from_the_config():
-    from ccreview.config import config_from_dict
+    from ccreview.core.config import config_from_dict
 
     utc = config_from_dict({"time_zones": {"directory": "UTC", "adt": "UTC"}})
     rec = read_input_file(FIXTURES / "ad_ps7_asneeded.csv", (), utc.time_zones)
@@ -336,15 +335,15 @@ def test_time_zones_of_the_sources_come_from_the_config():
         2023, 1, 15, 9, 3, 12)
     rec = read_input_file(FIXTURES / "adt_mllp.hl7", (), utc.time_zones)
     assert rec.result.rows["adt_events"][1]["admit_at"] == dt.datetime(2026, 10, 28, 11, 55)
-    from ccreview.config import ReviewConfig
+    from ccreview.core.config import ReviewConfig
 
     assert ReviewConfig().time_zones.directory == "America/Phoenix"
 
 
 @pytest.mark.parametrize("section", [{"adt": "Mars/Olympus_Mons"}, {"payroll": "UTC"}])
 def test_a_wrong_time_zone_is_a_usage_error_naming_the_key(section):
-    from ccreview.config import config_from_dict
-    from ccreview.errors import UsageError
+    from ccreview.core.config import config_from_dict
+    from ccreview.core.errors import UsageError
 
     with pytest.raises(UsageError, match="time_zones|time zone"):
         config_from_dict({"time_zones": section}, source="review.toml")

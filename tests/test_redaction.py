@@ -7,7 +7,7 @@ import logging
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccreview.redaction import RedactingFilter, install, redact
+from ccreview.core.redaction import RedactingFilter, install, redact
 
 
 def test_personal_data_is_masked():
@@ -30,7 +30,7 @@ def test_any_email_is_masked(email):
 def test_every_logger_is_redacted_once_installed(caplog):
     install()
     install()  # idempotent
-    for name in ("contracts.ingest", "flows.access_review", "some.library"):
+    for name in ("ccreview.contracts.ingest", "ccreview.flows.access_review", "some.library"):
         with caplog.at_level(logging.INFO, logger=name):
             logging.getLogger(name).warning("recipient %s removed", "alan.turing@clinic.example")
     assert "alan.turing" not in caplog.text

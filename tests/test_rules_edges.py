@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccreview.config import ReviewConfig, Thresholds
+from ccreview.core.config import ReviewConfig, Thresholds
 from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
 from tests.conftest import build_warehouse
 

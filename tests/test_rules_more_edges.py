@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccreview.config import ReviewConfig
+from ccreview.core.config import ReviewConfig
 from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
 
 RN = "CS0000001"

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from ccreview.contracts.attestation_returns import check_returns
+from ccreview.contracts.readers import require_inputs
+from ccreview.transforms.warehouse import PATIENT_TABLES
 
-from ccreview import cli, run_lock
-from ccreview.errors import UsageError
-from contracts.attestation_returns import check_returns, record_status
-from contracts.readers import require_inputs
-from reports.run_history import HISTORY, list_backups, list_runs
+from ccreview import cli
+from ccreview.core import run_lock
+from ccreview.core.errors import UsageError
+from ccreview.core.history import HISTORY, list_backups, list_runs, record_status
 from tests.conftest import SAMPLE, SAMPLE_AS_OF
-from transforms.warehouse import PATIENT_TABLES
 
 AS_OF = SAMPLE_AS_OF.isoformat()
 CLI = Path(sys.executable).parent / "ccreview"
@@ -95,7 +96,7 @@ def test_dormant_lists_need_sign_in_evidence_besides_the_directory(tmp_path):
 
 
 def _flow_review(out: Path, input_dir: Path = SAMPLE, as_of: str = AS_OF, **kw) -> dict:
-    from flows.access_review import access_review
+    from ccreview.flows.access_review import access_review
 
     return access_review(str(input_dir), str(out), as_of, None, "sequential", None, **kw)
 
@@ -335,7 +336,7 @@ def test_a_read_only_or_full_out_is_a_usage_error(tmp_path, capsys, options, say
 
 def test_disk_full_during_a_run_is_a_usage_error_naming_the_path(prefect_harness, tmp_path,
                                                                   monkeypatch, capsys):
-    import flows.access_review as flow_module
+    import ccreview.flows.access_review as flow_module
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "out" / "x.csv"))

@@ -7,12 +7,12 @@ import hashlib
 import io
 from pathlib import Path
 
+import ccreview.flows.access_review as flow_module
 import pytest
+from ccreview.flows.access_review import render_plan
+from ccreview.flows.runners import AUTO_PROCESS_POOL_GROUPS, make_task_runner, resolve_runner
 
-import flows.access_review as flow_module
-from ccreview import progress
-from flows.access_review import render_plan
-from flows.runners import AUTO_PROCESS_POOL_GROUPS, make_task_runner, resolve_runner
+from ccreview.core import progress
 from tests.conftest import SAMPLE
 
 AS_OF = "2026-11-01"
@@ -36,7 +36,7 @@ def test_auto_uses_a_process_pool_only_where_it_pays():
 
 
 def test_an_unknown_runner_is_a_usage_error():
-    from ccreview.errors import UsageError
+    from ccreview.core.errors import UsageError
 
     with pytest.raises(UsageError, match="unknown task runner"):
         make_task_runner("gpu", 2)

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from ccreview.contracts.attestation_returns import check_returns
+from ccreview.reports.access_review import ReviewContext, write_review_reports
+from ccreview.reports.attestation import write_attestation_workbooks
+from ccreview.reports.dormant_accounts import write_dormant_reports
+from ccreview.reports.r2w import write_census, write_distribution
+from ccreview.reports.remediation import write_remediation
 from python_calamine import CalamineWorkbook
 
+from ccreview.core.history import HISTORY, recording_run
 from ccreview.synthetic.returns import fill_returns
-from contracts.attestation_returns import check_returns
-from reports.access_review import ReviewContext, write_review_reports
-from reports.attestation import write_attestation_workbooks
-from reports.dormant_accounts import write_dormant_reports
-from reports.r2w import write_census, write_distribution
-from reports.remediation import write_remediation
-from reports.run_history import HISTORY, recording_run
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "workbooks.json"
@@ -140,7 +140,7 @@ def test_libreoffice_opens_every_kind_of_workbook(workbooks, tmp_path):
 def test_a_sheet_past_the_row_limit_continues_on_the_next(tmp_path, n_rows, sheets):
     """With a limit of 5 rows (header + 4 data rows per sheet), rows continue on
     "<name> (2)", … with the header repeated; nothing is lost or duplicated."""
-    from reports.xlsx import StreamingBook
+    from ccreview.reports.xlsx import StreamingBook
 
     path = tmp_path / "big.xlsx"
     with StreamingBook(path, SAMPLE_AS_OF, max_rows=5) as book:

@@ -18,14 +18,16 @@ import contextlib
 import re
 from datetime import date
 from graphlib import TopologicalSorter
+from importlib.resources import files
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from ccreview.config import ReviewConfig
-from ccreview.errors import UsageError
-from ccreview.identifiers import is_valid_npi
+from ccreview.core.config import ReviewConfig
+from ccreview.core.errors import UsageError
+from ccreview.core.identifiers import is_valid_npi
+from ccreview.core.vocabulary import FINDING_COLUMNS  # noqa: F401  (the findings table's)
 
 HERE = Path(__file__).parent
 LAYERS = ("staging", "intermediate", "marts")
@@ -34,16 +36,13 @@ RULES_DIR = HERE / "marts" / "rules"
 FINDINGS_DIR = HERE / "findings"
 FINDINGS_MODELS = ("finding_exceptions", "exception_status", "findings", "dormant_accounts",
                    "entitlement_review", "group_overview")
-CONTRACTS_DIR = HERE.parent / "contracts"
+CONTRACTS_DIR = Path(str(files("ccreview.contracts")))  # the policy and findings catalog
 
 # every table that holds patient-level data (PHI) from the ADT feed: the census is written
 # from them, and the kept warehouse drops them unless told to keep them
 PATIENT_TABLES = ("ingested_adt_events", "raw_adt_events", "stg_adt_events",
                   "int_adt_visits", "census_patients")
 
-FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
-                   "person_name", "lan_id", "application", "detail", "control",
-                   "recommended_action"]
 
 
 # DuckDB would otherwise take up to 80% of the machine's memory; it spills past this.
@@ -152,7 +151,7 @@ def _npi_or_false(value: str | None) -> bool:
 
 def build_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Create every model as a table, dependencies first; then the `findings` table."""
-    from ccreview.progress import progress_bar
+    from ccreview.core.progress import progress_bar
 
     register_functions(con)
     built = []

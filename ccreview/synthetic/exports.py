@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ccreview.identifiers import datetime_to_filetime
+from ccreview.core.identifiers import datetime_to_filetime
 from ccreview.synthetic.organisation import (
     APPLICATIONS,
     Group,
@@ -419,7 +419,7 @@ def _write_application_lists(org: Organisation, folder: Path) -> dict[str, int]:
 def _write_xlsx_table(path: Path, header: list[str], rows: list[list[str]], as_of) -> None:
     import openpyxl
 
-    from reports.xlsx import save_workbook
+    from ccreview.reports.xlsx import save_workbook
 
     wb = openpyxl.Workbook()
     wb.active.append(header)
@@ -729,7 +729,7 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random
     (folder / "adt_feed_002.hl7").write_bytes(plain)
     # the last third as the CSV extract an interface engine can produce instead, its times
     # in UTC with the offset written out
-    from contracts.readers import adt_hl7
+    from ccreview.contracts.readers import adt_hl7
 
     extract = adt_hl7.read_hl7("".join(m + "\r" for _, m in messages[2 * third:]), LOCAL)
     rows = [[_csv_value(r.get(c)) for c in adt_hl7.COLUMNS]
@@ -784,7 +784,7 @@ def _write_member_lists(org: Organisation, folder: Path, groups: int = 2) -> dic
             for cell in row:
                 cell.data_type = "s"  # the portal exports text
         name = f"portal_members_{g.request_number}.xlsx"
-        from reports.xlsx import save_workbook
+        from ccreview.reports.xlsx import save_workbook
 
         save_workbook(wb, folder / name, org.as_of)
         counts[f"enrollment/{name}"] = n

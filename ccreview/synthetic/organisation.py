@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from ccreview.identifiers import npi_check_digit
+from ccreview.core.identifiers import npi_check_digit
 from ccreview.synthetic import names
 
 APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")

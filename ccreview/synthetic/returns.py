@@ -21,7 +21,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.attestation import REVIEW_HEADERS, REVIEW_SHEET
+from ccreview.core.attestation import REVIEW_HEADERS, REVIEW_SHEET
 
 DECISION_COL = REVIEW_HEADERS.index("Decision") + 1
 COMMENT_COL = REVIEW_HEADERS.index("Comment") + 1

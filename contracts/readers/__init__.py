@@ -13,15 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccreview.config import (
-    HOSPITAL_CULTURES,
-    HOSPITAL_TIME_ZONES,
-    ApplicationListLayout,
-    Cultures,
-    TimeZones,
-)
-from ccreview.errors import UnreadableInputError, UsageError
-from contracts.readers import (
+from ccreview.contracts.readers import (
     active_directory_csv,
     adt_hl7,
     application_list_csv,
@@ -31,7 +23,7 @@ from contracts.readers import (
     portal_exports_csv,
     sign_in_events_csv,
 )
-from contracts.readers.base import (
+from ccreview.contracts.readers.base import (
     Issue,
     ReadResult,
     csv_header,
@@ -39,6 +31,15 @@ from contracts.readers.base import (
     is_xlsx,
     xlsx_as_csv_text,
 )
+
+from ccreview.core.config import (
+    HOSPITAL_CULTURES,
+    HOSPITAL_TIME_ZONES,
+    ApplicationListLayout,
+    Cultures,
+    TimeZones,
+)
+from ccreview.core.errors import UnreadableInputError, UsageError
 
 __all__ = ["READER_MODULES", "REQUIRED_INPUTS", "Issue", "ReadResult", "Recognised",
            "check_workbook_size", "discover", "display_name", "read_input_file",

@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import tzinfo
 from functools import partial
 
-from ccreview.identifiers import filetime_to_datetime
-from contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
+from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
+
+from ccreview.core.identifiers import filetime_to_datetime
 
 FORMAT = "active-directory-csv"
 REQUIRED_HEADERS = {"samaccountname", "userprincipalname"}

@@ -31,8 +31,7 @@ import re
 from functools import partial
 
 import hl7
-
-from contracts.readers.base import ReadResult, csv_records, parse_datetime, to_utc
+from ccreview.contracts.readers.base import ReadResult, csv_records, parse_datetime, to_utc
 
 FORMAT_HL7 = "hl7-v2-adt"
 FORMAT_CSV = "adt-csv-extract"

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from ccreview.config import ApplicationListLayout
-from contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
-from contracts.readers.enrollment_json import APPLICATION_NAMES
+from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
+from ccreview.contracts.readers.enrollment_json import APPLICATION_NAMES
+
+from ccreview.core.config import ApplicationListLayout
 
 FORMAT = "application-user-list-csv"
 REQUIRED_HEADERS = {"application", "username", "active"}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from ccreview.errors import UnreadableInputError
+from ccreview.core.errors import UnreadableInputError
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from contracts.readers.base import ReadResult, parse_datetime
+from ccreview.contracts.readers.base import ReadResult, parse_datetime
 
 FORMAT = "docusign-envelopes-json"
 _RN = re.compile(r"\bCS\d{7}\b")

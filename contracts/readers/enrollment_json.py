@@ -39,13 +39,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ccreview.identifiers import (
+from ccreview.contracts.readers.base import ReadResult, parse_bool, parse_datetime, parse_text
+
+from ccreview.core.identifiers import (
     REQUEST_NUMBER_RE,
     STAFF_TYPES,
     is_valid_email,
     staff_type_label,
 )
-from contracts.readers.base import ReadResult, parse_bool, parse_datetime, parse_text
+from ccreview.core.vocabulary import SUBMISSION_TYPES
 
 FORMAT = "enrollment-json"
 
@@ -56,8 +58,6 @@ APPLICATION_NAMES = {
     "qventus": "QVENTUS",
     "report2web": "R2W", "report 2 web": "R2W", "r2w": "R2W",
 }
-REQUEST_TYPES = ("new_group", "add_members", "change_applications", "remove_members",
-                 "change_group_roles")  # what a submission document may say it is
 PERSON_FIELDS = ("first_name", "middle_initial", "last_name", "email", "phone",
                  "phone_extension", "suffix", "title", "specialty",
                  "licensed_state", "state_license_number", "npi")
@@ -106,7 +106,7 @@ _SUFFIXES = _known_suffixes()
 _CHECKS = {
     "request_number": lambda v: bool(REQUEST_NUMBER_RE.match(v)),
     "group_request_number": lambda v: bool(REQUEST_NUMBER_RE.match(v)),
-    "request_type": lambda v: v.lower() in REQUEST_TYPES,
+    "request_type": lambda v: v.lower() in SUBMISSION_TYPES,
     "staff_type": lambda v: staff_type_label(v) in STAFF_TYPES,
     "suffix": lambda v: v.lower() in _SUFFIXES,
     "applications": lambda v: all(application_code(a) for a in v.split(",") if a.strip()),

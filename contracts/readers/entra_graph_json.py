@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.readers.base import ReadResult, parse_bool, parse_datetime
+from ccreview.contracts.readers.base import ReadResult, parse_bool, parse_datetime
 
 FORMAT = "entra-graph-json"
 

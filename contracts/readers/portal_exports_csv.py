@@ -22,14 +22,15 @@ from __future__ import annotations
 import csv
 import re
 
-from ccreview.identifiers import staff_type_label
-from contracts.readers.base import (
+from ccreview.contracts.readers.base import (
     ReadResult,
     csv_records,
     parse_bool,
     parse_datetime,
     parse_text,
 )
+
+from ccreview.core.identifiers import staff_type_label
 
 FORMAT_MEMBERS = "portal-group-member-list"
 FORMAT_DAA = "daa-status-csv"

@@ -4,8 +4,7 @@
 -- approved exceptions
 with support as (
     select * from findings
-    where rule in ('DORMANT_ACCOUNT', 'NEVER_SIGNED_IN', 'DISABLED_WITH_ACCESS',
-                   'ORPHAN_ACCOUNT', 'REMOVED_MEMBER_ACTIVE', 'APP_UNUSED')
+    where rule in (select rule from findings_catalog where support_desk = 'yes')
 ),
 
 people as (

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ccreview.errors import UsageError
+from ccreview.core.errors import UsageError
 
 LOCK_FILE = ".ccreview.lock"
 DEFAULT_WAIT_SECONDS = 60.0

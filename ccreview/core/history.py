@@ -26,7 +26,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ccreview.errors import UsageError
+from ccreview.core.attestation import IntakeResult
+from ccreview.core.errors import UsageError
 
 HISTORY = "history.duckdb"
 BACKUPS = ".history-backups"
@@ -249,8 +250,13 @@ def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What this run's attestation workbooks ask about: per group (due date, workbook id)
     and per row (the evidence as issued), so returned copies can be checked against it."""
-    from reports.attestation import EVIDENCE, due_date, evidence_text, workbook_id
-    from reports.xlsx import EXCEL_MAX_CHARS
+    from ccreview.core.attestation import (
+        EVIDENCE,
+        EXCEL_MAX_CHARS,
+        due_date,
+        evidence_text,
+        workbook_id,
+    )
 
     due_days = con.execute("select attestation_due_days from run_parameters").fetchall()[0][0]
     cols = ", ".join(f"{c}::date" if c.endswith("_on") else c for c, _ in EVIDENCE)
@@ -375,3 +381,84 @@ def restore_backup(out_dir: Path, name: str) -> Path:
         shutil.copy2(wal, Path(f"{target}.wal"))
     os.replace(tmp, target)
     return source
+
+
+# -- the attestation register: what `attest` checks returns against, and records --------
+
+def check_register(history_path: Path, as_of: dt.date | None) -> None:
+    """A usage error, before anything starts, when the history holds no attestation
+    register for `as_of` (or none at all)."""
+    read_register(history_path, as_of)
+
+
+def read_register(history_path: Path, as_of: dt.date | None) -> dict:
+    if not history_path.is_file():
+        raise UsageError(f"{history_path}: no review history here; run `ccreview review` "
+                         "with this --out first")
+    con = duckdb.connect(str(history_path), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("show tables").fetchall()}
+        if "attestation_groups" not in tables:
+            raise UsageError(f"{history_path}: no attestation workbooks were issued yet")
+        if as_of is None:
+            as_of = con.execute("select max(as_of) from attestation_groups").fetchall()[0][0]
+        groups = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
+            "select request_number, group_name, due_on, workbook_id from attestation_groups "
+            "where as_of = ?", [as_of]).fetchall()}
+        if not groups:
+            raise UsageError(f"no attestation workbooks were issued for the review of {as_of}")
+        issued: dict[str, dict] = {rn: {} for rn in groups}
+        for rn, rid, application, team, evidence in con.execute(
+                "select request_number, row_id, application, application_team, evidence "
+                "from attestation_issued where as_of = ?", [as_of]).fetchall():
+            issued[rn][rid] = {"application": application, "team": team,
+                               "evidence": json.loads(evidence)}
+        superseded = _superseded_registers(con, tables, as_of)
+    finally:
+        con.close()
+    return {"as_of": as_of, "groups": groups, "issued": issued, "superseded": superseded}
+
+
+def _superseded_registers(con: duckdb.DuckDBPyConnection, tables: set[str],
+                          as_of: dt.date) -> dict[str, dict[str, dict]]:
+    """What earlier runs of this review issued before a rerun replaced them:
+    request number -> workbook id -> row id -> issued row."""
+    if "superseded_attestation_groups" not in tables:
+        return {}
+    out: dict[str, dict[str, dict]] = {}
+    runs = dict(con.execute(
+        "select superseded_run_id, list(request_number || '|' || workbook_id) "
+        "from superseded_attestation_groups where as_of = ? group by 1", [as_of]).fetchall())
+    for run_id, pairs in runs.items():
+        ids = dict(p.split("|", 1) for p in pairs)
+        for rn, rid, application, team, evidence in con.execute(
+                "select request_number, row_id, application, application_team, evidence "
+                "from superseded_attestation_issued where as_of = ? and superseded_run_id = ?",
+                [as_of, run_id]).fetchall():
+            rows = out.setdefault(rn, {}).setdefault(ids.get(rn, ""), {})
+            rows[rid] = {"application": application, "team": team,
+                         "evidence": json.loads(evidence)}
+    return out
+
+
+def record_status(history_path: Path, result: IntakeResult) -> None:
+    """Replace this review's attestation status in the history (one transaction), so the
+    next compliance workbook shows it on its Groups sheet. The history is backed up
+    first."""
+    backup_history(history_path.parent, f"attest-{result.as_of.isoformat()}")
+    con = duckdb.connect(str(history_path))
+    try:
+        counts = result.problems_by_group()
+        rows = [(result.as_of, g.request_number, g.status,
+                 result.received_on if g.files else None, "; ".join(g.files), g.decided,
+                 g.decisions.get("Keep", 0), g.decisions.get("Revoke", 0),
+                 g.decisions.get("Modify", 0), counts.get(g.request_number, 0))
+                for g in result.groups]
+        con.execute("begin transaction")
+        con.execute("delete from attestation_status where as_of = ?", [result.as_of])
+        if rows:
+            con.executemany("insert into attestation_status values "
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute("commit")
+    finally:
+        con.close()

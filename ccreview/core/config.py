@@ -7,7 +7,6 @@ which thresholds produced it.
 
 from __future__ import annotations
 
-import csv
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, tzinfo
@@ -16,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ccreview.errors import UsageError
+from ccreview.core.errors import UsageError
+from ccreview.core.vocabulary import rule_codes
 
 FREE_MAIL_DOMAINS = (
     "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "aol.com", "icloud.com",
@@ -142,15 +142,6 @@ class ReviewConfig:
 
 SEVERITIES = ("high", "medium", "low")
 # the findings catalog is the one home of the rule codes
-CATALOG = Path(__file__).resolve().parent.parent / "contracts" / "findings_catalog.csv"
-
-
-@cache
-def rule_codes() -> frozenset[str]:
-    with CATALOG.open(encoding="utf-8", newline="") as fh:
-        return frozenset(r["rule"] for r in csv.DictReader(fh))
-
-
 def _known_rule(rule: str, where: str) -> None:
     if rule not in rule_codes():
         raise UsageError(f"{where}: {rule!r} is not a rule of the findings catalog "

@@ -1,0 +1,35 @@
+"""Words more than one stage uses, each written once."""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from importlib.resources import files
+
+# what a submission document may say it is; a portal member list is a request too
+SUBMISSION_TYPES = ("new_group", "add_members", "change_applications", "remove_members",
+                    "change_group_roles")
+REQUEST_TYPES = (*SUBMISSION_TYPES, "member_list")
+
+# the columns of a finding, in findings.csv / .parquet and the Findings sheet
+FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
+                   "person_name", "lan_id", "application", "detail", "control",
+                   "recommended_action"]
+
+
+@cache
+def _catalog() -> tuple[dict[str, str], ...]:
+    """The findings catalog (`contracts/findings_catalog.csv`): the one home of the rule
+    codes, their severities, and which rules the support desk's lists act on."""
+    with (files("ccreview.contracts") / "findings_catalog.csv").open(
+            encoding="utf-8", newline="") as fh:
+        return tuple(csv.DictReader(fh))
+
+
+def rule_codes() -> frozenset[str]:
+    return frozenset(r["rule"] for r in _catalog())
+
+
+def support_desk_rules() -> tuple[str, ...]:
+    """The rules the support desk's dormant-account lists act on, in catalog order."""
+    return tuple(r["rule"] for r in _catalog() if r["support_desk"] == "yes")

@@ -1,0 +1,84 @@
+"""The stages import in one direction only:
+
+    the command line (ccreview.cli)
+      -> the flows, the generator and how Prefect is reached (ccreview.flows,
+         ccreview.synthetic, ccreview.prefect_runtime)
+        -> the stages, each on its own (ccreview.contracts, ccreview.transforms,
+           ccreview.reports: none imports another)
+          -> the core (ccreview.core: config, errors, identifiers, vocabularies, history)
+
+Read from the source (every import statement, also those inside functions), so a new
+import that runs back up fails here with the module and the line, before it can knot."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# source folder -> package it installs as (pyproject.toml: package-dir)
+FOLDERS = {"ccreview": "ccreview", "flows": "ccreview.flows",
+           "contracts": "ccreview.contracts", "transforms": "ccreview.transforms",
+           "reports": "ccreview.reports"}
+LAYERS = (
+    ("ccreview.cli",),
+    ("ccreview.flows", "ccreview.synthetic", "ccreview.prefect_runtime"),
+    ("ccreview.contracts", "ccreview.transforms", "ccreview.reports"),
+    ("ccreview.core",),
+)
+
+
+def _unit(module: str) -> tuple[int, str] | None:
+    """(layer, unit) a module belongs to; None outside the project."""
+    for depth, units in enumerate(LAYERS):
+        for unit in units:
+            if module == unit or module.startswith(unit + "."):
+                return depth, unit
+    return None
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            found[".".join((package, *parts)).removesuffix(".__init__")] = path
+    return found
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return out
+
+
+def test_every_module_belongs_to_a_layer():
+    assert not [m for m in _modules() if m != "ccreview" and _unit(m) is None]
+
+
+def test_stages_import_in_one_direction_only():
+    wrong = []
+    for module, path in _modules().items():
+        here = _unit(module)
+        if here is None:
+            continue
+        for line, name in _imports(path):
+            there = _unit(name)
+            if there is None or there[1] == here[1]:
+                continue
+            if there[0] <= here[0]:  # the same layer (a sibling) or one above
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_nothing_imports_the_old_top_level_packages():
+    old = ("contracts", "flows", "reports", "transforms")
+    stray = [f"{p.relative_to(ROOT)}:{line} {name}"
+             for p in [*_modules().values(), *(ROOT / "tests").rglob("*.py"),
+                       *(ROOT / "bench").rglob("*.py")]
+             for line, name in _imports(p) if name.split(".")[0] in old]
+    assert not stray, "\n".join(stray)
