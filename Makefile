@@ -1,4 +1,4 @@
-# ccreview — every entry point bootstraps .venv from requirements.lock first.
+# ccreview — every entry point bootstraps .venv from requirements-dev.lock (hash-checked) first.
 # Only python3 and make are needed on a fresh machine.
 PYTHON   ?= python3
 VENV     := .venv
@@ -16,13 +16,14 @@ SAMPLE_GROUPS := 24
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv with the locked versions (skipped when up to date)
+install: $(STAMP)  ## create .venv with the locked, hash-checked versions (skipped when up to date)
 
 demo: $(STAMP)  ## review data/sample/ into out/, then take in filled-in attestation copies
 	$(BIN)/ccreview review --input data/sample --out $(OUT) --as-of $(SAMPLE_AS_OF) --replace
@@ -48,10 +49,10 @@ test-pythons:  ## the core test suite on Python 3.12 and 3.13 (skipped where abs
 	  if [ -z "$$py" ]; then echo "Python $$v: not on this machine, skipped"; continue; fi; \
 	  venv=.venv-$$v; \
 	  if [ ! -f $$venv/.installed-stamp ] || [ pyproject.toml -nt $$venv/.installed-stamp ] \
-	     || [ requirements.lock -nt $$venv/.installed-stamp ]; then \
+	     || [ requirements-dev.lock -nt $$venv/.installed-stamp ]; then \
 	    rm -rf $$venv && $$py -m venv $$venv && \
-	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check \
-	      -r requirements.lock > $$venv.log 2>&1 && \
+	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+	      -r requirements-dev.lock > $$venv.log 2>&1 && \
 	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
 	      --no-build-isolation -e . >> $$venv.log 2>&1 \
 	      || { grep -v "^WARNING: Location" $$venv.log | tail -20; exit 1; }; \
@@ -77,11 +78,15 @@ bench: $(STAMP)  ## benchmark at hospital scale: make bench SIZES=S,M (results i
 sample: $(STAMP)  ## regenerate the committed sample in data/sample/
 	$(BIN)/ccreview generate --out data/sample --groups $(SAMPLE_GROUPS) --seed $(SAMPLE_SEED) --as-of $(SAMPLE_AS_OF)
 
-lock:  ## refresh requirements.lock from a fresh resolve of pyproject.toml
+lock:  ## re-resolve requirements.lock (runtime) and requirements-dev.lock, with hashes
 	rm -rf /tmp/ccreview-lock && $(PYTHON) -m venv /tmp/ccreview-lock
-	/tmp/ccreview-lock/bin/pip install --quiet -e '.[dev]'
-	( echo "# Exact versions ccreview is tested with (pip freeze of a fresh .venv). Regenerate: make lock"; \
-	  /tmp/ccreview-lock/bin/pip freeze --all | grep -v -i -E '^(ccreview|-e |pip==)' ) > requirements.lock
+	/tmp/ccreview-lock/bin/pip install --quiet pip-tools
+	/tmp/ccreview-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-header --no-emit-index-url --no-emit-find-links --output-file=requirements.lock \
+		pyproject.toml
+	/tmp/ccreview-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-header --no-emit-index-url --no-emit-find-links --extra dev \
+		--constraint requirements.lock --output-file=requirements-dev.lock pyproject.toml
 
 clean:  ## remove outputs (not .venv)
 	rm -rf $(OUT) .pytest_cache .ruff_cache

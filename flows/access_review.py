@@ -82,6 +82,8 @@ def _sanitized(stage: str):
             except (UsageError, StageError, OSError):
                 raise  # our own one-line messages; OS errors name a path, retried on ingest
             except Exception as exc:
+                if getattr(exc, "one_line", False):
+                    raise  # ours, naming only what broke (e.g. a model's grain), no data
                 if os.environ.get("CCREVIEW_DEBUG") == "1":
                     # the detail goes to the terminal only: never to a log handler,
                     # Prefect's database or a file (it may quote input data)

@@ -1,15 +1,22 @@
 """Build the warehouse models from the `.sql` files beside this module.
 
 `staging/` (one model per canonical table: rename, cast, trim), `intermediate/` (identity
-resolution, membership state, activity) and `marts/` (answers to a user's question). Each
-file is one model named by its file stem; it may refer to other models by name and runs
-after them (dependencies are read from the SQL text). Every file in `marts/rules/` yields
-findings of one rule: adding a rule is one SQL file plus one row in
-`contracts/findings_catalog.csv`. Then `findings/` runs in a fixed order over the
-union (`findings_all`): approved exceptions, the reported `findings`, and the support
-desk's `dormant_accounts`. A rule model returns `rule, request_number, email,
-application, person_name, lan_id, detail` and, where its grain is finer than those four
-(e.g. provider x recipient), a `key_part` that keeps its finding keys distinct.
+resolution, membership state, activity), `marts/` (answers to a user's question) and
+`findings/` (approved exceptions, the reported `findings`, the support desk's
+`dormant_accounts`, the entitlement review, the group overview). Each file is one model
+named by its file stem; it may refer to other models by name and runs after them
+(dependencies are read from the SQL text): one dependency graph, every model created the
+same way. Every file in `marts/rules/` yields findings of one rule: adding a rule is one
+SQL file plus one row in `contracts/findings_catalog.csv`; their union, `findings_all`, is
+the one model written here rather than in a file (it lists the rule models). A rule model
+returns `rule, request_number, email, application, person_name, lan_id, detail` and,
+where its grain is finer than those four (e.g. provider x recipient), a `key_part` that
+keeps its finding keys distinct.
+
+Every model declares its key in a `-- key: col, col?` line (`?`: may be empty): once the
+model is built the runner checks that no two rows share it and that the other columns are
+never empty, so a broken grain stops the run with the model's name, not a test weeks
+later.
 """
 
 from __future__ import annotations
@@ -30,12 +37,8 @@ from ccreview.core.identifiers import is_valid_npi
 from ccreview.core.vocabulary import FINDING_COLUMNS  # noqa: F401  (the findings table's)
 
 HERE = Path(__file__).parent
-LAYERS = ("staging", "intermediate", "marts")
+LAYERS = ("staging", "intermediate", "marts", "findings")
 RULES_DIR = HERE / "marts" / "rules"
-# after the rules are unioned into findings_all, in this order
-FINDINGS_DIR = HERE / "findings"
-FINDINGS_MODELS = ("finding_exceptions", "exception_status", "findings", "dormant_accounts",
-                   "entitlement_review", "group_overview")
 CONTRACTS_DIR = Path(str(files("ccreview.contracts")))  # the policy and findings catalog
 
 # every table that holds patient-level data (PHI) from the ADT feed: the census is written
@@ -61,12 +64,34 @@ def connect_warehouse(path: str | Path, read_only: bool = False
     })
 
 
+class ModelGrainError(RuntimeError):
+    """A model's rows break its declared key. The message names the model and the count,
+    never a value."""
+
+    one_line = True
+
+
 def model_files() -> dict[str, Path]:
     files = {}
     for layer in LAYERS:
         for p in sorted((HERE / layer).rglob("*.sql")):
             files[p.stem] = p
     return files
+
+
+def model_sql() -> dict[str, str]:
+    """Every model's SQL: the files, and the union of the rule models."""
+    sql = {name: path.read_text() for name, path in model_files().items()}
+    sql["findings_all"] = findings_all_sql(sql)
+    return sql
+
+
+def model_key(sql: str) -> list[str]:
+    """The columns of a model's `-- key:` line (`name?` may be empty)."""
+    m = re.search(r"^-- key: (.+)$", sql, re.M)
+    if not m:
+        return []
+    return [c.strip() for c in m.group(1).split(",") if c.strip()]
 
 
 def _dependencies(sql: str, names: set[str]) -> set[str]:
@@ -77,11 +102,12 @@ def _dependencies(sql: str, names: set[str]) -> set[str]:
     return words & names
 
 
-def build_order() -> list[tuple[str, Path]]:
-    files = model_files()
-    names = set(files)
-    graph = {n: _dependencies(p.read_text(), names - {n}) for n, p in files.items()}
-    return [(n, files[n]) for n in TopologicalSorter(graph).static_order()]
+def build_order() -> list[tuple[str, str]]:
+    """(model, SQL) for every model, each after the models it refers to."""
+    sql = model_sql()
+    names = set(sql)
+    graph = {n: _dependencies(text, names - {n}) for n, text in sql.items()}
+    return [(n, sql[n]) for n in TopologicalSorter(graph).static_order()]
 
 
 def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
@@ -150,73 +176,88 @@ def _npi_or_false(value: str | None) -> bool:
 
 
 def build_models(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Create every model as a table, dependencies first; then the `findings` table."""
+    """Create every model as a table, dependencies first, checking each one's key."""
     from ccreview.core.progress import progress_bar
 
     register_functions(con)
     built = []
     order = build_order()
-    with progress_bar(len(order) + len(FINDINGS_MODELS), "transform", "model") as bar:
-        for name, path in order:
-            con.execute(f"create or replace table {name} as\n{path.read_text()}")
+    with progress_bar(len(order), "transform", "model") as bar:
+        for name, sql in order:
+            con.execute(f"create or replace table {name} as\n{sql}")
+            check_key(con, name, model_key(sql))
             built.append(name)
             bar.update()
-        build_findings(con)
-        bar.update(len(FINDINGS_MODELS))
     return built
+
+
+def check_key(con: duckdb.DuckDBPyConnection, name: str, key: list[str]) -> None:
+    """Raise ModelGrainError when two rows of `name` share its key or a key column that
+    may not be empty is."""
+    if not key:
+        raise ModelGrainError(f"model {name} declares no key (a '-- key:' line)")
+    columns = [c.rstrip("?") for c in key]
+    required = [c for c in key if not c.endswith("?")]
+    dup = con.execute(f"select count(*) from (select {', '.join(columns)} from {name} "
+                      "group by all having count(*) > 1)").fetchone()[0]
+    empty = con.execute(f"select count(*) from {name} where "
+                        + " or ".join(f"{c} is null" for c in required)
+                        ).fetchone()[0] if required else 0
+    if dup or empty:
+        raise ModelGrainError(
+            f"model {name} breaks its key ({', '.join(key)}): "
+            + ", ".join(p for p in (f"{dup} key value(s) on more than one row" if dup else "",
+                                    f"{empty} row(s) with an empty key" if empty else "")
+                        if p))
 
 
 def rule_models() -> list[str]:
     return sorted(p.stem for p in RULES_DIR.glob("rule_*.sql"))
 
 
-def build_findings(con: duckdb.DuckDBPyConnection) -> None:
-    """Union every rule model into `findings`, with the catalog's severity, control and
+def findings_all_sql(sql: dict[str, str]) -> str:
+    """-- grain: one row per finding of every rule, with the catalog's severity, control and
     action and a stable `finding_key` (same finding, same key, in every run)."""
-    catalog_rules = {r for (r,) in con.execute("select rule from findings_catalog").fetchall()}
+    from ccreview.core.vocabulary import rule_codes
+
     selects = []
     for model in rule_models():
         code = model.removeprefix("rule_").upper()
-        if code not in catalog_rules:
+        if code not in rule_codes():
             raise RuntimeError(f"{model}.sql has no row in findings_catalog.csv")
-        columns = {d[0] for d in con.execute(f"select * from {model} limit 0").description}
-        key_part = "key_part::varchar" if "key_part" in columns else "null::varchar"
+        key_part = "key_part::varchar" if "key_part" in sql[model] else "null::varchar"
         selects.append(
             f"select rule, request_number::varchar as request_number, email::varchar as email, "
             f"application::varchar as application, person_name::varchar as person_name, "
             f"lan_id::varchar as lan_id, detail::varchar as detail, {key_part} as key_part "
             f"from {model}")
     union = "\nunion all\n".join(selects)
-    con.execute(f"""
-        create or replace table findings_all as
-        with all_rules as ({union}),
-        keyed as (
-            select
-                substr(md5(concat_ws('|', f.rule, coalesce(f.request_number, ''),
-                    coalesce(f.email, ''), coalesce(f.application, ''),
-                    coalesce(f.key_part, ''))), 1, 16) as finding_key,
-                f.rule,
-                c.severity,
-                coalesce(f.request_number, '') as request_number,
-                coalesce(g.group_name, '') as group_name,
-                coalesce(f.email, '') as email,
-                coalesce(f.person_name, '') as person_name,
-                coalesce(f.lan_id, '') as lan_id,
-                coalesce(f.application, '') as application,
-                f.detail,
-                c.control,
-                c.recommended_action,
-            from all_rules as f
-            inner join findings_catalog as c using (rule)
-            left join int_groups as g on g.request_number = f.request_number
-        )
-        select * from keyed
-        qualify row_number() over (partition by finding_key order by detail) = 1
-        order by
-            case severity when 'high' then 1 when 'medium' then 2 else 3 end,
-            rule, request_number, email, application
-    """)
-    # approved exceptions suppress findings; what they suppressed stays visible
-    for name in FINDINGS_MODELS:
-        sql = (FINDINGS_DIR / f"{name}.sql").read_text()
-        con.execute(f"create or replace table {name} as\n{sql}")
+    return f"""-- grain: one row per finding of every rule (the union of the rule models)
+-- key: finding_key
+with all_rules as ({union}),
+keyed as (
+    select
+        substr(md5(concat_ws('|', f.rule, coalesce(f.request_number, ''),
+            coalesce(f.email, ''), coalesce(f.application, ''),
+            coalesce(f.key_part, ''))), 1, 16) as finding_key,
+        f.rule,
+        c.severity,
+        coalesce(f.request_number, '') as request_number,
+        coalesce(g.group_name, '') as group_name,
+        coalesce(f.email, '') as email,
+        coalesce(f.person_name, '') as person_name,
+        coalesce(f.lan_id, '') as lan_id,
+        coalesce(f.application, '') as application,
+        f.detail,
+        c.control,
+        c.recommended_action,
+    from all_rules as f
+    inner join findings_catalog as c using (rule)
+    left join int_groups as g on g.request_number = f.request_number
+)
+select * from keyed
+qualify row_number() over (partition by finding_key order by detail) = 1
+order by
+    case severity when 'high' then 1 when 'medium' then 2 else 3 end,
+    rule, request_number, email, application
+"""

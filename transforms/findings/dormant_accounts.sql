@@ -2,6 +2,7 @@
 -- enabled one first) concerned by DORMANT_ACCOUNT, NEVER_SIGNED_IN, DISABLED_WITH_ACCESS,
 -- REMOVED_MEMBER_ACTIVE or APP_UNUSED, or an orphan account (ORPHAN_ACCOUNT); after
 -- approved exceptions
+-- key: request_number, email, lan_id?, upn?, applications_held?
 with support as (
     select * from findings
     where rule in (select rule from findings_catalog where support_desk = 'yes')

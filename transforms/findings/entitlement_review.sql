@@ -2,6 +2,7 @@
 -- the evidence a reviewer (compliance staff, or the group in its attestation workbook)
 -- decides on, in plain words, with the findings that concern it. `row_id` is stable across
 -- runs for the same group, person and application: the attestation loop matches on it.
+-- key: row_id
 with entitlements as (
     select * from int_entitlements
 ),

@@ -1,5 +1,6 @@
 -- grain: one row per configured exception: applied, no finding to suppress, expired, or
 -- for an account nobody knows
+-- key: account, rule, expires
 select
     e.account,
     e.rule,

@@ -1,5 +1,6 @@
 -- grain: one row per finding suppressed by an exception in force (not expired) whose
 -- account is one of the finding's account's names and whose rule is the finding's rule
+-- key: finding_key, account, rule
 select
     f.finding_key,
     e.account,

@@ -1,5 +1,6 @@
 -- grain: one row per finding, as reported: every rule's findings less those an approved
 -- exception in force suppresses (those stay listed in finding_exceptions)
+-- key: finding_key
 select *
 from findings_all
 where finding_key not in (select finding_key from finding_exceptions)

@@ -1,5 +1,6 @@
 -- grain: one row per enrolled group: who its sponsor, administrator and corporate
 -- representative are, its DAA state and dates, member counts and open findings
+-- key: request_number
 with people as (
     select
         request_number,

@@ -1,6 +1,7 @@
 -- grain: one row per name an account is known by (LAN ID, UPN, mail, application
 -- username) x the email its findings are filed under (the member's, or for an orphan the
 -- account's own mail or UPN). Used to match configured exceptions to findings.
+-- key: alias, email
 with identity_names as (
     select i.upn, i.lan_id, i.mail, coalesce(im.email, coalesce(i.mail, i.upn)) as email
     from int_directory_identities as i

@@ -6,6 +6,7 @@
 -- reach a census (minimum necessary). A discharge (A03) takes the visit off the census;
 -- transfers (A02) and updates (A08) move the patient, change the class or the primary care
 -- provider.
+-- key: fin
 with events as (
     select e.*
     from stg_adt_events as e

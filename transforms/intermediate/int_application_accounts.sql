@@ -3,6 +3,7 @@
 -- directory identity's LAN ID or UPN) to that identity's member, else through its email.
 -- When the two disagree the account is ambiguous: left unmatched and listed in
 -- int_identity_ambiguities, never guessed.
+-- key: source_file, source_line, request_number?, member_email?
 with accounts as (
     select * from stg_application_accounts
 ),

@@ -3,6 +3,7 @@
 -- subject. One that names none is linked by its signers' emails when they include the
 -- Sponsoring Physician's and the Group Administrator's of exactly one group; otherwise it
 -- stays unlinked (request_number null) and is listed to resolve (review_notes).
+-- key: source_file, source_line
 with envelopes as (
     select * from stg_daa_envelopes
 ),

@@ -3,6 +3,7 @@
 -- the group answered YES, its Corporate/Legal Representative. A party signed when a signer
 -- of the envelope who signed has the party's email, or stands for the party's role. A
 -- sponsor who is also the administrator signs once, for both.
+-- key: envelope_id, party, party_email?
 with envelopes as (
     select * from int_daa_envelopes
     where status = 'completed' and completed_at is not null

@@ -1,5 +1,6 @@
 -- grain: one row per directory identity (UPN): the AD user and its synced Entra ID user;
 -- Entra's latest successful sign-in is the later of signInActivity and the sign-in log
+-- key: upn
 with ad as (
     select * from stg_directory_accounts
     qualify row_number() over (partition by upn order by source_file, source_line) = 1

@@ -1,5 +1,6 @@
 -- grain: one row per group x person x application that is requested or has an account:
 -- the effective state as of the run (allowed, requested, provisioned, last used, DAA)
+-- key: request_number, email, application
 with members as (
     select * from int_members
 ),

@@ -3,6 +3,7 @@
 -- (int_daa_signatures) until completion + daa_term_days: on the lapse date itself it is no
 -- longer in force. An envelope marked completed while a required party never signed is not
 -- in force; a declined, voided or unsigned renewal does not end an agreement still in force.
+-- key: request_number
 with envelopes as (
     select * from int_daa_envelopes where request_number is not null
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per enrolled group (its registration request number)
+-- key: request_number
 with registrations as (
     select * from stg_enrollment_submissions
     where request_type = 'new_group'

@@ -1,5 +1,6 @@
 -- grain: one row per account whose identity evidence points at more than one person; such
 -- accounts are neither matched nor reported as orphans: a person must decide
+-- key: account_kind, account, application?
 with directory as (
     select
         'directory' as account_kind,

@@ -1,6 +1,7 @@
 -- grain: one row per directory identity x enrolled email it could belong to, with the
 -- evidence: the directory mail attribute, or the UPN, equal to the enrolled email
 -- (case- and whitespace-insensitive). Members include removed ones.
+-- key: upn, email, match_method
 with identities as (
     select * from int_directory_identities
 ),

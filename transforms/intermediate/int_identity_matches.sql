@@ -1,6 +1,7 @@
 -- grain: one row per directory identity x member (group, email) it belongs to, and how it
 -- was matched. An identity whose evidence points at two different people (its mail at one,
 -- its UPN at another) is not matched: it is listed in int_identity_ambiguities instead.
+-- key: upn, request_number, email
 with candidates as (
     select * from int_identity_candidates
 ),

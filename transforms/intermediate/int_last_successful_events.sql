@@ -1,6 +1,7 @@
 -- grain: one row per user x log source x application: the latest successful event
 -- (the Entra sign-in log gives the directory sign-ins; the application access logs give
 -- each application's use)
+-- key: user_name, source, application?
 select
     user_name,
     source,

@@ -3,6 +3,7 @@
 -- AD lastLogonTimestamp lags by up to the configured margin, so for judging inactivity it
 -- counts as that many days later than recorded (AD evidence alone never makes an account
 -- dormant inside the margin).
+-- key: request_number, email
 with identities as (
     select im.request_number, im.email, i.*
     from int_identity_matches as im

@@ -2,6 +2,7 @@
 -- A person's latest submission decides: removed if it removed them, else active. Each
 -- attribute is the latest value any addition stated (a portal member list that has no NPI
 -- column does not erase the NPI the registration gave).
+-- key: request_number, email
 with events as (
     select * from stg_enrollment_people
 ),

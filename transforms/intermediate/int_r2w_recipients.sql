@@ -1,6 +1,7 @@
 -- grain: one row per provider (active member requesting R2W) x recipient chosen on the
 -- form, with whether the recipient may receive: an active member of the provider's group
 -- whose directory account is neither disabled nor dormant (no account yet is fine)
+-- key: request_number, provider_email, recipient_email
 with providers as (
     select * from int_entitlements
     where member_status = 'active' and application = 'R2W' and is_requested

@@ -1,6 +1,7 @@
 -- grain: one row per group x person x application currently requested
 -- The latest submission that listed a person's applications states their full set; the
 -- details of each are the latest that any submission gave.
+-- key: request_number, email, application
 with requests as (
     select * from stg_enrollment_app_requests
 ),

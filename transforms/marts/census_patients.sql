@@ -1,5 +1,6 @@
 -- grain: one row per census recipient provider x patient currently admitted (or in the ED)
 -- whose primary care provider they are. PHI: written only to the census workbooks.
+-- key: request_number, provider_npi, fin
 with subscribers as (
     select distinct request_number, provider_email, provider_name, provider_npi
     from r2w_distribution

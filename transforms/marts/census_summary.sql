@@ -1,4 +1,5 @@
 -- grain: one row (counts only, no PHI): how the ADT feed was used for the census
+-- key: messages
 select
     (select count(*) from raw_adt_events) as messages,
     (select count(*) from raw_adt_events) - (select count(*) from stg_adt_events)

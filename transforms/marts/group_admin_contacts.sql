@@ -1,5 +1,6 @@
 -- grain: one row per group: who support contacts about its accounts (its active Group
 -- Administrator; several are listed together if the group has more than one)
+-- key: request_number
 select
     g.request_number,
     g.group_name,

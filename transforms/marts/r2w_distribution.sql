@@ -2,6 +2,7 @@
 -- email or both), to which fax and which valid recipients, for which lab facilities, and
 -- whether the provider receives the Physician Census. A provider whose group has no DAA
 -- in force is listed with distributed = false and the reason: nothing is sent.
+-- key: request_number, provider_email, alert
 with providers as (
     select e.*, m.npi
     from int_entitlements as e

@@ -2,6 +2,7 @@
 -- identity evidence is ambiguous, a suffix the policy table does not know (treated as
 -- Regular Staff until the policy says otherwise), or a DAA envelope no group can be
 -- linked to
+-- key: note, subject, reference?
 with ambiguities as (
     select
         'ambiguous account' as note,

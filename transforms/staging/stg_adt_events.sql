@@ -1,5 +1,6 @@
 -- grain: one row per ADT message, each message control id once (a resent message is the
 -- same message), with the time the event happened (EVN-2, else MSH-7). PHI.
+-- key: source_file, source_line
 with source as (
     select * from raw_adt_events
 ),

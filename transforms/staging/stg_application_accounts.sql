@@ -1,4 +1,5 @@
 -- grain: one row per application account
+-- key: source_file, source_line
 with source as (
     select * from raw_application_accounts
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per DocuSign DAA envelope
+-- key: source_file, source_line
 with source as (
     select * from raw_daa_envelopes
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per signer (recipient) of a DocuSign DAA envelope
+-- key: source_file, source_line, email?, role_name?
 with source as (
     select * from raw_daa_recipients
 ),

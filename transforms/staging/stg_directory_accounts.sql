@@ -1,4 +1,5 @@
 -- grain: one row per Active Directory user
+-- key: source_file, source_line
 with source as (
     select * from raw_directory_accounts
 ),

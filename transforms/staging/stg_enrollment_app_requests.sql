@@ -1,4 +1,5 @@
 -- grain: one row per person x application requested in a submission
+-- key: source_file, source_line, email?, application?
 with source as (
     select * from raw_enrollment_app_requests
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per submission document (registration or change request)
+-- key: source_file, source_line
 with source as (
     select * from raw_enrollment_submissions
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per Entra ID user
+-- key: source_file, source_line
 with source as (
     select * from raw_entra_users
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per sign-in (Entra sign-in log) or application access event
+-- key: source_file, source_line
 with source as (
     select * from raw_sign_in_events
 ),

@@ -2,6 +2,7 @@
 -- grain: one row per active member x requested QVENTUS or R2W whose form details are
 -- incomplete: Qventus role or facility; R2W fax, lab facility, alert delivery method,
 -- recipient or the privacy-policy box (unchecked, or never stated, is not accepted)
+-- key: rule, request_number?, email?, application?
 with requests as (
     select * from int_entitlements
     where member_status = 'active' and is_requested and application in ('QVENTUS', 'R2W')

@@ -1,6 +1,7 @@
 -- rule: APP_UNUSED
 -- grain: one row per active member x active application account not used (or, never
 -- used, created) more than the threshold ago, while the member signs in (not dormant)
+-- key: rule, request_number?, email?, application?
 with entitlements as (
     select e.*
     from int_entitlements as e

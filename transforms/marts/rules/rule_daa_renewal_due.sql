@@ -1,5 +1,6 @@
 -- rule: DAA_RENEWAL_DUE
 -- grain: one row per group whose DAA is in force but lapses within the notice window
+-- key: rule, request_number?, email?, application?
 with daa as (
     select d.*, p.as_of, p.daa_notice_days
     from int_group_daa as d

@@ -1,6 +1,7 @@
 -- rule: DISABLED_WITH_ACCESS
 -- grain: one row per active member x active application account while every directory
 -- account of the member is disabled or expired
+-- key: rule, request_number?, email?, application?
 with entitlements as (
     select * from int_entitlements
     where member_status = 'active' and account_active

@@ -1,6 +1,7 @@
 -- rule: DORMANT_ACCOUNT
 -- grain: one row per active member with an enabled account whose latest successful sign-in
 -- (any source; AD counted with its lag margin) is more than the dormancy threshold ago
+-- key: rule, request_number?, email?, application?
 with activity as (
     select * from int_member_activity where is_dormant
 ),

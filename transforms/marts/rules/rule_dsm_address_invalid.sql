@@ -3,6 +3,7 @@
 -- address: none, not an address, a free-mail or ordinary mailbox, or not a provider.
 -- A Direct address lives on a HISP domain: one of the configured Direct domains, or (when
 -- none are configured) a domain with a label starting `direct` or containing `hisp`.
+-- key: rule, request_number?, email?, application?
 with dsm as (
     select
         e.*,

@@ -3,6 +3,7 @@
 -- normalised email, or the same NPI, enrolled more than once (the earliest enrolment is
 -- the person's, the others are extra); or one member matched by more than one enabled
 -- directory account (the earliest created is theirs)
+-- key: rule, request_number?, email?, application?
 with enrolments as (
     select request_number, email, npi, person_name, added_at
     from int_members

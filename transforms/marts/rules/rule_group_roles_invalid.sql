@@ -1,6 +1,7 @@
 -- rule: GROUP_ROLES_INVALID
 -- grain: one row per group without exactly one active Sponsoring Physician and one active
 -- Group Administrator, or with a Corporate/Legal Representative named YES without name or email
+-- key: rule, request_number?, email?, application?
 with roles as (
     select
         g.request_number,

@@ -1,6 +1,7 @@
 -- rule: NEVER_SIGNED_IN
 -- grain: one row per active member with an enabled account never used by any source,
 -- created more than the grace period ago
+-- key: rule, request_number?, email?, application?
 with activity as (
     select * from int_member_activity where is_never_signed_in
 ),

@@ -1,6 +1,7 @@
 -- rule: NOT_PROVISIONED
 -- grain: one row per active member x requested application with no active account, more
 -- than the provisioning window after both the request and the group's first completed DAA
+-- key: rule, request_number?, email?, application?
 with entitlements as (
     select * from int_entitlements
     where member_status = 'active' and is_requested and not account_active and daa_active

@@ -1,5 +1,6 @@
 -- rule: NOT_REQUESTED
 -- grain: one row per active member x application with an active account but no request
+-- key: rule, request_number?, email?, application?
 with entitlements as (
     select * from int_entitlements
     where member_status = 'active' and account_active and not is_requested

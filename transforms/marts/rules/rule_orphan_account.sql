@@ -2,6 +2,7 @@
 -- grain: one row per enabled directory identity or active application account that
 -- resolves to no enrolled member (current or removed); application empty for a directory
 -- one. Ambiguous accounts (int_identity_ambiguities) are not orphans.
+-- key: rule, request_number?, email?, application?
 with orphan_identities as (
     select
         'ORPHAN_ACCOUNT' as rule,

@@ -1,6 +1,7 @@
 -- rule: R2W_RECIPIENT_INVALID
 -- grain: one row per provider x R2W recipient who is not an active member of the
 -- provider's group, or whose directory account is disabled or dormant (email = recipient)
+-- key: rule, request_number?, email?, application?, key_part?
 select
     'R2W_RECIPIENT_INVALID' as rule,
     request_number,

@@ -2,6 +2,7 @@
 -- grain: one row per removed member x where access remains: the enabled directory account
 -- (application empty) and each active application account. A person removed from one
 -- group but still an active member of another keeps their access legitimately.
+-- key: rule, request_number?, email?, application?
 with removed as (
     select m.*
     from int_members as m

@@ -1,6 +1,7 @@
 -- rule: ROLE_NOT_ALLOWED
 -- grain: one row per active member x application held or requested that the policy table
 -- does not allow for the member's staff type and suffix class
+-- key: rule, request_number?, email?, application?
 with entitlements as (
     select * from int_entitlements
     where member_status = 'active' and (is_requested or account_active)

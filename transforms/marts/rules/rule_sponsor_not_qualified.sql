@@ -1,6 +1,7 @@
 -- rule: SPONSOR_NOT_QUALIFIED
 -- grain: one row per active Sponsoring Physician lacking a Provider suffix, a valid NPI,
 -- a licensed state or a state license number
+-- key: rule, request_number?, email?, application?
 with sponsors as (
     select * from int_members
     where member_status = 'active' and staff_type = 'Sponsoring Physician'

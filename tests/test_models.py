@@ -1,0 +1,59 @@
+"""The SQL layer: one dependency graph, every model created one way, every model's key
+checked as it is built."""
+
+from __future__ import annotations
+
+import ccreview.transforms.warehouse as warehouse
+import pytest
+from ccreview.flows.access_review import _sanitized
+
+from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
+
+
+def test_every_model_declares_its_key_and_a_grain():
+    for name, sql in warehouse.model_sql().items():
+        assert warehouse.model_key(sql), f"{name} declares no '-- key:' line"
+        assert "-- grain:" in sql, f"{name} states no grain"
+
+
+def test_every_model_is_in_one_graph_after_what_it_uses():
+    order = [name for name, _ in warehouse.build_order()]
+    assert set(order) == set(warehouse.model_files()) | {"findings_all"}
+    position = {name: i for i, name in enumerate(order)}
+    assert position["findings_all"] > max(position[r] for r in warehouse.rule_models())
+    assert position["findings_all"] < position["finding_exceptions"] < position["findings"]
+    assert position["findings"] < position["dormant_accounts"]
+
+
+def test_a_model_that_breaks_its_key_stops_the_build_naming_it(monkeypatch):
+    real = warehouse.model_sql
+
+    def with_a_broken_model() -> dict[str, str]:
+        sql = real()
+        sql["int_broken_grain"] = ("-- grain: one row per group (it is not)\n"
+                                   "-- key: request_number\n"
+                                   "select request_number, email from int_members")
+        return sql
+
+    monkeypatch.setattr(warehouse, "model_sql", with_a_broken_model)
+    with pytest.raises(warehouse.ModelGrainError) as err:
+        build_warehouse(SAMPLE, SAMPLE_AS_OF)
+    assert "int_broken_grain" in str(err.value) and "more than one row" in str(err.value)
+    assert "@" not in str(err.value)  # counts, never values
+
+
+def test_an_empty_key_column_is_a_broken_grain(sample_warehouse):
+    sample_warehouse.execute("create or replace temp table t_empty_key as "
+                             "select null::varchar as k union all select 'a'")
+    with pytest.raises(warehouse.ModelGrainError, match="1 row.s. with an empty key"):
+        warehouse.check_key(sample_warehouse, "t_empty_key", ["k"])
+    warehouse.check_key(sample_warehouse, "t_empty_key", ["k?"])  # declared nullable
+
+
+def test_the_stage_reports_a_broken_grain_by_the_model_name():
+    @_sanitized("transform")
+    def build():
+        raise warehouse.ModelGrainError("model int_x breaks its key (a): 2 key values")
+
+    with pytest.raises(warehouse.ModelGrainError, match="int_x"):
+        build()
