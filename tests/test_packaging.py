@@ -33,3 +33,10 @@ def test_the_wheel_installs_one_top_level_name_with_its_data(tmp_path):
                    "ccreview/contracts/policy/applications.csv",
                    "ccreview/flows/access_review.py", "ccreview/core/config.py"):
         assert needed in names
+
+
+def test_the_command_answers_from_any_folder(tmp_path):
+    cli = Path(sys.executable).parent / "ccreview"
+    done = subprocess.run([str(cli), "--help"], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0 and "review" in done.stdout
