@@ -44,14 +44,28 @@ def _as_of(value: str) -> dt.date:
             from None
 
 
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value!r}")
-    return n
+def _at_least(minimum: float, kind: type = int, what: str = "a whole number"):
+    """An argparse type: a `kind` number >= `minimum`, else a one-line usage error."""
+    def parse(value: str):
+        try:
+            n = kind(value)
+        except ValueError:
+            n = minimum - 1
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be {what} >= {minimum:g}, got {value!r}")
+        return n
+    return parse
+
+
+_positive = _at_least(1)
+_seconds = _at_least(0, float, "a number of seconds")
+
+
+def _wait_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=_seconds, metavar="SECONDS",
+                        default=run_lock.DEFAULT_WAIT_SECONDS,
+                        help="when another run is writing to --out, wait this long for it "
+                             f"before giving up (default {run_lock.DEFAULT_WAIT_SECONDS:g})")
 
 
 def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_help: str,
@@ -73,24 +87,11 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
     parser.add_argument("--workers", type=_positive, metavar="N",
                         help="render workers (default: the number of CPUs, at most 8)")
     if as_of_help:  # a run (not serve)
-        parser.add_argument("--wait", type=_seconds, metavar="SECONDS",
-                            default=run_lock.DEFAULT_WAIT_SECONDS,
-                            help="when another run is writing to --out, wait this long for "
-                                 f"it before giving up (default {run_lock.DEFAULT_WAIT_SECONDS:g})")
+        _wait_flag(parser)
         parser.add_argument("--accept-shrink", action="store_true",
                             help="run even though the inputs shrank drastically against the "
                                  "previous run into --out (by default refused: a partial "
                                  "export is the usual cause)")
-
-
-def _seconds(value: str) -> float:
-    try:
-        n = float(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {value!r}")
-    return n
 
 
 def _patient_data_flag(parser: argparse.ArgumentParser) -> None:
@@ -190,9 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="YYYY-MM-DD",
                         help="date of this intake: groups past due with nothing returned "
                              "are overdue (default: today)")
-    attest.add_argument("--wait", type=_seconds, metavar="SECONDS",
-                        default=run_lock.DEFAULT_WAIT_SECONDS,
-                        help="when another run is writing to --out, wait this long for it")
+    _wait_flag(attest)
 
     hist = sub.add_parser(
         "history", help="list the runs recorded in an output folder; restore a backup",
