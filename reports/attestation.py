@@ -97,13 +97,10 @@ def finish_attestation(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
     manifest = [[f"{rn}.xlsx", rn, name, _send_to(admin_email, sponsor_email),
                  admin, admin_email, sponsor, sponsor_email, due, rows, high]
                 for rn, name, admin, admin_email, sponsor, sponsor_email, rows, high
-                in con.execute("""
-                    select g.request_number, g.group_name, g.admin_name, g.admin_email,
-                           g.sponsor, g.sponsor_email, count(*),
-                           count(*) filter (where e.highest_severity = 'high')
-                    from entitlement_review as e
-                    inner join group_overview as g using (request_number)
-                    group by all order by g.request_number""").fetchall()]
+                in con.execute(
+                    "select request_number, group_name, admin_name, admin_email, sponsor, "
+                    "sponsor_email, rows, rows_needing_decision from attestation_groups "
+                    "order by request_number").fetchall()]
     write_csv(building_folder(out_dir, FOLDER) / MANIFEST, MANIFEST_COLUMNS, manifest)
     final = swap_in(out_dir, FOLDER, names)
     return [*(final / n for n in names), final / MANIFEST]

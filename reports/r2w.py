@@ -108,20 +108,9 @@ def prepare_census(out_dir: Path) -> None:
 
 
 def _census_providers(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    # every subscribed provider gets a census, an empty one on a day without patients
-    return con.execute("""
-        select d.request_number, d.provider_npi, any_value(d.provider_name),
-               any_value(d.provider_email),
-               (select count(*) from census_patients as p
-                where p.request_number = d.request_number
-                  and p.provider_npi = d.provider_npi)
-        from r2w_distribution as d
-        where d.physician_census and d.distributed
-          -- a census file is named by the provider's NPI: ten digits, nothing else
-          and regexp_full_match(d.provider_npi, '[0-9]{10}')
-          and regexp_full_match(d.request_number, 'CS[0-9]{7}')
-        group by d.request_number, d.provider_npi
-        order by all""").fetchall()
+    """(request number, NPI, name, email, patients) of every census recipient provider."""
+    return con.execute("select request_number, provider_npi, provider_name, provider_email, "
+                       "patients from census_providers order by all").fetchall()
 
 
 def _census_file(rn: str, npi: str, as_of: dt.date) -> str:
@@ -165,15 +154,8 @@ def write_census_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
 def finish_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
                   password: str | None) -> list[Path]:
     """Check every workbook is there, write the manifest, swap the folder in."""
-    recipients = dict(((rn, npi), emails) for rn, npi, emails in con.execute("""
-        select d.request_number, d.provider_npi,
-               string_agg(distinct r.recipient_email, '; ' order by r.recipient_email)
-        from r2w_distribution as d
-        left join int_r2w_recipients as r
-            on r.request_number = d.request_number and r.provider_email = d.provider_email
-            and r.problem is null
-        where d.physician_census and d.distributed
-        group by all""").fetchall())
+    recipients = dict(((rn, npi), emails) for rn, npi, emails in con.execute(
+        "select request_number, provider_npi, recipients from census_providers").fetchall())
     manifest = []
     for rn, npi, name, email, patients in _census_providers(con):
         file_name = _census_file(rn, npi, as_of)
