@@ -57,3 +57,19 @@ def test_the_stage_reports_a_broken_grain_by_the_model_name():
 
     with pytest.raises(warehouse.ModelGrainError, match="int_x"):
         build()
+
+
+def test_overlapping_exports_break_no_grain_and_change_no_finding(tmp_path, sample_warehouse):
+    """Every input exported twice (a re-run export beside the first): the keys hold and
+    the findings are the same."""
+    import shutil
+
+    from tests.conftest import finding_keys
+
+    inp = tmp_path / "in"
+    shutil.copytree(SAMPLE, inp)
+    shutil.copytree(SAMPLE, inp / "again")
+    for generated in ("expected_findings.csv", "expected_census.csv", "generation.json"):
+        (inp / "again" / generated).unlink()
+    con = build_warehouse(inp, SAMPLE_AS_OF)
+    assert finding_keys(con) == finding_keys(sample_warehouse)

@@ -87,6 +87,10 @@ orphan_rows as (
         on f.application <> '' and a.application = f.application
         and coalesce(a.email, a.username) = f.email and a.match_method = 'unmatched'
     where f.rule = 'ORPHAN_ACCOUNT'
+    -- one row per finding, whichever export (or username) the account came in
+    qualify row_number() over (
+        partition by f.finding_key order by i.upn, a.username, a.source_file, a.source_line
+    ) = 1
 ),
 
 combined as (

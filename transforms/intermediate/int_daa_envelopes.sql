@@ -2,10 +2,16 @@
 -- An envelope names its group by the RequestNumber custom field or a CS number in its
 -- subject. One that names none is linked by its signers' emails when they include the
 -- Sponsoring Physician's and the Group Administrator's of exactly one group; otherwise it
--- stays unlinked (request_number null) and is listed to resolve (review_notes).
--- key: source_file, source_line
+-- stays unlinked (request_number null) and is listed to resolve (review_notes). An
+-- envelope in two overlapping exports counts once: its latest state.
+-- key: envelope_id
 with envelopes as (
     select * from stg_daa_envelopes
+    qualify row_number() over (
+        partition by envelope_id
+        order by status_changed_at desc nulls last, completed_at desc nulls last,
+            source_file, source_line
+    ) = 1
 ),
 
 signer_emails as (

@@ -35,6 +35,12 @@ orphan_app_accounts as (
         printf('Active %s account matches no enrolled member', a.application) as detail,
     from int_application_accounts as a
     where a.match_method = 'unmatched' and a.active
+    -- one finding per application and address: the same account in overlapping exports,
+    -- or several usernames of one address, is reported once (the first username)
+    qualify row_number() over (
+        partition by a.application, coalesce(a.email, a.username)
+        order by a.username, a.source_file, a.source_line
+    ) = 1
 )
 
 select * from orphan_identities
