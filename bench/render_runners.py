@@ -22,8 +22,9 @@ from ccreview import prefect_runtime  # noqa: E402
 
 prefect_runtime.configure()  # before prefect is imported
 
-from ccreview.flows.access_review import ALL_REPORTS, report  # noqa: E402
 from prefect import flow  # noqa: E402
+
+from ccreview.flows.access_review import ALL_REPORTS, report  # noqa: E402
 
 RESULTS = Path(__file__).parent / "render_runners.json"
 

@@ -46,9 +46,9 @@ HEADER_SEARCH_ROWS = 10
 
 def read_returned(path: Path, name: str) -> ReturnedCopy | Problem:
     """One returned file: its identifier and its Review rows, or why it cannot be used."""
-    from ccreview.contracts.readers import check_workbook_size
     from openpyxl import load_workbook
 
+    from ccreview.contracts.readers import check_workbook_size
     from ccreview.core.errors import UnreadableInputError
 
     try:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from ccreview.contracts.readers import READER_MODULES
 from ccreview.contracts.schemas import CONTRACTS, REASONS
-
 from ccreview.core.config import ReviewConfig, Thresholds
 
 READERS = READER_MODULES
@@ -114,7 +113,6 @@ REVIEW_COLUMN_MEANINGS = {
 
 def _attestation_section() -> list[str]:
     from ccreview.contracts import attestation_returns
-
     from ccreview.core.attestation import IDENTIFIER_SHEET, REMEDIATION_COLUMNS, REVIEW_HEADERS
 
     out = ["", "## Attestation workbooks (`attestation/<request number>.xlsx`)", "",

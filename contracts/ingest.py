@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
+
 from ccreview.contracts.readers import display_name, read_input_file, sign_in_events_csv, survey
 from ccreview.contracts.schemas import CONTRACTS, Contract, reason_for
-
 from ccreview.core.config import (
     HOSPITAL_CULTURES,
     HOSPITAL_TIME_ZONES,

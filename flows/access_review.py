@@ -21,8 +21,17 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
+from ccreview.core import redaction, run_lock
+from ccreview.core.config import load_config
+from ccreview.core.errors import UsageError
+from ccreview.core.history import recording_run, refuse_silent_replacement
+from ccreview.core.progress import progress_bar
 from ccreview.flows.runners import default_workers, make_task_runner, resolve_runner
 from ccreview.reports.access_review import ReviewContext, write_review_reports
 from ccreview.reports.attestation import (
@@ -46,15 +55,6 @@ from ccreview.transforms.warehouse import (
     connect_warehouse,
     load_reference_tables,
 )
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
-
-from ccreview.core import redaction, run_lock
-from ccreview.core.config import load_config
-from ccreview.core.errors import UsageError
-from ccreview.core.history import recording_run, refuse_silent_replacement
-from ccreview.core.progress import progress_bar
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")

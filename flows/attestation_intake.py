@@ -10,14 +10,14 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from ccreview.contracts.attestation_returns import check_returns
-from ccreview.flows.access_review import _retry_on_io_error, _sanitized
-from ccreview.reports.remediation import write_remediation
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from ccreview.contracts.attestation_returns import check_returns
 from ccreview.core import redaction, run_lock
 from ccreview.core.history import HISTORY, record_status
+from ccreview.flows.access_review import _retry_on_io_error, _sanitized
+from ccreview.reports.remediation import write_remediation
 
 
 @task(name="attestation intake", retries=2, retry_delay_seconds=2,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from ccreview.reports.files import atomic_path, write_csv
-from ccreview.reports.xlsx import DATE_FORMAT, FreeformSheet, StreamingBook
 
 from ccreview.core.vocabulary import FINDING_COLUMNS
+from ccreview.reports.files import atomic_path, write_csv
+from ccreview.reports.xlsx import DATE_FORMAT, FreeformSheet, StreamingBook
 
 FINDINGS_HEADERS = {
     "finding_key": "Finding key", "rule": "Rule", "severity": "Severity",

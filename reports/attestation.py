@@ -15,8 +15,6 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
-from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv
-from ccreview.reports.xlsx import StreamingBook
 
 from ccreview.core.attestation import (  # noqa: F401  (re-exported for the report's users)
     DECISIONS,
@@ -30,6 +28,8 @@ from ccreview.core.attestation import (  # noqa: F401  (re-exported for the repo
     evidence_text,
     workbook_id,
 )
+from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv
+from ccreview.reports.xlsx import StreamingBook
 
 WIDTHS = (15, 24, 34, 20, 18, 14, 24, 10, 12, 11, 16, 12, 30, 10, 12, 40)
 FOLDER = "attestation"

@@ -14,10 +14,10 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
-from ccreview.reports.files import child_path, write_csv
-from ccreview.reports.xlsx import FreeformSheet, StreamingBook, sheet_name
 
 from ccreview.core.vocabulary import support_desk_rules
+from ccreview.reports.files import child_path, write_csv
+from ccreview.reports.xlsx import FreeformSheet, StreamingBook, sheet_name
 
 COLUMNS = ["lan_id", "upn", "person_name", "email", "request_number", "group_name",
            "staff_type", "last_sign_in_at", "last_sign_in_source", "days_inactive",

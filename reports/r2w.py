@@ -20,6 +20,8 @@ import re
 from pathlib import Path
 
 import duckdb
+
+from ccreview.core.errors import UsageError
 from ccreview.reports.files import (
     atomic_path,
     building_folder,
@@ -29,8 +31,6 @@ from ccreview.reports.files import (
     write_csv,
 )
 from ccreview.reports.xlsx import StreamingBook
-
-from ccreview.core.errors import UsageError
 
 DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
                 "provider_npi", "alert", "delivery_method", "fax_number", "email_recipients",

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ccreview.core.attestation import REMEDIATION_COLUMNS, IntakeResult
 from ccreview.reports.files import write_csv
 from ccreview.reports.xlsx import FreeformSheet, StreamingBook, sheet_name
-
-from ccreview.core.attestation import REMEDIATION_COLUMNS, IntakeResult
 
 STATUS_HEADERS = ["Request number", "Group", "Status", "Due", "Returned files", "Rows",
                   "Decided", "Keep", "Revoke", "Modify", "Problems"]

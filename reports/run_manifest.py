@@ -9,9 +9,9 @@ from importlib import metadata
 from pathlib import Path
 
 import duckdb
-from ccreview.reports.files import atomic_path
 
 from ccreview.core.digest import file_sha256
+from ccreview.reports.files import atomic_path
 
 KEY_LIBRARIES = ("ccreview", "pandas", "pandera", "duckdb", "prefect", "openpyxl",
                  "great-expectations")

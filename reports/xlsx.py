@@ -12,11 +12,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from ccreview.reports.files import atomic_path
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from ccreview.core.attestation import EXCEL_MAX_CHARS
+from ccreview.reports.files import atomic_path
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"

@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.transforms.warehouse import build_models, load_reference_tables
 
 from ccreview import prefect_runtime
+from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.core.config import ReviewConfig
+from ccreview.transforms.warehouse import build_models, load_reference_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"

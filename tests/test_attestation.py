@@ -10,7 +10,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+
 from ccreview.contracts.attestation_returns import check_returns
+from ccreview.core.history import HISTORY, record_status, recording_run
 from ccreview.reports.access_review import ReviewContext, write_review_reports
 from ccreview.reports.attestation import (
     EVIDENCE_HEADERS,
@@ -19,11 +24,6 @@ from ccreview.reports.attestation import (
     write_attestation_workbooks,
 )
 from ccreview.reports.remediation import write_remediation
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from python_calamine import CalamineWorkbook
-
-from ccreview.core.history import HISTORY, record_status, recording_run
 from ccreview.synthetic.returns import DECISION_COL, fill_copy, fill_returns
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
 
@@ -383,8 +383,9 @@ def test_evidence_reads_back_as_written(tmp_path_factory, values):
     """Whatever an evidence cell holds — odd text included (`_x0041_`, control characters,
     leading `=`) — reads back from the workbook with the same canonical text, so an
     untouched return never looks edited."""
-    from ccreview.reports.xlsx import StreamingBook
     from openpyxl import load_workbook
+
+    from ccreview.reports.xlsx import StreamingBook
 
     path = tmp_path_factory.mktemp("prop") / "row.xlsx"
     shown = [("Yes" if v else "No") if isinstance(v, bool) else v for v in values]

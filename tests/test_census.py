@@ -7,8 +7,8 @@ import io
 
 import openpyxl
 import pytest
-from ccreview.reports.r2w import write_census, write_distribution
 
+from ccreview.reports.r2w import write_census, write_distribution
 from tests.cases import AS_OF, Account, Case, days_ago, person
 from tests.conftest import SAMPLE, build_warehouse, expected_keys
 
@@ -152,9 +152,8 @@ def test_encrypted_census_opens_with_the_password_only(tmp_path):
 
 
 def test_password_comes_from_the_environment_or_a_secret_file(tmp_path, monkeypatch):
-    from ccreview.reports.r2w import census_password
-
     from ccreview.core.errors import UsageError
+    from ccreview.reports.r2w import census_password
 
     monkeypatch.delenv("CCREVIEW_CENSUS_PASSWORD", raising=False)
     monkeypatch.delenv("CCREVIEW_CENSUS_PASSWORD_FILE", raising=False)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 
+from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from tests.conftest import FIXTURES, SECRET
 
 

@@ -8,10 +8,10 @@ import json
 
 import openpyxl
 import pytest
-from ccreview.contracts.readers.enrollment_json import unwrap
-from ccreview.reports.dormant_accounts import COLUMNS, SUPPORT_RULES, write_dormant_reports
 
+from ccreview.contracts.readers.enrollment_json import unwrap
 from ccreview.core.config import FindingException, ReviewConfig
+from ccreview.reports.dormant_accounts import COLUMNS, SUPPORT_RULES, write_dormant_reports
 from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse, expected_keys
 

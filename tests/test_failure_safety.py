@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-import ccreview.flows.access_review as flow_module
 import duckdb
 import pytest
 
+import ccreview.flows.access_review as flow_module
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.flow

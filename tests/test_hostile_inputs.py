@@ -18,8 +18,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from ccreview.contracts.readers import read_input_file
 
+from ccreview.contracts.readers import read_input_file
 from ccreview.core.config import config_from_dict
 from tests.cases import npi
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse, finding_keys
@@ -423,9 +423,9 @@ def test_debug_detail_reaches_the_terminal_only(prefect_harness, tmp_path, monke
                                                 capfd):
     """With --debug, exception text quoting input goes to the terminal, never to Prefect's
     database (nor any file)."""
-    import ccreview.flows.access_review as flow_module
     from prefect.client.orchestration import get_client
 
+    import ccreview.flows.access_review as flow_module
     from ccreview import cli
 
     secret = "Zelda Quintero-Secretname"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ccreview.contracts.readers.base import parse_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccreview.contracts.readers.base import parse_datetime
 from ccreview.core.identifiers import (
     FILETIME_NEVER,
     datetime_to_filetime,

@@ -3,10 +3,10 @@ checked as it is built."""
 
 from __future__ import annotations
 
-import ccreview.transforms.warehouse as warehouse
 import pytest
-from ccreview.flows.access_review import _sanitized
 
+import ccreview.transforms.warehouse as warehouse
+from ccreview.flows.access_review import _sanitized
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
 
 

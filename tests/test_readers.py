@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ccreview.contracts.readers import read_input_file
 
+from ccreview.contracts.readers import read_input_file
 from ccreview.core.errors import UnreadableInputError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -129,6 +129,7 @@ def test_data_dictionary_is_current():
 
 def _load_events(tmp_path, *names):
     import duckdb
+
     from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 
     for name in names:

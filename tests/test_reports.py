@@ -6,12 +6,12 @@ import csv
 
 import openpyxl
 import pytest
+
 from ccreview.reports.access_review import ReviewContext, write_review_reports
 from ccreview.reports.attestation import write_attestation_workbooks
 from ccreview.reports.dormant_accounts import write_dormant_reports
 from ccreview.reports.files import atomic_path, csv_safe
 from ccreview.reports.r2w import write_distribution
-
 from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
 from tests.conftest import build_warehouse
 

@@ -7,9 +7,9 @@ import json
 
 import duckdb
 import openpyxl
-from ccreview.reports.access_review import ReviewContext, write_review_reports
 
 from ccreview.core.history import HISTORY, record_run
+from ccreview.reports.access_review import ReviewContext, write_review_reports
 from tests.cases import AS_OF, Account, AppAccount, Case, days_ago, person
 from tests.conftest import build_warehouse
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from ccreview.contracts.attestation_returns import check_returns
-from ccreview.contracts.readers import require_inputs
-from ccreview.transforms.warehouse import PATIENT_TABLES
 
 from ccreview import cli
+from ccreview.contracts.attestation_returns import check_returns
+from ccreview.contracts.readers import require_inputs
 from ccreview.core import run_lock
 from ccreview.core.errors import UsageError
 from ccreview.core.history import HISTORY, list_backups, list_runs, record_status
+from ccreview.transforms.warehouse import PATIENT_TABLES
 from tests.conftest import SAMPLE, SAMPLE_AS_OF
 
 AS_OF = SAMPLE_AS_OF.isoformat()

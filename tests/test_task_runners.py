@@ -7,12 +7,12 @@ import hashlib
 import io
 from pathlib import Path
 
-import ccreview.flows.access_review as flow_module
 import pytest
+
+import ccreview.flows.access_review as flow_module
+from ccreview.core import progress
 from ccreview.flows.access_review import render_plan
 from ccreview.flows.runners import AUTO_PROCESS_POOL_GROUPS, make_task_runner, resolve_runner
-
-from ccreview.core import progress
 from tests.conftest import SAMPLE
 
 AS_OF = "2026-11-01"

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from python_calamine import CalamineWorkbook
+
 from ccreview.contracts.attestation_returns import check_returns
+from ccreview.core.history import HISTORY, recording_run
 from ccreview.reports.access_review import ReviewContext, write_review_reports
 from ccreview.reports.attestation import write_attestation_workbooks
 from ccreview.reports.dormant_accounts import write_dormant_reports
 from ccreview.reports.r2w import write_census, write_distribution
 from ccreview.reports.remediation import write_remediation
-from python_calamine import CalamineWorkbook
-
-from ccreview.core.history import HISTORY, recording_run
 from ccreview.synthetic.returns import fill_returns
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
 

@@ -31,7 +31,6 @@ from ccreview.contracts.readers.base import (
     is_xlsx,
     xlsx_as_csv_text,
 )
-
 from ccreview.core.config import (
     HOSPITAL_CULTURES,
     HOSPITAL_TIME_ZONES,

@@ -15,7 +15,6 @@ from datetime import tzinfo
 from functools import partial
 
 from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
-
 from ccreview.core.identifiers import filetime_to_datetime
 
 FORMAT = "active-directory-csv"

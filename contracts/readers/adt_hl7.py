@@ -31,6 +31,7 @@ import re
 from functools import partial
 
 import hl7
+
 from ccreview.contracts.readers.base import ReadResult, csv_records, parse_datetime, to_utc
 
 FORMAT_HL7 = "hl7-v2-adt"

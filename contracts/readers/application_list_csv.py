@@ -27,7 +27,6 @@ from functools import partial
 
 from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
 from ccreview.contracts.readers.enrollment_json import APPLICATION_NAMES
-
 from ccreview.core.config import ApplicationListLayout
 
 FORMAT = "application-user-list-csv"

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 from ccreview.contracts.readers.base import ReadResult, parse_bool, parse_datetime, parse_text
-
 from ccreview.core.identifiers import (
     REQUEST_NUMBER_RE,
     STAFF_TYPES,

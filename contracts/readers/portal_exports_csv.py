@@ -29,7 +29,6 @@ from ccreview.contracts.readers.base import (
     parse_datetime,
     parse_text,
 )
-
 from ccreview.core.identifiers import staff_type_label
 
 FORMAT_MEMBERS = "portal-group-member-list"
