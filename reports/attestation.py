@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from ccreview.core.attestation import (  # noqa: F401  (re-exported for the report's users)
+from ccreview.core.attestation import (
     DECISIONS,
     EVIDENCE,
     EVIDENCE_HEADERS,
@@ -25,7 +25,6 @@ from ccreview.core.attestation import (  # noqa: F401  (re-exported for the repo
     REVIEW_HEADERS,
     REVIEW_SHEET,
     due_date,
-    evidence_text,
     workbook_id,
 )
 from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv

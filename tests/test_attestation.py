@@ -15,14 +15,10 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from ccreview.contracts.attestation_returns import check_returns
+from ccreview.core.attestation import EVIDENCE_HEADERS, REVIEW_HEADERS, evidence_text
 from ccreview.core.history import HISTORY, record_status, recording_run
 from ccreview.reports.access_review import ReviewContext, write_review_reports
-from ccreview.reports.attestation import (
-    EVIDENCE_HEADERS,
-    REVIEW_HEADERS,
-    evidence_text,
-    write_attestation_workbooks,
-)
+from ccreview.reports.attestation import write_attestation_workbooks
 from ccreview.reports.remediation import write_remediation
 from ccreview.synthetic.returns import DECISION_COL, fill_copy, fill_returns
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse

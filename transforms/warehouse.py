@@ -32,9 +32,7 @@ import duckdb
 import pandas as pd
 
 from ccreview.core.config import ReviewConfig
-from ccreview.core.errors import UsageError
 from ccreview.core.identifiers import is_valid_npi
-from ccreview.core.vocabulary import FINDING_COLUMNS  # noqa: F401  (the findings table's)
 
 HERE = Path(__file__).parent
 LAYERS = ("staging", "intermediate", "marts", "findings")
@@ -139,10 +137,8 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     con.execute("create or replace table policy_suffix_classes as select * from "
                 "read_csv(?, header=true, all_varchar=true)",
                 [str(policy / "suffix_classes.csv")])
+    # rule names in the severities and exceptions were checked when the config was read
     catalog = pd.read_csv(CONTRACTS_DIR / "findings_catalog.csv", dtype=str)
-    unknown = set(config.severity) - set(catalog["rule"])
-    if unknown:
-        raise UsageError(f"config: severity set for unknown rule(s) {sorted(unknown)}")
     for rule, sev in config.severity.items():
         catalog.loc[catalog["rule"] == rule, "severity"] = sev
     con.register("_catalog", catalog)
@@ -154,9 +150,6 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
         con.executemany("insert into config_exceptions values (?, ?, ?, ?, ?)",
                         [[e.account, e.rule, e.reason, e.approved_by, e.expires]
                          for e in config.exceptions])
-    unknown_rules = {e.rule for e in config.exceptions} - set(catalog["rule"])
-    if unknown_rules:
-        raise UsageError(f"config: exception for unknown rule(s) {sorted(unknown_rules)}")
     for table, values in (("config_free_mail_domains", config.free_mail_domains),
                           ("config_direct_domains", config.direct_domains)):
         con.execute(f"create or replace table {table} (domain varchar)")
