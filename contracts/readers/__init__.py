@@ -156,33 +156,50 @@ def _read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...],
     return _read_table_text(text, layouts, time_zones, cultures)
 
 
+def _table_format(text: str, layouts: tuple[ApplicationListLayout, ...]
+                  ) -> tuple[str | None, list[str]]:
+    """Which table a CSV text (or an XLSX sheet as CSV text) is, by its header: the one
+    place the tables are told apart, for reading and for the check before a run."""
+    header = csv_header(text.lstrip("\ufeff \t\r\n"))
+    if active_directory_csv.matches(header):
+        return active_directory_csv.FORMAT, header
+    if application_list_csv.matches(header):
+        return application_list_csv.FORMAT, header
+    if application_list_csv.matching_layout(header, layouts) is not None:
+        return "application-list-layout", header
+    if set(header) >= portal_exports_csv.DAA_HEADERS:
+        return portal_exports_csv.FORMAT_DAA, header
+    if portal_exports_csv.member_list_header_line(text) is not None:
+        return portal_exports_csv.FORMAT_MEMBERS, header
+    if set(header) >= adt_hl7.CSV_HEADERS:
+        return adt_hl7.FORMAT_CSV, header
+    if header in GROUND_TRUTH_HEADERS:
+        return "generator-ground-truth", header
+    return None, header
+
+
 def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
                      time_zones: TimeZones, cultures: Cultures) -> Recognised:
     """A table (CSV, or an XLSX sheet as CSV text): recognised by its header."""
-    header = csv_header(text.lstrip("\ufeff \t\r\n"))
-    if active_directory_csv.matches(header):
-        return Recognised(active_directory_csv.FORMAT,
-                          active_directory_csv.read(text, time_zones.zone("directory"),
-                                                    cultures.directory))
-    if application_list_csv.matches(header):
-        return Recognised(application_list_csv.FORMAT,
-                          application_list_csv.read(text, None, cultures.applications))
-    layout = application_list_csv.matching_layout(header, layouts)
-    if layout is not None:
+    fmt, header = _table_format(text, layouts)
+    if fmt == active_directory_csv.FORMAT:
+        return Recognised(fmt, active_directory_csv.read(text, time_zones.zone("directory"),
+                                                         cultures.directory))
+    if fmt == application_list_csv.FORMAT:
+        return Recognised(fmt, application_list_csv.read(text, None, cultures.applications))
+    if fmt == "application-list-layout":
+        layout = application_list_csv.matching_layout(header, layouts)
         res = application_list_csv.read(text, layout, cultures.applications)
         return Recognised(res.format, res)
-    if set(header) >= portal_exports_csv.DAA_HEADERS:
-        return Recognised(portal_exports_csv.FORMAT_DAA, portal_exports_csv.read_daa_csv(text))
-    member_header = portal_exports_csv.member_list_header_line(text)
-    if member_header is not None:
-        return Recognised(portal_exports_csv.FORMAT_MEMBERS,
-                          portal_exports_csv.read_member_list(text, member_header))
-    if set(header) >= adt_hl7.CSV_HEADERS:
-        return Recognised(adt_hl7.FORMAT_CSV,
-                          adt_hl7.read_csv_extract(text, time_zones.zone("adt")))
-    if header in GROUND_TRUTH_HEADERS:
-        return Recognised("generator-ground-truth", None,
-                          "the generator's ground truth, not an input")
+    if fmt == portal_exports_csv.FORMAT_DAA:
+        return Recognised(fmt, portal_exports_csv.read_daa_csv(text))
+    if fmt == portal_exports_csv.FORMAT_MEMBERS:
+        return Recognised(fmt, portal_exports_csv.read_member_list(
+            text, portal_exports_csv.member_list_header_line(text)))
+    if fmt == adt_hl7.FORMAT_CSV:
+        return Recognised(fmt, adt_hl7.read_csv_extract(text, time_zones.zone("adt")))
+    if fmt == "generator-ground-truth":
+        return Recognised(fmt, None, "the generator's ground truth, not an input")
     return Recognised("unrecognised", None, "no reader recognises its content")
 
 
@@ -318,20 +335,22 @@ def _xlsx_head(path: Path, rows: int = 8) -> str:
     return buf.getvalue()
 
 
+_KINDS_OF_TABLES = {
+    active_directory_csv.FORMAT: {"directory"},
+    application_list_csv.FORMAT: {"applications"},
+    "application-list-layout": {"applications"},
+    portal_exports_csv.FORMAT_DAA: {"docusign"},
+    portal_exports_csv.FORMAT_MEMBERS: {"enrollment"},
+    adt_hl7.FORMAT_CSV: {"adt"},
+}
+
+
 def _table_kinds(text: str, layouts: tuple[ApplicationListLayout, ...]) -> set[str]:
-    header = csv_header(text)
-    if active_directory_csv.matches(header):
-        return {"directory"} | ({"sign_in"} if "lastlogontimestamp" in header else set())
-    if application_list_csv.matches(header) or application_list_csv.matching_layout(
-            header, layouts) is not None:
-        return {"applications"}
-    if set(header) >= portal_exports_csv.DAA_HEADERS:
-        return {"docusign"}
-    if portal_exports_csv.member_list_header_line(text) is not None:
-        return {"enrollment"}
-    if set(header) >= adt_hl7.CSV_HEADERS:
-        return {"adt"}
-    return set()
+    fmt, header = _table_format(text, layouts)
+    kinds = set(_KINDS_OF_TABLES.get(fmt, set()))
+    if fmt == active_directory_csv.FORMAT and "lastlogontimestamp" in header:
+        kinds.add("sign_in")  # AD's lastLogonTimestamp is sign-in evidence too
+    return kinds
 
 
 def require_inputs(input_dir: Path, run: str,
