@@ -30,7 +30,7 @@ from ccreview.contracts.readers import require_inputs
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
 from ccreview.core.errors import UsageError
-from ccreview.core.history import recording_run, refuse_silent_replacement
+from ccreview.core.history import HISTORY, recording_run, refuse_silent_replacement
 from ccreview.core.progress import progress_bar
 from ccreview.flows.runners import default_workers, make_task_runner, resolve_runner
 from ccreview.reports.access_review import ReviewContext, write_review_reports
@@ -160,11 +160,13 @@ def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
 @task(name="transform", cache_policy=NO_CACHE)
 @_sanitized("transform")
 def transform(warehouse: str, as_of: str, config_path: str | None,
-              dormancy_days: int | None = None) -> dict[str, int]:
+              dormancy_days: int | None = None, out_dir: str | None = None
+              ) -> dict[str, int]:
     logger = get_run_logger()
     config = load_config(config_path).with_dormancy_days(dormancy_days)
     with connect_warehouse(warehouse) as con:
-        load_reference_tables(con, config, dt.date.fromisoformat(as_of))
+        load_reference_tables(con, config, dt.date.fromisoformat(as_of),
+                              Path(out_dir) / HISTORY if out_dir else None)
         models = build_models(con)
         counts = dict(con.execute("select rule, count(*) from findings group by rule "
                                   "order by rule").fetchall())
@@ -418,7 +420,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         check_shrink(str(building), out_dir)
     quality = data_quality(str(building), as_of, out_dir)
     lap("data quality")
-    findings = transform(str(building), as_of, config_path, dormancy_days)
+    findings = transform(str(building), as_of, config_path, dormancy_days, out_dir)
     lap("transform")
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
                      dormancy_days, task_runner, workers, replace)

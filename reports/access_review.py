@@ -53,24 +53,14 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
                          ctx: ReviewContext) -> list[Path]:
     findings = con.execute(
         f"select {', '.join(FINDING_COLUMNS)} from findings").df()
-    has_history = _has_table(con, "finding_changes")
-    change = (con.execute("select status, count(*) from finding_changes group by 1").fetchall()
-              if has_history else [])
-    status = dict(con.execute("select finding_key, status from finding_changes").fetchall()
-                  ) if has_history else {}
-    trend = (con.execute("select as_of, rule, open_findings from finding_trend").fetchall()
-             if has_history else [])
+    change = con.execute("select status, count(*) from finding_changes group by 1").fetchall()
+    status = dict(con.execute("select finding_key, status from finding_changes").fetchall())
+    trend = con.execute("select as_of, rule, open_findings from finding_trend").fetchall()
     quarantine = con.execute(
         f"select {', '.join(QUARANTINE_COLUMNS)} from quarantine "
         "order by source_file, source_line, column_name, rule").df()
-    inputs = con.execute("""
-        select f.source_file, f.format, f.status, f.note,
-               coalesce(sum(r.rows_read), 0)::bigint as rows_read,
-               coalesce(sum(r.rows_accepted), 0)::bigint as rows_accepted,
-               coalesce(sum(r.rows_quarantined), 0)::bigint as rows_quarantined
-        from input_files as f
-        left join input_reconciliation as r using (source_file)
-        group by all order by f.source_file""").df()
+    inputs = con.execute("select source_file, format, status, note, rows_read, rows_accepted, "
+                         "rows_quarantined from input_summary order by source_file").df()
     catalog = con.execute("select rule, severity, description from findings_catalog").df()
     notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
     has_dq = _has_table(con, "data_quality_results")
@@ -84,13 +74,8 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     warning_counts = con.execute(
         "select source_file, table_name, rule, any_value(reason), count(*) from row_warnings "
         "group by all order by source_file, table_name, rule").fetchall()
-    scope = con.execute("""
-        select
-            (select count(*) from int_groups) as groups,
-            (select count(*) from int_members where member_status = 'active') as members,
-            (select count(*) from int_directory_identities) as directory_accounts,
-            (select count(*) from stg_application_accounts) as application_accounts
-    """).df().iloc[0].to_dict()
+    scope = con.execute("select groups, members, directory_accounts, application_accounts "
+                        "from review_scope").df().iloc[0].to_dict()
 
     written = []
     csv_path = out_dir / "findings.csv"
@@ -109,24 +94,15 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     written.append(q_path)
     xlsx_path = out_dir / f"access_review_{ctx.as_of.isoformat()}.xlsx"
     scope.update(change=dict(change), status=status, trend=trend)
-    status_sql = ("select request_number, attestation_of, attestation_due, attestation_status "
-                  "from group_review_status" if _has_table(con, "group_review_status") else
-                  "select null::varchar as request_number, null::date as attestation_of, "
-                  "null::date as attestation_due, null::varchar as attestation_status")
     scope["group_rows"] = [list(r) for r in con.execute(
-        f"select {', '.join('g.' + c for c in GROUP_COLUMNS)}, s.attestation_of, "
-        f"s.attestation_due, s.attestation_status from group_overview as g "
-        f"left join ({status_sql}) as s using (request_number) "
-        "order by g.request_number").fetchall()]
+        f"select {', '.join(GROUP_COLUMNS)}, attestation_of, attestation_due, "
+        "attestation_status from review_groups order by request_number").fetchall()]
     scope["evaluated_rules"] = {t.removeprefix("rule_").upper() for (t,) in con.execute(
         "select table_name from information_schema.tables where table_name like 'rule\\_%' "
         "escape '\\'").fetchall()}
-    scope["run_inputs"] = [list(r) for r in con.execute("""
-        select f.source_file, f.format, f.status, f.size_bytes, f.sha256,
-               coalesce(sum(r.rows_read), 0), coalesce(sum(r.rows_accepted), 0),
-               coalesce(sum(r.rows_quarantined), 0)
-        from input_files as f left join input_reconciliation as r using (source_file)
-        group by all order by f.source_file""").fetchall()]
+    scope["run_inputs"] = [list(r) for r in con.execute(
+        "select source_file, format, status, size_bytes, sha256, rows_read, rows_accepted, "
+        "rows_quarantined from input_summary order by source_file").fetchall()]
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
                  warning_counts=warning_counts)

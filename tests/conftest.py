@@ -26,15 +26,16 @@ SECRET = "Zyx-Patient-Secret"  # a value that must never be copied into a reason
 prefect_runtime.configure()  # the same settings as the command line, before prefect loads
 
 
-def build_warehouse(input_dir: Path, as_of: dt.date,
-                    config: ReviewConfig | None = None) -> duckdb.DuckDBPyConnection:
-    """Ingest, validate and transform a folder into an in-memory warehouse."""
+def build_warehouse(input_dir: Path, as_of: dt.date, config: ReviewConfig | None = None,
+                    history: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Ingest, validate and transform a folder into an in-memory warehouse (`history`: the
+    run history earlier runs recorded, read by the models comparing with them)."""
     config = config or ReviewConfig()
     con = duckdb.connect()
     ingest_inputs(input_dir, con, config.application_lists, config.time_zones,
                   config.cultures)
     validate_ingested(con)
-    load_reference_tables(con, config, as_of)
+    load_reference_tables(con, config, as_of, history)
     build_models(con)
     return con
 

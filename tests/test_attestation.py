@@ -332,7 +332,7 @@ def test_next_compliance_workbook_shows_the_review_status(tmp_path):
     fill_copy(paths[0], returned / "a.xlsx", 1)
     record_status(out / HISTORY, _check(out, returned, DUE + dt.timedelta(days=5)))
     later = SAMPLE_AS_OF + dt.timedelta(days=91)
-    con2 = build_warehouse(SAMPLE, later)
+    con2 = build_warehouse(SAMPLE, later, history=out / HISTORY)
     ctx = ReviewContext(as_of=later, settings={}, version="test")
     with recording_run(con2, out, later):
         files = {p.name: p for p in write_review_reports(con2, out, ctx)}

@@ -30,7 +30,7 @@ def _case(alan_last_sign_in_days: float) -> Case:
 
 
 def _review(tmp_path, case, as_of, out):
-    con = build_warehouse(case.write(tmp_path / f"in-{as_of}"), as_of)
+    con = build_warehouse(case.write(tmp_path / f"in-{as_of}"), as_of, history=out / HISTORY)
     changes = record_run(con, out, as_of)
     return con, changes
 

@@ -109,8 +109,11 @@ def build_order() -> list[tuple[str, str]]:
 
 
 def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
-                          as_of: date) -> None:
-    """Run parameters, the policy and the findings catalog: the data the SQL reads."""
+                          as_of: date, history: Path | None = None) -> None:
+    """Run parameters, the policy, the findings catalog and what earlier runs recorded
+    (`history`, the run history file; none: a first run): the data the SQL reads besides
+    the inputs."""
+    load_history_sources(con, history, as_of)
     t = config.thresholds
     params = pd.DataFrame([{
         "as_of": as_of, "as_of_ts": pd.Timestamp(as_of),
@@ -157,9 +160,61 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
             con.executemany(f"insert into {table} values (?)", [[v] for v in values])
 
 
+# What the models comparing this run with earlier ones read from the run history, all from
+# runs before this as-of: the earlier runs, their open findings per rule, the previous
+# run's findings, and the latest earlier attestation period (its groups and their returns).
+HISTORY_SOURCES = {
+    "history_runs": ("as_of date",
+                     "select as_of from runs where as_of < $as_of"),
+    "history_finding_counts": (
+        "as_of date, rule varchar, open_findings integer",
+        "select as_of, rule, count(*) from run_findings where as_of < $as_of group by all"),
+    "history_previous_findings": (
+        "finding_key varchar, rule varchar, severity varchar, request_number varchar, "
+        "email varchar, application varchar",
+        "select finding_key, rule, severity, request_number, email, application "
+        "from run_findings where as_of = (select max(as_of) from runs where as_of < $as_of)"),
+    "history_attestation_groups": (
+        "as_of date, request_number varchar, due_on date",
+        "select as_of, request_number, due_on from attestation_groups "
+        "where as_of = (select max(as_of) from attestation_groups where as_of < $as_of)"),
+    "history_attestation_status": (
+        "as_of date, request_number varchar, status varchar",
+        "select as_of, request_number, status from attestation_status "
+        "where as_of = (select max(as_of) from attestation_groups where as_of < $as_of)"),
+}
+
+
+def load_history_sources(con: duckdb.DuckDBPyConnection, history: Path | None,
+                         as_of: date) -> None:
+    """Copy what earlier runs recorded into the warehouse as source tables (empty for a
+    first run), so `finding_changes`, `finding_trend` and `group_review_status` are models
+    like any other. The history is read through its own read-only connection: the run
+    lock keeps writers away, and this run's own rows are recorded only after its reports."""
+    reader = None
+    if history is not None and history.exists():
+        reader = duckdb.connect(str(history), read_only=True)
+    try:
+        for table, (columns, query) in HISTORY_SOURCES.items():
+            con.execute(f"create or replace table {table} ({columns})")
+            if reader is None:
+                continue
+            try:
+                rows = reader.execute(query, {"as_of": as_of}).df()
+            except duckdb.CatalogException:  # a history written before that table existed
+                continue
+            con.register("_rows", rows)
+            con.execute(f"insert into {table} select * from _rows")
+            con.unregister("_rows")
+    finally:
+        if reader is not None:
+            reader.close()
+
+
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Python checks the SQL calls, shared with the readers (and property-tested there)."""
-    with contextlib.suppress(duckdb.CatalogException):  # already registered on this connection
+    # already registered on this connection (DuckDB says so with either error)
+    with contextlib.suppress(duckdb.CatalogException, duckdb.NotImplementedException):
         con.create_function("is_valid_npi", _npi_or_false, ["VARCHAR"], "BOOLEAN",
                             null_handling="special")
 

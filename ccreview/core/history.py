@@ -97,10 +97,10 @@ def record_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
 @contextlib.contextmanager
 def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
                   replace: bool = False) -> Iterator[dict]:
-    """Stage this run's findings in the history, build `finding_changes` (one row per
-    finding of this run or the previous one, with its status) and `finding_trend` in the
-    warehouse, yield the counts, and commit only if the block (writing the reports)
-    succeeds: a failed or killed run leaves the history as it was. The history has its own
+    """Stage this run's findings and attestation register in the history, yield the
+    counts of the warehouse's `finding_changes` model (new, still open, resolved since the
+    previous run), and commit only if the block (writing the reports) succeeds: a failed
+    or killed run leaves the history as it was. The history has its own
     connection: one DuckDB transaction may not write to two database files."""
     out_dir.mkdir(parents=True, exist_ok=True)
     refuse_silent_replacement(out_dir, as_of, replace)
@@ -175,44 +175,7 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
                         [as_of, dt.datetime.combine(as_of, dt.time(0)), inputs, len(current),
                          _run_id(), json.dumps(_run_counts(con), sort_keys=True),
                          dt.datetime.now()])
-        previous = history.execute("select max(as_of) from runs where as_of < ?",
-                                   [as_of]).fetchall()[0][0]
-        before = history.execute(
-            "select finding_key, rule, severity, request_number, email, application "
-            "from run_findings where as_of = ?", [previous]).df()
-        trend = history.execute(
-            "select as_of, rule, count(*) as open_findings from run_findings "
-            "where as_of <= ? group by all order by as_of, rule", [as_of]).df()
-        status = _group_review_status(history, as_of)
-        con.register("_status", status)
-        con.execute("create or replace table group_review_status as select * from _status")
-        con.unregister("_status")
-        con.register("_before", before)
-        con.register("_trend", trend)
-        try:
-            con.execute("""
-                create or replace table finding_changes as
-                select
-                    coalesce(n.finding_key, b.finding_key) as finding_key,
-                    coalesce(n.rule, b.rule) as rule,
-                    coalesce(n.severity, b.severity) as severity,
-                    coalesce(n.request_number, b.request_number) as request_number,
-                    coalesce(n.email, b.email) as email,
-                    coalesce(n.application, b.application) as application,
-                    case
-                        when b.finding_key is null then 'new'
-                        when n.finding_key is null then 'resolved'
-                        else 'still open'
-                    end as status,
-                from findings as n
-                full outer join _before as b using (finding_key)
-            """)
-            con.execute("create or replace table finding_trend as "
-                        "select as_of::date as as_of, rule, open_findings::integer "
-                        "as open_findings from _trend")
-        finally:
-            con.unregister("_before")
-            con.unregister("_trend")
+        previous = con.execute("select max(as_of) from history_runs").fetchall()[0][0]
         counts = dict(con.execute("select status, count(*) from finding_changes group by 1"
                                   ).fetchall())
         yield {"previous_as_of": previous.isoformat() if previous else None,
@@ -279,29 +242,6 @@ def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
                                               "due_on", "workbook_id", "rows", "high_rows"]),
             pd.DataFrame(issued, columns=["as_of", "request_number", "row_id", "severity",
                                           "application", "application_team", "evidence"]))
-
-
-def _group_review_status(history: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
-    """Each group's attestation status for the latest review before this one (or this one,
-    when it is the first): what `ccreview attest` recorded, else overdue once past due."""
-    return history.execute("""
-        with period as (
-            select coalesce(
-                (select max(as_of) from attestation_groups where as_of < $as_of),
-                $as_of) as as_of
-        )
-        select
-            g.request_number,
-            g.as_of as attestation_of,
-            g.due_on as attestation_due,
-            coalesce(s.status,
-                     case when $as_of > g.due_on then 'overdue' else 'not returned' end)
-                as attestation_status,
-        from attestation_groups as g
-        inner join period using (as_of)
-        left join attestation_status as s using (as_of, request_number)
-        order by g.request_number
-    """, {"as_of": as_of}).df()
 
 
 def _run_id() -> str:
