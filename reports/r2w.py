@@ -135,15 +135,11 @@ def write_census_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
             "patient_family_name, patient_given_name, fin", [keys]).fetchall():
         patients.setdefault(row[0], []).append(row[1:])
     moves: dict[str, list[tuple]] = {}
-    for row in con.execute("""
-            select p.request_number || '|' || p.provider_npi, e.fin, e.patient_family_name,
-                   e.event_type, e.event_at, e.facility, e.unit, e.room, e.bed
-            from stg_adt_events as e
-            inner join (select distinct request_number, provider_npi, fin
-                        from census_patients) as p using (fin)
-            where p.request_number || '|' || p.provider_npi in (select unnest(?::varchar[]))
-              and e.event_at < (select as_of_ts from run_parameters) + interval 1 day
-            order by e.patient_family_name, e.fin, e.event_at""", [keys]).fetchall():
+    for row in con.execute(
+            "select request_number || '|' || provider_npi, fin, patient_family_name, "
+            "event_type, event_at, facility, unit, room, bed from census_movements "
+            "where request_number || '|' || provider_npi in (select unnest(?::varchar[])) "
+            "order by patient_family_name, fin, event_at", [keys]).fetchall():
         moves.setdefault(row[0], []).append(row[1:])
     for key, (rn, npi, name, _, _) in zip(keys, mine, strict=True):
         _census_workbook(child_path(building, _census_file(rn, npi, as_of)), as_of, name,

@@ -82,3 +82,14 @@ def test_nothing_imports_the_old_top_level_packages():
                        *(ROOT / "bench").rglob("*.py")]
              for line, name in _imports(p) if name.split(".")[0] in old]
     assert not stray, "\n".join(stray)
+
+
+def test_reports_select_from_models_and_join_nothing():
+    """Report-shaped joins belong in the SQL graph (a model with a key), not in Python."""
+    import re
+
+    joins = [f"{p.relative_to(ROOT)}:{n}" for p in (ROOT / "reports").glob("*.py")
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"\b(inner|left|right|full|cross|outer)\s+join\b|\bjoin\s+\(?select\b"
+                          r"|\bjoin\s+\w+(\s+as\s+\w+)?\s+(using|on)\b", line, re.IGNORECASE)]
+    assert not joins, "\n".join(joins)

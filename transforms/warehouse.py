@@ -42,7 +42,7 @@ CONTRACTS_DIR = Path(str(files("ccreview.contracts")))  # the policy and finding
 # every table that holds patient-level data (PHI) from the ADT feed: the census is written
 # from them, and the kept warehouse drops them unless told to keep them
 PATIENT_TABLES = ("ingested_adt_events", "raw_adt_events", "stg_adt_events",
-                  "int_adt_visits", "census_patients")
+                  "int_adt_visits", "census_patients", "census_movements")
 
 
 
