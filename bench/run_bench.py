@@ -10,6 +10,12 @@ Results: `bench/results.json` and `bench/results.md`.
 
 Targets (L): end-to-end <= 3x the floor; peak RSS <= 4 GB; seconds per group within 25%
 from S to L. This is a benchmark, not a test: nothing here fails the build.
+
+The evidence store (issue 17), in the same run: after the first review (which fills
+`evidence.duckdb`), a second review of the unchanged folder, a review a day later with one
+more day of sign-in events (a new export beside the others), and the daily census on the
+same store; each as a share of the first review's stage seconds (targets: <= 20%, <= 25%,
+<= 15%).
 """
 
 from __future__ import annotations
@@ -50,16 +56,20 @@ def _generate(size: str, groups: int) -> Path:
     return folder
 
 
-def _review(folder: Path, out: Path) -> tuple[float, dict[str, float], int, str]:
-    shutil.rmtree(out, ignore_errors=True)
+def _review(folder: Path, out: Path, command: str = "review", as_of: str = AS_OF,
+            fresh: bool = True, extra: tuple[str, ...] = ()
+            ) -> tuple[float, dict[str, float], int, str]:
+    if fresh:
+        shutil.rmtree(out, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    proc = subprocess.run([str(BIN / "ccreview"), "review", "--input", str(folder), "--out",
-                           str(out), "--as-of", AS_OF], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run([str(BIN / "ccreview"), command, "--input", str(folder), "--out",
+                           str(out), "--as-of", as_of, *extra], capture_output=True,
+                          text=True, check=False)
     seconds = time.perf_counter() - t
     if proc.returncode != 0:
-        raise SystemExit(f"ccreview review failed on {folder}: {proc.stderr.strip()[-300:]}")
+        raise SystemExit(f"ccreview {command} failed on {folder}: "
+                         f"{proc.stderr.strip()[-300:]}")
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     stages = {}
     m = re.search(r"^Stages: (.*)$", proc.stdout, re.M)
@@ -68,6 +78,55 @@ def _review(folder: Path, out: Path) -> tuple[float, dict[str, float], int, str]
             name, secs = part.rsplit(" ", 1)
             stages[name] = float(secs.rstrip("s"))
     return seconds, stages, max(peak_kb, before), proc.stdout
+
+
+def _one_more_day(folder: Path, day: str, target: Path) -> Path:
+    """The folder a day later: the same files (hard links) plus one more day of Entra
+    sign-ins, as a new export: every 30th sign-in of the existing logs, moved to `day`
+    with a new Request ID."""
+    import duckdb
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(folder, target, copy_function=os.link)
+    logs = sorted(str(p) for p in (folder / "signins").glob("*.csv"))
+    con = duckdb.connect()
+    new = target / "signins" / f"entra_sign_ins_{day}.csv"
+    con.execute(f"""
+        copy (
+            select * replace (
+                strftime(timestamp '{day}' + to_seconds((n * 7919) % 86400),
+                         '%Y-%m-%dT%H:%M:%SZ') as "Date (UTC)",
+                uuid()::varchar as "Request ID")
+            from (select *, row_number() over () as n
+                  from read_csv(?, header=true, all_varchar=true, union_by_name=true))
+            where n % 30 = 0
+        ) to '{new}' (header, delimiter ',')""", [logs])
+    con.close()
+    return target
+
+
+def _stage_total(stages: dict[str, float]) -> float:
+    return round(sum(stages.values()), 2)
+
+
+def _store_runs(folder: Path, out: Path, first_stages: dict[str, float]) -> dict:
+    """Second review of the unchanged folder, a review a day later with one more day of
+    events, the daily census: each on the store the first review filled."""
+    first = _stage_total(first_stages)
+    day = (dt.date.fromisoformat(AS_OF) + dt.timedelta(days=1)).isoformat()
+    _, again, _, _ = _review(folder, out, fresh=False)
+    later_folder = _one_more_day(folder, day, out.parent / f"{out.name}-input-plus-a-day")
+    _, later, _, _ = _review(later_folder, out, as_of=day, fresh=False)
+    census_out = out.parent / f"{out.name}-census"
+    shutil.rmtree(census_out, ignore_errors=True)
+    _, census, _, _ = _review(later_folder, census_out, "census", as_of=day,
+                              extra=("--store", str(out / "evidence.duckdb")))
+    shutil.rmtree(later_folder, ignore_errors=True)
+    runs = {"first_review": first_stages, "second_review_unchanged": again,
+            "review_plus_one_day_of_events": later, "daily_census": census}
+    return {name: {"stage_seconds": st, "total": _stage_total(st),
+                   "share_of_first": round(_stage_total(st) / first, 3) if first else None}
+            for name, st in runs.items()}
 
 
 def _cells_written(out: Path) -> int:
@@ -145,6 +204,7 @@ def run(sizes: list[str]) -> dict:
                       "seconds": round(floor, 2)},
             "ratio_to_floor": round(seconds / floor, 2) if floor else None,
         }
+        row["store"] = _store_runs(folder, out, stages)
         results["sizes"][size] = row
         print(f"  {seconds:.1f}s end to end ({row['ratio_to_floor']}x floor), "
               f"peak {row['peak_rss_mb']} MB, {findings} findings, {cells} cells", flush=True)
@@ -158,6 +218,12 @@ def _targets(sizes: dict) -> dict:
     out["end_to_end_within_3x_floor"] = {"ratio": big["ratio_to_floor"],
                                          "met": big["ratio_to_floor"] <= 3}
     out["peak_rss_within_4gb"] = {"mb": big["peak_rss_mb"], "met": big["peak_rss_mb"] <= 4096}
+    for name, limit in (("second_review_unchanged", 0.20),
+                        ("review_plus_one_day_of_events", 0.25), ("daily_census", 0.15)):
+        share = big.get("store", {}).get(name, {}).get("share_of_first")
+        if share is not None:
+            out[f"store_{name}_within_{round(limit * 100)}pct"] = {"share": share,
+                                                                  "met": share <= limit}
     small = sizes.get("S")
     if small and big is not small:
         change = big["seconds_per_group"] / small["seconds_per_group"] - 1
@@ -180,6 +246,18 @@ def markdown(results: dict) -> str:
             f"{st.get('data quality', '')} | {st.get('transform', '')} | "
             f"{st.get('report', '')} | {r['seconds_end_to_end']} | {r['seconds_per_group']} | "
             f"{r['floor']['seconds']} | {r['ratio_to_floor']} | {r['peak_rss_mb']} |")
+    lines += ["", "Evidence store: stage seconds of each run on the store the first review "
+              "filled, and their share of the first review's.", "",
+              "| size | first review s | second review, unchanged | plus one day of events | "
+              "daily census |", "|---|---|---|---|---|"]
+    for size, r in results["sizes"].items():
+        st = r.get("store")
+        if not st:
+            continue
+        cells = [f"{st[k]['total']} s ({st[k]['share_of_first']:.0%})"
+                 for k in ("second_review_unchanged", "review_plus_one_day_of_events",
+                           "daily_census")]
+        lines.append(f"| {size} | {st['first_review']['total']} | " + " | ".join(cells) + " |")
     lines += ["", "Targets:", ""]
     for name, t in results["targets"].items():
         lines.append(f"- {name}: {'met' if t['met'] else 'MISSED'} ({t})")

@@ -86,7 +86,13 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
                              f"process pool from {AUTO_PROCESS_POOL_GROUPS} groups up")
     parser.add_argument("--workers", type=_positive, metavar="N",
                         help="render workers (default: the number of CPUs, at most 8)")
+    parser.add_argument("--store", type=Path, metavar="FILE",
+                        help="the evidence store every input file is kept in once (default: "
+                             "evidence.duckdb in --out)")
     if as_of_help:  # a run (not serve)
+        parser.add_argument("--no-store", action="store_true",
+                            help="read every file of --input from scratch, without the "
+                                 "evidence store (nothing kept from or for other runs)")
         _wait_flag(parser)
         parser.add_argument("--accept-shrink", action="store_true",
                             help="run even though the inputs shrank drastically against the "
@@ -204,6 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the output folder holding history.duckdb")
     hist.add_argument("--restore", metavar="BACKUP",
                       help="file name of a backup listed by `ccreview history`")
+    hist.add_argument("--as-of", type=_as_of, metavar="YYYY-MM-DD",
+                      help="point in time: who held which application at the review as of "
+                           "this date, and what it found (writes a CSV with --csv)")
+    hist.add_argument("--application", metavar="CODE",
+                      help="with --as-of: only this application (CERNER, PACS, DSM, QVENTUS, "
+                           "R2W)")
+    hist.add_argument("--person", metavar="TEXT",
+                      help="with --as-of: only people whose name or email contains TEXT")
+    hist.add_argument("--csv", type=Path, metavar="FILE",
+                      help="with --as-of: write the rows to FILE (owner-only) instead of "
+                           "the terminal")
 
     gen = sub.add_parser(
         "generate", help="write a synthetic organisation (every input format + ground truth)",
@@ -244,6 +261,11 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
     from ccreview.core.config import load_config
 
     _check_folders(args)
+    if args.store and args.no_store:
+        raise UsageError("--store and --no-store: give one or the other")
+    if args.store and args.store.is_dir():
+        raise UsageError(f"--store {args.store}: a folder; give the store's file, e.g. "
+                         f"{args.store / 'evidence.duckdb'}")
     config = load_config(args.config)
     require_inputs(args.input, run, config.application_lists)
     if run == "review":
@@ -261,7 +283,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         result = _run_flow(access_review, str(args.input), str(args.out),
                            args.as_of.isoformat(), str(args.config) if args.config else None,
                            args.task_runner, args.workers, args.accept_shrink, args.replace,
-                           args.keep_patient_data)
+                           args.keep_patient_data, _store(args), args.no_store)
     _print_outputs(result, args.out)
     findings = result["findings_by_rule"]
     print(f"\nFindings: {sum(findings.values())}")
@@ -287,6 +309,10 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store(args: argparse.Namespace) -> str | None:
+    return str(args.store.resolve()) if args.store else None
+
+
 def _print_patient_data(result: dict) -> None:
     if result.get("patient_data_kept"):
         print("warehouse.duckdb keeps the patient-level ADT tables (--keep-patient-data)")
@@ -303,7 +329,8 @@ def cmd_dormant(args: argparse.Namespace) -> int:
     with run_lock.holding(args.out, "dormant-accounts", args.wait):
         result = _run_flow(dormant_accounts, str(args.input), str(args.out),
                            args.as_of.isoformat(), str(args.config) if args.config else None,
-                           args.days, args.task_runner, args.workers, args.accept_shrink)
+                           args.days, args.task_runner, args.workers, args.accept_shrink,
+                           _store(args), args.no_store)
     _print_outputs(result, args.out)
     from ccreview.core.vocabulary import support_desk_rules
 
@@ -329,7 +356,7 @@ def cmd_census(args: argparse.Namespace) -> int:
         result = _run_flow(daily_census, str(args.input), str(args.out),
                            args.as_of.isoformat(), str(args.config) if args.config else None,
                            args.task_runner, args.workers, args.accept_shrink,
-                           args.keep_patient_data)
+                           args.keep_patient_data, _store(args), args.no_store)
     _print_outputs(result, args.out)
     _print_patient_data(result)
     return EXIT_OK
@@ -345,11 +372,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ccreview.flows.deployments import SCHEDULES, build_deployments
 
     deployments = build_deployments(args.input, args.out, args.config, args.task_runner,
-                                    args.workers)
+                                    args.workers, args.store)
     for name, (_, cron, folder) in SCHEDULES.items():
         print(f"  {name:<26} cron '{cron}' -> {args.out / folder}")
     print(f"  {'attestation-intake':<26} on demand: {args.out / 'returned'} -> "
           f"{args.out / 'access_review'}")
+    print(f"  evidence store shared by the runs: {args.store or args.out / 'evidence.duckdb'}")
     serve(*deployments)
     return EXIT_OK
 
@@ -439,6 +467,10 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"Restored {restored.name} as {args.out / run_history.HISTORY} (the file it "
               "replaced was backed up first)")
         return EXIT_OK
+    if args.as_of:
+        return _history_as_of(args)
+    if args.application or args.person or args.csv:
+        raise UsageError("--application, --person and --csv go with --as-of")
     runs, backups = run_history.list_runs(args.out), run_history.list_backups(args.out)
     print(f"{'as of':<11} {'status':<11} {'ran at':<20} {'inputs':>6} {'findings':>8} "
           f"{'issued':>6} {'returned':>8}  run id")
@@ -450,6 +482,40 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"  {b}")
     if not backups:
         print("  none yet")
+    return EXIT_OK
+
+
+def _history_as_of(args: argparse.Namespace) -> int:
+    """Point in time: the entitlement snapshot and findings of one recorded review."""
+    from ccreview.core.history import ENTITLEMENT_COLUMNS, entitlements_as_of
+
+    rows, found = entitlements_as_of(args.out, args.as_of, args.application, args.person)
+    headers = [c for c, _ in ENTITLEMENT_COLUMNS]
+    col = {c: i for i, c in enumerate(headers)}
+    held = [r for r in rows if r[col["account_active"]]]
+    if args.csv:
+        from ccreview.reports.files import write_csv
+
+        write_csv(args.csv, headers, rows)
+        print(f"{len(rows)} rows ({len(held)} with an active account) as of {args.as_of} -> "
+              f"{args.csv}")
+    else:
+        print(f"Review as of {args.as_of}: {len(rows)} person x application rows, "
+              f"{len(held)} with an active account")
+
+        def yes(value: object) -> str:
+            return "yes" if value else "no"
+
+        for r in rows:
+            print(f"  {r[col['request_number']]}  {r[col['application']]:<8} "
+                  f"{r[col['person_name']] or '':<28} {r[col['email']] or '':<40} "
+                  f"{r[col['member_status']] or '':<8} requested {yes(r[col['requested']])} "
+                  f"account {yes(r[col['provisioned']])} active "
+                  f"{yes(r[col['account_active']])} last used "
+                  f"{r[col['last_used_on']] or '-'}  findings: {r[col['findings']] or '-'}")
+    print(f"Findings of that review: {sum(found.values())}")
+    for rule, n in found.items():
+        print(f"  {rule:<24} {n}")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -41,7 +42,7 @@ create or replace table quarantine (
 INPUT_FILES_DDL = """
 create or replace table input_files (
   source_file varchar, format varchar, status varchar, note varchar,
-  size_bytes bigint, sha256 varchar
+  size_bytes bigint, sha256 varchar, stored_as_of date
 )"""
 
 
@@ -50,11 +51,12 @@ class InputFile:
     """One file of the input folder: what it was, and what became of its rows."""
     source_file: str  # relative to the input folder
     format: str
-    status: str  # read | unreadable | unrecognised | ignored | skipped
+    status: str  # read | unreadable | unrecognised | ignored | skipped | not read | from store
     note: str = ""
     size_bytes: int = 0
     sha256: str = ""
     tables: dict[str, int] = field(default_factory=dict)  # table -> rows read
+    stored_as_of: date | None = None  # the evidence store's: as-of of the run that read it
 
 
 def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -91,7 +93,7 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
     files.sort(key=lambda f: f.source_file)
     inputs = pd.DataFrame([{k: v for k, v in asdict(f).items() if k != "tables"}
                            for f in files], columns=["source_file", "format", "status", "note",
-                                                     "size_bytes", "sha256"])
+                                                     "size_bytes", "sha256", "stored_as_of"])
     _insert(con, "input_files", inputs)
     return files
 

@@ -337,6 +337,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("occurred_at", "timestamp", "when (UTC)", True),
             Column("success", "boolean", "whether it succeeded", True),
             Column("source", "varchar", "entra_sign_in_log or application_access_log", True),
+            Column("request_id", "varchar", "the sign-in log's Request ID (one per sign-in); "
+                   "empty for application access logs"),
         ),
         bulk=True,
     ),

@@ -27,6 +27,7 @@ from prefect.futures import as_completed
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
+from ccreview.contracts.store import STORE, ingest_with_store
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
 from ccreview.core.errors import UsageError
@@ -110,12 +111,29 @@ def _retry_on_io_error(task, task_run, state) -> bool:
 @task(name="ingest", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_on_io_error,
       cache_policy=NO_CACHE)
 @_sanitized("ingest")
-def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str, int]:
+def ingest(input_dir: str, warehouse: str, config_path: str | None, as_of: str | None = None,
+           store: str | None = None, run: str = "review") -> dict[str, int]:
+    """Read the input folder into the warehouse: through the evidence store (`store`: its
+    path) — new files read and kept, files seen before taken from it — or, without one,
+    every file of the folder from scratch."""
     logger = get_run_logger()
     config = load_config(config_path)
+    kept: dict[str, int] = {}
     with connect_warehouse(warehouse) as con:
-        files = ingest_inputs(Path(input_dir), con, config.application_lists,
-                              config.time_zones, config.cultures)
+        if store:
+            files, summary = ingest_with_store(Path(input_dir), con, Path(store),
+                                               dt.date.fromisoformat(as_of or ""), config,
+                                               run)
+            kept = {"store_new": summary.new, "store_seen_before": summary.seen_before,
+                    "store_from_store": summary.from_store, "store_not_read": summary.not_read,
+                    "store_pruned_rows": summary.pruned_rows}
+            logger.info("evidence store: %d files read and stored, %d seen before, %d taken "
+                        "from the store only, %d not needed by this run; %d rows past "
+                        "retention removed", summary.new, summary.seen_before,
+                        summary.from_store, summary.not_read, summary.pruned_rows)
+        else:
+            files = ingest_inputs(Path(input_dir), con, config.application_lists,
+                                  config.time_zones, config.cultures)
     by_status: dict[str, int] = {}
     for f in files:
         by_status[f.status] = by_status.get(f.status, 0) + 1
@@ -125,7 +143,8 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None) -> dict[str,
     rows = sum(sum(f.tables.values()) for f in files)
     logger.info("ingested %d files (%s), %d rows", len(files),
                 ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())), rows)
-    return {"files": len(files), "rows": rows, **{f"files_{k}": v for k, v in by_status.items()}}
+    return {"files": len(files), "rows": rows,
+            **{f"files_{k.replace(' ', '_')}": v for k, v in by_status.items()}, **kept}
 
 
 @task(name="validate", cache_policy=NO_CACHE)
@@ -315,32 +334,37 @@ def _version() -> str:
 def access_review(input_dir: str, out_dir: str, as_of: str | None = None,
                   config_path: str | None = None, task_runner: str = "auto",
                   workers: int | None = None, accept_shrink: bool = False,
-                  replace: bool = False, keep_patient_data: bool = False) -> dict:
+                  replace: bool = False, keep_patient_data: bool = False,
+                  store: str | None = None, no_store: bool = False) -> dict:
     """The periodic review of one input folder as of a date; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ALL_REPORTS,
                       task_runner=task_runner, workers=workers, accept_shrink=accept_shrink,
-                      replace=replace, keep_patient_data=keep_patient_data)
+                      replace=replace, keep_patient_data=keep_patient_data, store=store,
+                      no_store=no_store)
 
 
 @flow(name="dormant-accounts", log_prints=True)
 def dormant_accounts(input_dir: str, out_dir: str, as_of: str | None = None,
                      config_path: str | None = None, dormancy_days: int | None = None,
                      task_runner: str = "auto", workers: int | None = None,
-                     accept_shrink: bool = False) -> dict:
+                     accept_shrink: bool = False, store: str | None = None,
+                     no_store: bool = False) -> dict:
     """The support desk's weekly dormant and orphaned account lists; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days,
-                      task_runner, workers, accept_shrink=accept_shrink)
+                      task_runner, workers, accept_shrink=accept_shrink, store=store,
+                      no_store=no_store)
 
 
 @flow(name="daily-census", log_prints=True)
 def daily_census(input_dir: str, out_dir: str, as_of: str | None = None,
                  config_path: str | None = None, task_runner: str = "auto",
                  workers: int | None = None, accept_shrink: bool = False,
-                 keep_patient_data: bool = False) -> dict:
+                 keep_patient_data: bool = False, store: str | None = None,
+                 no_store: bool = False) -> dict:
     """Report2Web's daily run: the distribution list and the Physician Census workbooks."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("r2w", "census"),
                       task_runner=task_runner, workers=workers, accept_shrink=accept_shrink,
-                      keep_patient_data=keep_patient_data)
+                      keep_patient_data=keep_patient_data, store=store, no_store=no_store)
 
 
 # which run (for its required inputs) a set of reports is
@@ -353,9 +377,11 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
                reports: tuple[str, ...], dormancy_days: int | None = None,
                task_runner: str = "auto", workers: int | None = None,
                accept_shrink: bool = False, replace: bool = False,
-               keep_patient_data: bool = False) -> dict:
+               keep_patient_data: bool = False, store: str | None = None,
+               no_store: bool = False) -> dict:
     """ingest -> validate -> data quality -> transform -> report, inside a flow. A scheduled
-    run without an as-of date reviews as of the day it runs.
+    run without an as-of date reviews as of the day it runs. The inputs go through the
+    evidence store (`store`, default `<out>/evidence.duckdb`) unless `no_store`.
 
     Before anything is written: the inputs the run cannot do without must be there, and the
     output folder must be free (one run at a time). Every file the run writes is readable
@@ -366,7 +392,11 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     run = RUN_OF_REPORTS.get(tuple(reports), "review")
     require_inputs(Path(input_dir), run, load_config(config_path).application_lists)
     out = Path(out_dir)
-    with run_lock.holding(out, FLOW_OF_RUN[run]):
+    store_path = None if no_store else Path(store) if store else out / STORE
+    with run_lock.holding(out, FLOW_OF_RUN[run]), contextlib.ExitStack() as locks:
+        if store_path is not None and store_path.parent.resolve() != out.resolve():
+            # a store shared by several output folders: one run at a time writes it
+            locks.enter_context(run_lock.holding(store_path.parent, FLOW_OF_RUN[run]))
         if run == "review":
             refuse_silent_replacement(out, dt.date.fromisoformat(as_of), replace)
         make_private(out)
@@ -376,7 +406,7 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
         try:
             return _stages(input_dir, out, as_of, config_path, reports, dormancy_days,
                            task_runner, workers, accept_shrink, replace, keep_patient_data,
-                           building)
+                           building, store_path, run)
         except BaseException:
             _remove(half_built)  # a failed run leaves the previous run's files as they were
             raise
@@ -401,7 +431,8 @@ def make_private(out: Path) -> None:
 def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
             reports: tuple[str, ...], dormancy_days: int | None, task_runner: str,
             workers: int | None, accept_shrink: bool, replace: bool,
-            keep_patient_data: bool, building: Path) -> dict:
+            keep_patient_data: bool, building: Path, store: Path | None = None,
+            run: str = "review") -> dict:
     out_dir = str(out)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -412,7 +443,8 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         seconds[stage] = round(now - clock, 3)
         clock = now
 
-    ingested = ingest(input_dir, str(building), config_path)
+    ingested = ingest(input_dir, str(building), config_path, as_of,
+                      str(store) if store else None, run)
     lap("ingest")
     validated = validate(str(building))
     lap("validate")

@@ -8,7 +8,10 @@
 | attestation-intake | attestation-intake | none: run on demand ("Run" in the UI) | compliance |
 
 Each scheduled one reviews the same input folder as of the day it runs and writes to its
-own folder under the output folder. Attestation intake reads the returned workbooks from
+own folder under the output folder; all three share one evidence store
+(`<out>/evidence.duckdb` unless `--store` says otherwise), so a file is read once by
+whichever run sees it first, and the daily census uses the sign-in evidence the weekly
+run stored. Attestation intake reads the returned workbooks from
 `<out>/returned` (a parameter, changeable per run) against the quarterly review's folder.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ccreview.contracts.store import STORE
 from ccreview.flows.access_review import access_review, daily_census, dormant_accounts
 from ccreview.flows.attestation_intake import attestation_intake
 
@@ -27,8 +31,10 @@ SCHEDULES = {
 
 
 def build_deployments(input_dir: Path, out_dir: Path, config_path: Path | None,
-                      task_runner: str = "auto", workers: int | None = None) -> list:
+                      task_runner: str = "auto", workers: int | None = None,
+                      store: Path | None = None) -> list:
     """The deployments, with their schedules and parameters (paths made absolute)."""
+    store = (store or out_dir / STORE).resolve()
     deployments = []
     for name, (flow_fn, cron, folder) in SCHEDULES.items():
         deployments.append(flow_fn.to_deployment(
@@ -36,7 +42,8 @@ def build_deployments(input_dir: Path, out_dir: Path, config_path: Path | None,
             parameters={"input_dir": str(input_dir.resolve()),
                         "out_dir": str((out_dir / folder).resolve()),
                         "config_path": str(config_path.resolve()) if config_path else None,
-                        "task_runner": task_runner, "workers": workers},
+                        "task_runner": task_runner, "workers": workers,
+                        "store": str(store)},
             tags=["ccreview"]))
     deployments.append(attestation_intake.to_deployment(
         name="attestation-intake",

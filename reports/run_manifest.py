@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from ccreview.core.digest import file_sha256
 from ccreview.reports.files import atomic_path
@@ -38,6 +39,11 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
             "path": rec["source_file"], "size_bytes": int(rec["size_bytes"]),
             "sha256": rec["sha256"], "format": rec["format"], "status": rec["status"],
             "note": rec["note"] or "",
+            # the evidence store's: the as-of of the run that read the file (an earlier one:
+            # this run took its rows from the store without reading it again)
+            **({"stored_as_of": rec["stored_as_of"].date().isoformat()}
+               if rec.get("stored_as_of") is not None and not pd.isna(rec["stored_as_of"])
+               else {}),
             "tables": {t["table_name"]: {"read": int(t["rows_read"]),
                                          "accepted": int(t["rows_accepted"]),
                                          "quarantined": int(t["rows_quarantined"])}

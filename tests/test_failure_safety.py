@@ -22,11 +22,13 @@ AS_OF = "2026-11-01"
 
 
 def _snapshot(out: Path) -> dict[str, str]:
-    """Hash of every finished file (hidden temporary files and folders are not reports)."""
+    """Hash of every finished file (hidden temporary files and folders are not reports; the
+    evidence store keeps what a failed run read: evidence, not a report)."""
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(out.rglob("*")) if p.is_file()
             and not any(part.startswith(".") for part in p.relative_to(out).parts)
-            and p.name not in ("history.duckdb", "history.duckdb.wal")}
+            and p.name not in ("history.duckdb", "history.duckdb.wal", "evidence.duckdb",
+                               "evidence.duckdb.wal")}
 
 
 def _history_runs(out: Path) -> int:
@@ -45,7 +47,7 @@ def reviewed(prefect_harness, tmp_path_factory):
 
 
 @pytest.mark.parametrize(("stage", "target", "attr"), [
-    ("ingest", flow_module, "ingest_inputs"),
+    ("ingest", flow_module, "ingest_with_store"),
     ("validate", flow_module, "validate_ingested"),
     ("data quality", "ccreview.contracts.expectations", "run_expectations"),
     ("transform", flow_module, "build_models"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 
 import duckdb
@@ -101,3 +103,37 @@ def test_an_older_history_file_gains_the_new_columns(tmp_path):
     history = duckdb.connect(str(out / HISTORY), read_only=True)
     rows = history.execute("select as_of, run_id is not null from runs order by 1").fetchall()
     assert rows == [(dt.date(2026, 8, 1), False), (AS_OF, True)]
+
+
+def test_history_says_who_held_what_at_an_earlier_review(tmp_path, capsys):
+    """Point in time: each review keeps its entitlement snapshot; `history --as-of`
+    answers "who had CERNER at the July review?" after the account was closed."""
+    from ccreview.cli import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    july = AS_OF - dt.timedelta(days=91)
+    _review(tmp_path, _case(1), july, out)
+    closed = _case(1)
+    closed.app_accounts = [a if a.username != "alan" else AppAccount(
+        "CERNER", "alan", active=False, last_access=days_ago(30)) for a in closed.app_accounts]
+    _review(tmp_path, closed, AS_OF, out)
+
+    def cerner(as_of: dt.date) -> dict[str, bool]:
+        rows = list(csv.DictReader(io.StringIO(_history(out, as_of, capsys, main))))
+        return {r["email"]: r["account_active"] == "True" for r in rows}
+
+    alan = person("Alan", "Turing", "Staff", "Billing")["email"]
+    assert cerner(july)[alan] is True
+    assert cerner(AS_OF)[alan] is False
+    assert main(["history", "--out", str(out), "--as-of", "2020-01-01"]) == 2
+    assert "no review as of that date" in capsys.readouterr().err
+
+
+def _history(out, as_of, capsys, main) -> str:
+    target = out / f"held-{as_of}.csv"
+    assert main(["history", "--out", str(out), "--as-of", as_of.isoformat(),
+                 "--application", "CERNER", "--csv", str(target)]) == 0
+    assert "Findings of that review" in capsys.readouterr().out
+    assert target.stat().st_mode & 0o777 == 0o600
+    return target.read_text(encoding="utf-8")

@@ -36,6 +36,16 @@ class Thresholds:
     attestation_due_days: int = 30
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long the evidence store keeps events. Sign-in and application access events:
+    `event_days` back from the review date (each account's latest successful event is kept
+    longer: it is the dormancy evidence). ADT messages (PHI): while the visit is open and
+    `adt_days_after_discharge` days after its discharge, no longer."""
+    event_days: int = 400
+    adt_days_after_discharge: int = 7
+
+
 @cache
 def _zone(name: str) -> tzinfo:
     return ZoneInfo(name)
@@ -110,6 +120,7 @@ class ReviewConfig:
     exceptions: tuple[FindingException, ...] = ()
     time_zones: TimeZones = field(default_factory=TimeZones)
     cultures: Cultures = field(default_factory=Cultures)
+    retention: Retention = field(default_factory=Retention)
 
     def with_dormancy_days(self, days: int | None) -> ReviewConfig:
         """This configuration with another dormancy threshold (`ccreview dormant --days`)."""
@@ -130,6 +141,8 @@ class ReviewConfig:
             flat[f"time_zones.{k}"] = v
         for k, v in asdict(self.cultures).items():
             flat[f"cultures.{k}"] = v
+        for k, v in asdict(self.retention).items():
+            flat[f"retention.{k}"] = str(v)
         for e in self.exceptions:
             flat[f"exceptions.{e.account}.{e.rule}"] = (
                 f"until {e.expires.isoformat()}, approved by {e.approved_by}: {e.reason}")
@@ -164,7 +177,7 @@ def load_config(path: str | Path | None) -> ReviewConfig:
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
     allowed = {"thresholds", "severity", "domains", "application_lists", "exceptions",
-               "time_zones", "cultures"}
+               "time_zones", "cultures", "retention"}
     unknown = set(raw) - allowed
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
@@ -200,7 +213,18 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
                         free_mail_domains=free, direct_domains=direct,
                         application_lists=layouts, exceptions=exceptions,
                         time_zones=_time_zones(raw.get("time_zones", {}), source),
-                        cultures=_cultures(raw.get("cultures", {}), source))
+                        cultures=_cultures(raw.get("cultures", {}), source),
+                        retention=_retention(raw.get("retention", {}), source))
+
+
+def _retention(raw: dict, source: str) -> Retention:
+    names = {f.name for f in fields(Retention)}
+    if not isinstance(raw, dict) or set(raw) - names:
+        raise UsageError(f"{source}: [retention] takes {sorted(names)}")
+    for k, v in raw.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise UsageError(f"{source}: retention.{k} must be a whole number of days >= 0")
+    return Retention(**raw)
 
 
 def _cultures(raw: dict, source: str) -> Cultures:

@@ -33,8 +33,17 @@ HISTORY = "history.duckdb"
 BACKUPS = ".history-backups"
 BACKUPS_KEPT = 10
 # the tables one run writes, keyed by as_of; on a rerun their rows become superseded
-RUN_TABLES = ("runs", "run_findings", "attestation_groups", "attestation_issued",
-              "attestation_status")
+RUN_TABLES = ("runs", "run_findings", "run_entitlements", "attestation_groups",
+              "attestation_issued", "attestation_status")
+# each review's entitlement snapshot (person x application with its evidence): who held
+# what at that review, for `ccreview history --as-of`
+ENTITLEMENT_COLUMNS = (
+    ("request_number", "varchar"), ("group_name", "varchar"), ("person_name", "varchar"),
+    ("email", "varchar"), ("role", "varchar"), ("member_status", "varchar"),
+    ("application", "varchar"), ("allowed_by_policy", "boolean"), ("requested", "boolean"),
+    ("requested_on", "date"), ("provisioned", "boolean"), ("account_active", "boolean"),
+    ("accounts", "varchar"), ("last_used_on", "date"), ("daa_state", "varchar"),
+    ("findings", "varchar"), ("highest_severity", "varchar"))
 
 
 def returns_taken_in(out_dir: Path, as_of: dt.date) -> int:
@@ -120,6 +129,12 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
                 as_of date, finding_key varchar, rule varchar, severity varchar,
                 request_number varchar, email varchar, application varchar, detail varchar)
         """)
+        history.execute(
+            "create table if not exists run_entitlements (as_of date, "
+            + ", ".join(f"{c} {t}" for c, t in ENTITLEMENT_COLUMNS) + ")")
+        for column, kind in ENTITLEMENT_COLUMNS:  # kept in step as the snapshot grows
+            history.execute(f"alter table run_entitlements add column if not exists "
+                            f"{column} {kind}")
         history.execute("""
             create table if not exists attestation_groups (
                 as_of date, request_number varchar, group_name varchar, due_on date,
@@ -148,6 +163,11 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
         current = con.execute("select ?::date as as_of, finding_key, rule, severity, "
                               "request_number, email, application, detail from findings",
                               [as_of]).df()
+        entitlements = con.execute(
+            "select ?::date as as_of, "
+            + ", ".join(f"{c}::{t} as {c}" for c, t in ENTITLEMENT_COLUMNS)
+            + " from entitlement_review order by request_number, email, application",
+            [as_of]).df()
         history.execute("begin transaction")
         earlier = history.execute("select coalesce(run_id, 'unrecorded') from runs "
                                   "where as_of = ?", [as_of]).fetchall()
@@ -160,6 +180,10 @@ def recording_run(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
                     [earlier[0][0], dt.datetime.now(), as_of])
             history.execute("delete from attestation_status where as_of = ?", [as_of])
         history.execute("delete from run_findings where as_of = ?", [as_of])
+        history.execute("delete from run_entitlements where as_of = ?", [as_of])
+        history.register("_held", entitlements)
+        history.execute("insert into run_entitlements by name select * from _held")
+        history.unregister("_held")
         history.execute("delete from runs where as_of = ?", [as_of])
         history.register("_current", current)
         history.execute("insert into run_findings select * from _current")
@@ -402,3 +426,39 @@ def record_status(history_path: Path, result: IntakeResult) -> None:
         con.execute("commit")
     finally:
         con.close()
+
+
+def entitlements_as_of(out_dir: Path, as_of: dt.date, application: str | None = None,
+                       person: str | None = None) -> tuple[list[tuple], dict[str, int]]:
+    """Who held what at the review as of `as_of` (person x application rows with their
+    evidence, optionally for one application or people whose name or email contains
+    `person`) and what that review found (findings per rule)."""
+    path = out_dir / HISTORY
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("show tables").fetchall()}
+        if not con.execute("select count(*) from runs where as_of = ?", [as_of]
+                           ).fetchone()[0]:
+            recorded = ", ".join(str(r[0]) for r in con.execute(
+                "select as_of from runs order by as_of").fetchall()) or "none"
+            raise UsageError(f"--as-of {as_of}: no review as of that date in {path} "
+                             f"(recorded: {recorded})")
+        if "run_entitlements" not in tables:
+            raise UsageError(f"{path}: written before entitlement snapshots were kept; "
+                             "only later reviews can say who held what")
+        where, params = ["as_of = ?"], [as_of]
+        if application:
+            where.append("upper(application) = upper(?)")
+            params.append(application)
+        if person:
+            where.append("(person_name ilike ? or email ilike ?)")
+            params += [f"%{person}%"] * 2
+        rows = con.execute(
+            "select " + ", ".join(c for c, _ in ENTITLEMENT_COLUMNS) + " from run_entitlements"
+            f" where {' and '.join(where)} order by request_number, person_name, email, "
+            "application", params).fetchall()
+        found = dict(con.execute("select rule, count(*) from run_findings where as_of = ? "
+                                 "group by 1 order by 1", [as_of]).fetchall())
+    finally:
+        con.close()
+    return rows, found

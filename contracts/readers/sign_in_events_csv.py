@@ -68,6 +68,8 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
     cols = {c.lower(): c for c in header}
     # only the columns used are kept (an Entra export has dozens): half the time at 1 M rows
     wanted = ENTRA_HEADERS if fmt == FORMAT_ENTRA else ACCESS_HEADERS
+    if fmt == FORMAT_ENTRA and "request id" in cols:
+        wanted = wanted | {"request id"}  # the natural key the evidence store dedups on
     keep = ", ".join(_col(cols, name) for name in sorted(wanted))
     con.execute(f"""
         create temp table _events_raw as
@@ -103,6 +105,8 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
     line = ("n + 1 + (select count(*) from _events_rejected_ranked where r - 1 - i < n)"
             if rejected_lines else "n + 1")
     source = "entra_sign_in_log" if fmt == FORMAT_ENTRA else "application_access_log"
+    request_id = (f"nullif(trim({_col(cols, 'request id')}), '')" if "request id" in wanted
+                  else "null")
     con.execute(f"""
         insert into ingested_sign_in_events by name
         select
@@ -112,6 +116,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
             {occurred} as occurred_at,
             case when {success_ok} then {success} end as success,
             '{source}' as source,
+            {request_id} as request_id,
             ? as source_file,
             {line} as source_line,
         from _events_raw

@@ -1,0 +1,488 @@
+"""The evidence store: each input file ingested once, kept beyond what its source keeps.
+
+A persistent DuckDB file (`evidence.duckdb` in the output folder unless `--store` puts it
+elsewhere; owner-only) into which every input file is read once, keyed by its SHA-256. A
+run reads only the files the store has not seen; a file seen before is listed as such
+and its rows come from the store. The run's `ingested_*` tables are then assembled from
+the store, as the readers would have left them for one folder, and validated as usual.
+
+Two kinds of evidence:
+- **events** (enrollment submissions, DocuSign envelopes, ADT messages, sign-in logs,
+  application access logs) accumulate: every file's rows are appended, except rows an
+  earlier file already brought (overlapping exports), judged by their natural key: the
+  sign-in log's request ID (else user, application, time, success and source for access
+  logs), the submission's request number and submission time (with its people and
+  application requests), the envelope ID and status time (with its recipients), the
+  message control ID. A run as of a date uses every event file first stored by a run as
+  of that date or earlier, whether or not its folder still holds it.
+- **snapshots** (Active Directory, Entra users, application user lists, the portal's
+  member lists and DAA status lists) replace each other: for each table and partition
+  (the application of an application list, the group of a portal member list, else the
+  whole table) the current state is the files of the latest run, as of the review date,
+  that saw one. Earlier snapshots stay for point-in-time questions.
+
+Retention (`[retention]` in the config): sign-in and access events older than
+`event_days` are removed, except each account's latest successful event (the dormancy
+evidence); ADT messages (PHI) are removed once their visit was discharged more than
+`adt_days_after_discharge` days before the review date. A file whose rows were removed is
+still known by its SHA-256, so dropping it in again does not bring them back.
+
+Each run reads what it needs: the census parses enrollment, DocuSign, application lists
+and ADT files; the dormant lists parse directory, sign-in and application-list files. A
+new file of another kind is listed as not read (the next review reads it); what the run's
+models use of it comes from the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ccreview.contracts.ingest import (
+    INPUT_FILES_DDL,
+    InputFile,
+    _ingest_file,
+    _insert,
+    _size,
+    create_ingest_tables,
+)
+from ccreview.contracts.readers import (
+    active_directory_csv,
+    adt_hl7,
+    application_list_csv,
+    display_name,
+    docusign_json,
+    enrollment_json,
+    entra_graph_json,
+    portal_exports_csv,
+    sign_in_events_csv,
+    sniff_kinds,
+    survey,
+)
+from ccreview.contracts.schemas import CONTRACTS
+from ccreview.core.config import ReviewConfig
+from ccreview.core.digest import file_sha256
+from ccreview.core.errors import UsageError
+from ccreview.core.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+STORE = "evidence.duckdb"
+SCHEMA_VERSION = "1"
+
+EVENT_FORMATS = frozenset({
+    enrollment_json.FORMAT, docusign_json.FORMAT, adt_hl7.FORMAT_HL7, adt_hl7.FORMAT_CSV,
+    sign_in_events_csv.FORMAT_ENTRA, sign_in_events_csv.FORMAT_ACCESS,
+})
+SNAPSHOT_FORMATS = frozenset({
+    active_directory_csv.FORMAT, entra_graph_json.FORMAT, application_list_csv.FORMAT,
+    portal_exports_csv.FORMAT_MEMBERS, portal_exports_csv.FORMAT_DAA,
+})
+# the column whose value says which part of a table a snapshot file replaces
+SNAPSHOT_PARTITION = {"application_accounts": "application",
+                      "enrollment_people": "group_request_number"}
+# the kinds of file (readers.sniff_kinds) each run parses; None: every file
+RUN_READS: dict[str, frozenset[str] | None] = {
+    "review": None,
+    "census": frozenset({"enrollment", "docusign", "applications", "adt"}),
+    "dormant": frozenset({"directory", "sign_in", "applications"}),
+}
+# tables a run never uses: left empty, not even copied from the store
+RUN_LEAVES_EMPTY = {"dormant": frozenset({"adt_events"})}
+
+
+def _family(fmt: str) -> str:
+    return fmt.replace("-csv", "").replace("-xlsx", "")
+
+
+EVENT_FAMILIES = frozenset(_family(f) for f in EVENT_FORMATS)
+
+
+def kind_of(fmt: str) -> str:
+    """'event' or 'snapshot' for a reader's format name (its -xlsx flavour included)."""
+    return "event" if _family(fmt) in EVENT_FAMILIES else "snapshot"
+
+
+@dataclass
+class StoreSummary:
+    """What the store did for a run: files read now, seen before, taken from the store
+    without being in the folder, left unread; rows removed by retention."""
+    path: str
+    new: int = 0
+    seen_before: int = 0
+    from_store: int = 0
+    not_read: int = 0
+    pruned_rows: int = 0
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The store's tables in the attached database `store` (kept if they exist)."""
+    con.execute("create table if not exists store.meta (key varchar primary key, "
+                "value varchar)")
+    con.execute("insert or ignore into store.meta values ('schema_version', ?)",
+                [SCHEMA_VERSION])
+    con.execute("""create table if not exists store.files (
+        sha256 varchar primary key, source_file varchar, format varchar, note varchar,
+        size_bytes bigint, kind varchar, first_as_of date, read_at timestamp)""")
+    con.execute("""create table if not exists store.file_tables (
+        sha256 varchar, table_name varchar, rows_read bigint, rows_stored bigint)""")
+    con.execute("""create table if not exists store.file_parts (
+        sha256 varchar, table_name varchar, part varchar)""")
+    con.execute("""create table if not exists store.sightings (
+        as_of date, sha256 varchar, source_file varchar, ord integer)""")
+    con.execute("""create table if not exists store.parse_issues (
+        sha256 varchar, table_name varchar, file_row integer, column_name varchar,
+        rule varchar, reason varchar)""")
+    for c in CONTRACTS.values():
+        ddl = c.ddl().replace(f"create table {c.table} (",
+                              f"create table if not exists store.rows_{c.table} (", 1)
+        con.execute(ddl)
+        con.execute(f"alter table store.rows_{c.table} add column if not exists "
+                    "sha256 varchar")
+        con.execute(f"alter table store.rows_{c.table} add column if not exists "
+                    "file_row integer")
+    # a column a contract gained since the store was made (e.g. sign_in_events.request_id)
+    for c in CONTRACTS.values():
+        have = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = "
+            "'store' and table_name = ?", [f"rows_{c.table}"]).fetchall()}
+        for col in c.columns:
+            if col.name not in have:
+                con.execute(f'alter table store.rows_{c.table} add column "{col.name}" '
+                            f"{col.type}")
+
+
+def _columns(table: str) -> list[str]:
+    return [f'"{c.name}"' for c in CONTRACTS[table].columns] + ["source_line"]
+
+
+# which rows of a newly read event file the store already has, by natural key: SQL over
+# the file's rows in `ingested_<table>` (alias i), one statement per table family
+_DEDUP_SETUP = {
+    "enrollment": """
+        create or replace temp table _dup_submissions as
+        select distinct i.request_number, i.submitted_at
+        from ingested_enrollment_submissions as i
+        semi join store.rows_enrollment_submissions as s
+            on s.request_number = i.request_number and s.submitted_at = i.submitted_at""",
+    "daa": """
+        create or replace temp table _dup_envelopes as
+        select distinct i.envelope_id, i.status_changed_at
+        from ingested_daa_envelopes as i
+        semi join store.rows_daa_envelopes as s
+            on s.envelope_id = i.envelope_id and s.status_changed_at = i.status_changed_at""",
+}
+_DEDUP = {
+    "sign_in_events": """
+        anti join (select request_id from store.rows_sign_in_events
+                   where request_id is not null) as k on k.request_id = i.request_id
+        anti join (select "user", application, occurred_at, success, source
+                   from store.rows_sign_in_events where request_id is null) as a
+            on i.request_id is null and a."user" = i."user"
+            and a.application = i.application and a.occurred_at = i.occurred_at
+            and a.success = i.success and a.source = i.source""",
+    "adt_events": """
+        anti join store.rows_adt_events as k
+            on k.message_control_id = i.message_control_id""",
+    "enrollment_submissions": """
+        anti join _dup_submissions as d
+            on d.request_number = i.request_number and d.submitted_at = i.submitted_at""",
+    "enrollment_people": """
+        anti join _dup_submissions as d
+            on d.request_number = i.request_number and d.submitted_at = i.submitted_at""",
+    "enrollment_app_requests": """
+        anti join _dup_submissions as d
+            on d.request_number = i.request_number and d.submitted_at = i.submitted_at""",
+    "daa_envelopes": """
+        anti join _dup_envelopes as d
+            on d.envelope_id = i.envelope_id and d.status_changed_at = i.status_changed_at""",
+    "daa_recipients": """
+        anti join (select distinct envelope_id from _dup_envelopes) as d
+            on d.envelope_id = i.envelope_id""",
+}
+
+
+def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date) -> None:
+    """Append the file just read into `ingested_*` (row ids from 0) to the store, in one
+    transaction: its rows (events without those the store already has), parse issues,
+    per-table counts and, for a snapshot, the partitions it replaces."""
+    kind = kind_of(entry.format)
+    sha = entry.sha256
+    con.execute("begin transaction")
+    try:
+        if kind == "event":
+            for family, sql in _DEDUP_SETUP.items():
+                tables = {"enrollment": "enrollment_submissions", "daa": "daa_envelopes"}
+                if tables[family] in entry.tables:
+                    con.execute(sql)
+        for table, read in entry.tables.items():
+            cols = ", ".join(f"i.{c}" for c in _columns(table))
+            dedup = _DEDUP.get(table, "") if kind == "event" else ""
+            if dedup and table in ("enrollment_submissions", "enrollment_people",
+                                   "enrollment_app_requests") and \
+                    "enrollment_submissions" not in entry.tables:
+                dedup = ""
+            if dedup and table in ("daa_envelopes", "daa_recipients") and \
+                    "daa_envelopes" not in entry.tables:
+                dedup = ""
+            con.execute(f"insert into store.rows_{table} ({', '.join(_columns(table))}, "
+                        f"sha256, file_row) select {cols}, ?, i._row_id "
+                        f"from ingested_{table} as i {dedup}", [sha])
+            stored = con.execute(f"select count(*) from store.rows_{table} where sha256 = ?",
+                                 [sha]).fetchall()[0][0]
+            con.execute(f"""
+                insert into store.parse_issues
+                select ?, p.table_name, p._row_id, p.column_name, p.rule, p.reason
+                from parse_issues as p
+                semi join (select file_row from store.rows_{table} where sha256 = ?) as r
+                    on r.file_row = p._row_id
+                where p.table_name = ?""", [sha, sha, table])
+            con.execute("insert into store.file_tables values (?, ?, ?, ?)",
+                        [sha, table, read, stored])
+            if kind == "snapshot":
+                column = SNAPSHOT_PARTITION.get(table)
+                part = f"coalesce({column}::varchar, '')" if column else "''"
+                con.execute(f"""
+                    insert into store.file_parts
+                    select distinct ?, ?, {part} from store.rows_{table} where sha256 = ?
+                    union select ?, ?, '' where not exists (
+                        select 1 from store.rows_{table} where sha256 = ?)""",
+                            [sha, table, sha, sha, table, sha])
+        con.execute("insert into store.files values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [sha, entry.source_file, entry.format, entry.note, entry.size_bytes, kind,
+                     as_of, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _prune(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ReviewConfig) -> int:
+    """Remove what retention no longer allows; returns the rows removed."""
+    r = config.retention
+    cutoff = dt.datetime.combine(as_of - dt.timedelta(days=r.event_days), dt.time(0))
+    adt_cutoff = dt.datetime.combine(as_of - dt.timedelta(days=r.adt_days_after_discharge),
+                                     dt.time(0))
+    before = _stored_rows(con)
+    con.execute("begin transaction")
+    try:
+        # every old event goes, except the latest successful one per account, source and
+        # application: without it an account idle for 400 days would look never used
+        con.execute("""
+            delete from store.rows_sign_in_events as e
+            where e.occurred_at < ?
+              and not exists (
+                select 1 from (
+                    select "user", source, application, max(occurred_at) as last_at
+                    from store.rows_sign_in_events where success
+                    group by all) as l
+                where l."user" = e."user" and l.source = e.source
+                  and l.application = e.application and l.last_at = e.occurred_at
+                  and e.success)""", [cutoff])
+        con.execute("""
+            delete from store.rows_adt_events
+            where fin in (
+                select fin from store.rows_adt_events
+                where event_type = 'A03' and fin is not null
+                group by fin
+                having max(coalesce(discharge_at, recorded_at, message_at)) < ?)""",
+                    [adt_cutoff])
+        for table in ("sign_in_events", "adt_events"):
+            con.execute(f"""
+                delete from store.parse_issues as p
+                where p.table_name = '{table}' and not exists (
+                    select 1 from store.rows_{table} as r
+                    where r.sha256 = p.sha256 and r.file_row = p.file_row)""")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return before - _stored_rows(con)
+
+
+def _stored_rows(con: duckdb.DuckDBPyConnection) -> int:
+    return int(sum(con.execute(f"select count(*) from store.rows_{t}").fetchall()[0][0]
+                   for t in ("sign_in_events", "adt_events")))
+
+
+def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_path: Path,
+                      as_of: dt.date, config: ReviewConfig, run: str = "review"
+                      ) -> tuple[list[InputFile], StoreSummary]:
+    """Read the folder's new files into the store, record what the folder held as of
+    `as_of`, apply retention, and assemble the run's `ingested_*` tables and
+    `input_files` from the store."""
+    settings = (config.application_lists, config.time_zones, config.cultures)
+    reads = RUN_READS.get(run)
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    new_store = not store_path.exists()
+    try:
+        con.execute(f"attach '{_sql_path(store_path)}' as store")
+    except duckdb.Error:  # the message may quote the file's bytes
+        raise UsageError(f"--store {store_path}: cannot be opened as the evidence store (not "
+                         "a DuckDB database, unreadable, or in use by another program)"
+                         ) from None
+    try:
+        if new_store:
+            os.chmod(store_path, 0o600)
+        create_store_tables(con)
+        summary = StoreSummary(str(store_path))
+        files, sightings = _read_new_files(input_dir, con, as_of, settings, reads, summary)
+        con.execute("begin transaction")
+        con.execute("delete from store.sightings where as_of = ?", [as_of])
+        if sightings:
+            con.executemany("insert into store.sightings values (?, ?, ?, ?)",
+                            [[as_of, sha, name, i] for i, (sha, name) in enumerate(sightings)])
+        con.execute("commit")
+        summary.pruned_rows = _prune(con, as_of, config)
+        from_store = _assemble(con, as_of, RUN_LEAVES_EMPTY.get(run, frozenset()))
+        summary.from_store = len(from_store)
+        files.extend(from_store)
+        files.sort(key=lambda f: f.source_file)
+        con.execute(INPUT_FILES_DDL)
+        import pandas as pd
+
+        _insert(con, "input_files", pd.DataFrame(
+            [[f.source_file, f.format, f.status, f.note, f.size_bytes, f.sha256,
+              f.stored_as_of] for f in files],
+            columns=["source_file", "format", "status", "note", "size_bytes", "sha256",
+                     "stored_as_of"]))
+        con.execute("checkpoint store")
+    finally:
+        con.execute("detach store")
+    return files, summary
+
+
+def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.date,
+                    settings: tuple, reads: frozenset[str] | None, summary: StoreSummary
+                    ) -> tuple[list[InputFile], list[tuple[str, str]]]:
+    """Every file of the folder: known ones by their SHA-256, new ones read and stored.
+    Returns the folder's entries and (sha256, name) of those the store holds, in order."""
+    known = dict((sha, (fmt, note, first)) for sha, fmt, note, first in con.execute(
+        "select sha256, format, note, first_as_of from store.files").fetchall())
+    files: list[InputFile] = []
+    sightings: list[tuple[str, str]] = []
+    paths, skipped = survey(input_dir)
+    for name, why in skipped:
+        files.append(InputFile(name, "skipped", "skipped", why))
+        log.warning("skipped input %s: %s", name, why)
+    sizes = [_size(p) for p in paths]
+    with progress_bar(sum(sizes), "ingest", "B", True) as bar:
+        for path, size in zip(paths, sizes, strict=True):
+            rel = display_name(path, input_dir)
+            try:
+                sha = file_sha256(path)
+            except OSError:
+                sha = ""
+            if sha and sha in known:  # listed as read: its rows, read earlier, are used
+                fmt, note, first = known[sha]
+                files.append(InputFile(rel, fmt, "read", note, size, sha,
+                                       stored_as_of=first))
+                sightings.append((sha, rel))
+                summary.seen_before += 1
+            elif sha and reads is not None and (kinds := sniff_kinds(path, settings[0])) \
+                    and not kinds & reads:
+                files.append(InputFile(rel, "not read", "not read",
+                                       f"a {'/'.join(sorted(kinds))} file this run does not "
+                                       "need; the next review reads it", size, sha))
+                summary.not_read += 1
+            else:
+                create_ingest_tables(con)
+                _ingest_file(input_dir, path, con, settings, dict.fromkeys(CONTRACTS, 0),
+                             files)
+                entry = files[-1]
+                if entry.status == "read":
+                    _store_file(con, entry, as_of)
+                    entry.stored_as_of = as_of
+                    known[entry.sha256] = (entry.format, entry.note, as_of)
+                    sightings.append((entry.sha256, rel))
+                    summary.new += 1
+            bar.update(size)
+    return files, sightings
+
+
+def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+              leave_empty: frozenset[str]) -> list[InputFile]:
+    """Fill `ingested_*` and `parse_issues` from the store for the review as of `as_of`:
+    every event file seen by then, and each snapshot partition's latest files. Files of
+    this run's folder keep their names and order; the others follow, named
+    `<name> [evidence store <sha256 prefix>]`. Returns entries for those others."""
+    create_ingest_tables(con)
+    # (file, table, part) the review uses; part null: every row (an event file)
+    con.execute("""
+        create or replace temp table _chosen as
+        with parts as (
+            select s.as_of, p.sha256, p.table_name, p.part
+            from store.sightings as s
+            inner join store.file_parts as p using (sha256)
+            where s.as_of <= $as_of
+        ),
+        latest as (
+            select table_name, part, max(as_of) as as_of from parts group by all
+        )
+        select distinct t.sha256, t.table_name, null::varchar as part
+        from store.file_tables as t
+        inner join store.files as f using (sha256)
+        where f.kind = 'event' and f.first_as_of <= $as_of
+        union all
+        select distinct p.sha256, p.table_name, p.part
+        from parts as p inner join latest using (table_name, part, as_of)
+    """, {"as_of": as_of})
+    con.execute("""
+        create or replace temp table _names as
+        with here as (
+            select sha256, any_value(source_file) as name, min(ord) as ord
+            from store.sightings where as_of = $as_of group by sha256
+        ),
+        used as (select distinct sha256 from _chosen)
+        select u.sha256, coalesce(h.name, f.source_file || ' [evidence store '
+                                  || substr(u.sha256, 1, 8) || ']') as name,
+               h.sha256 is not null as in_folder,
+               row_number() over (order by h.ord nulls last, f.first_as_of, f.source_file,
+                                  u.sha256) as ord,
+        from used as u
+        inner join store.files as f using (sha256)
+        left join here as h using (sha256)
+    """, {"as_of": as_of})
+    for table in CONTRACTS:
+        if table in leave_empty:
+            continue
+        column = SNAPSHOT_PARTITION.get(table)
+        part = f"coalesce(r.{column}::varchar, '')" if column else "''"
+        cols = _columns(table)
+        con.execute(f"""
+            create or replace temp table _rows as
+            select (row_number() over (order by n.ord, r.file_row) - 1)::integer as _row_id,
+                   n.name as _name, r.*
+            from store.rows_{table} as r
+            inner join _names as n using (sha256)
+            inner join _chosen as c
+                on c.sha256 = r.sha256 and c.table_name = '{table}'
+                and (c.part is null or c.part = {part})""")
+        con.execute(f"insert into ingested_{table} (_row_id, {', '.join(cols)}, source_file) "
+                    f"select _row_id, {', '.join(cols)}, _name from _rows order by _row_id")
+        con.execute(f"""
+            insert into parse_issues
+            select p.table_name, r._row_id, p.column_name, p.rule, p.reason
+            from store.parse_issues as p
+            inner join _rows as r using (sha256, file_row)
+            where p.table_name = '{table}'
+            order by r._row_id, p.column_name""")
+    con.execute("drop table if exists _rows")
+    others = con.execute("""
+        select n.name, f.format, f.size_bytes, f.sha256, f.first_as_of, f.source_file
+        from _names as n inner join store.files as f using (sha256)
+        where not n.in_folder order by n.ord""").fetchall()
+    return [InputFile(name, fmt, "from store",
+                      f"{orig}, read by the run as of {first}: no longer in the folder, its "
+                      "rows are kept in the evidence store", int(size or 0), sha,
+                      stored_as_of=first)
+            for name, fmt, size, sha, first, orig in others]

@@ -1,0 +1,323 @@
+"""The evidence store: each file ingested once, events kept beyond the folder, snapshots
+replaced, retention applied, and the same findings as a run from scratch."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+from ccreview.contracts.store import ingest_with_store
+from ccreview.core.config import Retention, ReviewConfig
+from ccreview.core.vocabulary import FINDING_COLUMNS
+from ccreview.transforms.warehouse import build_models, load_reference_tables
+from tests.conftest import SAMPLE, SAMPLE_AS_OF
+
+ACTIVITY_RULES = ("DORMANT_ACCOUNT", "NEVER_SIGNED_IN", "APP_UNUSED")
+EVENT_FOLDERS = ("signins", "access_logs")
+
+
+SUMMARIES: list = []  # what the store did in each _build, latest last
+
+
+def _build(folder: Path, as_of: dt.date, store: Path | None, run: str = "review",
+           config: ReviewConfig | None = None) -> tuple[duckdb.DuckDBPyConnection, list]:
+    config = config or ReviewConfig()
+    con = duckdb.connect()
+    if store is None:
+        files = ingest_inputs(folder, con, config.application_lists, config.time_zones,
+                              config.cultures)
+    else:
+        files, summary = ingest_with_store(folder, con, store, as_of, config, run)
+        SUMMARIES.append(summary)
+    validate_ingested(con)
+    load_reference_tables(con, config, as_of)
+    build_models(con)
+    return con, files
+
+
+def _findings(con: duckdb.DuckDBPyConnection, rules: tuple[str, ...] | None = None) -> list:
+    rows = con.execute(f"select {', '.join(FINDING_COLUMNS)} from findings "
+                       "order by finding_key").fetchall()
+    return [r for r in rows if rules is None or r[FINDING_COLUMNS.index("rule")] in rules]
+
+
+def test_a_second_run_reads_no_file_again_and_finds_the_same(tmp_path):
+    store = tmp_path / "evidence.duckdb"
+    scratch, _ = _build(SAMPLE, SAMPLE_AS_OF, None)
+    first, files1 = _build(SAMPLE, SAMPLE_AS_OF, store)
+    assert (SUMMARIES[-1].new, SUMMARIES[-1].seen_before) == (20, 0)
+    second, files2 = _build(SAMPLE, SAMPLE_AS_OF, store)
+    assert (SUMMARIES[-1].new, SUMMARIES[-1].seen_before) == (0, 20)
+    expected = _findings(scratch)
+    assert len(expected) > 100
+    assert _findings(first) == expected
+    assert _findings(second) == expected
+    # listed alike either way (same inputs and as-of, same reports), with the as-of of the
+    # run that read each file
+    assert [(f.source_file, f.status, f.sha256) for f in files2] == \
+        [(f.source_file, f.status, f.sha256) for f in files1]
+    assert {f.stored_as_of for f in files2 if f.status == "read"} == {SAMPLE_AS_OF}
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select count(*), count(distinct sha256) from files").fetchone() \
+            == (20, 20)
+    assert store.stat().st_mode & 0o777 == 0o600
+
+
+def _strip_activity(src: Path, dst: Path) -> Path:
+    """The sample as an organisation whose Graph pages carry no signInActivity, whose
+    application lists carry no last-access date and whose AD export has no
+    lastLogonTimestamp: the sign-in and access logs are the only activity evidence."""
+    shutil.copytree(src, dst)
+    for path in (dst / "entra").glob("*.json"):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        for user in body["value"]:
+            user.pop("signInActivity", None)
+        path.write_text(json.dumps(body, indent=1), encoding="utf-8")
+    for path in [*(dst / "applications").glob("*.csv"), *(dst / "directory").glob("*.csv")]:
+        text = path.read_text(encoding="utf-8-sig")
+        lines = text.splitlines(keepends=True)
+        preamble = lines[0] if lines[0].startswith("#TYPE") else ""
+        rows = list(csv.reader(io.StringIO(text[len(preamble):])))
+        header = rows[0]
+        blank = [i for i, h in enumerate(header) if h in ("last_access", "lastLogonTimestamp")]
+        assert blank, path
+        for row in rows[1:]:
+            for i in blank:
+                if i < len(row):
+                    row[i] = ""
+        out = io.StringIO()
+        csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+        path.write_text(preamble + out.getvalue(), encoding="utf-8")
+    for path in (dst / "applications").glob("*.xlsx"):
+        wb = openpyxl.load_workbook(path)
+        ws = wb.worksheets[0]
+        header = [c.value for c in ws[1]]
+        col = header.index("last_access") + 1
+        for row in range(2, ws.max_row + 1):
+            ws.cell(row, col).value = None
+        wb.save(path)
+    return dst
+
+
+def test_events_kept_in_the_store_still_prove_activity_once_gone_from_the_folder(tmp_path):
+    org = _strip_activity(SAMPLE, tmp_path / "org")
+    store = tmp_path / "evidence.duckdb"
+    with_events, _ = _build(org, SAMPLE_AS_OF, store)
+    for name in EVENT_FOLDERS:
+        shutil.rmtree(org / name)
+    rerun, files = _build(org, SAMPLE_AS_OF, store)
+    control, _ = _build(org, SAMPLE_AS_OF, None)  # no store: the events are gone
+    expected = _findings(with_events, ACTIVITY_RULES)
+    assert expected
+    assert _findings(rerun, ACTIVITY_RULES) == expected
+    assert _findings(rerun) == _findings(with_events)
+    # the control proves the test can fail: without the events, activity looks different
+    assert _findings(control, ACTIVITY_RULES) != expected
+    kept = [f for f in files if f.status == "from store"]
+    assert {f.format for f in kept} == {"entra-sign-in-log-csv", "application-access-log-csv"}
+    assert all("[evidence store " in f.source_file for f in kept)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
+
+
+def _events(con: duckdb.DuckDBPyConnection) -> list:
+    return con.execute("select \"user\", application, occurred_at, success, source, "
+                       "request_id from raw_sign_in_events order by all").fetchall()
+
+
+def test_overlapping_exports_are_kept_once(tmp_path):
+    store = tmp_path / "evidence.duckdb"
+    sign_ins = (SAMPLE / "signins" / "entra_sign_ins_001.csv").read_text(encoding="utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(sign_ins)))
+    access = (SAMPLE / "access_logs" / "application_access_001.csv").read_text(
+        encoding="utf-8")
+    a_header, *a_rows = list(csv.reader(io.StringIO(access)))
+    folder = tmp_path / "in"
+    # two exports overlapping by 300 rows each, in one folder and then a day later
+    _write_csv(folder / "signins" / "a.csv", header, rows[:600])
+    _write_csv(folder / "signins" / "b.csv", header, rows[300:])
+    _write_csv(folder / "access_logs" / "a.csv", a_header, a_rows[:700])
+    _write_csv(folder / "access_logs" / "b.csv", a_header, a_rows[400:])
+    for name in ("directory", "enrollment"):
+        shutil.copytree(SAMPLE / name, folder / name)
+    con, _ = _build(folder, SAMPLE_AS_OF, store)
+    later = tmp_path / "later"
+    shutil.copytree(folder, later)
+    shutil.rmtree(later / "signins")
+    _write_csv(later / "signins" / "c.csv", header, rows[500:])  # overlaps everything
+    con2, _ = _build(later, SAMPLE_AS_OF, store)
+    whole = tmp_path / "whole"
+    _write_csv(whole / "signins" / "all.csv", header, rows)
+    _write_csv(whole / "access_logs" / "all.csv", a_header, a_rows)
+    for name in ("directory", "enrollment"):
+        shutil.copytree(SAMPLE / name, whole / name)
+    reference, _ = _build(whole, SAMPLE_AS_OF, tmp_path / "other.duckdb")
+    assert _events(con) == _events(reference)
+    assert _events(con2) == _events(reference)  # a row repeated inside one export stays
+
+
+def test_a_reexported_submission_is_kept_once(tmp_path):
+    store = tmp_path / "evidence.duckdb"
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    con, first = _build(folder, SAMPLE_AS_OF, store)
+    counts = [con.execute(f"select count(*) from raw_{t}").fetchone()[0]
+              for t in ("enrollment_submissions", "enrollment_people",
+                        "enrollment_app_requests")]
+    # the same submissions exported again, formatted differently (another SHA-256)
+    for path in sorted((folder / "enrollment").glob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        path.with_name("again_" + path.name).write_text(json.dumps(body), encoding="utf-8")
+    con2, files = _build(folder, SAMPLE_AS_OF, store)
+    assert SUMMARIES[-1].new == 3
+    assert [f.source_file for f in files if f.status == "read"
+            and f.sha256 not in {g.sha256 for g in first}] == [
+        f"enrollment/again_{p.name}" for p in sorted((SAMPLE / "enrollment").glob("*.json"))]
+    assert [con2.execute(f"select count(*) from raw_{t}").fetchone()[0]
+            for t in ("enrollment_submissions", "enrollment_people",
+                      "enrollment_app_requests")] == counts
+    assert _findings(con2) == _findings(con)
+
+
+def _ad_rows(con: duckdb.DuckDBPyConnection) -> set:
+    return set(con.execute("select sam_account_name, enabled from raw_directory_accounts"
+                           ).fetchall())
+
+
+def test_snapshots_replace_each_other_and_answer_for_their_date(tmp_path):
+    store = tmp_path / "evidence.duckdb"
+    july, november = dt.date(2026, 7, 1), SAMPLE_AS_OF
+    old = tmp_path / "july"
+    shutil.copytree(SAMPLE, old)
+    (old / "directory" / "ad_users_ps51.csv").unlink()  # July: one AD export
+    _, _ = _build(old, july, store)
+    con_old, _ = _build(old, july, tmp_path / "solo.duckdb")
+    new, _ = _build(SAMPLE, november, store)  # November: both exports, as from scratch
+    scratch, _ = _build(SAMPLE, november, None)
+    assert _ad_rows(new) == _ad_rows(scratch)
+    # a later folder without any directory export: the latest snapshot is the current state
+    bare = tmp_path / "bare"
+    shutil.copytree(SAMPLE, bare)
+    shutil.rmtree(bare / "directory")
+    only_cerner = bare / "applications"
+    for p in only_cerner.iterdir():
+        if p.name != "cerner_users.csv":
+            p.unlink()
+    dec = dt.date(2026, 12, 1)
+    later, files = _build(bare, dec, store)
+    assert _ad_rows(later) == _ad_rows(scratch)
+    apps = dict(later.execute("select application, count(*) from raw_application_accounts "
+                              "group by 1").fetchall())
+    assert apps == dict(scratch.execute("select application, count(*) from "
+                                        "raw_application_accounts group by 1").fetchall())
+    # point in time: a rerun as of July sees July's export, not November's
+    again, _ = _build(old, july, store)
+    assert _ad_rows(again) == _ad_rows(con_old) != _ad_rows(scratch)
+
+
+def _adt_message(control_id: str, event: str, fin: str, at: str) -> str:
+    return "\r".join([
+        f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^{event}|{control_id}|P|2.5",
+        f"EVN|{event}|{at}",
+        f"PID|1||MRN{fin}^^^BANNER^MR||Doe^Jane||19700101|F|||||^PRN^PH^^^602^5550100|||||"
+        f"{fin}",
+        "PV1|1|I|4W^401^A^BANNER||||^Attending^Ann|||||||||||||" + fin,
+    ]) + "\r"
+
+
+def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
+    store = tmp_path / "evidence.duckdb"
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    feed = (_adt_message("M1", "A01", "F100", "20261001080000")  # discharged 2026-10-20
+            + _adt_message("M2", "A03", "F100", "20261020080000")
+            + _adt_message("M3", "A01", "F200", "20261028080000"))  # still in
+    (folder / "adt").mkdir()
+    (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
+    _write_csv(folder / "access_logs" / "log.csv", ["user", "application", "timestamp",
+                                                    "success"],
+               [["olduser", "PACS", "2025-06-01T10:00:00Z", "true"],
+                ["olduser", "PACS", "2025-07-01T10:00:00Z", "true"],  # latest: kept
+                ["olduser", "PACS", "2025-07-02T10:00:00Z", "false"],
+                ["newuser", "PACS", "2026-10-30T10:00:00Z", "true"]])
+    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+    con, _ = _build(folder, SAMPLE_AS_OF, store, config=config)
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select distinct fin from rows_adt_events").fetchall() == [("F200",)]
+        assert s.execute("select \"user\", occurred_at::date::varchar from "
+                         "rows_sign_in_events order by all").fetchall() == [
+            ("newuser", "2026-10-30"), ("olduser", "2025-07-01")]
+    # the same feed dropped in again is known by its SHA-256: the visit does not come back
+    _build(folder, SAMPLE_AS_OF, store, config=config)
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select count(distinct fin) from rows_adt_events").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("run, parsed, left", [
+    ("census", {"enrollment", "docusign", "applications", "adt"}, set()),
+    ("dormant", {"directory", "entra", "signins", "access_logs", "applications"},
+     {"adt_events"}),
+])
+def test_each_run_parses_only_what_it_needs(tmp_path, run, parsed, left):
+    store = tmp_path / "evidence.duckdb"
+    review, _ = _build(SAMPLE, SAMPLE_AS_OF, store)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(SAMPLE, fresh)
+    for path in fresh.rglob("*"):  # every export re-made: new bytes, the same rows
+        data = path.read_bytes() if path.is_file() and path.parent != fresh else b""
+        if path.suffix == ".csv":
+            path.write_bytes(data.replace(b"\r\n", b"\n") if b"\r\n" in data
+                             else data.replace(b"\n", b"\r\n"))
+        elif path.suffix in (".json", ".hl7"):
+            path.write_bytes(data + b"\n")
+    known = {f.sha256 for f in _build(SAMPLE, SAMPLE_AS_OF, tmp_path / "x.duckdb")[1]}
+    con, files = _build(fresh, SAMPLE_AS_OF, store, run=run)
+    remade = {f.source_file: f.status for f in files
+              if f.sha256 not in known and f.status in ("read", "not read", "unreadable")}
+    assert remade, "the test re-made no export"
+    assert {name: status for name, status in remade.items()
+            if (status == "read") != (name.split("/")[0] in parsed)} == {}
+    for table in left:
+        assert con.execute(f"select count(*) from raw_{table}").fetchone() == (0,)
+    rules = ("R2W_RECIPIENT_INVALID",) if run == "census" else ACTIVITY_RULES
+    assert _findings(con, rules) == _findings(review, rules)
+
+
+def test_retention_is_configuration():
+    from ccreview.core.config import config_from_dict, load_config
+    from ccreview.core.errors import UsageError
+
+    example = load_config(Path(__file__).parent.parent / "data" / "config"
+                          / "review.example.toml")
+    assert example.retention == Retention(400, 7)
+    assert config_from_dict({"retention": {"event_days": 60}}).retention.event_days == 60
+    assert config_from_dict({}).as_flat_dict()["retention.adt_days_after_discharge"] == "7"
+    for bad in ({"event_days": -1}, {"event_days": "400"}, {"keep": 3}):
+        with pytest.raises(UsageError, match="retention"):
+            config_from_dict({"retention": bad})
+
+
+def test_an_unreadable_store_is_one_line_naming_it(tmp_path):
+    from ccreview.core.errors import UsageError
+
+    store = tmp_path / "evidence.duckdb"
+    store.write_bytes(b"not a database, and Jane Doe's MRN 12345 " * 100)
+    with pytest.raises(UsageError) as exc:
+        _build(SAMPLE, SAMPLE_AS_OF, store)
+    assert str(store) in str(exc.value) and "Jane" not in str(exc.value)
+    assert "\n" not in str(exc.value)
