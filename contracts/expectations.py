@@ -98,8 +98,11 @@ def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
              Check("ExpectColumnMaxToBeBetween", {"column": "status_changed_at",
                                                   "max_value": tomorrow})]),
         "sign_in_events": (
+            # each export of this run's folder must be current; the events the evidence
+            # store keeps from earlier exports are old by design
             "select source_file, max(occurred_at) as latest_event, count(*) as events "
-            "from raw_sign_in_events group by source_file",
+            "from raw_sign_in_events where source_file in (select source_file from "
+            "input_files where status = 'read') group by source_file",
             [Check("ExpectColumnMinToBeBetween", {"column": "latest_event",
                                                   **fresh("sign_in_events")})]),
         "adt_events": (

@@ -27,10 +27,15 @@ evidence); ADT messages (PHI) are removed once their visit was discharged more t
 `adt_days_after_discharge` days before the review date. A file whose rows were removed is
 still known by its SHA-256, so dropping it in again does not bring them back.
 
-Each run reads what it needs: the census parses enrollment, DocuSign, application lists
-and ADT files; the dormant lists parse directory, sign-in and application-list files. A
-new file of another kind is listed as not read (the next review reads it); what the run's
-models use of it comes from the store.
+Each run reads what it needs: the census uses the folder's enrollment, DocuSign,
+application-list and ADT files; the dormant lists its directory, sign-in and
+application-list files. A file of another kind is listed as not read, whether or not the
+store knows it: what the run's models use of that kind comes from the store as the last
+successful review or dormant run left it.
+
+What a run's folder held is recorded (`commit_run`) only once the run succeeded, so a run
+that failed or was refused (a partial export) changes no later run's snapshot; the files
+it read stay in the store, unused until a successful run sees them.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ from ccreview.contracts.readers import (
     survey,
 )
 from ccreview.contracts.schemas import CONTRACTS
-from ccreview.core.config import ReviewConfig
+from ccreview.core.config import Retention, ReviewConfig
 from ccreview.core.digest import file_sha256
 from ccreview.core.errors import UsageError
 from ccreview.core.progress import progress_bar
@@ -266,37 +271,36 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
         raise
 
 
+def _retained(table: str, rows: str, retention: Retention, as_of: dt.date) -> str | None:
+    """SQL condition (over `rows`, alias r) a row of `table` must meet to be kept, or None
+    for a table retention does not touch."""
+    cutoff = dt.datetime.combine(as_of - dt.timedelta(days=retention.event_days), dt.time(0))
+    adt_cutoff = dt.datetime.combine(
+        as_of - dt.timedelta(days=retention.adt_days_after_discharge), dt.time(0))
+    if table == "sign_in_events":
+        # old events go, except the latest success per account, source and application:
+        # without it an account idle for longer than the retention would look never used
+        return f"""(r.occurred_at is null or r.occurred_at >= timestamp '{cutoff}'
+            or (r.success and (r."user", r.source, r.application, r.occurred_at) in (
+                select ("user", source, application, max(occurred_at)) from {rows}
+                where success group by "user", source, application)))"""
+    if table == "adt_events":
+        return f"""(r.fin is null or r.fin not in (
+            select fin from {rows} where event_type = 'A03' and fin is not null
+            group by fin
+            having max(coalesce(discharge_at, recorded_at, message_at))
+                < timestamp '{adt_cutoff}'))"""
+    return None
+
+
 def _prune(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ReviewConfig) -> int:
-    """Remove what retention no longer allows; returns the rows removed."""
-    r = config.retention
-    cutoff = dt.datetime.combine(as_of - dt.timedelta(days=r.event_days), dt.time(0))
-    adt_cutoff = dt.datetime.combine(as_of - dt.timedelta(days=r.adt_days_after_discharge),
-                                     dt.time(0))
+    """Remove what retention no longer allows from the store; returns the rows removed."""
     before = _stored_rows(con)
     con.execute("begin transaction")
     try:
-        # every old event goes, except the latest successful one per account, source and
-        # application: without it an account idle for 400 days would look never used
-        con.execute("""
-            delete from store.rows_sign_in_events as e
-            where e.occurred_at < ?
-              and not exists (
-                select 1 from (
-                    select "user", source, application, max(occurred_at) as last_at
-                    from store.rows_sign_in_events where success
-                    group by all) as l
-                where l."user" = e."user" and l.source = e.source
-                  and l.application = e.application and l.last_at = e.occurred_at
-                  and e.success)""", [cutoff])
-        con.execute("""
-            delete from store.rows_adt_events
-            where fin in (
-                select fin from store.rows_adt_events
-                where event_type = 'A03' and fin is not null
-                group by fin
-                having max(coalesce(discharge_at, recorded_at, message_at)) < ?)""",
-                    [adt_cutoff])
         for table in ("sign_in_events", "adt_events"):
+            keep = _retained(table, f"store.rows_{table}", config.retention, as_of)
+            con.execute(f"delete from store.rows_{table} as r where not {keep}")
             con.execute(f"""
                 delete from store.parse_issues as p
                 where p.table_name = '{table}' and not exists (
@@ -317,33 +321,23 @@ def _stored_rows(con: duckdb.DuckDBPyConnection) -> int:
 def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_path: Path,
                       as_of: dt.date, config: ReviewConfig, run: str = "review"
                       ) -> tuple[list[InputFile], StoreSummary]:
-    """Read the folder's new files into the store, record what the folder held as of
-    `as_of`, apply retention, and assemble the run's `ingested_*` tables and
-    `input_files` from the store."""
+    """Read the folder's new files into the store and assemble the run's `ingested_*`
+    tables and `input_files` from it. What the folder held is kept in the warehouse's
+    `store_sightings` and recorded in the store by `commit_run` once the run succeeded: a
+    failed or refused run (a partial export) changes no later run's snapshot."""
     settings = (config.application_lists, config.time_zones, config.cultures)
     reads = RUN_READS.get(run)
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    new_store = not store_path.exists()
+    _attach(con, store_path)
     try:
-        con.execute(f"attach '{_sql_path(store_path)}' as store")
-    except duckdb.Error:  # the message may quote the file's bytes
-        raise UsageError(f"--store {store_path}: cannot be opened as the evidence store (not "
-                         "a DuckDB database, unreadable, or in use by another program)"
-                         ) from None
-    try:
-        if new_store:
-            os.chmod(store_path, 0o600)
-        create_store_tables(con)
         summary = StoreSummary(str(store_path))
         files, sightings = _read_new_files(input_dir, con, as_of, settings, reads, summary)
-        con.execute("begin transaction")
-        con.execute("delete from store.sightings where as_of = ?", [as_of])
+        con.execute("create or replace table store_sightings (as_of date, sha256 varchar, "
+                    "source_file varchar, ord integer)")
         if sightings:
-            con.executemany("insert into store.sightings values (?, ?, ?, ?)",
+            con.executemany("insert into store_sightings values (?, ?, ?, ?)",
                             [[as_of, sha, name, i] for i, (sha, name) in enumerate(sightings)])
-        con.execute("commit")
-        summary.pruned_rows = _prune(con, as_of, config)
-        from_store = _assemble(con, as_of, RUN_LEAVES_EMPTY.get(run, frozenset()))
+        from_store = _assemble(con, as_of, RUN_LEAVES_EMPTY.get(run, frozenset()),
+                               config.retention)
         summary.from_store = len(from_store)
         files.extend(from_store)
         files.sort(key=lambda f: f.source_file)
@@ -359,6 +353,50 @@ def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_pat
     finally:
         con.execute("detach store")
     return files, summary
+
+
+def commit_run(con: duckdb.DuckDBPyConnection, store_path: Path, as_of: dt.date,
+               config: ReviewConfig) -> int:
+    """Once the run succeeded: record what its folder held (`store_sightings` of the
+    warehouse `con`) as of `as_of` — replacing the snapshots an earlier run as of that
+    date saw, adding to its events — and remove what retention no longer allows. Returns
+    the rows removed."""
+    _attach(con, store_path)
+    try:
+        con.execute("begin transaction")
+        try:
+            con.execute("""
+                delete from store.sightings as s
+                where s.as_of = ? and s.sha256 not in (
+                    select sha256 from store.files where kind = 'event')""", [as_of])
+            con.execute("""
+                insert into store.sightings
+                select h.* from store_sightings as h
+                anti join store.sightings as s
+                    on s.as_of = h.as_of and s.sha256 = h.sha256""")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        removed = _prune(con, as_of, config)
+        con.execute("checkpoint store")
+    finally:
+        con.execute("detach store")
+    return removed
+
+
+def _attach(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    new_store = not store_path.exists()
+    try:
+        con.execute(f"attach '{_sql_path(store_path)}' as store")
+    except duckdb.Error:  # the message may quote the file's bytes
+        raise UsageError(f"--store {store_path}: cannot be opened as the evidence store (not "
+                         "a DuckDB database, unreadable, or in use by another program)"
+                         ) from None
+    if new_store:
+        os.chmod(store_path, 0o600)
+    create_store_tables(con)
 
 
 def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.date,
@@ -382,18 +420,19 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                 sha = file_sha256(path)
             except OSError:
                 sha = ""
-            if sha and sha in known:  # listed as read: its rows, read earlier, are used
+            if sha and reads is not None and (kinds := sniff_kinds(path, settings[0])) \
+                    and not kinds & reads:
+                # another run's kind: the store keeps what the review or dormant run took
+                files.append(InputFile(rel, "not read", "not read",
+                                       f"a {'/'.join(sorted(kinds))} file this run does not "
+                                       "use; the review and dormant runs read it", size, sha))
+                summary.not_read += 1
+            elif sha and sha in known:  # listed as read: its rows, read earlier, are used
                 fmt, note, first = known[sha]
                 files.append(InputFile(rel, fmt, "read", note, size, sha,
                                        stored_as_of=first))
                 sightings.append((sha, rel))
                 summary.seen_before += 1
-            elif sha and reads is not None and (kinds := sniff_kinds(path, settings[0])) \
-                    and not kinds & reads:
-                files.append(InputFile(rel, "not read", "not read",
-                                       f"a {'/'.join(sorted(kinds))} file this run does not "
-                                       "need; the next review reads it", size, sha))
-                summary.not_read += 1
             else:
                 create_ingest_tables(con)
                 _ingest_file(input_dir, path, con, settings, dict.fromkeys(CONTRACTS, 0),
@@ -409,21 +448,31 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
     return files, sightings
 
 
-def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-              leave_empty: frozenset[str]) -> list[InputFile]:
+def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
+              retention: Retention) -> list[InputFile]:
     """Fill `ingested_*` and `parse_issues` from the store for the review as of `as_of`:
-    every event file seen by then, and each snapshot partition's latest files. Files of
-    this run's folder keep their names and order; the others follow, named
+    every event file a successful run as of that date or earlier saw (this one included),
+    and each snapshot partition's files of the latest such run, as retention allows. Files
+    of this run's folder keep their names and order; the others follow, named
     `<name> [evidence store <sha256 prefix>]`. Returns entries for those others."""
     create_ingest_tables(con)
+    # what successful runs saw, with this run in place of an earlier one as of its date
+    # (for snapshots; the event files an earlier run as of that date saw stay in use)
+    con.execute("""
+        create or replace temp table _sightings as
+        select s.as_of, s.sha256 from store.sightings as s
+        inner join store.files as f using (sha256)
+        where s.as_of <= $as_of and (s.as_of <> $as_of or f.kind = 'event')
+        union
+        select as_of, sha256 from store_sightings
+    """, {"as_of": as_of})
     # (file, table, part) the review uses; part null: every row (an event file)
     con.execute("""
         create or replace temp table _chosen as
         with parts as (
             select s.as_of, p.sha256, p.table_name, p.part
-            from store.sightings as s
+            from _sightings as s
             inner join store.file_parts as p using (sha256)
-            where s.as_of <= $as_of
         ),
         latest as (
             select table_name, part, max(as_of) as as_of from parts group by all
@@ -431,16 +480,16 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         select distinct t.sha256, t.table_name, null::varchar as part
         from store.file_tables as t
         inner join store.files as f using (sha256)
-        where f.kind = 'event' and f.first_as_of <= $as_of
+        where f.kind = 'event' and t.sha256 in (select sha256 from _sightings)
         union all
         select distinct p.sha256, p.table_name, p.part
         from parts as p inner join latest using (table_name, part, as_of)
-    """, {"as_of": as_of})
+    """)
     con.execute("""
         create or replace temp table _names as
         with here as (
             select sha256, any_value(source_file) as name, min(ord) as ord
-            from store.sightings where as_of = $as_of group by sha256
+            from store_sightings group by sha256
         ),
         used as (select distinct sha256 from _chosen)
         select u.sha256, coalesce(h.name, f.source_file || ' [evidence store '
@@ -451,7 +500,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         from used as u
         inner join store.files as f using (sha256)
         left join here as h using (sha256)
-    """, {"as_of": as_of})
+    """)
     for table in CONTRACTS:
         if table in leave_empty:
             continue
@@ -459,14 +508,19 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         part = f"coalesce(r.{column}::varchar, '')" if column else "''"
         cols = _columns(table)
         con.execute(f"""
-            create or replace temp table _rows as
-            select (row_number() over (order by n.ord, r.file_row) - 1)::integer as _row_id,
-                   n.name as _name, r.*
+            create or replace temp table _cand as
+            select n.ord as _ord, n.name as _name, r.*
             from store.rows_{table} as r
             inner join _names as n using (sha256)
             inner join _chosen as c
                 on c.sha256 = r.sha256 and c.table_name = '{table}'
                 and (c.part is null or c.part = {part})""")
+        keep = _retained(table, "_cand", retention, as_of) or "true"
+        con.execute(f"""
+            create or replace temp table _rows as
+            select (row_number() over (order by r._ord, r.file_row) - 1)::integer as _row_id,
+                   r.*
+            from _cand as r where {keep}""")
         con.execute(f"insert into ingested_{table} (_row_id, {', '.join(cols)}, source_file) "
                     f"select _row_id, {', '.join(cols)}, _name from _rows order by _row_id")
         con.execute(f"""
@@ -477,6 +531,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date,
             where p.table_name = '{table}'
             order by r._row_id, p.column_name""")
     con.execute("drop table if exists _rows")
+    con.execute("drop table if exists _cand")
     others = con.execute("""
         select n.name, f.format, f.size_bytes, f.sha256, f.first_as_of, f.source_file
         from _names as n inner join store.files as f using (sha256)

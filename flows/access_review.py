@@ -27,7 +27,7 @@ from prefect.futures import as_completed
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
-from ccreview.contracts.store import STORE, ingest_with_store
+from ccreview.contracts.store import STORE, commit_run, ingest_with_store
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
 from ccreview.core.errors import UsageError
@@ -125,12 +125,11 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None, as_of: str |
                                                dt.date.fromisoformat(as_of or ""), config,
                                                run)
             kept = {"store_new": summary.new, "store_seen_before": summary.seen_before,
-                    "store_from_store": summary.from_store, "store_not_read": summary.not_read,
-                    "store_pruned_rows": summary.pruned_rows}
-            logger.info("evidence store: %d files read and stored, %d seen before, %d taken "
-                        "from the store only, %d not needed by this run; %d rows past "
-                        "retention removed", summary.new, summary.seen_before,
-                        summary.from_store, summary.not_read, summary.pruned_rows)
+                    "store_from_store": summary.from_store, "store_not_read": summary.not_read}
+            logger.info("evidence store: %d files read and stored, %d seen before (not read "
+                        "again), %d no longer in the folder but kept, %d not needed by this "
+                        "run", summary.new, summary.seen_before, summary.from_store,
+                        summary.not_read)
         else:
             files = ingest_inputs(Path(input_dir), con, config.application_lists,
                                   config.time_zones, config.cultures)
@@ -145,6 +144,20 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None, as_of: str |
                 ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())), rows)
     return {"files": len(files), "rows": rows,
             **{f"files_{k.replace(' ', '_')}": v for k, v in by_status.items()}, **kept}
+
+
+@task(name="record evidence", cache_policy=NO_CACHE)
+@_sanitized("record evidence")
+def record_evidence(warehouse: str, store: str, as_of: str, config_path: str | None) -> int:
+    """Once everything else succeeded: record in the evidence store what this run's folder
+    held, and apply retention. Returns the rows retention removed."""
+    logger = get_run_logger()
+    with connect_warehouse(warehouse) as con:
+        removed = commit_run(con, Path(store), dt.date.fromisoformat(as_of),
+                             load_config(config_path))
+    logger.info("evidence store: this run's files recorded as of %s; %d rows past retention "
+                "removed", as_of, removed)
+    return removed
 
 
 @task(name="validate", cache_policy=NO_CACHE)
@@ -457,6 +470,9 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
                      dormancy_days, task_runner, workers, replace)
     lap("report")
+    if store is not None:
+        ingested["store_rows_removed"] = record_evidence(str(building), str(store), as_of,
+                                                         config_path)
     patient_rows = 0 if keep_patient_data else remove_patient_data(building)
     final = out / WAREHOUSE
     os.replace(building, final)

@@ -106,7 +106,8 @@ def test_review_exits_zero_and_writes_every_output(review_run):
     assert runs[0]["files"][1:] == ["access_review_2026-11-01.xlsx", "attestation", "census",
                                 "data_quality",
                                 "dormant_accounts.csv", "dormant_accounts_2026-11-01.xlsx",
-                                "dormant_disable_lan_ids.csv", "findings.csv",
+                                "dormant_disable_lan_ids.csv", "evidence.duckdb",
+                                "findings.csv",
                                 "findings.parquet", "history.duckdb", "quarantine.csv",
                                 "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx",
                                 "review_notes.csv", "run_manifest.json", "warehouse.duckdb"]

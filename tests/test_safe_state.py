@@ -45,6 +45,17 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _store_sightings(out: Path) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(out / "evidence.duckdb"), read_only=True) as con:
+        return con.execute("select * from sightings order by all").fetchall()
+
+
+def _without_store(snapshot: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in snapshot.items() if not k.startswith("evidence.duckdb")}
+
+
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory) -> Path:
     """A real review of the sample, as a user runs it."""
@@ -109,9 +120,13 @@ def test_inputs_that_shrank_drastically_are_refused_unless_accepted(prefect_harn
     for ad in (partial / "directory").glob("*.csv"):  # a partial directory export
         ad.write_text("\n".join(ad.read_text(encoding="utf-8-sig").splitlines()[:4]) + "\n")
     before = _snapshot(out)
+    runs = _store_sightings(out)
     with pytest.raises(UsageError, match=r"Active Directory accounts fell from \d+ to \d+"):
         _flow_review(out, partial, "2026-11-02")
-    assert _snapshot(out) == before
+    # the evidence store may keep the files it read, but records no run: no later run sees
+    # the partial export as the current directory
+    assert _store_sightings(out) == runs
+    assert _without_store(_snapshot(out)) == _without_store(before)
     assert not [p.name for p in out.iterdir() if p.name.startswith(".warehouse")]
     result = _flow_review(out, partial, "2026-11-02", accept_shrink=True)
     assert result["as_of"] == "2026-11-02"

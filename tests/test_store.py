@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.contracts.store import ingest_with_store
+from ccreview.contracts.store import commit_run, ingest_with_store
 from ccreview.core.config import Retention, ReviewConfig
 from ccreview.core.vocabulary import FINDING_COLUMNS
 from ccreview.transforms.warehouse import build_models, load_reference_tables
@@ -41,6 +41,8 @@ def _build(folder: Path, as_of: dt.date, store: Path | None, run: str = "review"
     validate_ingested(con)
     load_reference_tables(con, config, as_of)
     build_models(con)
+    if store is not None:  # the run succeeded: what its folder held is recorded
+        commit_run(con, store, as_of, config)
     return con, files
 
 
@@ -321,3 +323,21 @@ def test_an_unreadable_store_is_one_line_naming_it(tmp_path):
         _build(SAMPLE, SAMPLE_AS_OF, store)
     assert str(store) in str(exc.value) and "Jane" not in str(exc.value)
     assert "\n" not in str(exc.value)
+
+
+def test_a_run_that_did_not_succeed_changes_no_later_snapshot(tmp_path):
+    store = tmp_path / "evidence.duckdb"
+    reviewed, _ = _build(SAMPLE, SAMPLE_AS_OF, store)
+    partial = tmp_path / "partial"
+    shutil.copytree(SAMPLE, partial)
+    for ad in (partial / "directory").glob("*.csv"):  # a partial directory export
+        ad.write_text("\n".join(ad.read_text(encoding="utf-8-sig").splitlines()[:4]) + "\n")
+    refused = duckdb.connect()  # read into the store, then refused: never committed
+    ingest_with_store(partial, refused, store, SAMPLE_AS_OF + dt.timedelta(days=1),
+                      ReviewConfig())
+    assert refused.execute("select count(*) from ingested_directory_accounts"
+                           ).fetchone()[0] < 10  # what it would have used
+    census, files = _build(partial, SAMPLE_AS_OF + dt.timedelta(days=2), store, run="census")
+    assert _ad_rows(census) == _ad_rows(reviewed)
+    assert {f.status for f in files if f.source_file.startswith("directory/")
+            and "[evidence store" not in f.source_file} == {"not read"}

@@ -59,7 +59,8 @@ def test_progress_bars_only_on_a_terminal_and_only_when_asked(monkeypatch):
 
 
 def _reports(out: Path) -> dict[str, str]:
-    skip = ("data_quality", "warehouse.duckdb", "history.duckdb", "run_manifest.json")
+    skip = ("data_quality", "warehouse.duckdb", "history.duckdb", "run_manifest.json",
+            "evidence.duckdb")
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(out.rglob("*")) if p.is_file()
             and not str(p.relative_to(out)).startswith(skip)
