@@ -90,6 +90,10 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
                         help="the evidence store every input file is kept in once (default: "
                              "evidence.duckdb in --out)")
     if as_of_help:  # a run (not serve)
+        parser.add_argument("--force", action="store_true",
+                            help="recompute even when nothing changed since the last run "
+                                 "into --out (same inputs, history, settings and version: "
+                                 "by default its reports are kept as they are)")
         parser.add_argument("--no-store", action="store_true",
                             help="read every file of --input from scratch, without the "
                                  "evidence store (nothing kept from or for other runs)")
@@ -283,7 +287,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         result = _run_flow(access_review, str(args.input), str(args.out),
                            args.as_of.isoformat(), str(args.config) if args.config else None,
                            args.task_runner, args.workers, args.accept_shrink, args.replace,
-                           args.keep_patient_data, _store(args), args.no_store)
+                           args.keep_patient_data, _store(args), args.no_store, args.force)
     _print_outputs(result, args.out)
     findings = result["findings_by_rule"]
     print(f"\nFindings: {sum(findings.values())}")
@@ -330,7 +334,7 @@ def cmd_dormant(args: argparse.Namespace) -> int:
         result = _run_flow(dormant_accounts, str(args.input), str(args.out),
                            args.as_of.isoformat(), str(args.config) if args.config else None,
                            args.days, args.task_runner, args.workers, args.accept_shrink,
-                           _store(args), args.no_store)
+                           _store(args), args.no_store, args.force)
     _print_outputs(result, args.out)
     from ccreview.core.vocabulary import support_desk_rules
 
@@ -356,7 +360,7 @@ def cmd_census(args: argparse.Namespace) -> int:
         result = _run_flow(daily_census, str(args.input), str(args.out),
                            args.as_of.isoformat(), str(args.config) if args.config else None,
                            args.task_runner, args.workers, args.accept_shrink,
-                           args.keep_patient_data, _store(args), args.no_store)
+                           args.keep_patient_data, _store(args), args.no_store, args.force)
     _print_outputs(result, args.out)
     _print_patient_data(result)
     return EXIT_OK
@@ -444,7 +448,10 @@ def _print_outputs(result: dict, out: Path) -> None:
     by_folder: dict[Path, list[str]] = {}
     for p in result["outputs"]:
         by_folder.setdefault(Path(p).parent, []).append(p)
-    print("\nWrote:")
+    if result.get("unchanged"):
+        print(f"\nNothing changed since the last run into {out} (same inputs, history, "
+              "settings and version): its reports are current; --force recomputes")
+    print("\nCurrent, unchanged:" if result.get("unchanged") else "\nWrote:")
     for p in result["outputs"]:
         folder = Path(p).parent
         siblings = by_folder[folder]

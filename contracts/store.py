@@ -99,6 +99,10 @@ RUN_READS: dict[str, frozenset[str] | None] = {
 }
 # tables a run never uses: left empty, not even copied from the store
 RUN_LEAVES_EMPTY = {"dormant": frozenset({"adt_events"})}
+# tables a run needs only the latest successful event of, per account, source and
+# application (the dormancy evidence): the census checks R2W recipients' activity, nothing
+# else of the sign-in logs, so it copies one row per account instead of every event
+RUN_COMPACTS = {"census": frozenset({"sign_in_events"})}
 
 
 def _family(fmt: str) -> str:
@@ -271,6 +275,12 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
         raise
 
 
+# a sign-in event that is its account's latest success for its source and application
+_LATEST_SUCCESS = """(r.success and (r."user", r.source, r.application, r.occurred_at) in (
+    select ("user", source, application, max(occurred_at)) from {rows}
+    where success group by "user", source, application))"""
+
+
 def _retained(table: str, rows: str, retention: Retention, as_of: dt.date) -> str | None:
     """SQL condition (over `rows`, alias r) a row of `table` must meet to be kept, or None
     for a table retention does not touch."""
@@ -280,10 +290,8 @@ def _retained(table: str, rows: str, retention: Retention, as_of: dt.date) -> st
     if table == "sign_in_events":
         # old events go, except the latest success per account, source and application:
         # without it an account idle for longer than the retention would look never used
-        return f"""(r.occurred_at is null or r.occurred_at >= timestamp '{cutoff}'
-            or (r.success and (r."user", r.source, r.application, r.occurred_at) in (
-                select ("user", source, application, max(occurred_at)) from {rows}
-                where success group by "user", source, application)))"""
+        return (f"(r.occurred_at is null or r.occurred_at >= timestamp '{cutoff}' or "
+                f"{_LATEST_SUCCESS.format(rows=rows)})")
     if table == "adt_events":
         return f"""(r.fin is null or r.fin not in (
             select fin from {rows} where event_type = 'A03' and fin is not null
@@ -337,7 +345,7 @@ def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_pat
             con.executemany("insert into store_sightings values (?, ?, ?, ?)",
                             [[as_of, sha, name, i] for i, (sha, name) in enumerate(sightings)])
         from_store = _assemble(con, as_of, RUN_LEAVES_EMPTY.get(run, frozenset()),
-                               config.retention)
+                               config.retention, RUN_COMPACTS.get(run, frozenset()))
         summary.from_store = len(from_store)
         files.extend(from_store)
         files.sort(key=lambda f: f.source_file)
@@ -449,7 +457,8 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
 
 
 def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
-              retention: Retention) -> list[InputFile]:
+              retention: Retention, compact: frozenset[str] = frozenset()
+              ) -> list[InputFile]:
     """Fill `ingested_*` and `parse_issues` from the store for the review as of `as_of`:
     every event file a successful run as of that date or earlier saw (this one included),
     and each snapshot partition's files of the latest such run, as retention allows. Files
@@ -507,31 +516,29 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: froze
         column = SNAPSHOT_PARTITION.get(table)
         part = f"coalesce(r.{column}::varchar, '')" if column else "''"
         cols = _columns(table)
-        con.execute(f"""
-            create or replace temp table _cand as
+        chosen = f"""
             select n.ord as _ord, n.name as _name, r.*
             from store.rows_{table} as r
             inner join _names as n using (sha256)
             inner join _chosen as c
                 on c.sha256 = r.sha256 and c.table_name = '{table}'
-                and (c.part is null or c.part = {part})""")
-        keep = _retained(table, "_cand", retention, as_of) or "true"
-        con.execute(f"""
-            create or replace temp table _rows as
-            select (row_number() over (order by r._ord, r.file_row) - 1)::integer as _row_id,
-                   r.*
-            from _cand as r where {keep}""")
+                and (c.part is null or c.part = {part})"""
+        keep = _retained(table, "cand", retention, as_of) or "true"
+        if table in compact:
+            keep = f"({keep}) and {_LATEST_SUCCESS.format(rows='cand')}"
+        numbered = (f"with cand as ({chosen}) select row_number() over (order by r._ord, "
+                    f"r.file_row) - 1 as _row_id, r.* from cand as r where {keep}")
         con.execute(f"insert into ingested_{table} (_row_id, {', '.join(cols)}, source_file) "
-                    f"select _row_id, {', '.join(cols)}, _name from _rows order by _row_id")
-        con.execute(f"""
-            insert into parse_issues
-            select p.table_name, r._row_id, p.column_name, p.rule, p.reason
-            from store.parse_issues as p
-            inner join _rows as r using (sha256, file_row)
-            where p.table_name = '{table}'
-            order by r._row_id, p.column_name""")
-    con.execute("drop table if exists _rows")
-    con.execute("drop table if exists _cand")
+                    f"select _row_id, {', '.join(cols)}, _name from ({numbered})")
+        if con.execute("select count(*) from store.parse_issues where table_name = ? and "
+                       "sha256 in (select sha256 from _names)", [table]).fetchone()[0]:
+            con.execute(f"""
+                insert into parse_issues
+                select p.table_name, r._row_id, p.column_name, p.rule, p.reason
+                from store.parse_issues as p
+                inner join ({numbered}) as r using (sha256, file_row)
+                where p.table_name = '{table}'
+                order by r._row_id, p.column_name""")
     others = con.execute("""
         select n.name, f.format, f.size_bytes, f.sha256, f.first_as_of, f.source_file
         from _names as n inner join store.files as f using (sha256)

@@ -49,12 +49,13 @@ from ccreview.reports.r2w import (
     write_census_shard,
     write_distribution,
 )
-from ccreview.reports.run_manifest import write_run_manifest
+from ccreview.reports.run_manifest import unchanged_run, write_run_manifest
 from ccreview.transforms.warehouse import (
     PATIENT_TABLES,
     build_models,
     connect_warehouse,
     load_reference_tables,
+    run_fingerprint,
 )
 
 WAREHOUSE = "warehouse.duckdb"
@@ -263,7 +264,8 @@ def render(unit: str, shard: int, shards: int, warehouse: str, out_dir: str, as_
 def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
            config_path: str | None, reports: tuple[str, ...] = ALL_REPORTS,
            dormancy_days: int | None = None, task_runner: str = "auto",
-           workers: int | None = None, replace: bool = False) -> list[str]:
+           workers: int | None = None, replace: bool = False,
+           fingerprint: str | None = None) -> list[str]:
     """Render every report on the chosen task runner, then finish: swap the per-group and
     per-provider folders in, write the manifest, and commit the run history — last, so a
     failure anywhere leaves the history as it was."""
@@ -319,7 +321,8 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
             manifest = write_run_manifest(con, out / "run_manifest.json", as_of=as_of,
                                           input_dir=input_dir,
                                           settings=config.as_flat_dict(),
-                                          outputs=[p for p in written if p.is_file()])
+                                          outputs=[p for p in written if p.is_file()],
+                                          fingerprint=fingerprint)
     logger.info("wrote %d report files", len(written) + 1)
     return [str(p) for p in [*written, manifest]]
 
@@ -348,12 +351,13 @@ def access_review(input_dir: str, out_dir: str, as_of: str | None = None,
                   config_path: str | None = None, task_runner: str = "auto",
                   workers: int | None = None, accept_shrink: bool = False,
                   replace: bool = False, keep_patient_data: bool = False,
-                  store: str | None = None, no_store: bool = False) -> dict:
+                  store: str | None = None, no_store: bool = False,
+                  force: bool = False) -> dict:
     """The periodic review of one input folder as of a date; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ALL_REPORTS,
                       task_runner=task_runner, workers=workers, accept_shrink=accept_shrink,
                       replace=replace, keep_patient_data=keep_patient_data, store=store,
-                      no_store=no_store)
+                      no_store=no_store, force=force)
 
 
 @flow(name="dormant-accounts", log_prints=True)
@@ -361,11 +365,11 @@ def dormant_accounts(input_dir: str, out_dir: str, as_of: str | None = None,
                      config_path: str | None = None, dormancy_days: int | None = None,
                      task_runner: str = "auto", workers: int | None = None,
                      accept_shrink: bool = False, store: str | None = None,
-                     no_store: bool = False) -> dict:
+                     no_store: bool = False, force: bool = False) -> dict:
     """The support desk's weekly dormant and orphaned account lists; returns counts only."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("dormant",), dormancy_days,
                       task_runner, workers, accept_shrink=accept_shrink, store=store,
-                      no_store=no_store)
+                      no_store=no_store, force=force)
 
 
 @flow(name="daily-census", log_prints=True)
@@ -373,11 +377,12 @@ def daily_census(input_dir: str, out_dir: str, as_of: str | None = None,
                  config_path: str | None = None, task_runner: str = "auto",
                  workers: int | None = None, accept_shrink: bool = False,
                  keep_patient_data: bool = False, store: str | None = None,
-                 no_store: bool = False) -> dict:
+                 no_store: bool = False, force: bool = False) -> dict:
     """Report2Web's daily run: the distribution list and the Physician Census workbooks."""
     return run_stages(input_dir, out_dir, as_of, config_path, ("r2w", "census"),
                       task_runner=task_runner, workers=workers, accept_shrink=accept_shrink,
-                      keep_patient_data=keep_patient_data, store=store, no_store=no_store)
+                      keep_patient_data=keep_patient_data, store=store, no_store=no_store,
+                      force=force)
 
 
 # which run (for its required inputs) a set of reports is
@@ -391,7 +396,7 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
                task_runner: str = "auto", workers: int | None = None,
                accept_shrink: bool = False, replace: bool = False,
                keep_patient_data: bool = False, store: str | None = None,
-               no_store: bool = False) -> dict:
+               no_store: bool = False, force: bool = False) -> dict:
     """ingest -> validate -> data quality -> transform -> report, inside a flow. A scheduled
     run without an as-of date reviews as of the day it runs. The inputs go through the
     evidence store (`store`, default `<out>/evidence.duckdb`) unless `no_store`.
@@ -419,7 +424,7 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
         try:
             return _stages(input_dir, out, as_of, config_path, reports, dormancy_days,
                            task_runner, workers, accept_shrink, replace, keep_patient_data,
-                           building, store_path, run)
+                           building, store_path, run, force)
         except BaseException:
             _remove(half_built)  # a failed run leaves the previous run's files as they were
             raise
@@ -445,7 +450,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
             reports: tuple[str, ...], dormancy_days: int | None, task_runner: str,
             workers: int | None, accept_shrink: bool, replace: bool,
             keep_patient_data: bool, building: Path, store: Path | None = None,
-            run: str = "review") -> dict:
+            run: str = "review", force: bool = False) -> dict:
     out_dir = str(out)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -458,7 +463,13 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
 
     ingested = ingest(input_dir, str(building), config_path, as_of,
                       str(store) if store else None, run)
+    fingerprint = fingerprint_run(str(building), out_dir, as_of, config_path, reports,
+                                  dormancy_days, keep_patient_data)
     lap("ingest")
+    previous = None if force or replace else unchanged_run(out, fingerprint)
+    if previous is not None:  # same inputs, history, settings and code: same reports
+        _remove((building, Path(f"{building}.wal")))
+        return _unchanged_result(as_of, out, ingested, previous, seconds)
     validated = validate(str(building))
     lap("validate")
     if not accept_shrink:
@@ -468,7 +479,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     findings = transform(str(building), as_of, config_path, dormancy_days, out_dir)
     lap("transform")
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
-                     dormancy_days, task_runner, workers, replace)
+                     dormancy_days, task_runner, workers, replace, fingerprint)
     lap("report")
     if store is not None:
         ingested["store_rows_removed"] = record_evidence(str(building), str(store), as_of,
@@ -494,6 +505,35 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
             "data_quality": quality, "findings_by_rule": findings, "outputs": written,
             "stage_seconds": seconds, "patient_data_kept": keep_patient_data,
             "patient_rows_removed": patient_rows}
+
+
+@_sanitized("ingest")
+def fingerprint_run(warehouse: str, out_dir: str, as_of: str, config_path: str | None,
+                    reports: tuple[str, ...], dormancy_days: int | None,
+                    keep_patient_data: bool) -> str:
+    """The fingerprint of what this run's reports depend on (see `run_fingerprint`)."""
+    config = load_config(config_path).with_dormancy_days(dormancy_days)
+    parameters = {"reports": list(reports), "settings": config.as_flat_dict(),
+                  "keep_patient_data": keep_patient_data,
+                  "census_encrypted": census_password() is not None}
+    with connect_warehouse(warehouse, read_only=True) as con:
+        return run_fingerprint(con, Path(out_dir) / HISTORY, dt.date.fromisoformat(as_of),
+                               parameters)
+
+
+def _unchanged_result(as_of: str, out: Path, ingested: dict, manifest: dict,
+                      seconds: dict[str, float]) -> dict:
+    """The result of a run that found the previous one's reports current: its counts, from
+    the manifest, and nothing written."""
+    tables = [t for i in manifest.get("inputs", []) for t in i.get("tables", {}).values()]
+    validated = {k: sum(int(t[k]) for t in tables) for k in ("read", "accepted", "quarantined")}
+    print(f"Review as of {as_of}: nothing changed since the last run into {out} (same inputs, "
+          "history, settings and version): its reports are current; --force recomputes")
+    return {"as_of": as_of, "unchanged": True, "ingest": ingested, "validate": validated,
+            "data_quality": manifest.get("data_quality", {"expectations": 0, "not_met": 0}),
+            "findings_by_rule": manifest.get("findings_by_rule", {}),
+            "outputs": [str(out / o["path"]) for o in manifest.get("outputs", [])],
+            "stage_seconds": seconds, "patient_data_kept": False, "patient_rows_removed": 0}
 
 
 # measures a run's inputs are compared on, and how far they may fall before the run is

@@ -29,7 +29,8 @@ def versions() -> dict[str, str]:
 
 
 def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str,
-                       input_dir: str, settings: dict[str, str], outputs: list[Path]) -> Path:
+                       input_dir: str, settings: dict[str, str], outputs: list[Path],
+                       fingerprint: str | None = None) -> Path:
     files = con.execute("select * from input_files order by source_file").df()
     recon = con.execute("select * from input_reconciliation").df()
     inputs = []
@@ -51,13 +52,46 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
         })
     counts = dict(con.execute("select rule, count(*) from findings group by rule "
                               "order by rule").fetchall())
+    quality = con.execute(
+        "select count(*), count(*) filter (where not success) from data_quality_results"
+    ).fetchall()[0] if con.execute(
+        "select count(*) from information_schema.tables where table_name = "
+        "'data_quality_results'").fetchall()[0][0] else (0, 0)
+    base = path.parent
     manifest = {
         "as_of": as_of, "input_dir": input_dir, "inputs": inputs, "settings": settings,
         "findings_by_rule": {k: int(v) for k, v in counts.items()},
+        "data_quality": {"expectations": int(quality[0]), "not_met": int(quality[1])},
         "versions": versions(),
-        "outputs": [{"path": p.name, "size_bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        "outputs": [{"path": p.relative_to(base).as_posix() if p.is_relative_to(base)
+                     else p.name, "size_bytes": p.stat().st_size, "sha256": file_sha256(p)}
                     for p in outputs],
+        # what the results depend on: a rerun with the same fingerprint and these outputs
+        # intact has nothing to do (see `unchanged_run`)
+        **({"fingerprint": fingerprint} if fingerprint else {}),
     }
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def unchanged_run(out_dir: Path, fingerprint: str) -> dict | None:
+    """The previous run's manifest when it had this fingerprint and every output it wrote
+    is still there, byte for byte (and the warehouse and Data Docs beside them); else None."""
+    try:
+        manifest = json.loads((out_dir / "run_manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("fingerprint") != fingerprint:
+        return None
+    for extra in ("warehouse.duckdb", "data_quality/index.html"):
+        if not (out_dir / extra).is_file():
+            return None
+    for entry in manifest.get("outputs", []):
+        path = out_dir / entry["path"]
+        try:
+            if path.stat().st_size != entry["size_bytes"] or file_sha256(path) != entry["sha256"]:
+                return None
+        except OSError:
+            return None
+    return manifest

@@ -112,9 +112,10 @@ def test_a_killed_run_leaves_the_previous_reports_and_the_next_run_succeeds(tmp_
         assert set(after) == set(before)
         assert not [p for p in reviewed.rglob(".*.tmp")]
     result = subprocess.run([str(cli), "review", "--input", str(SAMPLE), "--out",
-                             str(reviewed), "--as-of", AS_OF], env=env, capture_output=True,
-                            text=True, check=False)
+                             str(reviewed), "--as-of", AS_OF, "--force"], env=env,
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-500:]
+    assert "nothing changed" not in result.stdout.lower()  # recomputed, not found current
     # same inputs, same as-of: the same reports, byte for byte (Great Expectations' Data
     # Docs embed build metadata and a DuckDB file its own layout: checked to be there)
     def reports(snapshot):

@@ -22,22 +22,25 @@ pytestmark = pytest.mark.flow
 
 @pytest.fixture(scope="module")
 def review_run(prefect_harness, tmp_path_factory):
-    """The sample plus one unusable file, reviewed twice into the same folder."""
+    """The sample plus one unusable file, reviewed twice into the same folder (the second
+    time with --force: recomputed, not found unchanged), then a third time."""
     inp = tmp_path_factory.mktemp("input")
     shutil.copytree(SAMPLE, inp, dirs_exist_ok=True)
     (inp / "broken_export.json").write_text('{"value": [')
     out = tmp_path_factory.mktemp("out")
     runs = []
-    for _ in range(2):
+    for extra in ([], ["--force"], []):
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             code = main(["review", "--input", str(inp), "--out", str(out),
-                         "--as-of", "2026-11-01"])
+                         "--as-of", "2026-11-01", *extra])
         runs.append({"code": code, "printed": printed.getvalue(),
                      "files": sorted(p.name for p in out.iterdir()),
                      "hidden": sorted(p.name for p in out.iterdir() if p.name.startswith(".")),
                      "findings_csv": (out / "findings.csv").read_bytes(),
-                     "cells": _cells(out / "access_review_2026-11-01.xlsx")})
+                     "cells": _cells(out / "access_review_2026-11-01.xlsx"),
+                     "hashes": {str(p.relative_to(out)): p.read_bytes() for p in
+                                sorted(out.rglob("*")) if p.is_file()}})
     return out, runs
 
 
@@ -97,9 +100,43 @@ def _stored_prefect_logs() -> list[str]:
     return logs + artifacts
 
 
+def test_a_rerun_with_nothing_changed_keeps_the_reports_as_they_are(review_run):
+    """Same inputs, history, settings and code: the third run finds the second's reports
+    current, writes nothing (not even the history) and says so."""
+    _, runs = review_run
+    assert "Nothing changed since the last run into" in runs[2]["printed"]
+    assert "nothing changed" not in runs[1]["printed"].lower()
+    assert "Current, unchanged:" in runs[2]["printed"]
+    assert runs[2]["hashes"] == runs[1]["hashes"]
+    assert "Findings: " in runs[2]["printed"]
+
+
+def test_a_changed_or_damaged_output_is_recomputed(tmp_path, prefect_harness):
+    out = tmp_path / "out"
+    args = ["review", "--input", str(SAMPLE), "--out", str(out), "--as-of", "2026-11-01"]
+    assert main(args) == 0
+    good = (out / "findings.csv").read_bytes()
+    (out / "findings.csv").write_bytes(good + b"edited by hand\n")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        assert main(args) == 0
+    assert "nothing changed" not in printed.getvalue().lower()
+    assert (out / "findings.csv").read_bytes() == good
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        assert main([*args, "--config", str(_config(tmp_path))]) == 0
+    assert "nothing changed" not in printed.getvalue().lower()  # another setting
+
+
+def _config(tmp_path):
+    path = tmp_path / "review.toml"
+    path.write_text("[thresholds]\ndormancy_days = 60\n", encoding="utf-8")
+    return path
+
+
 def test_review_exits_zero_and_writes_every_output(review_run):
     out, runs = review_run
-    assert [r["code"] for r in runs] == [0, 0]
+    assert [r["code"] for r in runs] == [0, 0, 0]
     # besides the reports: the run lock, and from the second run on the history's backups
     assert runs[0]["hidden"] == [".ccreview.lock"]
     assert runs[1]["hidden"] == [".ccreview.lock", ".history-backups"]
@@ -172,8 +209,10 @@ def test_manifest_reconciles_every_input(review_run):
             "access_review_2026-11-01.xlsx", "dormant_accounts.csv",
             "dormant_accounts_2026-11-01.xlsx", "dormant_disable_lan_ids.csv",
             "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx",
-            "census_manifest.csv"} <= outputs
-    assert any(o.startswith("census_CS") for o in outputs)
+            "census/census_manifest.csv"} <= outputs
+    assert any(o.startswith("census/census_CS") for o in outputs)
+    assert any(o.startswith("attestation/CS") for o in outputs)
+    assert all((out / o).is_file() for o in outputs)  # paths relative to --out
     assert manifest["settings"]["thresholds.dormancy_days"] == "90"
 
 
@@ -197,7 +236,7 @@ def test_data_docs_show_no_data_values(review_run, sample_warehouse):
 
 
 def test_rerun_gives_identical_findings_and_workbook(review_run):
-    _, (first, second) = review_run
+    _, (first, second, _) = review_run
     assert first["findings_csv"] == second["findings_csv"]
     assert first["cells"] == second["cells"]
 

@@ -298,6 +298,15 @@ def test_each_run_parses_only_what_it_needs(tmp_path, run, parsed, left):
         assert con.execute(f"select count(*) from raw_{table}").fetchone() == (0,)
     rules = ("R2W_RECIPIENT_INVALID",) if run == "census" else ACTIVITY_RULES
     assert _findings(con, rules) == _findings(review, rules)
+    # what the run writes is what the full review computes, though the census copied only
+    # each account's latest successful sign-in
+    for mart in (("r2w_distribution", "census_patients", "census_providers")
+                 if run == "census" else ("dormant_accounts",)):
+        query = f"select * from {mart} order by all"
+        assert con.execute(query).fetchall() == review.execute(query).fetchall(), mart
+    if run == "census":
+        assert con.execute("select count(*) from raw_sign_in_events").fetchone()[0] < \
+            review.execute("select count(*) from raw_sign_in_events").fetchone()[0] / 2
 
 
 def test_retention_is_configuration():

@@ -211,6 +211,51 @@ def load_history_sources(con: duckdb.DuckDBPyConnection, history: Path | None,
             reader.close()
 
 
+def run_fingerprint(con: duckdb.DuckDBPyConnection, history: Path | None, as_of: date,
+                    parameters: dict) -> str:
+    """What a run's results depend on, as one SHA-256: the inputs it uses (name, format,
+    status, SHA-256 of each, from `input_files`), what earlier runs recorded that the models
+    read (the `HISTORY_SOURCES`), the run's parameters (settings, reports, as-of) and the
+    code (every module and model of the package). Same fingerprint, same reports."""
+    import hashlib
+    import json
+
+    inputs = con.execute("select source_file, format, status, sha256 from input_files "
+                         "order by source_file").fetchall()
+    recorded: dict[str, list] = dict.fromkeys(HISTORY_SOURCES, [])
+    if history is not None and history.exists():
+        with duckdb.connect(str(history), read_only=True) as reader:
+            for table, (_, query) in HISTORY_SOURCES.items():
+                try:
+                    recorded[table] = reader.execute(f"select * from ({query}) order by all",
+                                                     {"as_of": as_of}).fetchall()
+                except duckdb.CatalogException:
+                    recorded[table] = []
+    payload = json.dumps({"as_of": as_of, "inputs": inputs, "history": recorded,
+                          "parameters": parameters, "code": _code_digest()},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _code_digest() -> str:
+    """SHA-256 over the package's Python modules, SQL models and policy files."""
+    import hashlib
+    import importlib
+
+    files: dict[str, Path] = {}
+    for name in ("ccreview", "ccreview.flows", "ccreview.contracts", "ccreview.transforms",
+                 "ccreview.reports"):
+        for root in importlib.import_module(name).__path__:
+            for path in Path(root).rglob("*"):
+                if path.suffix in (".py", ".sql", ".csv") and "__pycache__" not in path.parts:
+                    files[f"{name}/{path.relative_to(root).as_posix()}"] = path
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(key.encode())
+        digest.update(files[key].read_bytes())
+    return digest.hexdigest()
+
+
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Python checks the SQL calls, shared with the readers (and property-tested there)."""
     # already registered on this connection (DuckDB says so with either error)
