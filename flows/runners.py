@@ -15,10 +15,12 @@ threads, in a local process pool, or on a Dask cluster (prefect-dask) — chosen
 from __future__ import annotations
 
 import os
-
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from typing import TYPE_CHECKING
 
 from ccreview.core.errors import UsageError
+
+if TYPE_CHECKING:  # prefect loads in about a second: not for `ccreview --help`
+    from prefect.task_runners import TaskRunner
 
 RUNNERS = ("process", "dask", "thread", "sequential")
 # `auto`: below this many groups a process pool's start-up (a few seconds per worker)
@@ -41,6 +43,8 @@ def default_workers() -> int:
 
 
 def make_task_runner(kind: str, workers: int) -> TaskRunner:
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
     if kind == "process":
         return ProcessPoolTaskRunner(max_workers=workers)
     if kind == "thread":

@@ -93,3 +93,18 @@ def test_reports_select_from_models_and_join_nothing():
              if re.search(r"\b(inner|left|right|full|cross|outer)\s+join\b|\bjoin\s+\(?select\b"
                           r"|\bjoin\s+\w+(\s+as\s+\w+)?\s+(using|on)\b", line, re.IGNORECASE)]
     assert not joins, "\n".join(joins)
+
+
+def test_the_command_line_answers_help_without_loading_prefect():
+    """`ccreview --help` and usage errors stay instant: Prefect (about a second to import)
+    and the data libraries load only when a run starts."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ccreview.cli as c\n"
+            "c.build_parser()\n"
+            "print(sorted(m for m in ('prefect', 'duckdb', 'pandas', 'great_expectations') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
