@@ -181,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "long-lived `prefect server start` first (see README). Stops on Ctrl-C.")
     _folders_and_config(serve, "folder the exports are dropped into",
                         "folder for every run's reports", None)
+    serve.add_argument("--ephemeral", action="store_true",
+                       help="serve on a temporary Prefect server when PREFECT_API_URL is not "
+                            "set (its schedules and run history vanish when serve stops; "
+                            "for a trial, not for production)")
 
     attest = sub.add_parser(
         "attest", help="read returned attestation workbooks; write the remediation list",
@@ -296,12 +300,11 @@ def cmd_review(args: argparse.Namespace) -> int:
     ing, val = result["ingest"], result["validate"]
     print(f"Inputs: {ing['files']} files, {val['read']} rows read, {val['accepted']} accepted, "
           f"{val['quarantined']} quarantined")
-    from ccreview.reports.r2w import census_password
-
-    if census_password() is None and any("/census/census_" in str(p)
-                                         for p in result["outputs"]):
+    if not _census_encrypted(args) and any("/census/census_" in str(p)
+                                           for p in result["outputs"]):
         print("Census workbooks hold PHI and are NOT encrypted: set CCREVIEW_CENSUS_PASSWORD "
-              "or CCREVIEW_CENSUS_PASSWORD_FILE to encrypt them")
+              "or CCREVIEW_CENSUS_PASSWORD_FILE, or name a Prefect Secret block in the "
+              "config ([census] password_secret), to encrypt them")
     dq = result["data_quality"]
     print(f"Data quality: {dq['expectations']} expectations, {dq['not_met']} not met "
           f"(Data Docs: {args.out / 'data_quality' / 'index.html'})")
@@ -346,11 +349,20 @@ def cmd_dormant(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_census(args: argparse.Namespace) -> int:
+def _census_encrypted(args: argparse.Namespace) -> bool:
+    """Whether the census workbooks get a password: from the environment (a bad secret file
+    fails here, before the run) or the Prefect Secret block the config names (read by the
+    run itself, from its Prefect server)."""
+    from ccreview.core.config import load_config
     from ccreview.reports.r2w import census_password
 
+    return (census_password() is not None
+            or load_config(args.config).census_password_secret is not None)
+
+
+def cmd_census(args: argparse.Namespace) -> int:
     _prepare_run(args, "census")
-    encrypted = census_password() is not None  # a bad secret file fails before the run
+    encrypted = _census_encrypted(args)
     print(f"ccreview census: {args.input} as of {args.as_of} -> {args.out} "
           f"({'encrypted' if encrypted else 'NOT encrypted: set CCREVIEW_CENSUS_PASSWORD'})",
           flush=True)
@@ -367,22 +379,35 @@ def cmd_census(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ccreview.core.config import load_config
+    from ccreview.core.config import load_config, local_time_zone
 
     _check_folders(args)
-    load_config(args.config)
-    from prefect import serve
+    config = load_config(args.config)
+    from prefect.settings import get_current_settings
 
-    from ccreview.flows.deployments import SCHEDULES, build_deployments
+    if not get_current_settings().api.url and not args.ephemeral:
+        raise UsageError(
+            "serve needs a long-lived Prefect server to keep the schedules and the runs: "
+            "start one (`prefect server start`, see README) and set PREFECT_API_URL, e.g. "
+            "http://127.0.0.1:4200/api; or pass --ephemeral to serve on a temporary server "
+            "whose schedules and history vanish when serve stops")
+    zone = config.schedule_time_zone or local_time_zone()
+    with prefect_runtime.prefect_api() as url:  # checks PREFECT_API_URL answers
+        from prefect import serve
 
-    deployments = build_deployments(args.input, args.out, args.config, args.task_runner,
-                                    args.workers, args.store)
-    for name, (_, cron, folder) in SCHEDULES.items():
-        print(f"  {name:<26} cron '{cron}' -> {args.out / folder}")
-    print(f"  {'attestation-intake':<26} on demand: {args.out / 'returned'} -> "
-          f"{args.out / 'access_review'}")
-    print(f"  evidence store shared by the runs: {args.store or args.out / 'evidence.duckdb'}")
-    serve(*deployments)
+        from ccreview.flows.deployments import SCHEDULES, build_deployments
+
+        deployments = build_deployments(args.input, args.out, args.config, args.task_runner,
+                                        args.workers, args.store, zone)
+        print(f"Serving on {url}{' (temporary: --ephemeral)' if args.ephemeral else ''}; "
+              f"schedules in {zone}:")
+        for name, (_, cron, folder) in SCHEDULES.items():
+            print(f"  {name:<26} cron '{cron}' ({zone}) -> {args.out / folder}")
+        print(f"  {'attestation-intake':<26} on demand: {args.out / 'returned'} -> "
+              f"{args.out / 'access_review'}")
+        print(f"  evidence store shared by the runs: "
+              f"{args.store or args.out / 'evidence.duckdb'}")
+        serve(*deployments)
     return EXIT_OK
 
 

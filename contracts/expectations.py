@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,7 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                 results.append({"suite": suite_name, "expectation": cfg.type,
                                 "column_name": column, "success": bool(r.success),
                                 "rows": len(df)})
+    make_offline(staging)
     shutil.rmtree(docs_dir, ignore_errors=True)
     staging.rename(docs_dir)
     frame = pd.DataFrame(results, columns=RESULT_COLUMNS)
@@ -174,3 +176,50 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     failed = int((~frame["success"]).sum()) if len(frame) else 0
     log.info("data quality: %d expectations, %d not met", len(frame), failed)
     return frame
+
+
+# Great Expectations' pages load Bootstrap, jQuery, Vega and Font Awesome from public CDNs
+# and its logo from S3: on a closed hospital network they would render blank. Every
+# external reference is removed and a local stylesheet (ours) lays the pages out; what
+# needs those scripts (sortable tables, charts) is lost, the results are all there.
+_EXTERNAL_TAG = re.compile(
+    r"<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*[\"'](?:https?:)?//[^\"']*[\"'][^>]*>"
+    r"(?:\s*</script>)?", re.IGNORECASE)
+_EXTERNAL_LOGO = re.compile(r"(\bsrc\s*=\s*[\"'])(?:https?:)?//[^\"']*/(logo-long\.png)"
+                            r"[^\"']*([\"'])", re.IGNORECASE)
+_EXTERNAL_ATTR = re.compile(r"\b(src|href)\s*=\s*([\"'])(?:https?:)?//[^\"']*\2",
+                            re.IGNORECASE)
+_EXTERNAL_CSS_URL = re.compile(r"url\(\s*[\"']?(?:https?:)?//[^)\"']*[\"']?\s*\)",
+                               re.IGNORECASE)
+OFFLINE_CSS = """/* ccreview: the Data Docs without their CDN assets (closed networks) */
+body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; margin: 0;
+       color: #212529; background: #fff; line-height: 1.45; }
+.container, .container-fluid { max-width: 1200px; margin: 0 auto; padding: 0 1rem; }
+nav, .navbar { background: #f3f4f6; padding: .5rem 1rem; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+th, td { border: 1px solid #d0d4da; padding: .3rem .5rem; text-align: left;
+         vertical-align: top; }
+th { background: #eef1f5; }
+.card { border: 1px solid #d0d4da; border-radius: 4px; margin: .75rem 0; padding: .5rem; }
+.text-danger, .fa-times { color: #b00020; }
+.text-success, .fa-check { color: #1b7f3b; }
+img { max-height: 48px; }
+.d-none, .modal { display: none; }
+"""
+
+
+def make_offline(docs_dir: Path) -> None:
+    """Rewrite every page under `docs_dir` so that it loads nothing from the internet."""
+    css = docs_dir / "static" / "styles" / "ccreview_offline.css"
+    css.parent.mkdir(parents=True, exist_ok=True)
+    css.write_text(OFFLINE_CSS, encoding="utf-8")
+    for page in docs_dir.rglob("*.html"):
+        up = "../" * (len(page.relative_to(docs_dir).parts) - 1)
+        text = page.read_text(encoding="utf-8")
+        text = _EXTERNAL_TAG.sub("", text)
+        text = _EXTERNAL_LOGO.sub(rf"\g<1>{up}static/images/\g<2>\g<3>", text)
+        text = _EXTERNAL_ATTR.sub(lambda m: f'{m.group(1)}="#"', text)
+        text = _EXTERNAL_CSS_URL.sub("none", text)
+        link = f'<link rel="stylesheet" href="{up}static/styles/ccreview_offline.css">'
+        text = text.replace("</head>", f"{link}\n</head>", 1)
+        page.write_text(text, encoding="utf-8")

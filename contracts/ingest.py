@@ -59,7 +59,8 @@ class InputFile:
     stored_as_of: date | None = None  # the evidence store's: as-of of the run that read it
 
 
-def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
+def create_ingest_tables(con: duckdb.DuckDBPyConnection, input_files: bool = True) -> None:
+    """Empty `ingested_*` and `parse_issues` (and `input_files`, unless told not to)."""
     for c in CONTRACTS.values():
         con.execute(f"drop table if exists ingested_{c.table}")
         con.execute(c.ddl().replace(f"create table {c.table} (",
@@ -67,7 +68,8 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""create or replace table parse_issues (
         table_name varchar, _row_id integer, column_name varchar, rule varchar,
         reason varchar)""")
-    con.execute(INPUT_FILES_DDL)
+    if input_files:
+        con.execute(INPUT_FILES_DDL)
 
 
 def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
@@ -100,14 +102,15 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
 
 def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
                  settings: tuple[tuple[ApplicationListLayout, ...], TimeZones, Cultures],
-                 next_id: dict[str, int], files: list[InputFile]) -> None:
-    """Read one file into the `ingested_*` tables and record it in `files`."""
+                 next_id: dict[str, int], files: list[InputFile], sha256: str = "") -> None:
+    """Read one file into the `ingested_*` tables and record it in `files` (`sha256`: its
+    digest when the caller already has it)."""
     rel = display_name(path, input_dir)
     entry = InputFile(rel, "unknown", "read", size_bytes=_size(path))
     files.append(entry)
     try:
         try:
-            entry.sha256 = file_sha256(path)
+            entry.sha256 = sha256 or file_sha256(path)
         except OSError as exc:
             raise UnreadableInputError(rel, f"cannot be read ({os.strerror(exc.errno or 0)})") \
                 from None

@@ -174,34 +174,51 @@ def _columns(table: str) -> list[str]:
     return [f'"{c.name}"' for c in CONTRACTS[table].columns] + ["source_line"]
 
 
-# which rows of a newly read event file the store already has, by natural key: SQL over
-# the file's rows in `ingested_<table>` (alias i), one statement per table family
+# which rows of a newly read event file the store already has, by natural key. The keys
+# both sides share are found by scanning the store against the new file's keys (the hash
+# table is built on the file, a day's rows, not on the store's millions), then the file's
+# rows with those keys are left out: SQL over the file's rows in `ingested_<table>` (i).
 _DEDUP_SETUP = {
-    "enrollment": """
+    "sign_in_events": """
+        create or replace temp table _dup_requests as
+        select distinct s.request_id from store.rows_sign_in_events as s
+        semi join (select request_id from ingested_sign_in_events
+                   where request_id is not null) as i on i.request_id = s.request_id;
+        create or replace temp table _dup_accesses as
+        select distinct s."user", s.application, s.occurred_at, s.success, s.source
+        from store.rows_sign_in_events as s
+        semi join (select "user", application, occurred_at, success, source
+                   from ingested_sign_in_events where request_id is null) as i
+            on i."user" = s."user" and i.application = s.application
+            and i.occurred_at = s.occurred_at and i.success = s.success
+            and i.source = s.source
+        where s.request_id is null""",
+    "adt_events": """
+        create or replace temp table _dup_messages as
+        select distinct s.message_control_id from store.rows_adt_events as s
+        semi join ingested_adt_events as i on i.message_control_id = s.message_control_id""",
+    "enrollment_submissions": """
         create or replace temp table _dup_submissions as
-        select distinct i.request_number, i.submitted_at
-        from ingested_enrollment_submissions as i
-        semi join store.rows_enrollment_submissions as s
+        select distinct s.request_number, s.submitted_at
+        from store.rows_enrollment_submissions as s
+        semi join ingested_enrollment_submissions as i
             on s.request_number = i.request_number and s.submitted_at = i.submitted_at""",
-    "daa": """
+    "daa_envelopes": """
         create or replace temp table _dup_envelopes as
-        select distinct i.envelope_id, i.status_changed_at
-        from ingested_daa_envelopes as i
-        semi join store.rows_daa_envelopes as s
+        select distinct s.envelope_id, s.status_changed_at
+        from store.rows_daa_envelopes as s
+        semi join ingested_daa_envelopes as i
             on s.envelope_id = i.envelope_id and s.status_changed_at = i.status_changed_at""",
 }
 _DEDUP = {
     "sign_in_events": """
-        anti join (select request_id from store.rows_sign_in_events
-                   where request_id is not null) as k on k.request_id = i.request_id
-        anti join (select "user", application, occurred_at, success, source
-                   from store.rows_sign_in_events where request_id is null) as a
+        anti join _dup_requests as k on k.request_id = i.request_id
+        anti join _dup_accesses as a
             on i.request_id is null and a."user" = i."user"
             and a.application = i.application and a.occurred_at = i.occurred_at
             and a.success = i.success and a.source = i.source""",
     "adt_events": """
-        anti join store.rows_adt_events as k
-            on k.message_control_id = i.message_control_id""",
+        anti join _dup_messages as k on k.message_control_id = i.message_control_id""",
     "enrollment_submissions": """
         anti join _dup_submissions as d
             on d.request_number = i.request_number and d.submitted_at = i.submitted_at""",
@@ -218,6 +235,10 @@ _DEDUP = {
         anti join (select distinct envelope_id from _dup_envelopes) as d
             on d.envelope_id = i.envelope_id""",
 }
+# the table whose keys decide each table's duplicates (children follow their parent)
+_DEDUP_BY = {"enrollment_people": "enrollment_submissions",
+             "enrollment_app_requests": "enrollment_submissions",
+             "daa_recipients": "daa_envelopes"}
 
 
 def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date) -> None:
@@ -229,20 +250,15 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
     con.execute("begin transaction")
     try:
         if kind == "event":
-            for family, sql in _DEDUP_SETUP.items():
-                tables = {"enrollment": "enrollment_submissions", "daa": "daa_envelopes"}
-                if tables[family] in entry.tables:
-                    con.execute(sql)
+            for table, sql in _DEDUP_SETUP.items():
+                if table in entry.tables:
+                    for statement in sql.split(";"):
+                        con.execute(statement)
         for table, read in entry.tables.items():
             cols = ", ".join(f"i.{c}" for c in _columns(table))
-            dedup = _DEDUP.get(table, "") if kind == "event" else ""
-            if dedup and table in ("enrollment_submissions", "enrollment_people",
-                                   "enrollment_app_requests") and \
-                    "enrollment_submissions" not in entry.tables:
-                dedup = ""
-            if dedup and table in ("daa_envelopes", "daa_recipients") and \
-                    "daa_envelopes" not in entry.tables:
-                dedup = ""
+            decided_by = _DEDUP_BY.get(table, table)
+            dedup = (_DEDUP.get(table, "") if kind == "event"
+                     and decided_by in entry.tables and decided_by in _DEDUP_SETUP else "")
             con.execute(f"insert into store.rows_{table} ({', '.join(_columns(table))}, "
                         f"sha256, file_row) select {cols}, ?, i._row_id "
                         f"from ingested_{table} as i {dedup}", [sha])
@@ -329,10 +345,21 @@ def _stored_rows(con: duckdb.DuckDBPyConnection) -> int:
 def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_path: Path,
                       as_of: dt.date, config: ReviewConfig, run: str = "review"
                       ) -> tuple[list[InputFile], StoreSummary]:
-    """Read the folder's new files into the store and assemble the run's `ingested_*`
-    tables and `input_files` from it. What the folder held is kept in the warehouse's
-    `store_sightings` and recorded in the store by `commit_run` once the run succeeded: a
-    failed or refused run (a partial export) changes no later run's snapshot."""
+    """`collect_with_store`, then `assemble_from_store`: the run's `ingested_*` tables and
+    `input_files`, from the store."""
+    files, summary = collect_with_store(input_dir, con, store_path, as_of, config, run)
+    assemble_from_store(con, store_path, as_of, config, run)
+    return files, summary
+
+
+def collect_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_path: Path,
+                       as_of: dt.date, config: ReviewConfig, run: str = "review"
+                       ) -> tuple[list[InputFile], StoreSummary]:
+    """Read the folder's new files into the store and decide which stored files the run
+    uses: `input_files` (the folder's and the store's), `store_chosen` and `store_names`
+    in the warehouse; no row is copied yet (an unchanged run stops here). What the folder
+    held is kept in `store_sightings` and recorded in the store by `commit_run` once the
+    run succeeded: a failed or refused run (a partial export) changes no later run."""
     settings = (config.application_lists, config.time_zones, config.cultures)
     reads = RUN_READS.get(run)
     _attach(con, store_path)
@@ -344,8 +371,7 @@ def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_pat
         if sightings:
             con.executemany("insert into store_sightings values (?, ?, ?, ?)",
                             [[as_of, sha, name, i] for i, (sha, name) in enumerate(sightings)])
-        from_store = _assemble(con, as_of, RUN_LEAVES_EMPTY.get(run, frozenset()),
-                               config.retention, RUN_COMPACTS.get(run, frozenset()))
+        from_store = _choose(con, as_of)
         summary.from_store = len(from_store)
         files.extend(from_store)
         files.sort(key=lambda f: f.source_file)
@@ -361,6 +387,18 @@ def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_pat
     finally:
         con.execute("detach store")
     return files, summary
+
+
+def assemble_from_store(con: duckdb.DuckDBPyConnection, store_path: Path, as_of: dt.date,
+                        config: ReviewConfig, run: str = "review") -> None:
+    """Fill the run's `ingested_*` and `parse_issues` with the rows of the files
+    `collect_with_store` chose, as retention allows."""
+    _attach(con, store_path)
+    try:
+        _fill(con, as_of, RUN_LEAVES_EMPTY.get(run, frozenset()), config.retention,
+              RUN_COMPACTS.get(run, frozenset()))
+    finally:
+        con.execute("detach store")
 
 
 def commit_run(con: duckdb.DuckDBPyConnection, store_path: Path, as_of: dt.date,
@@ -433,7 +471,7 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                 # another run's kind: the store keeps what the review or dormant run took
                 files.append(InputFile(rel, "not read", "not read",
                                        f"a {'/'.join(sorted(kinds))} file this run does not "
-                                       "use; the review and dormant runs read it", size, sha))
+                                       "use; the runs that use it read it", size, sha))
                 summary.not_read += 1
             elif sha and sha in known:  # listed as read: its rows, read earlier, are used
                 fmt, note, first = known[sha]
@@ -444,7 +482,7 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
             else:
                 create_ingest_tables(con)
                 _ingest_file(input_dir, path, con, settings, dict.fromkeys(CONTRACTS, 0),
-                             files)
+                             files, sha)
                 entry = files[-1]
                 if entry.status == "read":
                     _store_file(con, entry, as_of)
@@ -456,15 +494,12 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
     return files, sightings
 
 
-def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
-              retention: Retention, compact: frozenset[str] = frozenset()
-              ) -> list[InputFile]:
-    """Fill `ingested_*` and `parse_issues` from the store for the review as of `as_of`:
-    every event file a successful run as of that date or earlier saw (this one included),
-    and each snapshot partition's files of the latest such run, as retention allows. Files
-    of this run's folder keep their names and order; the others follow, named
-    `<name> [evidence store <sha256 prefix>]`. Returns entries for those others."""
-    create_ingest_tables(con)
+def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:
+    """Which stored files the review as of `as_of` uses: every event file a successful
+    run as of that date or earlier saw (this one included), and each snapshot partition's
+    files of the latest such run (`store_chosen`); their names and order (`store_names`):
+    the folder's files keep theirs, the others follow, named `<name> [evidence store
+    <sha256 prefix>]`. Returns entries for those others."""
     # what successful runs saw, with this run in place of an earlier one as of its date
     # (for snapshots; the event files an earlier run as of that date saw stay in use)
     con.execute("""
@@ -477,7 +512,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: froze
     """, {"as_of": as_of})
     # (file, table, part) the review uses; part null: every row (an event file)
     con.execute("""
-        create or replace temp table _chosen as
+        create or replace table store_chosen as
         with parts as (
             select s.as_of, p.sha256, p.table_name, p.part
             from _sightings as s
@@ -495,12 +530,12 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: froze
         from parts as p inner join latest using (table_name, part, as_of)
     """)
     con.execute("""
-        create or replace temp table _names as
+        create or replace table store_names as
         with here as (
             select sha256, any_value(source_file) as name, min(ord) as ord
             from store_sightings group by sha256
         ),
-        used as (select distinct sha256 from _chosen)
+        used as (select distinct sha256 from store_chosen)
         select u.sha256, coalesce(h.name, f.source_file || ' [evidence store '
                                   || substr(u.sha256, 1, 8) || ']') as name,
                h.sha256 is not null as in_folder,
@@ -510,6 +545,23 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: froze
         inner join store.files as f using (sha256)
         left join here as h using (sha256)
     """)
+    others = con.execute("""
+        select n.name, f.format, f.size_bytes, f.sha256, f.first_as_of, f.source_file
+        from store_names as n inner join store.files as f using (sha256)
+        where not n.in_folder order by n.ord""").fetchall()
+    return [InputFile(name, fmt, "from store",
+                      f"{orig}, read by the run as of {first}: no longer in the folder, its "
+                      "rows are kept in the evidence store", int(size or 0), sha,
+                      stored_as_of=first)
+            for name, fmt, size, sha, first, orig in others]
+
+
+def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
+          retention: Retention, compact: frozenset[str] = frozenset()) -> None:
+    """Copy the chosen files' rows into `ingested_*` and `parse_issues`, numbered in the
+    files' order as a read of one folder would (retention applied; `compact` tables keep
+    each account's latest success only)."""
+    create_ingest_tables(con, input_files=False)
     for table in CONTRACTS:
         if table in leave_empty:
             continue
@@ -519,8 +571,8 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: froze
         chosen = f"""
             select n.ord as _ord, n.name as _name, r.*
             from store.rows_{table} as r
-            inner join _names as n using (sha256)
-            inner join _chosen as c
+            inner join store_names as n using (sha256)
+            inner join store_chosen as c
                 on c.sha256 = r.sha256 and c.table_name = '{table}'
                 and (c.part is null or c.part = {part})"""
         keep = _retained(table, "cand", retention, as_of) or "true"
@@ -531,7 +583,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: froze
         con.execute(f"insert into ingested_{table} (_row_id, {', '.join(cols)}, source_file) "
                     f"select _row_id, {', '.join(cols)}, _name from ({numbered})")
         if con.execute("select count(*) from store.parse_issues where table_name = ? and "
-                       "sha256 in (select sha256 from _names)", [table]).fetchone()[0]:
+                       "sha256 in (select sha256 from store_names)", [table]).fetchone()[0]:
             con.execute(f"""
                 insert into parse_issues
                 select p.table_name, r._row_id, p.column_name, p.rule, p.reason
@@ -539,12 +591,3 @@ def _assemble(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: froze
                 inner join ({numbered}) as r using (sha256, file_row)
                 where p.table_name = '{table}'
                 order by r._row_id, p.column_name""")
-    others = con.execute("""
-        select n.name, f.format, f.size_bytes, f.sha256, f.first_as_of, f.source_file
-        from _names as n inner join store.files as f using (sha256)
-        where not n.in_folder order by n.ord""").fetchall()
-    return [InputFile(name, fmt, "from store",
-                      f"{orig}, read by the run as of {first}: no longer in the folder, its "
-                      "rows are kept in the evidence store", int(size or 0), sha,
-                      stored_as_of=first)
-            for name, fmt, size, sha, first, orig in others]

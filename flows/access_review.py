@@ -18,6 +18,7 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -27,12 +28,18 @@ from prefect.futures import as_completed
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
-from ccreview.contracts.store import STORE, commit_run, ingest_with_store
+from ccreview.contracts.store import (
+    STORE,
+    assemble_from_store,
+    collect_with_store,
+    commit_run,
+)
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
 from ccreview.core.errors import UsageError
 from ccreview.core.history import HISTORY, recording_run, refuse_silent_replacement
 from ccreview.core.progress import progress_bar
+from ccreview.flows.notify import notify_failure
 from ccreview.flows.runners import default_workers, make_task_runner, resolve_runner
 from ccreview.reports.access_review import ReviewContext, write_review_reports
 from ccreview.reports.attestation import (
@@ -121,10 +128,10 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None, as_of: str |
     config = load_config(config_path)
     kept: dict[str, int] = {}
     with connect_warehouse(warehouse) as con:
-        if store:
-            files, summary = ingest_with_store(Path(input_dir), con, Path(store),
-                                               dt.date.fromisoformat(as_of or ""), config,
-                                               run)
+        if store:  # rows are copied from the store by `assemble`, unless nothing changed
+            files, summary = collect_with_store(Path(input_dir), con, Path(store),
+                                                dt.date.fromisoformat(as_of or ""), config,
+                                                run)
             kept = {"store_new": summary.new, "store_seen_before": summary.seen_before,
                     "store_from_store": summary.from_store, "store_not_read": summary.not_read}
             logger.info("evidence store: %d files read and stored, %d seen before (not read "
@@ -145,6 +152,16 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None, as_of: str |
                 ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())), rows)
     return {"files": len(files), "rows": rows,
             **{f"files_{k.replace(' ', '_')}": v for k, v in by_status.items()}, **kept}
+
+
+@task(name="assemble", cache_policy=NO_CACHE)
+@_sanitized("ingest")
+def assemble(warehouse: str, store: str, as_of: str, config_path: str | None,
+             run: str = "review") -> None:
+    """Copy the rows of the stored files this run uses into the warehouse."""
+    with connect_warehouse(warehouse) as con:
+        assemble_from_store(con, Path(store), dt.date.fromisoformat(as_of),
+                            load_config(config_path), run)
 
 
 @task(name="record evidence", cache_policy=NO_CACHE)
@@ -247,7 +264,9 @@ def render(unit: str, shard: int, shards: int, warehouse: str, out_dir: str, as_
                                   shard + 1, shards)
             written = []
         elif unit == "census":
-            n = write_census_shard(con, out, day, census_password(), shard, shards)
+            n = write_census_shard(con, out, day,
+                                   census_password(config.census_password_secret), shard,
+                                   shards)
             get_run_logger().info("wrote %d census workbooks (shard %d of %d)", n, shard + 1,
                                   shards)
             written = []
@@ -313,7 +332,8 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
                 written += finish_attestation(con, pending, day,
                                               config.thresholds.attestation_due_days)
             if "census" in reports:
-                census = finish_census(con, pending, day, census_password())
+                census = finish_census(con, pending, day,
+                                       census_password(config.census_password_secret))
                 logger.info("wrote %d census workbooks", len(census) - 1)
                 written += census
             written = [out / p.relative_to(pending) for p in written]
@@ -346,7 +366,21 @@ def _version() -> str:
         return "dev"
 
 
-@flow(name="access-review", log_prints=True)
+def run_name(flow_name: str, default: str = "today") -> Callable[[], str]:
+    """`<flow> <as-of>` for the Prefect UI (e.g. `access-review 2026-11-01`); a scheduled
+    run without an as-of date reviews as of the day it runs."""
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        as_of = (flow_run.parameters or {}).get("as_of")
+        if not as_of and default == "today":
+            as_of = dt.date.today().isoformat()
+        return f"{flow_name} {as_of or default}"
+    return name
+
+
+@flow(name="access-review", flow_run_name=run_name("access-review"), log_prints=True,
+      on_failure=[notify_failure], on_crashed=[notify_failure])
 def access_review(input_dir: str, out_dir: str, as_of: str | None = None,
                   config_path: str | None = None, task_runner: str = "auto",
                   workers: int | None = None, accept_shrink: bool = False,
@@ -360,7 +394,8 @@ def access_review(input_dir: str, out_dir: str, as_of: str | None = None,
                       no_store=no_store, force=force)
 
 
-@flow(name="dormant-accounts", log_prints=True)
+@flow(name="dormant-accounts", flow_run_name=run_name("dormant-accounts"), log_prints=True,
+      on_failure=[notify_failure], on_crashed=[notify_failure])
 def dormant_accounts(input_dir: str, out_dir: str, as_of: str | None = None,
                      config_path: str | None = None, dormancy_days: int | None = None,
                      task_runner: str = "auto", workers: int | None = None,
@@ -372,7 +407,8 @@ def dormant_accounts(input_dir: str, out_dir: str, as_of: str | None = None,
                       no_store=no_store, force=force)
 
 
-@flow(name="daily-census", log_prints=True)
+@flow(name="daily-census", flow_run_name=run_name("daily-census"), log_prints=True,
+      on_failure=[notify_failure], on_crashed=[notify_failure])
 def daily_census(input_dir: str, out_dir: str, as_of: str | None = None,
                  config_path: str | None = None, task_runner: str = "auto",
                  workers: int | None = None, accept_shrink: bool = False,
@@ -465,11 +501,14 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
                       str(store) if store else None, run)
     fingerprint = fingerprint_run(str(building), out_dir, as_of, config_path, reports,
                                   dormancy_days, keep_patient_data)
-    lap("ingest")
     previous = None if force or replace else unchanged_run(out, fingerprint)
     if previous is not None:  # same inputs, history, settings and code: same reports
+        lap("ingest")
         _remove((building, Path(f"{building}.wal")))
         return _unchanged_result(as_of, out, ingested, previous, seconds)
+    if store is not None:
+        assemble(str(building), str(store), as_of, config_path, run)
+    lap("ingest")
     validated = validate(str(building))
     lap("validate")
     if not accept_shrink:
@@ -500,7 +539,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     elif patient_rows:
         print(f"Patient-level ADT data ({patient_rows} rows) removed from warehouse.duckdb "
               "once the census was written (--keep-patient-data keeps it)")
-    _publish_artifacts(as_of, ingested, validated, quality, findings, seconds)
+    _publish_artifacts(run, as_of, ingested, validated, quality, findings, seconds)
     return {"as_of": as_of, "ingest": ingested, "validate": validated,
             "data_quality": quality, "findings_by_rule": findings, "outputs": written,
             "stage_seconds": seconds, "patient_data_kept": keep_patient_data,
@@ -515,7 +554,8 @@ def fingerprint_run(warehouse: str, out_dir: str, as_of: str, config_path: str |
     config = load_config(config_path).with_dormancy_days(dormancy_days)
     parameters = {"reports": list(reports), "settings": config.as_flat_dict(),
                   "keep_patient_data": keep_patient_data,
-                  "census_encrypted": census_password() is not None}
+                  "census_encrypted": "census" in reports
+                  and census_password(config.census_password_secret) is not None}
     with connect_warehouse(warehouse, read_only=True) as con:
         return run_fingerprint(con, Path(out_dir) / HISTORY, dt.date.fromisoformat(as_of),
                                parameters)
@@ -600,15 +640,24 @@ def remove_patient_data(warehouse: Path) -> int:
     return int(rows)
 
 
-def _publish_artifacts(as_of: str, ingested: dict, validated: dict, quality: dict,
+# what each run's artifacts are called and titled in the Prefect UI: one key per flow, so
+# the weekly dormant run never shows as the latest review
+ARTIFACT_TITLES = {"review": "Clinical Connectivity access review",
+                   "dormant": "Dormant and orphaned accounts",
+                   "census": "Report2Web distribution and daily census"}
+
+
+def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, quality: dict,
                        findings: dict[str, int], seconds: dict[str, float]) -> None:
-    """A markdown summary and a table of counts on the flow run in the Prefect UI: counts
-    only, never data values."""
+    """A markdown summary and a table of counts on the flow run in the Prefect UI, under
+    keys of their own flow (`access-review-summary`, `dormant-accounts-summary`, ...):
+    counts only, never data values."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+    flow_name = FLOW_OF_RUN[run]
     create_markdown_artifact(
-        key="review-summary",
-        markdown=(f"# Clinical Connectivity review as of {as_of}\n\n"
+        key=f"{flow_name}-summary",
+        markdown=(f"# {ARTIFACT_TITLES[run]} as of {as_of}\n\n"
                   f"- findings: **{sum(findings.values())}**\n"
                   f"- input files: {ingested['files']}; rows read {validated['read']}, "
                   f"accepted {validated['accepted']}, quarantined {validated['quarantined']}\n"
@@ -616,9 +665,10 @@ def _publish_artifacts(as_of: str, ingested: dict, validated: dict, quality: dic
                   f"{quality['expectations']}\n"
                   f"- stage seconds: "
                   + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + "\n"),
-        description="Counts only; the reports are in the output folder.")
+        description=f"{ARTIFACT_TITLES[run]} as of {as_of}: counts only; the reports are in "
+                    "the output folder.")
     create_table_artifact(
-        key="findings-by-rule",
+        key=f"{flow_name}-findings-by-rule",
         table=[{"rule": rule, "findings": n} for rule, n in sorted(findings.items())],
-        description="Findings per rule in this run")
+        description=f"Findings per rule, {flow_name} as of {as_of}")
 

@@ -16,7 +16,8 @@ from prefect.cache_policies import NO_CACHE
 from ccreview.contracts.attestation_returns import check_returns
 from ccreview.core import redaction, run_lock
 from ccreview.core.history import HISTORY, record_status
-from ccreview.flows.access_review import _retry_on_io_error, _sanitized
+from ccreview.flows.access_review import _retry_on_io_error, _sanitized, run_name
+from ccreview.flows.notify import notify_failure
 from ccreview.reports.remediation import write_remediation
 
 
@@ -43,7 +44,8 @@ def intake(returned_dir: str, out_dir: str, as_of: str | None, received_on: str)
             "outputs": [str(p) for p in written]}
 
 
-@flow(name="attestation-intake", log_prints=True)
+@flow(name="attestation-intake", flow_run_name=run_name("attestation-intake", "latest review"),
+      log_prints=True, on_failure=[notify_failure], on_crashed=[notify_failure])
 def attestation_intake(returned_dir: str, out_dir: str, as_of: str | None = None,
                        received_on: str | None = None) -> dict:
     """Check the returned attestation workbooks; returns counts only."""
@@ -60,15 +62,17 @@ def attestation_intake(returned_dir: str, out_dir: str, as_of: str | None = None
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     create_markdown_artifact(
-        key="attestation-summary",
+        key="attestation-intake-summary",
         markdown=(f"# Attestation intake for the review of {counts['as_of']}\n\n"
                   f"- returned files read: {counts['files']}\n"
                   + "".join(f"- groups {k}: **{n}**\n" for k, n in sorted(s.items()))
                   + f"- rows to revoke or change: {counts['to_revoke_or_change']}\n"
                   f"- problems in the returns: {counts['problems']} "
                   f"({counts['blocking_problems']} blocking)\n"),
-        description="Counts only; remediation_<as-of>.xlsx is in the output folder.")
-    create_table_artifact(key="attestation-status",
+        description=f"Counts only; remediation_{counts['as_of']}.xlsx is in the output "
+                    "folder.")
+    create_table_artifact(key="attestation-intake-status",
                           table=[{"status": k, "groups": n} for k, n in sorted(s.items())],
-                          description="Groups by attestation status (counts only)")
+                          description=f"Groups by attestation status for the review of "
+                                      f"{counts['as_of']} (counts only)")
     return counts

@@ -1,13 +1,15 @@
 """Deployments with schedules, served by `ccreview serve` against a Prefect server.
 
-| deployment | flow | schedule (cron, server time) | for |
+| deployment | flow | schedule (cron, in the configured zone) | for |
 |---|---|---|---|
 | quarterly-access-review | access-review | 06:00 on the 1st of Jan, Apr, Jul, Oct | compliance |
 | weekly-dormant-accounts | dormant-accounts | 06:00 every Monday | support desk |
 | daily-census | daily-census | 05:00 every day | Report2Web |
 | attestation-intake | attestation-intake | none: run on demand ("Run" in the UI) | compliance |
 
-Each scheduled one reviews the same input folder as of the day it runs and writes to its
+The schedules run in `[schedule] time_zone` of the config, by default this machine's zone
+(a schedule without one would run in UTC: 06:00 in Arizona is 13:00 UTC). Each scheduled
+one reviews the same input folder as of the day it runs and writes to its
 own folder under the output folder; all three share one evidence store
 (`<out>/evidence.duckdb` unless `--store` says otherwise), so a file is read once by
 whichever run sees it first, and the daily census uses the sign-in evidence the weekly
@@ -32,13 +34,16 @@ SCHEDULES = {
 
 def build_deployments(input_dir: Path, out_dir: Path, config_path: Path | None,
                       task_runner: str = "auto", workers: int | None = None,
-                      store: Path | None = None) -> list:
-    """The deployments, with their schedules and parameters (paths made absolute)."""
+                      store: Path | None = None, time_zone: str = "UTC") -> list:
+    """The deployments, with their schedules (in `time_zone`) and parameters (paths made
+    absolute)."""
+    from prefect.schedules import Cron
+
     store = (store or out_dir / STORE).resolve()
     deployments = []
     for name, (flow_fn, cron, folder) in SCHEDULES.items():
         deployments.append(flow_fn.to_deployment(
-            name=name, cron=cron,
+            name=name, schedules=[Cron(cron, timezone=time_zone)],
             parameters={"input_dir": str(input_dir.resolve()),
                         "out_dir": str((out_dir / folder).resolve()),
                         "config_path": str(config_path.resolve()) if config_path else None,

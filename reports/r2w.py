@@ -53,8 +53,10 @@ MANIFEST_COLUMNS = ["file", "request_number", "provider_name", "provider_email",
                     "provider_npi", "recipients", "patients", "encrypted"]
 
 
-def census_password() -> str | None:
-    """The census password from the environment (or a secret file it names); None = none."""
+def census_password(secret_block: str | None = None) -> str | None:
+    """The census password: from the environment (CCREVIEW_CENSUS_PASSWORD, or the file
+    CCREVIEW_CENSUS_PASSWORD_FILE names), else from the Prefect Secret block the config
+    names (`[census] password_secret`); None = none. Never from the command line."""
     value = os.environ.get("CCREVIEW_CENSUS_PASSWORD")
     if value:
         return value
@@ -68,7 +70,25 @@ def census_password() -> str | None:
         if not secret:
             raise UsageError("CCREVIEW_CENSUS_PASSWORD_FILE: the file is empty")
         return secret
+    if secret_block:
+        return _secret_block(secret_block)
     return None
+
+
+def _secret_block(name: str) -> str:
+    """The value of a Prefect Secret block (stored encrypted by the Prefect server)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        value = Secret.load(name).get()
+    except Exception as exc:  # its message may name the server, never the value
+        raise UsageError(f"census.password_secret: the Prefect Secret block {name!r} cannot "
+                         f"be read ({exc.__class__.__name__}); create it in the UI (Blocks) "
+                         "or with Secret(value=...).save(name)") from None
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"census.password_secret: the Prefect Secret block {name!r} holds "
+                         "no text")
+    return value
 
 
 def write_distribution(con: duckdb.DuckDBPyConnection, out_dir: Path,

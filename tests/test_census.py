@@ -291,3 +291,38 @@ def test_patient_phone_from_a_structured_xtn(tmp_path, pid13, phone):
     messages = [adt("P1", "A01", t, "F1", "PATIENT", ADA["npi"], admit=t, phone=pid13)]
     con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
     assert con.execute("select patient_phone from census_patients").fetchall() == [(phone,)]
+
+
+@pytest.mark.flow
+def test_password_may_come_from_a_prefect_secret_block(prefect_harness, tmp_path,
+                                                       monkeypatch):
+    """The config names a Secret block (kept encrypted by the Prefect server); the census
+    run reads it and encrypts every workbook with it. A block that is not there is one line
+    naming it."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+    from prefect.blocks.system import Secret
+
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import daily_census
+    from ccreview.reports.r2w import census_password
+
+    monkeypatch.delenv("CCREVIEW_CENSUS_PASSWORD", raising=False)
+    monkeypatch.delenv("CCREVIEW_CENSUS_PASSWORD_FILE", raising=False)
+    Secret(value="staple battery").save("ccreview-census-test", overwrite=True)
+    assert census_password("ccreview-census-test") == "staple battery"
+    with pytest.raises(UsageError) as exc:
+        census_password("no-such-block")
+    assert "no-such-block" in str(exc.value) and "\n" not in str(exc.value)
+    config = tmp_path / "review.toml"
+    config.write_text('[census]\npassword_secret = "ccreview-census-test"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    daily_census(str(SAMPLE), str(out), "2026-11-01", str(config))
+    workbooks = sorted((out / "census").glob("census_CS*.xlsx"))
+    assert workbooks
+    for path in workbooks:
+        with path.open("rb") as fh:
+            office = OOXMLFile(fh)
+            assert office.is_encrypted()
+            office.load_key(password="staple battery")
+            office.decrypt(io.BytesIO())
+    assert "staple battery" not in (out / "run_manifest.json").read_text(encoding="utf-8")

@@ -47,7 +47,7 @@ def reviewed(prefect_harness, tmp_path_factory):
 
 
 @pytest.mark.parametrize(("stage", "target", "attr"), [
-    ("ingest", flow_module, "ingest_with_store"),
+    ("ingest", flow_module, "collect_with_store"),
     ("validate", flow_module, "validate_ingested"),
     ("data quality", "ccreview.contracts.expectations", "run_expectations"),
     ("transform", flow_module, "build_models"),

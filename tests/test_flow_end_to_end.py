@@ -7,7 +7,9 @@ import contextlib
 import csv
 import io
 import json
+import re
 import shutil
+import subprocess
 
 import duckdb
 import openpyxl
@@ -79,8 +81,9 @@ def test_attest_writes_the_remediation_list(review_run, attest_run):
     assert "Attestations for the review of 2026-11-01" in attest_run["printed"]
     text = "\n".join(_stored_prefect_logs() + [attest_run["printed"]])
     stored = _stored_prefect_logs()
-    assert any(m.startswith("attestation-status ") for m in stored)
-    assert any(m.startswith("attestation-summary ") and "groups complete" in m for m in stored)
+    assert any(m.startswith("attestation-intake-status ") for m in stored)
+    assert any(m.startswith("attestation-intake-summary ") and "groups complete" in m
+               for m in stored)
     for name in rem["person_name"]:
         assert name not in text
 
@@ -98,6 +101,22 @@ def _stored_prefect_logs() -> list[str]:
         logs = [log.message for log in client.read_logs()]
         artifacts = [f"{a.key} {a.data}" for a in client.read_artifacts()]
     return logs + artifacts
+
+
+def test_runs_and_artifacts_say_which_review_they_are(review_run, attest_run):
+    """Flow runs are named `<flow> <as-of>`; each flow's artifacts have keys of their own
+    and descriptions that read as written (no `<as-of>` the UI would take for a tag)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        names = {r.name for r in client.read_flow_runs()}
+        artifacts = {a.key: a.description or "" for a in client.read_artifacts()}
+    assert {"access-review 2026-11-01", "attestation-intake latest review"} <= names
+    assert {"access-review-summary", "access-review-findings-by-rule",
+            "attestation-intake-summary", "attestation-intake-status"} <= set(artifacts)
+    assert not {"review-summary", "findings-by-rule"} & set(artifacts)
+    assert "remediation_2026-11-01.xlsx" in artifacts["attestation-intake-summary"]
+    assert not any("<" in d for d in artifacts.values())
 
 
 def test_a_rerun_with_nothing_changed_keeps_the_reports_as_they_are(review_run):
@@ -247,8 +266,9 @@ def test_no_personal_data_in_logs_or_output(review_run, sample_warehouse):
     truth = pd.read_csv(SAMPLE / "expected_findings.csv", dtype=str, keep_default_na=False)
     stored = _stored_prefect_logs()
     assert any("ingested" in m for m in stored)  # the flow's own log lines are there
-    assert any(m.startswith("review-summary ") for m in stored)  # and its artifacts
-    assert any(m.startswith("findings-by-rule ") and "ORPHAN_ACCOUNT" in m for m in stored)
+    assert any(m.startswith("access-review-summary ") for m in stored)  # and its artifacts
+    assert any(m.startswith("access-review-findings-by-rule ") and "ORPHAN_ACCOUNT" in m
+               for m in stored)
     text = "\n".join(stored + [r["printed"] for r in runs])
     for email in filter(None, truth["email"]):
         assert email not in text
@@ -274,3 +294,58 @@ def test_one_census_workbook_per_subscribed_provider(review_run):
     assert written == expected and expected
     manifest = pd.read_csv(out / "census" / "census_manifest.csv", dtype=str)
     assert set(manifest["file"]) == expected
+
+
+EXTERNAL = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']|url\(\s*["']?)(?:https?:)?//""",
+                      re.IGNORECASE)
+
+
+def test_every_page_a_run_writes_works_offline(review_run, tmp_path):
+    """The Data Docs load nothing from the internet (a closed hospital network would show
+    a blank page): no external src, href or CSS url in any page (and, in the next test,
+    where Chromium is installed, the index renders to something that is not blank)."""
+    out, _ = review_run
+    pages = sorted((out / "data_quality").rglob("*.html"))
+    assert len(pages) > 10
+    offenders = [str(p.relative_to(out)) for p in pages
+                 if EXTERNAL.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+    assert (out / "data_quality" / "static" / "styles" / "ccreview_offline.css").is_file()
+
+
+def test_the_data_docs_render_offline_in_a_browser(review_run, tmp_path):
+    out, _ = review_run
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium is not installed (the pages were checked for external assets)")
+    shot = tmp_path / "index.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", f"--screenshot={shot}",
+                    "--window-size=1200,900", (out / "data_quality" / "index.html").as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    assert len(_png_colours(shot)) > 3  # text, tables and a background, not a blank page
+
+
+def _png_colours(path) -> set[bytes]:
+    """The distinct pixel values of an 8-bit RGB(A) PNG (enough to tell a blank page)."""
+    import struct
+    import zlib
+
+    data = path.read_bytes()
+    pos, idat, width, channels = 8, b"", 0, 4
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width = struct.unpack(">I", chunk[:4])[0]
+            channels = {2: 3, 6: 4}.get(chunk[9], 4)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels + 1
+    colours = set()
+    for row in range(0, len(raw), stride * 37):  # a sample of rows, filters ignored
+        line = raw[row + 1:row + stride]
+        colours.update(line[i:i + channels] for i in range(0, len(line), channels * 7))
+    return colours

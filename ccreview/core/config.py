@@ -7,6 +7,8 @@ which thresholds produced it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, tzinfo
@@ -44,6 +46,29 @@ class Retention:
     `adt_days_after_discharge` days after its discharge, no longer."""
     event_days: int = 400
     adt_days_after_discharge: int = 7
+
+
+def local_time_zone() -> str:
+    """This machine's time zone as an IANA name (TZ, else /etc/localtime's link, else
+    /etc/timezone), UTC when it cannot be told: the default zone of the schedules."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        link = os.readlink("/etc/localtime")
+        candidates.append(link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else "")
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for name in candidates:
+        if ("/" in name or name == "UTC") and _is_zone(name):
+            return name
+    return "UTC"
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 @cache
@@ -121,6 +146,12 @@ class ReviewConfig:
     time_zones: TimeZones = field(default_factory=TimeZones)
     cultures: Cultures = field(default_factory=Cultures)
     retention: Retention = field(default_factory=Retention)
+    # the zone `ccreview serve`'s schedules run in; None: this machine's (local_time_zone)
+    schedule_time_zone: str | None = None
+    # failure notices: a Prefect notification block, "<block type slug>/<name>"
+    notify_block: str | None = None
+    # a Prefect Secret block holding the census workbooks' password
+    census_password_secret: str | None = None
 
     def with_dormancy_days(self, days: int | None) -> ReviewConfig:
         """This configuration with another dormancy threshold (`ccreview dormant --days`)."""
@@ -143,6 +174,11 @@ class ReviewConfig:
             flat[f"cultures.{k}"] = v
         for k, v in asdict(self.retention).items():
             flat[f"retention.{k}"] = str(v)
+        flat["schedule.time_zone"] = self.schedule_time_zone or local_time_zone()
+        if self.notify_block:
+            flat["notifications.failure_block"] = self.notify_block
+        if self.census_password_secret:
+            flat["census.password_secret"] = self.census_password_secret  # a name only
         for e in self.exceptions:
             flat[f"exceptions.{e.account}.{e.rule}"] = (
                 f"until {e.expires.isoformat()}, approved by {e.approved_by}: {e.reason}")
@@ -177,7 +213,8 @@ def load_config(path: str | Path | None) -> ReviewConfig:
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
     allowed = {"thresholds", "severity", "domains", "application_lists", "exceptions",
-               "time_zones", "cultures", "retention"}
+               "time_zones", "cultures", "retention", "schedule", "notifications",
+               "census"}
     unknown = set(raw) - allowed
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
@@ -214,7 +251,35 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
                         application_lists=layouts, exceptions=exceptions,
                         time_zones=_time_zones(raw.get("time_zones", {}), source),
                         cultures=_cultures(raw.get("cultures", {}), source),
-                        retention=_retention(raw.get("retention", {}), source))
+                        retention=_retention(raw.get("retention", {}), source),
+                        schedule_time_zone=_one_name(raw, "schedule", "time_zone", source,
+                                                     zone=True),
+                        notify_block=_one_name(raw, "notifications", "failure_block", source),
+                        census_password_secret=_one_name(raw, "census", "password_secret",
+                                                         source))
+
+
+def _one_name(raw: dict, section: str, key: str, source: str,
+              zone: bool = False) -> str | None:
+    """A section holding one name (a time zone, a Prefect block): checked, or None."""
+    table = raw.get(section, {})
+    if not isinstance(table, dict) or set(table) - {key}:
+        raise UsageError(f"{source}: [{section}] takes {key}")
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{source}: {section}.{key} must be a name")
+    if zone:
+        try:
+            _zone(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"{source}: {section}.{key} is not an IANA time zone name such "
+                             "as America/Phoenix") from None
+    elif section == "notifications" and "/" not in value:
+        raise UsageError(f"{source}: notifications.{key} names a Prefect notification block "
+                         "as <block type>/<name>, e.g. custom-webhook/ccreview-failures")
+    return value.strip()
 
 
 def _retention(raw: dict, source: str) -> Retention:
