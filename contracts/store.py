@@ -178,6 +178,25 @@ def _columns(table: str) -> list[str]:
 # both sides share are found by scanning the store against the new file's keys (the hash
 # table is built on the file, a day's rows, not on the store's millions), then the file's
 # rows with those keys are left out: SQL over the file's rows in `ingested_<table>` (i).
+# the natural key of each event table whose rows decide duplicates (children follow their
+# parent: a submission's people and application requests, an envelope's recipients), and
+# the temporary table the keys the store already has go to
+_KEYS = {"adt_events": ("_dup_messages", ("message_control_id",)),
+         "enrollment_submissions": ("_dup_submissions", ("request_number", "submitted_at")),
+         "daa_envelopes": ("_dup_envelopes", ("envelope_id", "status_changed_at"))}
+
+
+def _dup_keys_sql(table: str, temp: str, keys: tuple[str, ...]) -> str:
+    on = " and ".join(f"s.{k} = i.{k}" for k in keys)
+    return (f"create or replace temp table {temp} as select distinct "
+            f"{', '.join(f's.{k}' for k in keys)} from store.rows_{table} as s "
+            f"semi join ingested_{table} as i on {on}")
+
+
+def _anti_sql(temp: str, keys: tuple[str, ...]) -> str:
+    return f"anti join {temp} as d on " + " and ".join(f"d.{k} = i.{k}" for k in keys)
+
+
 _DEDUP_SETUP = {
     "sign_in_events": """
         create or replace temp table _dup_requests as
@@ -193,22 +212,7 @@ _DEDUP_SETUP = {
             and i.occurred_at = s.occurred_at and i.success = s.success
             and i.source = s.source
         where s.request_id is null""",
-    "adt_events": """
-        create or replace temp table _dup_messages as
-        select distinct s.message_control_id from store.rows_adt_events as s
-        semi join ingested_adt_events as i on i.message_control_id = s.message_control_id""",
-    "enrollment_submissions": """
-        create or replace temp table _dup_submissions as
-        select distinct s.request_number, s.submitted_at
-        from store.rows_enrollment_submissions as s
-        semi join ingested_enrollment_submissions as i
-            on s.request_number = i.request_number and s.submitted_at = i.submitted_at""",
-    "daa_envelopes": """
-        create or replace temp table _dup_envelopes as
-        select distinct s.envelope_id, s.status_changed_at
-        from store.rows_daa_envelopes as s
-        semi join ingested_daa_envelopes as i
-            on s.envelope_id = i.envelope_id and s.status_changed_at = i.status_changed_at""",
+    **{table: _dup_keys_sql(table, temp, keys) for table, (temp, keys) in _KEYS.items()},
 }
 _DEDUP = {
     "sign_in_events": """
@@ -217,20 +221,9 @@ _DEDUP = {
             on i.request_id is null and a."user" = i."user"
             and a.application = i.application and a.occurred_at = i.occurred_at
             and a.success = i.success and a.source = i.source""",
-    "adt_events": """
-        anti join _dup_messages as k on k.message_control_id = i.message_control_id""",
-    "enrollment_submissions": """
-        anti join _dup_submissions as d
-            on d.request_number = i.request_number and d.submitted_at = i.submitted_at""",
-    "enrollment_people": """
-        anti join _dup_submissions as d
-            on d.request_number = i.request_number and d.submitted_at = i.submitted_at""",
-    "enrollment_app_requests": """
-        anti join _dup_submissions as d
-            on d.request_number = i.request_number and d.submitted_at = i.submitted_at""",
-    "daa_envelopes": """
-        anti join _dup_envelopes as d
-            on d.envelope_id = i.envelope_id and d.status_changed_at = i.status_changed_at""",
+    **{table: _anti_sql(temp, keys) for table, (temp, keys) in _KEYS.items()},
+    **dict.fromkeys(("enrollment_people", "enrollment_app_requests"),
+                    _anti_sql(*_KEYS["enrollment_submissions"])),
     "daa_recipients": """
         anti join (select distinct envelope_id from _dup_envelopes) as d
             on d.envelope_id = i.envelope_id""",
