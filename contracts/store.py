@@ -178,7 +178,8 @@ def _columns(table: str) -> list[str]:
 # both sides share are found by scanning the store against the new file's keys (the hash
 # table is built on the file, a day's rows, not on the store's millions), then the file's
 # rows with those keys are left out: SQL over the file's rows in `ingested_<table>` (i).
-# the natural key of each event table whose rows decide duplicates (children follow their
+#
+# The natural key of each event table whose rows decide duplicates (children follow their
 # parent: a submission's people and application requests, an envelope's recipients), and
 # the temporary table the keys the store already has go to
 _KEYS = {"adt_events": ("_dup_messages", ("message_control_id",)),
