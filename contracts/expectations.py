@@ -205,6 +205,7 @@ th { background: #eef1f5; }
 .text-success, .fa-check { color: #1b7f3b; }
 img { max-height: 48px; }
 .d-none, .modal { display: none; }
+.ge-index-page-tabs-container { display: none; }  /* script-filled tabs: listed instead */
 """
 
 
@@ -222,4 +223,26 @@ def make_offline(docs_dir: Path) -> None:
         text = _EXTERNAL_CSS_URL.sub("none", text)
         link = f'<link rel="stylesheet" href="{up}static/styles/ccreview_offline.css">'
         text = text.replace("</head>", f"{link}\n</head>", 1)
+        if page == docs_dir / "index.html":
+            text = _with_static_index(text, docs_dir)
         page.write_text(text, encoding="utf-8")
+
+
+def _with_static_index(text: str, docs_dir: Path) -> str:
+    """The index lists its pages in tables its scripts fill; without them, plain links."""
+    import html
+
+    def links(folder: str) -> str:
+        pages = sorted(p.relative_to(docs_dir).as_posix()
+                       for p in (docs_dir / folder).rglob("*.html"))
+        return "".join(f'<li><a href="{html.escape(p)}">'
+                       f"{html.escape(p.split('/')[1].removesuffix('.html'))}"
+                       f"{' — ' + html.escape(p.split('/')[2]) if p.count('/') > 2 else ''}"
+                       "</a></li>" for p in pages)
+    block = ('<div class="container-fluid ccreview-offline-index">'
+             f"<h3>Validation results</h3><ul>{links('validations')}</ul>"
+             f"<h3>Expectation suites</h3><ul>{links('expectations')}</ul></div>\n")
+    anchor = '<div id="section-1-content-block-2"'
+    if anchor in text:
+        return text.replace(anchor, block + anchor, 1)
+    return text.replace("</body>", block + "</body>", 1)

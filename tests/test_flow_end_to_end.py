@@ -311,6 +311,10 @@ def test_every_page_a_run_writes_works_offline(review_run, tmp_path):
                  if EXTERNAL.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
     assert (out / "data_quality" / "static" / "styles" / "ccreview_offline.css").is_file()
+    index = (out / "data_quality" / "index.html").read_text(encoding="utf-8")
+    listed = re.findall(r'ccreview-offline-index">.*?</div>', index, re.S)[0]
+    # the index's script-filled tables, listed as plain links to every page
+    assert listed.count('href="validations/') == listed.count('href="expectations/') >= 8
 
 
 def test_the_data_docs_render_offline_in_a_browser(review_run, tmp_path):
