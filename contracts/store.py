@@ -57,14 +57,10 @@ from ccreview.contracts.ingest import (
     create_ingest_tables,
 )
 from ccreview.contracts.readers import (
-    active_directory_csv,
     adt_hl7,
-    application_list_csv,
     display_name,
     docusign_json,
     enrollment_json,
-    entra_graph_json,
-    portal_exports_csv,
     sign_in_events_csv,
     sniff_kinds,
     survey,
@@ -84,10 +80,8 @@ EVENT_FORMATS = frozenset({
     enrollment_json.FORMAT, docusign_json.FORMAT, adt_hl7.FORMAT_HL7, adt_hl7.FORMAT_CSV,
     sign_in_events_csv.FORMAT_ENTRA, sign_in_events_csv.FORMAT_ACCESS,
 })
-SNAPSHOT_FORMATS = frozenset({
-    active_directory_csv.FORMAT, entra_graph_json.FORMAT, application_list_csv.FORMAT,
-    portal_exports_csv.FORMAT_MEMBERS, portal_exports_csv.FORMAT_DAA,
-})
+# every other format (directory, Entra users, application lists, the portal's member and
+# DAA lists) is a snapshot
 # the column whose value says which part of a table a snapshot file replaces
 SNAPSHOT_PARTITION = {"application_accounts": "application",
                       "enrollment_people": "group_request_number"}
@@ -120,13 +114,12 @@ def kind_of(fmt: str) -> str:
 @dataclass
 class StoreSummary:
     """What the store did for a run: files read now, seen before, taken from the store
-    without being in the folder, left unread; rows removed by retention."""
+    without being in the folder, left unread (retention's removals: `commit_run`)."""
     path: str
     new: int = 0
     seen_before: int = 0
     from_store: int = 0
     not_read: int = 0
-    pruned_rows: int = 0
 
 
 def _sql_path(path: Path) -> str:

@@ -567,8 +567,8 @@ def _unchanged_result(as_of: str, out: Path, ingested: dict, manifest: dict,
     the manifest, and nothing written."""
     tables = [t for i in manifest.get("inputs", []) for t in i.get("tables", {}).values()]
     validated = {k: sum(int(t[k]) for t in tables) for k in ("read", "accepted", "quarantined")}
-    print(f"Review as of {as_of}: nothing changed since the last run into {out} (same inputs, "
-          "history, settings and version): its reports are current; --force recomputes")
+    get_run_logger().info("as of %s: nothing changed since the last run into this folder; "
+                          "its reports are current", as_of)  # the CLI says it in full
     return {"as_of": as_of, "unchanged": True, "ingest": ingested, "validate": validated,
             "data_quality": manifest.get("data_quality", {"expectations": 0, "not_met": 0}),
             "findings_by_rule": manifest.get("findings_by_rule", {}),

@@ -270,12 +270,9 @@ def _one_name(raw: dict, section: str, key: str, source: str,
         return None
     if not isinstance(value, str) or not value.strip():
         raise UsageError(f"{source}: {section}.{key} must be a name")
-    if zone:
-        try:
-            _zone(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise UsageError(f"{source}: {section}.{key} is not an IANA time zone name such "
-                             "as America/Phoenix") from None
+    if zone and not _is_zone(value):
+        raise UsageError(f"{source}: {section}.{key} is not an IANA time zone name such as "
+                         "America/Phoenix")
     elif section == "notifications" and "/" not in value:
         raise UsageError(f"{source}: notifications.{key} names a Prefect notification block "
                          "as <block type>/<name>, e.g. custom-webhook/ccreview-failures")
@@ -309,11 +306,9 @@ def _time_zones(raw: dict, source: str) -> TimeZones:
                          f"{sorted(set(raw) - names) if isinstance(raw, dict) else raw!r}; "
                          f"expected some of {sorted(names)}")
     for k, v in raw.items():
-        try:
-            _zone(str(v))
-        except (ZoneInfoNotFoundError, ValueError):
+        if not _is_zone(str(v)):
             raise UsageError(f"{source}: time_zones.{k} is not an IANA time zone name such as "
-                             "America/Phoenix") from None
+                             "America/Phoenix")
     return TimeZones(**{k: str(v) for k, v in raw.items()})
 
 
