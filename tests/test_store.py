@@ -365,3 +365,63 @@ def test_at_300_groups_the_store_gives_the_findings_of_a_run_from_scratch(tmp_pa
     assert _findings(_build(org, SAMPLE_AS_OF, store)[0]) == expected
     assert _findings(_build(org, SAMPLE_AS_OF, store)[0]) == expected
     assert (SUMMARIES[-1].new, SUMMARIES[-1].seen_before) == (0, SUMMARIES[-2].new)
+
+
+ENTRA_HEADER = ["Date (UTC)", "Request ID", "User agent", "Correlation ID", "User ID", "User",
+                "Username", "User type", "Application", "Application ID", "Resource",
+                "IP address", "Location", "Status", "Sign-in error code", "Failure reason",
+                "Client app", "Multifactor authentication result"]
+
+
+def _entra(when: str, request_id: str, user: str, status: str = "Success") -> list[str]:
+    return [when, request_id, "Mozilla/5.0", "c-" + request_id, "u-" + user, user.title(),
+            f"{user}@ccpartners.example.org", "Member", "Clinical Connectivity Workspace",
+            "app-1", "Windows Azure AD", "198.51.100.7", "Phoenix, Arizona, US", status,
+            "0" if status == "Success" else "50126", "" if status == "Success" else
+            "Invalid username or password", "Browser", ""]
+
+
+def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
+    """Written by hand in the exports' own formats, not by the generator: two Entra
+    sign-in downloads overlapping by one Request ID, an access log whose second export
+    repeats a row (same user, application, time, result) and adds one, a row repeated
+    inside one export (kept: it is in the file twice), and two HL7 batches sharing a
+    message control ID."""
+    store = tmp_path / "evidence.duckdb"
+    first, later = tmp_path / "first", tmp_path / "later"
+    for folder in (first, later):
+        shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+        shutil.copytree(SAMPLE / "directory", folder / "directory")
+    _write_csv(first / "signins" / "SignIns_2026-10-30.csv", ENTRA_HEADER,
+               [_entra("2026-10-29T08:00:00Z", "r-1", "ann"),
+                _entra("2026-10-30T09:00:00Z", "r-2", "bob", "Failure")])
+    _write_csv(later / "signins" / "SignIns_2026-10-31.csv", ENTRA_HEADER,
+               [_entra("2026-10-30T09:00:00Z", "r-2", "bob", "Failure"),  # again
+                _entra("2026-10-31T10:00:00Z", "r-3", "ann")])
+    access = ["user", "application", "timestamp", "success"]
+    _write_csv(first / "access_logs" / "pacs.csv", access,
+               [["ann", "PACS", "2026-10-29T08:05:00Z", "true"],
+                ["ann", "PACS", "2026-10-29T08:05:00Z", "true"]])  # twice in this export
+    _write_csv(later / "access_logs" / "pacs.csv", access,
+               [["ann", "PACS", "2026-10-29T08:05:00Z", "true"],  # in the earlier export
+                ["bob", "PACS", "2026-10-31T07:00:00Z", "false"]])
+    (first / "adt").mkdir()
+    (later / "adt").mkdir()
+    (first / "adt" / "batch1.hl7").write_text(
+        _adt_message("MSG1", "A01", "F1", "20261030080000"), encoding="utf-8")
+    (later / "adt" / "batch2.hl7").write_text(
+        _adt_message("MSG1", "A01", "F1", "20261030080000")
+        + _adt_message("MSG2", "A02", "F1", "20261031080000"), encoding="utf-8")
+    _build(first, SAMPLE_AS_OF, store)
+    con, _ = _build(later, SAMPLE_AS_OF, store)
+    events = con.execute("select request_id, \"user\", source, success from raw_sign_in_events "
+                         "order by all").fetchall()
+    assert events == [  # (DuckDB sorts empty request IDs last)
+        ("r-1", "ann@ccpartners.example.org", "entra_sign_in_log", True),
+        ("r-2", "bob@ccpartners.example.org", "entra_sign_in_log", False),
+        ("r-3", "ann@ccpartners.example.org", "entra_sign_in_log", True),
+        (None, "ann", "application_access_log", True),
+        (None, "ann", "application_access_log", True),
+        (None, "bob", "application_access_log", False)]
+    assert con.execute("select message_control_id from raw_adt_events order by 1"
+                       ).fetchall() == [("MSG1",), ("MSG2",)]
