@@ -33,9 +33,11 @@ FRESHNESS_DAYS = {"directory_accounts": 21, "entra_users": 7, "application_accou
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation: its Great Expectations class name and keyword arguments."""
+    """One expectation: its Great Expectations class name, keyword arguments, and what it
+    asks in plain words (shown in the workbook and the HTML summary)."""
     kind: str
     kwargs: dict
+    label: str
 
 
 def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
@@ -48,56 +50,77 @@ def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
         return {"min_value": day - pd.Timedelta(days=FRESHNESS_DAYS[table]),
                 "max_value": tomorrow}
 
+    def current(what: str, table: str) -> str:
+        return f"{what} within {FRESHNESS_DAYS[table]} days of the review day"
+
     return {
         "enrollment_submissions": (
             "select request_number, submitted_at, "
             "group_request_number in (select request_number from raw_enrollment_submissions "
             "  where request_type = 'new_group') as registration_known "
             "from raw_enrollment_submissions",
-            [Check("ExpectColumnValuesToBeUnique", {"column": "request_number"}),
+            [Check("ExpectColumnValuesToBeUnique", {"column": "request_number"},
+                   "Each request number appears once"),
              Check("ExpectColumnMaxToBeBetween", {"column": "submitted_at",
-                                                  "max_value": tomorrow}),
+                                                  "max_value": tomorrow},
+                   "No submission is dated after the review day"),
              Check("ExpectColumnValuesToBeInSet", {"column": "registration_known",
-                                                   "value_set": [True]})]),
+                                                   "value_set": [True]},
+                   "Every request belongs to a registered group")]),
         "enrollment_people": (
             "select request_number, request_type, lower(email) as email, form_section "
             "from raw_enrollment_people",
             [Check("ExpectCompoundColumnsToBeUnique",
                    {"column_list": ["request_number", "request_type", "email",
-                                    "form_section"]})]),
+                                    "form_section"]},
+                   "No one is listed twice in the same section of a request")]),
         "directory_accounts": (
             "select sam_account_name, lower(user_principal_name) as upn, last_logon_at, "
             "lower(trim(mail)) in (select lower(trim(email)) from raw_enrollment_people) "
             "as matches_enrolled_member from raw_directory_accounts",
-            [Check("ExpectColumnValuesToBeUnique", {"column": "sam_account_name"}),
-             Check("ExpectColumnValuesToBeUnique", {"column": "upn"}),
+            [Check("ExpectColumnValuesToBeUnique", {"column": "sam_account_name"},
+                   "Each LAN ID appears once"),
+             Check("ExpectColumnValuesToBeUnique", {"column": "upn"},
+                   "Each UPN appears once"),
              Check("ExpectColumnMaxToBeBetween", {"column": "last_logon_at",
-                                                  **fresh("directory_accounts")}),
+                                                  **fresh("directory_accounts")},
+                   current("The export is current: its latest sign-in",
+                           "directory_accounts")),
              Check("ExpectColumnValuesToBeInSet", {"column": "matches_enrolled_member",
-                                                   "value_set": [True], "mostly": 0.9})]),
+                                                   "value_set": [True], "mostly": 0.9},
+                   "At least 90% of accounts carry an enrolled member's email")]),
         "entra_users": (
             "select lower(user_principal_name) as upn, object_id, last_successful_sign_in_at "
             "from raw_entra_users",
-            [Check("ExpectColumnValuesToBeUnique", {"column": "upn"}),
-             Check("ExpectColumnValuesToBeUnique", {"column": "object_id"}),
+            [Check("ExpectColumnValuesToBeUnique", {"column": "upn"},
+                   "Each UPN appears once"),
+             Check("ExpectColumnValuesToBeUnique", {"column": "object_id"},
+                   "Each object ID appears once"),
              Check("ExpectColumnMaxToBeBetween", {"column": "last_successful_sign_in_at",
-                                                  **fresh("entra_users")})]),
+                                                  **fresh("entra_users")},
+                   current("The export is current: its latest sign-in", "entra_users"))]),
         "application_accounts": (
             "select application, lower(username) as username, last_access_at "
             "from raw_application_accounts",
             [Check("ExpectCompoundColumnsToBeUnique",
-                   {"column_list": ["application", "username"]}),
+                   {"column_list": ["application", "username"]},
+                   "Each application account appears once"),
              Check("ExpectColumnMaxToBeBetween", {"column": "last_access_at",
-                                                  **fresh("application_accounts")})]),
+                                                  **fresh("application_accounts")},
+                   current("The lists are current: their latest access",
+                           "application_accounts"))]),
         "daa_envelopes": (
             "select envelope_id, status_changed_at, request_number in ("
             "  select request_number from raw_enrollment_submissions "
             "  where request_type = 'new_group') as group_known from raw_daa_envelopes",
-            [Check("ExpectColumnValuesToBeUnique", {"column": "envelope_id"}),
+            [Check("ExpectColumnValuesToBeUnique", {"column": "envelope_id"},
+                   "Each envelope appears once"),
              Check("ExpectColumnValuesToBeInSet", {"column": "group_known",
-                                                   "value_set": [True]}),
+                                                   "value_set": [True]},
+                   "Every envelope belongs to a registered group"),
              Check("ExpectColumnMaxToBeBetween", {"column": "status_changed_at",
-                                                  "max_value": tomorrow})]),
+                                                  "max_value": tomorrow},
+                   "No status change is dated after the review day")]),
         "sign_in_events": (
             # each export of this run's folder must be current; the events the evidence
             # store keeps from earlier exports are old by design
@@ -105,17 +128,22 @@ def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
             "from raw_sign_in_events where source_file in (select source_file from "
             "input_files where status = 'read') group by source_file",
             [Check("ExpectColumnMinToBeBetween", {"column": "latest_event",
-                                                  **fresh("sign_in_events")})]),
+                                                  **fresh("sign_in_events")},
+                   current("Every export read is current: its latest event",
+                           "sign_in_events"))]),
         "adt_events": (
             "select message_control_id, message_at from raw_adt_events",
             [Check("ExpectColumnValuesToBeUnique", {"column": "message_control_id",
-                                                    "mostly": 0.9}),
+                                                    "mostly": 0.9},
+                   "Message control IDs are unique (at least 90%)"),
              Check("ExpectColumnMaxToBeBetween", {"column": "message_at",
-                                                  **fresh("adt_events")})]),
+                                                  **fresh("adt_events")},
+                   current("The feed is current: its latest message", "adt_events"))]),
     }
 
 
-RESULT_COLUMNS = ["suite", "expectation", "column_name", "success", "rows"]
+RESULT_COLUMNS = ["suite", "expectation", "column_name", "success", "rows",
+                  "description"]
 
 
 def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
@@ -151,7 +179,8 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         batch = asset.add_batch_definition_whole_dataframe("accepted rows")
         suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
         for check in checks:
-            suite.add_expectation(getattr(gx.expectations, check.kind)(**check.kwargs))
+            suite.add_expectation(getattr(gx.expectations, check.kind)(
+                **check.kwargs, description=check.label))
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
@@ -165,7 +194,7 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                 column = cfg.kwargs.get("column") or ", ".join(cfg.kwargs.get("column_list", []))
                 results.append({"suite": suite_name, "expectation": cfg.type,
                                 "column_name": column, "success": bool(r.success),
-                                "rows": len(df)})
+                                "rows": len(df), "description": cfg.description})
     make_offline(staging)
     shutil.rmtree(docs_dir, ignore_errors=True)
     staging.rename(docs_dir)

@@ -1,6 +1,7 @@
 """The periodic review's outputs: `findings.csv` and `findings.parquet`, `quarantine.csv`,
-`review_notes.csv` and the compliance workbook `access_review_<as-of>.xlsx` (Summary,
-Findings, Entitlements, To resolve, Groups, Data quality, Trend and Run sheets).
+`review_notes.csv`, the compliance workbook `access_review_<as-of>.xlsx` (Summary,
+Findings, Entitlements, To resolve, Groups, Data quality, Trend and Run sheets) and
+`review_summary_<as-of>.html`, the counts alone, to send around.
 
 Everything is read from the finished warehouse; nothing here computes a finding.
 """
@@ -14,9 +15,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ccreview.core.vocabulary import FINDING_COLUMNS
+from ccreview.core.config import setting_label
+from ccreview.core.vocabulary import FINDING_COLUMNS, SUITE_LABELS
 from ccreview.reports.files import atomic_path, write_csv
+from ccreview.reports.review_summary import Headline, write_html_summary
 from ccreview.reports.xlsx import DATE_FORMAT, FreeformSheet, StreamingBook
+
+TITLE = "Clinical Connectivity access review"
 
 FINDINGS_HEADERS = {
     "finding_key": "Finding key", "rule": "Rule", "severity": "Severity",
@@ -24,6 +29,12 @@ FINDINGS_HEADERS = {
     "person_name": "Person", "lan_id": "LAN ID", "application": "Application",
     "detail": "Detail", "control": "Controls", "recommended_action": "Recommended action",
 }
+# The Findings sheet: what a reader needs first, the key last ("since" = the change column)
+FINDINGS_SHEET = ["rule", "severity", "since", "group_name", "request_number", "person_name",
+                  "email", "lan_id", "application", "detail", "recommended_action", "control",
+                  "finding_key"]
+FINDINGS_CAPS = {"Group": 24, "Person": 20, "Email": 28, "Detail": 36,
+                 "Recommended action": 30, "Controls": 22}
 QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "column_name", "rule",
                       "reason"]
 NOTES_COLUMNS = ["note", "subject", "reference", "detail"]
@@ -65,9 +76,10 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
     has_dq = _has_table(con, "data_quality_results")
     expectations = con.execute(
-        "select suite, expectation, column_name, case when success then 'met' else 'NOT MET' "
-        "end, rows from data_quality_results order by success, suite, expectation, column_name"
-    ).fetchall() if has_dq else []
+        "select suite, description, column_name, case when success then 'met' else 'NOT MET' "
+        "end, rows, expectation from data_quality_results "
+        "order by success, suite, expectation, column_name").fetchall() if has_dq else []
+    expectations = [(SUITE_LABELS.get(e[0], e[0]), *e[1:]) for e in expectations]
     quarantine_counts = con.execute(
         "select source_file, table_name, rule, any_value(reason), count(*) from quarantine "
         "group by all order by source_file, table_name, rule").fetchall()
@@ -106,8 +118,10 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
                  warning_counts=warning_counts)
-    _write_workbook(xlsx_path, ctx, findings, catalog, inputs, scope, notes, con)
+    headline = Headline.build(ctx.as_of, findings, catalog, scope)
+    _write_workbook(xlsx_path, ctx, findings, headline, inputs, scope, notes, con)
     written.append(xlsx_path)
+    written.append(write_html_summary(out_dir, ctx.as_of, ctx.version, headline))
     return written
 
 
@@ -134,14 +148,17 @@ def _entitlement_rows(con: duckdb.DuckDBPyConnection, batch: int = 50_000):
 
 
 def _write_workbook(path: Path, ctx: ReviewContext, findings: pd.DataFrame,
-                    catalog: pd.DataFrame, inputs: pd.DataFrame, scope: dict,
+                    headline: Headline, inputs: pd.DataFrame, scope: dict,
                     notes: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> None:
     status = scope["status"]
-    with StreamingBook(path, ctx.as_of) as book:
-        _summary(book, ctx, findings, catalog, inputs, scope)
-        rows = ([*r, status.get(r[0], "")] for r in findings.itertuples(index=False, name=None))
-        book.table("Findings", [*(FINDINGS_HEADERS[c] for c in FINDING_COLUMNS),
-                                "Since last run"], rows, severity_column="Severity")
+    at = {c: FINDING_COLUMNS.index(c) for c in FINDING_COLUMNS}
+    with StreamingBook(path, ctx.as_of, TITLE) as book:
+        _summary(book, ctx, headline, inputs)
+        rows = ([status.get(r[0], "") if c == "since" else r[at[c]] for c in FINDINGS_SHEET]
+                for r in findings.itertuples(index=False, name=None))
+        book.table("Findings", [FINDINGS_HEADERS.get(c, "Since last run")
+                                for c in FINDINGS_SHEET], rows, severity_column="Severity",
+                   caps=FINDINGS_CAPS)
         book.table("Entitlements", list(ENTITLEMENT_COLUMNS.values()), _entitlement_rows(con),
                    severity_column="Highest severity")
         book.table("To resolve", NOTES_HEADERS, notes.itertuples(index=False, name=None))
@@ -162,7 +179,7 @@ def _data_quality_sheet(book: StreamingBook, scope: dict) -> None:
             if expectations else "Dataset expectations were not run")
     ws.skip()
     ws.line("Dataset expectations", fmt="heading")
-    ws.table(["Table", "Expectation", "Column(s)", "Result", "Rows"],
+    ws.table(["Table", "Check", "Column(s)", "Result", "Rows", "Expectation (Data Docs)"],
              [list(e) for e in expectations])
     ws.skip()
     ws.line("Quarantined rows by file and rule", fmt="heading")
@@ -172,60 +189,46 @@ def _data_quality_sheet(book: StreamingBook, scope: dict) -> None:
     ws.line("Rows kept with a warning, by file and rule", fmt="heading")
     ws.table(["File", "Table", "Rule", "Reason", "Rows"],
              [list(w) for w in scope["warning_counts"]])
-    ws.widths((40, 40, 36, 60, 10))
 
 
-def _summary(book: StreamingBook, ctx: ReviewContext, findings: pd.DataFrame,
-             catalog: pd.DataFrame, inputs: pd.DataFrame, scope: dict) -> None:
+def _summary(book: StreamingBook, ctx: ReviewContext, headline: Headline,
+             inputs: pd.DataFrame) -> None:
+    """Headline numbers first, then the findings by rule (most first, with what each
+    means) and their chart below, by severity, the groups with most findings, the
+    settings in words, the inputs."""
     ws = FreeformSheet(book, "Summary")
-    ws.line("Clinical Connectivity access review", fmt="title")
+    ws.line(f"{TITLE} as of {ctx.as_of.isoformat()}", fmt="title")
     ws.skip()
-    facts = [
-        ("As of", ctx.as_of),
-        ("Produced by", f"ccreview {ctx.version}"),
-        ("Groups reviewed", int(scope["groups"])),
-        ("Active members", int(scope["members"])),
-        ("Directory accounts", int(scope["directory_accounts"])),
-        ("Application accounts", int(scope["application_accounts"])),
-        ("Findings", len(findings)),
-        ("New since the previous run", scope["change"].get("new", 0)),
-        ("Still open", scope["change"].get("still open", 0)),
-        ("Resolved since the previous run", scope["change"].get("resolved", 0)),
-        ("Items to resolve (To resolve sheet)", int(scope["to_resolve"])),
-        ("Input rows quarantined", int(scope["quarantined"])),
-    ]
-    for label, value in facts:
+    for label, value in headline.facts:
         ws.fact(label, value)
+    ws.fact("Produced by", f"ccreview {ctx.version}")
     ws.skip()
-    ws.line("Findings by rule", fmt="heading")
-    evaluated = scope["evaluated_rules"]
-    counts = findings.groupby("rule").size().to_dict() if len(findings) else {}
-    by_rule = []
-    for rec in catalog.itertuples(index=False):
-        n = counts.get(rec.rule, 0) if rec.rule in evaluated else "not evaluated yet"
-        by_rule.append([rec.rule, rec.severity, n, rec.description])
+    ws.line("Findings by rule (most first)", fmt="heading")
     first = ws.row + 1  # the table's first data row (0-based)
-    ws.table(["Rule", "Severity", "Findings", "What it means"], by_rule, severity_column=1)
-    _findings_by_rule_chart(book, first, ws.row - 1)
+    ws.table(["Rule", "What it means", "Severity", "Findings"],
+             [[r[0], r[3], r[1], r[2]] for r in headline.by_rule], severity_column=2)
+    charted = sum(1 for r in headline.by_rule if isinstance(r[2], int) and r[2] > 0)
+    if charted:
+        ws.chart(_findings_by_rule_chart(book, first, first + charted - 1),
+                 rows=max(8, charted + 4))
     ws.skip()
     ws.line("Findings by severity", fmt="heading")
-    by_sev = findings.groupby("severity").size().to_dict() if len(findings) else {}
-    ws.table(["Severity", "Findings"], [[s, int(by_sev.get(s, 0))]
-                                         for s in ("high", "medium", "low")], severity_column=0)
+    ws.table(["Severity", "Findings"], headline.by_severity, severity_column=0)
+    if headline.attestation:
+        ws.skip()
+        ws.line(f"Attestation of {headline.attestation_of}: groups by status", fmt="heading")
+        ws.table(["Status", "Groups"], headline.attestation)
     ws.skip()
-    ws.line("Findings by group (most first)", fmt="heading")
-    by_group = sorted(([r[0], r[1], r[14], r[15]] for r in scope["group_rows"] if r[14]),
-                      key=lambda r: (-r[2], r[0]))
-    ws.table(["Request number", "Group", "Findings", "High-severity findings"], by_group)
+    ws.line(f"Groups with most findings (first {len(headline.top_groups)}; every group "
+            "on the Groups sheet)", fmt="heading")
+    ws.table(["Request number", "Group", "Findings", "High severity"], headline.top_groups)
     ws.skip()
     ws.line("Thresholds and settings used", fmt="heading")
-    ws.table(["Setting", "Value"], [[k, v] for k, v in ctx.settings.items()])
+    ws.table(["Setting", "Value"], [[setting_label(k), v] for k, v in ctx.settings.items()])
     ws.skip()
     ws.line("Inputs", fmt="heading")
     ws.table(["File", "Format", "Status", "Note", "Rows read", "Accepted", "Quarantined"],
              [list(r) for r in inputs.itertuples(index=False, name=None)])
-    ws.widths((44, 28, 14, 36, 12, 12, 12))
-    ws.print_landscape()
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -233,41 +236,69 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                        [name]).fetchall()[0][0] > 0
 
 
-def _findings_by_rule_chart(book: StreamingBook, first: int, last: int) -> None:
-    """A native bar chart of open findings per rule, beside the Summary's table."""
+def _findings_by_rule_chart(book: StreamingBook, first: int, last: int):
+    """A native bar chart of open findings per rule (the rules with any), most first."""
     chart = book.wb.add_chart({"type": "bar"})
     chart.add_series({"name": "Open findings",
                       "categories": ["Summary", first, 0, last, 0],
-                      "values": ["Summary", first, 2, last, 2],
+                      "values": ["Summary", first, 3, last, 3],
                       "data_labels": {"value": True}})
     chart.set_title({"name": "Open findings by rule"})
     chart.set_legend({"none": True})
     chart.set_y_axis({"reverse": True})
-    chart.set_size({"width": 620, "height": 420})
-    # right of the "What it means" text, which runs on over the next columns
-    book.wb.get_worksheet_by_name("Summary").insert_chart(2, 9, chart)
+    return chart
+
+
+TREND_CHART_COLUMNS = 8  # the chart spans these columns, right of the table
+TREND_CHART_WIDTH = 11
 
 
 def _trend_sheet(book: StreamingBook, trend: list[tuple]) -> None:
-    """Open findings per rule at each recorded review, with a native Excel line chart."""
+    """Open findings per rule at each recorded review, one row per rule and review (rules
+    with no finding at a review count 0), and a native Excel chart beside the table: this
+    review's counts as bars until there are two reviews, then a line per rule that had
+    findings, on a date axis running from the first review to this one."""
     dates = sorted({t[0] for t in trend})
     rules = sorted({t[1] for t in trend})
     counts = {(d, r): n for d, r, n in trend}
-    book.table("Trend", ["Review as of", *rules],
-               [[d, *(counts.get((d, r), 0) for r in rules)] for d in dates])
+    book.table("Trend", ["Rule", "Review as of", "Open findings"],
+               [[r, d, counts.get((d, r), 0)] for r in rules for d in dates])
     if not dates or not rules:
         return
-    chart = book.wb.add_chart({"type": "line"})
-    for j in range(1, len(rules) + 1):
-        chart.add_series({"name": ["Trend", 0, j],
-                          "categories": ["Trend", 1, 0, len(dates), 0],
-                          "values": ["Trend", 1, j, len(dates), j],
-                          "marker": {"type": "circle"}})
-    chart.set_title({"name": "Open findings per rule, by review"})
-    chart.set_y_axis({"name": "Open findings"})
-    chart.set_x_axis({"name": "Review as of", "num_format": DATE_FORMAT, "date_axis": True})
-    chart.set_size({"width": 900, "height": 380})
-    book.wb.get_worksheet_by_name("Trend").insert_chart(len(dates) + 3, 0, chart)
+    ws = book.wb.get_worksheet_by_name("Trend")
+    widths = [*book.widths_of("Trend"), 3, *[TREND_CHART_WIDTH] * TREND_CHART_COLUMNS]
+    book.set_widths(ws, widths)
+    n = len(dates)
+    if n == 1:
+        chart = book.wb.add_chart({"type": "column"})
+        chart.add_series({"name": f"Open findings at the review of {dates[0].isoformat()}",
+                          "categories": ["Trend", 1, 0, len(rules), 0],
+                          "values": ["Trend", 1, 2, len(rules), 2],
+                          "data_labels": {"value": True}})
+        chart.set_title({"name": f"Open findings per rule at this review "
+                                 f"({dates[0].isoformat()}); a trend from the next review"})
+        chart.set_legend({"none": True})
+        chart.set_x_axis({"num_font": {"rotation": -45}})
+    else:
+        chart = book.wb.add_chart({"type": "line"})
+        for i, rule in enumerate(rules):
+            if any(counts.get((d, rule), 0) for d in dates):
+                first = 1 + i * n
+                chart.add_series({"name": rule,
+                                  "categories": ["Trend", first, 1, first + n - 1, 1],
+                                  "values": ["Trend", first, 2, first + n - 1, 2],
+                                  "marker": {"type": "circle"}})
+        chart.set_title({"name": "Open findings per rule, by review"})
+        chart.set_x_axis({"name": "Review as of", "num_format": DATE_FORMAT,
+                          "date_axis": True, "min": dates[0], "max": dates[-1],
+                          "base_unit": "days", "num_font": {"rotation": -45}})
+        chart.set_legend({"position": "bottom"})
+    chart.set_y_axis({"name": "Open findings", "min": 0})
+    chart.set_size({"width": TREND_CHART_COLUMNS * (TREND_CHART_WIDTH * 7 + 5),
+                    "height": 420})
+    ws.insert_chart(1, 4, chart)
+    ws.hide_gridlines(1)  # on screen, not across the chart's empty cells on paper
+    ws.print_area(0, 0, max(len(rules) * n, 22), 3 + TREND_CHART_COLUMNS)
 
 
 def _run_sheet(book: StreamingBook, ctx: ReviewContext, inputs: list[list]) -> None:
@@ -276,12 +307,13 @@ def _run_sheet(book: StreamingBook, ctx: ReviewContext, inputs: list[list]) -> N
     from ccreview.reports.run_manifest import versions
 
     ws = FreeformSheet(book, "Run")
-    ws.line(f"Review as of {ctx.as_of.isoformat()}", fmt="title")
+    ws.line(f"Review as of {ctx.as_of.isoformat()}: versions, inputs and settings",
+            fmt="title")
     ws.skip()
     ws.table(["Component", "Version"], [[k, v] for k, v in versions().items()])
     ws.skip(2)
     ws.table(["Input file", "Format", "Status", "Bytes", "SHA-256", "Rows read", "Accepted",
               "Quarantined"], inputs)
     ws.skip(2)
-    ws.table(["Setting", "Value"], [[k, v] for k, v in ctx.settings.items()])
-    ws.widths((44, 28, 12, 12, 66, 12, 12, 12))
+    ws.table(["Setting", "Key", "Value"],
+             [[setting_label(k), k, v] for k, v in ctx.settings.items()])

@@ -28,9 +28,12 @@ from ccreview.core.attestation import (
     workbook_id,
 )
 from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv
-from ccreview.reports.xlsx import StreamingBook
+from ccreview.reports.xlsx import StreamingBook, fit_row, fitted_widths, longest_texts
 
-WIDTHS = (15, 24, 34, 20, 18, 14, 24, 10, 12, 11, 16, 12, 30, 10, 12, 40)
+# the evidence columns are as wide as their content, these at most; Decision and Comment
+CAPS = {"Person": 24, "Email": 30, "Role": 20, "Application": 22, "Accounts": 16,
+        "Findings": 26}
+INPUT_WIDTHS = (12, 36)
 FOLDER = "attestation"
 
 
@@ -119,20 +122,27 @@ def _send_to(*addresses: str | None) -> str:
 def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
               group_name: str, admin: str | None, sponsor: str | None,
               rows: list[tuple], catalog: dict[str, str]) -> None:
-    with StreamingBook(path, as_of, small=True) as book:
+    with StreamingBook(path, as_of, f"Access attestation {request_number}",
+                       small=True) as book:
         wb = book.wb
         _instructions(book, as_of, due, request_number, group_name, admin, sponsor, rows,
                       catalog)
         ws = wb.add_worksheet(REVIEW_SHEET)
-        unlocked = wb.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1})
-        for j, h in enumerate(REVIEW_HEADERS):
-            ws.write_string(0, j, h, book.fmt["header"])
+        unlocked = wb.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1,
+                                  "valign": "top"})
+        shown_rows = [[("Yes" if v else "No") if isinstance(v, bool) else v for v in row]
+                      for row in rows]
+        widths = [*fitted_widths(EVIDENCE_HEADERS, shown_rows, CAPS), *INPUT_WIDTHS]
+        longest = longest_texts(len(EVIDENCE_HEADERS), shown_rows)
+        wrapped = [j for j, n in enumerate(longest) if n > widths[j]]
+        book.header_row(ws, 0, REVIEW_HEADERS, widths)
         sev = EVIDENCE_HEADERS.index("Severity")
-        for i, row in enumerate(rows, start=1):
+        for i, row in enumerate(shown_rows, start=1):
+            fit_row(ws, i, row, widths, wrapped)
             for j, value in enumerate(row):
-                shown = ("Yes" if value else "No") if isinstance(value, bool) else value
-                fmt = book.fmt.get(f"severity:{value}") if j == sev else None
-                book.write(ws, i, j, shown, fmt)
+                fmt = (book.fmt.get(f"severity:{value}") if j == sev else
+                       book.fmt["wrap"] if j in wrapped else book.fmt["top"])
+                book.write(ws, i, j, value, fmt)
             ws.write_blank(i, len(EVIDENCE), None, unlocked)
             ws.write_blank(i, len(EVIDENCE) + 1, None, unlocked)
         last = max(len(rows), 1)
@@ -142,13 +152,11 @@ def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
             "input_title": "Decision", "input_message": "Keep, Revoke or Modify",
             "error_title": "Decision", "error_message": "Choose Keep, Revoke or Modify",
             "error_type": "stop"})
-        for j, w in enumerate(WIDTHS):
-            ws.set_column(j, j, w)
+        book.set_widths(ws, widths)
         ws.freeze_panes(1, 1)
         ws.autofilter(0, 0, last, len(REVIEW_HEADERS) - 1)
         ws.repeat_rows(0)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
+        ws.hide_gridlines(0)
         ws.protect("", {"autofilter": True, "sort": True, "format_columns": True,
                         "format_rows": True, "select_locked_cells": True,
                         "select_unlocked_cells": True})
@@ -213,8 +221,5 @@ def _instructions(book: StreamingBook, as_of: dt.date, due: dt.date, request_num
                 ws.set_row(i, 15 * (len(value) // 110 + 1))
         else:
             book.write(ws, i, 1, value, left_date if isinstance(value, dt.date) else left)
-    ws.set_column(0, 0, 40)
-    ws.set_column(1, 1, 100)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)  # both columns on one page wide
+    book.set_widths(ws, (40, 100))
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from ccreview.core.config import setting_label
 from ccreview.core.vocabulary import support_desk_rules
 from ccreview.reports.files import child_path, write_csv
 from ccreview.reports.xlsx import FreeformSheet, StreamingBook, sheet_name
@@ -31,6 +32,7 @@ SUPPORT_RULES = support_desk_rules()  # from the findings catalog
 EXCEPTION_HEADERS = ["Account", "Rule", "Reason", "Approved by", "Expires", "Status",
                      "Findings suppressed"]
 MAX_ADMIN_SHEETS = 100
+TITLE = "Dormant and orphaned accounts"
 
 
 def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
@@ -62,7 +64,7 @@ def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: 
         written.append(out_dir / "dormant_by_group")
 
     xlsx = out_dir / f"dormant_accounts_{as_of.isoformat()}.xlsx"
-    with StreamingBook(xlsx, as_of) as book:
+    with StreamingBook(xlsx, as_of, TITLE) as book:
         _summary(book, rows, as_of, settings, exceptions, per_group_files)
         book.table("All accounts", HEADERS, rows)
         if not per_group_files:
@@ -84,7 +86,7 @@ def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: 
 def _summary(book: StreamingBook, rows: list[tuple], as_of: dt.date,
              settings: dict[str, str], exceptions: list[tuple], per_group_files: bool) -> None:
     ws = FreeformSheet(book, "Summary")
-    ws.line("Dormant and orphaned accounts", fmt="title")
+    ws.line(TITLE, fmt="title")
     ws.line(f"As of {as_of.isoformat()}: {len(rows)} accounts to act on; the LAN IDs to "
             "disable are in dormant_disable_lan_ids.csv" +
             ("; one list per group in dormant_by_group/" if per_group_files else ""))
@@ -103,9 +105,9 @@ def _summary(book: StreamingBook, rows: list[tuple], as_of: dt.date,
     ws.skip(2)
     ws.line("Thresholds used", fmt="heading")
     ws.table(["Setting", "Value"],
-             [[k, v] for k, v in settings.items() if k.startswith("thresholds.")])
+             [[setting_label(k), v] for k, v in settings.items()
+              if k.startswith("thresholds.")])
     ws.skip(2)
     applied = sum(1 for e in exceptions if e[5] == "applied")
     ws.line(f"Exceptions: {applied} applied of {len(exceptions)} (Exceptions sheet)",
             fmt="heading")
-    ws.widths((34, 40, 30, 12))

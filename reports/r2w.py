@@ -101,7 +101,7 @@ def write_distribution(con: duckdb.DuckDBPyConnection, out_dir: Path,
     csv_path = out_dir / "r2w_distribution.csv"
     write_csv(csv_path, DIST_COLUMNS, [r for r in rows if r[13]])
     xlsx = out_dir / f"r2w_distribution_{as_of.isoformat()}.xlsx"
-    with StreamingBook(xlsx, as_of) as book:
+    with StreamingBook(xlsx, as_of, "Report2Web distribution list") as book:
         book.table("Distribution", DIST_HEADERS[:-1], (r[:-1] for r in rows if r[13]))
         book.table("Not distributed", DIST_HEADERS, (r for r in rows if not r[13]))
         book.table("Recipients left off",
@@ -185,7 +185,8 @@ def finish_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
 
 def _census_workbook(path: Path, as_of: dt.date, provider: str, rows: list, moves: list,
                      password: str | None) -> None:
-    with StreamingBook(path, as_of, small=True) as book:
+    with StreamingBook(path, as_of, f"Physician Census: {provider}", phi=True,
+                       small=True) as book:
         book.table("Census", CENSUS_HEADERS, rows, title=(
             f"Physician Census for {provider} as of {as_of.isoformat()}: {len(rows)} "
             "patients. Protected health information: do not forward outside the practice."))

@@ -25,7 +25,7 @@ def write_remediation(result: IntakeResult, out_dir: Path) -> list[Path]:
     xlsx_path = out_dir / f"{stem}.xlsx"
     problems_by_group = result.problems_by_group()
     teams = sorted({r["application_team"] for r in result.remediation})
-    with StreamingBook(xlsx_path, result.as_of) as book:
+    with StreamingBook(xlsx_path, result.as_of, "Attestation remediation") as book:
         ws = FreeformSheet(book, "Summary")
         ws.line("Attestation intake", fmt="title")
         ws.skip()
@@ -37,7 +37,6 @@ def write_remediation(result: IntakeResult, out_dir: Path) -> list[Path]:
         ws.fact("Access to revoke", sum(r["decision"] == "Revoke" for r in result.remediation))
         ws.fact("Access to change", sum(r["decision"] == "Modify" for r in result.remediation))
         ws.fact("Problems in the returns", len(result.problems))
-        ws.widths((30, 14))
         book.table("Groups", STATUS_HEADERS, (
             [g.request_number, g.group_name, g.status, g.due_on, "; ".join(g.files), g.rows,
              g.decided, g.decisions.get("Keep", 0), g.decisions.get("Revoke", 0),

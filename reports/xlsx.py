@@ -20,7 +20,7 @@ from ccreview.reports.files import atomic_path
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-MAX_WIDTH = 60
+MAX_WIDTH = 50  # characters; longer text wraps
 
 
 class _DatedZip(ZipFile):
@@ -64,6 +64,17 @@ EXCEL_MAX_ROWS = 1_048_576
 
 SEVERITY_COLOURS = {"high": "#F8CBAD", "medium": "#FFE699", "low": "#DDEBF7"}
 WIDTH_SAMPLE_ROWS = 1000
+# Printing (Letter, 0.4" side margins, Calibri 11): about 105 characters of column width fit
+# a portrait page at 100%, about 140 a landscape one. A sheet wider than PORTRAIT_CHARS is
+# printed landscape; every sheet is scaled to one page wide, as many pages tall as needed.
+PORTRAIT_CHARS = 100
+PAPER_LETTER = 1
+LINE_POINTS = 15  # one line of 11-point text
+
+
+def _header_text(text: str) -> str:
+    """Text for an Excel header/footer section: `&` is its control character."""
+    return text.replace("&", "&&")
 
 
 class StreamingBook:
@@ -71,16 +82,25 @@ class StreamingBook:
     dated by the as-of date. Every string is written as a string: input text never becomes
     a formula, a number or a link.
 
+    Every sheet is print-ready when the book closes: a header with the report's name, the
+    sheet and the as-of date; a footer marking it confidential (and holding PHI, for
+    `phi`) with page X of Y; Letter paper, portrait or landscape by the sheet's width,
+    scaled to one page wide; tables repeat their header row on every page.
+
     Use as a context manager; the file appears under its name only when the block succeeds.
     """
 
-    def __init__(self, path: Path, as_of: dt.date, max_rows: int = EXCEL_MAX_ROWS,
-                 small: bool = False) -> None:
-        """`small`: a workbook of a few hundred rows, built in memory — twice as fast as the
-        constant-memory mode's temporary files when there are thousands of them (measured:
-        4 vs 8 ms per attestation workbook)."""
+    def __init__(self, path: Path, as_of: dt.date, title: str, phi: bool = False,
+                 max_rows: int = EXCEL_MAX_ROWS, small: bool = False) -> None:
+        """`title`: the report's name, printed atop every page. `small`: a workbook of a
+        few hundred rows, built in memory — twice as fast as the constant-memory mode's
+        temporary files when there are thousands of them (measured: 4 vs 8 ms per
+        attestation workbook)."""
         self.path, self.as_of, self.max_rows, self.small = path, as_of, max_rows, small
+        self.title, self.phi = title, phi
         self._atomic = atomic_path(path)
+        self._widths: dict[str, list[float]] = {}
+        self._freeform: list[FreeformSheet] = []
 
     def __enter__(self) -> StreamingBook:
         import xlsxwriter
@@ -91,7 +111,7 @@ class StreamingBook:
             "strings_to_formulas": False, "strings_to_numbers": False,
             "strings_to_urls": False, "tmpdir": str(self.path.parent)})
         stamp = dt.datetime.combine(self.as_of, dt.time(0))
-        self.wb.set_properties({"created": stamp, "author": "ccreview"})
+        self.wb.set_properties({"created": stamp, "author": "ccreview", "title": self.title})
         self.fmt = {
             "header": self.wb.add_format({"bold": True, "font_color": "#FFFFFF",
                                           "bg_color": "#1F4E78", "text_wrap": True,
@@ -99,33 +119,86 @@ class StreamingBook:
             "bold": self.wb.add_format({"bold": True}),
             "title": self.wb.add_format({"bold": True, "font_size": 14}),
             "heading": self.wb.add_format({"bold": True, "font_size": 12}),
-            "date": self.wb.add_format({"num_format": DATE_FORMAT}),
-            "datetime": self.wb.add_format({"num_format": DATETIME_FORMAT}),
+            "bold wrap": self.wb.add_format({"bold": True, "text_wrap": True,
+                                             "valign": "bottom"}),
+            "date": self.wb.add_format({"num_format": DATE_FORMAT, "valign": "top"}),
+            "datetime": self.wb.add_format({"num_format": DATETIME_FORMAT,
+                                            "valign": "top"}),
             "wrap": self.wb.add_format({"text_wrap": True, "valign": "top"}),
-            **{f"severity:{k}": self.wb.add_format({"bg_color": v})
+            "left": self.wb.add_format({"align": "left", "valign": "top"}),
+            "left date": self.wb.add_format({"align": "left", "valign": "top",
+                                             "num_format": DATE_FORMAT}),
+            "top": self.wb.add_format({"valign": "top"}),
+            "number": self.wb.add_format({"align": "center", "valign": "top"}),
+            **{f"severity:{k}": self.wb.add_format({"bg_color": v, "valign": "top"})
                for k, v in SEVERITY_COLOURS.items()},
         }
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
         if exc_type is None:
+            for sheet in self._freeform:
+                sheet.flush()
+            for ws in self.wb.worksheets():
+                self._print_setup(ws)
             self.wb.close()
         return self._atomic.__exit__(exc_type, exc, tb)
+
+    def set_widths(self, ws, widths: Sequence[float]) -> None:
+        """Column widths (characters); remembered for the sheet's page orientation."""
+        for j, w in enumerate(widths):
+            ws.set_column(j, j, w)
+        self._widths[ws.name] = list(widths)
+
+    def widths_of(self, sheet: str) -> list[float]:
+        """The column widths set on `sheet` (characters)."""
+        return list(self._widths.get(sheet, []))
+
+    def _print_setup(self, ws) -> None:
+        mark = "Confidential: contains PHI" if self.phi else "Confidential"
+        ws.set_header(f"&L{_header_text(self.title)}&C&A"
+                      f"&RAs of {self.as_of.isoformat()}")
+        ws.set_footer(f"&L{mark}&RPage &P of &N")
+        ws.set_paper(PAPER_LETTER)
+        ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.75)
+        if sum(self._widths.get(ws.name, [])) > PORTRAIT_CHARS:
+            ws.set_landscape()
+        else:
+            ws.set_portrait()
+        ws.fit_to_pages(1, 0)
 
     def write(self, ws, row: int, col: int, value: object, fmt=None) -> None:
         write_cell(ws, row, col, value, fmt, self.fmt)
 
+    def header_row(self, ws, row: int, header: Sequence[str], widths: Sequence[float]
+                   ) -> None:
+        """A table's header, wrapped, its row as tall as its longest wrapped header (apps
+        do not grow a row for wrapped text on their own)."""
+        lines = max((_wrapped_lines(h, w) for h, w in zip(header, widths, strict=False)),
+                    default=1)
+        if lines > 1:
+            ws.set_row(row, LINE_POINTS * lines)
+        for j, h in enumerate(header):
+            ws.write_string(row, j, h, self.fmt["header"])
+
     def table(self, name: str, header: Sequence[str], rows: Iterable[Sequence[object]],
               severity_column: str | None = None, widths: Sequence[int] | None = None,
-              title: str | None = None) -> list[str]:
+              title: str | None = None, caps: dict[str, int] | None = None) -> list[str]:
         """A header and data rows, continued on "<name> (2)", … past Excel's row limit:
-        frozen header, autofilter, fitted widths, landscape fit-to-width with the header
-        repeated on every page; `title` goes above the header, with a blank row between.
-        Returns the sheet names written."""
+        frozen header, autofilter, widths fitted to the content (`caps`: a narrower
+        limit for some columns, by header), text longer than its column wrapped, the
+        header repeated on every printed page; `title` goes above the header, with a blank
+        row between. Returns the sheet names written."""
         it = iter(rows)
         head = list(itertools.islice(it, WIDTH_SAMPLE_ROWS))
         if widths is None:
-            widths = _fitted_widths(header, head)
+            widths = fitted_widths(header, head, caps)
+        longest = longest_texts(len(header), head)
+        wrapped = [j for j in range(len(header)) if longest[j] > widths[j]]
+        # in a table with wrapped text, every cell sits at the top of its (taller) row
+        plain = self.fmt["top"] if wrapped else None
+        column_fmt = [self.fmt["wrap"] if j in wrapped else plain
+                      for j in range(len(header))]
         sev = header.index(severity_column) if severity_column in header else None
         top = 2 if title else 0  # the header's row
         per_sheet = self.max_rows - 1 - top
@@ -137,21 +210,20 @@ class StreamingBook:
             names.append(sheet_name)
             if title:
                 ws.write_string(0, 0, title, self.fmt["bold"])
-            for j, h in enumerate(header):
-                ws.write_string(top, j, h, self.fmt["header"])
+            self.header_row(ws, top, header, widths)
             n = 0
             for n, row in enumerate(itertools.islice(pending, per_sheet), start=1):
+                if wrapped:
+                    fit_row(ws, top + n, row, widths, wrapped)
                 for j, value in enumerate(row):
                     fmt = (self.fmt.get(f"severity:{value}")
-                           if sev is not None and j == sev else None)
+                           if j == sev else column_fmt[j])
                     self.write(ws, top + n, j, value, fmt)
-            for j, w in enumerate(widths):
-                ws.set_column(j, j, w)
+            self.set_widths(ws, widths)
             ws.freeze_panes(top + 1, 0)
             ws.autofilter(top, 0, top + max(n, 1), len(header) - 1)
             ws.repeat_rows(top)
-            ws.set_landscape()
-            ws.fit_to_pages(1, 0)
+            ws.hide_gridlines(0)  # gridlines on screen and on paper
             if n < per_sheet:
                 return names
             peek = next(pending, _END)
@@ -164,22 +236,38 @@ _END = object()
 
 
 class FreeformSheet:
-    """A sheet of titles, facts and small tables, written top to bottom (the streaming
-    writer needs row order)."""
+    """A sheet of titles, facts, prose and small tables, laid out top to bottom and written
+    when the book closes: the columns are then as wide as the facts and table cells they
+    hold (capped, longer text wrapped), and a title or sentence wider than its first
+    column spans the sheet's columns, wrapped, instead of running off the printed page."""
 
     def __init__(self, book: StreamingBook, name: str) -> None:
         self.book, self.ws, self.row = book, book.wb.add_worksheet(name), 0
+        self.name = name
+        self._cells: list[tuple[int, int, object, str | None]] = []
+        self._lines: list[tuple[int, str, str | None]] = []
+        self._charts: list[tuple[int, object, int]] = []
+        self._breaks: list[int] = []
+        self._widths: dict[int, int] = {}
+        self._done = False
+        book._freeform.append(self)
 
-    def line(self, *values: object, fmt: str | None = None) -> None:
-        f = self.book.fmt[fmt] if fmt else None
-        for j, v in enumerate(values):
-            self.book.write(self.ws, self.row, j, v, f)
+    def _cell(self, row: int, col: int, value: object, fmt: str | None = None,
+              measure: bool = True) -> None:
+        self._cells.append((row, col, value, fmt))
+        if measure and value is not None:
+            self._widths[col] = max(self._widths.get(col, 0), _text_width(value))
+
+    def line(self, text: str, fmt: str | None = None) -> None:
+        """A title, heading or sentence across the sheet."""
+        self._lines.append((self.row, text, fmt))
         self.row += 1
 
     def fact(self, label: str, value: object) -> None:
         """A bold label and its value on one line."""
-        self.book.write(self.ws, self.row, 0, label, self.book.fmt["bold"])
-        self.book.write(self.ws, self.row, 1, value)
+        self._cell(self.row, 0, label, "bold")
+        style = "left date" if isinstance(value, dt.date) else "left"
+        self._cell(self.row, 1, value, style)
         self.row += 1
 
     def skip(self, n: int = 1) -> None:
@@ -187,20 +275,123 @@ class FreeformSheet:
 
     def table(self, header: list[str], rows: list[list], severity_column: int | None = None
               ) -> None:
-        self.line(*header, fmt="bold")
+        for j, h in enumerate(header):
+            self._cell(self.row, j, h, "bold wrap", measure=False)
+            self._widths[j] = max(self._widths.get(j, 0), _longest_word(h))
+        self.row += 1
         for r in rows:
             for j, v in enumerate(r):
-                fmt = (self.book.fmt.get(f"severity:{v}") if j == severity_column else None)
-                self.book.write(self.ws, self.row, j, v, fmt)
+                fmt = (f"severity:{v}" if j == severity_column and
+                       f"severity:{v}" in self.book.fmt else
+                       "number" if isinstance(v, numbers.Number)
+                       and not isinstance(v, bool) else "top")
+                self._cell(self.row, j, v, fmt)
             self.row += 1
 
-    def widths(self, widths: tuple[int, ...]) -> None:
-        for j, w in enumerate(widths):
-            self.ws.set_column(j, j, w)
+    def chart(self, chart, rows: int) -> None:
+        """A chart here, across the sheet's columns, `rows` rows tall, starting a printed
+        page (so that no page break cuts through it)."""
+        self._breaks.append(self.row)
+        self._charts.append((self.row, chart, rows))
+        self.row += rows
 
-    def print_landscape(self) -> None:
-        self.ws.set_landscape()
-        self.ws.fit_to_pages(1, 0)
+    def flush(self) -> None:
+        """Write what was laid out (once; the book calls it when it closes)."""
+        if self._done:
+            return
+        self._done = True
+        ncols = max(self._widths, default=0) + 1
+        widths = [min(max(self._widths.get(j, 0) + 2, 8), MAX_WIDTH)
+                  for j in range(ncols)]
+        total = sum(widths)
+        fmts = self.book.fmt
+        by_row: dict[int, list] = {}
+        for row, col, value, fmt in self._cells:
+            by_row.setdefault(row, []).append((col, value, fmt))
+        spans = {row: (text, fmt) for row, text, fmt in self._lines}
+        for row in sorted(set(by_row) | set(spans)):
+            if row in spans:
+                text, fmt = spans[row]
+                if len(text) > widths[0] and ncols > 1:
+                    size = 1.4 if fmt == "title" else 1.2 if fmt == "heading" else 1.0
+                    lines = _wrapped_lines(text, total / size)
+                    style = self.book.wb.add_format(
+                        {"text_wrap": True, "valign": "top", "bold": fmt is not None,
+                         "font_size": {"title": 14, "heading": 12}.get(fmt or "", 11)})
+                    self.ws.set_row(row, LINE_POINTS * size * lines)
+                    self.ws.merge_range(row, 0, row, ncols - 1, "", style)
+                    self.ws.write_string(row, 0, text, style)
+                else:
+                    self.book.write(self.ws, row, 0, text, fmts[fmt] if fmt else None)
+            cells = sorted(by_row.get(row, []), key=lambda c: c[0])
+            lines = max((_wrapped_lines(v, widths[c]) for c, v, _ in cells
+                         if isinstance(v, str)), default=1)
+            if lines > 1 and row not in spans:
+                self.ws.set_row(row, LINE_POINTS * lines)
+            for col, value, fmt in cells:
+                style = fmts[fmt] if fmt else None
+                if (isinstance(value, str) and len(value) > widths[col] - 1
+                        and fmt in (None, "left", "top")):
+                    style = fmts["wrap"]
+                self.book.write(self.ws, row, col, value, style)
+        for row, chart, rows in self._charts:
+            chart.set_size({"width": min(sum(_pixels(w) for w in widths), 960),
+                            "height": rows * 20})
+            self.ws.insert_chart(row, 0, chart, {"object_position": 3})
+        if self._breaks:
+            self.ws.set_h_pagebreaks(self._breaks)
+        self.book.set_widths(self.ws, widths)
+
+
+def _pixels(width: float) -> int:
+    """An Excel column width (characters of Calibri 11) in screen pixels."""
+    return int(width * 7 + 5)
+
+
+def fit_row(ws, row: int, values: Sequence[object], widths: Sequence[float],
+            wrapped: Sequence[int]) -> None:
+    """Make `row` as tall as its wrapped text needs: apps do not grow a row for wrapped
+    text on their own. Call before writing the row's cells."""
+    lines = max((_wrapped_lines(values[j], widths[j]) for j in wrapped
+                 if j < len(values) and isinstance(values[j], str)), default=1)
+    if lines > 1:
+        ws.set_row(row, LINE_POINTS * lines)
+
+
+def _dated(fmt, formats: dict, kind: str):
+    """A date cell's format: the one given if it carries a date format, else `kind`'s."""
+    if fmt is None or fmt is formats.get("top"):
+        return formats[kind]
+    return fmt
+
+
+def _text_width(value: object) -> int:
+    if isinstance(value, dt.datetime):
+        return 16
+    if isinstance(value, dt.date):
+        return 10
+    return len(str(value))
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in str(text).split()), default=0)
+
+
+def _wrapped_lines(text: object, width: float) -> int:
+    """Lines `text` takes wrapped at word boundaries in a column `width` characters wide
+    (a word longer than the line is broken)."""
+    lines, used = 1, 0
+    room = max(int(width * 1.1) - 1, 1)  # text averages narrower than the width's digits
+    for word in str(text).split():
+        if used and used + 1 + len(word) > room:
+            lines, used = lines + 1, 0
+        else:
+            used += 1 if used else 0
+        while used + len(word) > room:
+            word = word[room - used:]
+            lines, used = lines + 1, 0
+        used += len(word)
+    return lines
 
 
 def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> None:
@@ -219,22 +410,33 @@ def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> Non
     elif isinstance(value, numbers.Number):
         ws.write_number(row, col, value, fmt)
     elif isinstance(value, dt.datetime):
-        ws.write_datetime(row, col, value.replace(tzinfo=None), fmt or formats["datetime"])
+        ws.write_datetime(row, col, value.replace(tzinfo=None),
+                          _dated(fmt, formats, "datetime"))
     elif isinstance(value, dt.date):
         ws.write_datetime(row, col, dt.datetime.combine(value, dt.time(0)),
-                          fmt or formats["date"])
+                          _dated(fmt, formats, "date"))
     else:
         ws.write_string(row, col, str(value)[:EXCEL_MAX_CHARS], fmt)
 
 
-def _fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[int]:
-    widths = [len(h) for h in header]
+def fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]],
+                  caps: dict[str, int] | None = None) -> list[int]:
+    """Column widths from the content: the longest value (a header only by its longest
+    word, since it wraps), at least 8, at most MAX_WIDTH or the column's cap."""
+    longest = longest_texts(len(header), rows)
+    caps = caps or {}
+    return [min(max(max(_longest_word(h), longest[j]) + 2, 8), caps.get(h, MAX_WIDTH))
+            for j, h in enumerate(header)]
+
+
+def longest_texts(ncols: int, rows: Sequence[Sequence[object]]) -> list[int]:
+    """The widest value of each column, in characters."""
+    widths = [0] * ncols
     for row in rows:
-        for j, v in enumerate(row):
+        for j, v in enumerate(row[:ncols]):
             if v is not None:
-                n = 16 if isinstance(v, dt.datetime) else len(str(v))
-                widths[j] = max(widths[j], n)
-    return [min(max(w + 2, 8), MAX_WIDTH) for w in widths]
+                widths[j] = max(widths[j], _text_width(v))
+    return widths
 
 
 def sheet_name(wanted: str, used: set[str]) -> str:

@@ -385,7 +385,7 @@ def test_evidence_reads_back_as_written(tmp_path_factory, values):
 
     path = tmp_path_factory.mktemp("prop") / "row.xlsx"
     shown = [("Yes" if v else "No") if isinstance(v, bool) else v for v in values]
-    with StreamingBook(path, SAMPLE_AS_OF, small=True) as book:
+    with StreamingBook(path, SAMPLE_AS_OF, "Test", small=True) as book:
         book.table("Review", [f"c{i}" for i in range(len(values))], [shown])
     wb = load_workbook(path, read_only=True, data_only=True)
     rows = list(wb["Review"].iter_rows(min_row=2, max_row=2, values_only=True))

@@ -97,10 +97,12 @@ def test_workbook_is_ready_to_work_from(payload_review):
     assert ws.print_title_rows == "$1:$1"
     colours = {"high": "F8CBAD", "medium": "FFE699", "low": "DDEBF7"}
     severities = set()
+    header = [c.value for c in ws[1]]
+    assert header[:2] == ["Rule", "Severity"] and header[-1] == "Finding key"
     for r in range(2, ws.max_row + 1):
-        severity = ws.cell(row=r, column=3).value
+        severity = ws.cell(row=r, column=2).value
         severities.add(severity)
-        assert ws.cell(row=r, column=3).fill.fgColor.rgb.endswith(colours[severity])
+        assert ws.cell(row=r, column=2).fill.fgColor.rgb.endswith(colours[severity])
     assert "high" in severities
 
 

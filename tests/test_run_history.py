@@ -87,7 +87,8 @@ def test_workbook_shows_changes_and_a_trend_chart(tmp_path):
     assert summary["New since the previous run"] == 1
     assert summary["Still open"] == 1
     assert len(wb["Trend"]._charts) == 1
-    statuses = {r[-1] for r in wb["Findings"].iter_rows(min_row=2, values_only=True)}
+    since = [c.value for c in wb["Findings"][1]].index("Since last run")
+    statuses = {r[since] for r in wb["Findings"].iter_rows(min_row=2, values_only=True)}
     assert statuses == {"new", "still open"}
 
 

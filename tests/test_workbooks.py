@@ -143,7 +143,7 @@ def test_a_sheet_past_the_row_limit_continues_on_the_next(tmp_path, n_rows, shee
     from ccreview.reports.xlsx import StreamingBook
 
     path = tmp_path / "big.xlsx"
-    with StreamingBook(path, SAMPLE_AS_OF, max_rows=5) as book:
+    with StreamingBook(path, SAMPLE_AS_OF, "Test", max_rows=5) as book:
         names = book.table("Entitlements", ["Row", "Name"],
                            ([i, f"=name {i}"] for i in range(n_rows)))
     expected = ["Entitlements", *(f"Entitlements ({k})" for k in range(2, sheets + 1))]

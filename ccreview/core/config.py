@@ -189,6 +189,45 @@ class ReviewConfig:
         return flat
 
 
+# What each setting means, as the Summary sheets print it (the Run sheet keeps the keys).
+SETTING_LABELS = {
+    "thresholds.dormancy_days": "Dormant after this many days without a successful sign-in",
+    "thresholds.never_signed_in_grace_days": "Never signed in: days allowed after creation",
+    "thresholds.ad_lastlogon_lag_days": "Allowance for AD lastLogonTimestamp's lag (days)",
+    "thresholds.provisioning_window_days": "Days allowed to provision a request",
+    "thresholds.daa_term_days": "Days a signed DAA stays in force",
+    "thresholds.daa_notice_days": "Days before a DAA lapses that renewal is due",
+    "thresholds.app_unused_days": "Application unused after this many days",
+    "thresholds.attestation_due_days": "Days a group has to return its attestation",
+    "domains.free_mail": "Free-mail domains (never a Direct address)",
+    "domains.direct": "Direct (HISP) domains",
+    "time_zones.directory": "Time zone of the AD export's host",
+    "time_zones.adt": "Time zone of ADT times without an offset",
+    "cultures.directory": "Date format of the AD export (Windows culture)",
+    "cultures.applications": "Date format of the application lists (Windows culture)",
+    "retention.event_days": "Evidence store keeps sign-in and access events (days)",
+    "retention.adt_days_after_discharge": "Evidence store keeps ADT after discharge (days)",
+    "schedule.time_zone": "Time zone of the schedules",
+    "notifications.failure_block": "Failure notices sent through (Prefect block)",
+    "census.password_secret": "Census password from (Prefect Secret block)",
+}
+
+
+def setting_label(key: str) -> str:
+    """A setting's meaning in words (`thresholds.dormancy_days` -> "Dormant after …")."""
+    if key in SETTING_LABELS:
+        return SETTING_LABELS[key]
+    section, _, rest = key.partition(".")
+    if section == "severity":
+        return f"Severity of {rest}"
+    if section == "exceptions":
+        account, _, rule = rest.rpartition(".")
+        return f"Exception: {rule} for {account}"
+    if section == "application_lists":
+        return f"Columns of the {rest} application list"
+    return f"{section.replace('_', ' ').capitalize()}: {rest.replace('_', ' ')}"
+
+
 SEVERITIES = ("high", "medium", "low")
 # the findings catalog is the one home of the rule codes
 def _known_rule(rule: str, where: str) -> None:

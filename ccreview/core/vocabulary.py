@@ -33,3 +33,12 @@ def rule_codes() -> frozenset[str]:
 def support_desk_rules() -> tuple[str, ...]:
     """The rules the support desk's dormant-account lists act on, in catalog order."""
     return tuple(r["rule"] for r in _catalog() if r["support_desk"] == "yes")
+
+
+# The tables the dataset expectations (contracts/expectations.py) judge, as a reader names
+# them.
+SUITE_LABELS = {"enrollment_submissions": "Enrollment submissions",
+                "enrollment_people": "Enrolled people", "directory_accounts": "AD accounts",
+                "entra_users": "Entra ID users", "application_accounts": "Application lists",
+                "daa_envelopes": "DAA envelopes", "sign_in_events": "Entra sign-in exports",
+                "adt_events": "ADT messages"}
