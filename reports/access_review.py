@@ -33,8 +33,8 @@ FINDINGS_HEADERS = {
 FINDINGS_SHEET = ["rule", "severity", "since", "group_name", "request_number", "person_name",
                   "email", "lan_id", "application", "detail", "recommended_action", "control",
                   "finding_key"]
-FINDINGS_CAPS = {"Group": 24, "Person": 20, "Email": 28, "Detail": 36,
-                 "Recommended action": 30, "Controls": 22}
+FINDINGS_CAPS = {"Group": 22, "Person": 20, "Email": 26, "Detail": 32,
+                 "Recommended action": 28, "Controls": 20}
 QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "column_name", "rule",
                       "reason"]
 NOTES_COLUMNS = ["note", "subject", "reference", "detail"]

@@ -221,5 +221,6 @@ def _instructions(book: StreamingBook, as_of: dt.date, due: dt.date, request_num
                 ws.set_row(i, 15 * (len(value) // 110 + 1))
         else:
             book.write(ws, i, 1, value, left_date if isinstance(value, dt.date) else left)
-    book.set_widths(ws, (40, 100))
+    labels = [str(label) for label, _, style in lines if style == "bold"]
+    book.set_widths(ws, (max(len(t) for t in labels) + 2, 100))
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})

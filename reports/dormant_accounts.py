@@ -28,6 +28,10 @@ HEADERS = ["LAN ID", "UPN", "Name", "Email", "Request number", "Group", "Staff t
            "Last successful sign-in", "Sign-in source", "Days inactive", "Created", "Enabled",
            "Applications still held", "Group Administrator", "Administrator email",
            "Administrator phone", "Rules", "Recommended action"]
+# an administrator's own sheet: every column but the group's and the administrator's
+ADMIN_COLUMNS = [j for j, c in enumerate(COLUMNS) if c not in (
+    "request_number", "group_name", "admin_name", "admin_email", "admin_phone")]
+ADMIN_HEADERS = [HEADERS[j] for j in ADMIN_COLUMNS]
 SUPPORT_RULES = support_desk_rules()  # from the findings catalog
 EXCEPTION_HEADERS = ["Account", "Rule", "Reason", "Approved by", "Expires", "Status",
                      "Findings suppressed"]
@@ -72,7 +76,9 @@ def write_dormant_reports(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: 
             for rn in admin_groups:
                 group_rows = by_group[rn]
                 admin = group_rows[0][13] or "no administrator"
-                book.table(sheet_name(f"{rn} {admin}", used), HEADERS, group_rows, title=(
+                # the group and its administrator are in the title, not on every row
+                book.table(sheet_name(f"{rn} {admin}", used), ADMIN_HEADERS,
+                           ([r[j] for j in ADMIN_COLUMNS] for r in group_rows), title=(
                     f"For {admin} ({group_rows[0][14] or 'no email'}), Group Administrator "
                     f"of {group_rows[0][5]} ({rn}): accounts to review as of {as_of}"))
             orphans = by_group.get("", [])
@@ -94,7 +100,7 @@ def _summary(book: StreamingBook, rows: list[tuple], as_of: dt.date,
     counts = {rule: sum(1 for r in rows if rule in r[16].split(", ")) for rule in SUPPORT_RULES}
     ws.line("Accounts by rule", fmt="heading")
     ws.table(["Rule", "Accounts"], [[k, v] for k, v in counts.items()])
-    ws.skip(2)
+    ws.skip()
     groups: dict[tuple, int] = {}
     for r in rows:
         key = (r[4] or "(no group)", r[5] or "", r[13] or "")
@@ -102,12 +108,12 @@ def _summary(book: StreamingBook, rows: list[tuple], as_of: dt.date,
     ws.line("Accounts by group", fmt="heading")
     ws.table(["Request number", "Group", "Group Administrator", "Accounts"],
              [[*k, v] for k, v in sorted(groups.items())])
-    ws.skip(2)
+    ws.skip()
     ws.line("Thresholds used", fmt="heading")
     ws.table(["Setting", "Value"],
              [[setting_label(k), v] for k, v in settings.items()
               if k.startswith("thresholds.")])
-    ws.skip(2)
+    ws.skip()
     applied = sum(1 for e in exceptions if e[5] == "applied")
     ws.line(f"Exceptions: {applied} applied of {len(exceptions)} (Exceptions sheet)",
             fmt="heading")

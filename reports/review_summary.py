@@ -125,7 +125,7 @@ def _bars(rows: list[tuple[str, int, str]], label_width: int = 210) -> str:
 def _table(header: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"n" if j in numeric else ""}">{_e(v)}</td>'
+        "<tr>" + "".join(f'<td{" class=n" if j in numeric else ""}>{_e(v)}</td>'
                          for j, v in enumerate(r)) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -161,7 +161,7 @@ def render_html(as_of: dt.date, version: str, h: Headline) -> str:
     not_met = [e for e in h.expectations if e[3] != "met"]
     if h.expectations:
         dq = (f"<p>{len(h.expectations)} dataset expectations, "
-              f'<span class="{"notmet" if not_met else ""}">{len(not_met)} not met</span>; '
+              f'<span{" class=notmet" if not_met else ""}>{len(not_met)} not met</span>; '
               "details in the Data Docs (data_quality/index.html).</p>")
         if not_met:
             dq += _table(["Table", "Check", "Result"], [[e[0], e[1], e[3]] for e in not_met])

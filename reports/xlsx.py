@@ -20,7 +20,8 @@ from ccreview.reports.files import atomic_path
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-MAX_WIDTH = 50  # characters; longer text wraps
+MAX_WIDTH = 40  # characters, on a free-form sheet; longer text wraps
+TABLE_MAX_WIDTH = 24  # a table's column: most tables print a dozen columns or more
 
 
 class _DatedZip(ZipFile):
@@ -366,10 +367,10 @@ def _dated(fmt, formats: dict, kind: str):
 
 
 def _text_width(value: object) -> int:
-    if isinstance(value, dt.datetime):
-        return 16
+    if isinstance(value, dt.datetime):  # digits print wider than average text
+        return 17
     if isinstance(value, dt.date):
-        return 10
+        return 11
     return len(str(value))
 
 
@@ -422,10 +423,10 @@ def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> Non
 def fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]],
                   caps: dict[str, int] | None = None) -> list[int]:
     """Column widths from the content: the longest value (a header only by its longest
-    word, since it wraps), at least 8, at most MAX_WIDTH or the column's cap."""
+    word, since it wraps), at least 8, at most TABLE_MAX_WIDTH or the column's cap."""
     longest = longest_texts(len(header), rows)
     caps = caps or {}
-    return [min(max(max(_longest_word(h), longest[j]) + 2, 8), caps.get(h, MAX_WIDTH))
+    return [min(max(max(_longest_word(h), longest[j]) + 2, 8), caps.get(h, TABLE_MAX_WIDTH))
             for j, h in enumerate(header)]
 
 

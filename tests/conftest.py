@@ -92,3 +92,39 @@ def bad_inputs(tmp_path: Path) -> Path:
     (folder / "truncated.json").write_text('{"value": [{"userPrincipalName": ')
     (folder / "notes.txt").write_text("meeting notes\n")
     return folder
+
+
+@pytest.fixture(scope="session")
+def workbooks(tmp_path_factory) -> dict[str, list[Path]]:
+    """kind -> the workbooks of that kind, from one review of the sample (with its data
+    quality stage) and the intake of filled-in attestation copies."""
+    from ccreview.contracts.attestation_returns import check_returns
+    from ccreview.contracts.expectations import run_expectations
+    from ccreview.core.history import HISTORY, recording_run
+    from ccreview.reports.access_review import ReviewContext, write_review_reports
+    from ccreview.reports.attestation import write_attestation_workbooks
+    from ccreview.reports.dormant_accounts import write_dormant_reports
+    from ccreview.reports.r2w import write_census, write_distribution
+    from ccreview.reports.remediation import write_remediation
+    from ccreview.synthetic.returns import fill_returns
+
+    con = build_warehouse(SAMPLE, SAMPLE_AS_OF)
+    out = tmp_path_factory.mktemp("out")
+    run_expectations(con, SAMPLE_AS_OF, out / "data_quality")
+    settings = ReviewConfig().as_flat_dict()
+    with recording_run(con, out, SAMPLE_AS_OF):
+        written = write_review_reports(con, out, ReviewContext(SAMPLE_AS_OF, settings, "t"))
+        written += write_attestation_workbooks(con, out, SAMPLE_AS_OF, 30)
+    written += write_dormant_reports(con, out, SAMPLE_AS_OF, settings)
+    written += write_distribution(con, out, SAMPLE_AS_OF)
+    written += write_census(con, out, SAMPLE_AS_OF, None)
+    fill_returns(out / "attestation", out / "returned")
+    result = check_returns(out / "returned", out / HISTORY, None, SAMPLE_AS_OF)
+    written += write_remediation(result, out)
+    kinds: dict[str, list[Path]] = {}
+    for p in written:
+        if p.suffix == ".xlsx":
+            kind = ("attestation" if p.parent.name == "attestation" else
+                    "census" if p.parent.name == "census" else p.stem.rsplit("_", 1)[0])
+            kinds.setdefault(kind, []).append(p)
+    return kinds

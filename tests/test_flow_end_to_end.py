@@ -330,8 +330,50 @@ def test_the_data_docs_render_offline_in_a_browser(review_run, tmp_path):
     assert len(_png_colours(shot)) > 3  # text, tables and a background, not a blank page
 
 
+def test_the_html_summary_holds_counts_only_and_loads_nothing(review_run):
+    """`review_summary_<as-of>.html`: the headline counts and charts (inline SVG), no
+    person, email, account, group or patient, nothing to fetch from anywhere."""
+    out, _ = review_run
+    path = out / "review_summary_2026-11-01.html"
+    page = path.read_text(encoding="utf-8")
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert path.name in {o["path"] for o in manifest["outputs"]}
+    assert not EXTERNAL.search(page)
+    assert "default-src 'none'" in page  # the browser may load nothing, even if asked
+    assert page.count("<svg") == 3  # by rule, by severity, since the previous review
+    findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    assert f'<div class="v">{len(findings)}</div><div class="k">Findings</div>' in page
+    top_rule = findings["rule"].value_counts()
+    assert f"<td>{top_rule.index[0]}</td>" in page
+    identifying = {v for c in ("email", "person_name", "group_name", "lan_id",
+                               "request_number") for v in findings[c] if len(v) >= 5}
+    census = next(p for p in sorted((out / "census").glob("*.xlsx"))
+                  if openpyxl.load_workbook(p)["Census"].max_row > 3)
+    patients = {str(v) for r in openpyxl.load_workbook(census)["Census"].iter_rows(
+        min_row=4, values_only=True) for v in r[:5] if v}
+    assert identifying and patients
+    assert sorted(v for v in identifying | patients if v in page) == []
+
+
+def test_the_html_summary_renders_in_a_browser(review_run, tmp_path):
+    out, _ = review_run
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium is not installed (the page was checked for external assets)")
+    shot = tmp_path / "summary.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", f"--screenshot={shot}",
+                    "--window-size=1000,1400",
+                    (out / "review_summary_2026-11-01.html").as_uri()],
+                   capture_output=True, timeout=120, check=False)
+    colours = _png_colours(shot)
+    # text, tiles, and the severities' bar colours (high, medium, low)
+    assert {bytes.fromhex(c) for c in ("c0504d", "e3a21a", "4f81bd")} <= colours
+
+
 def _png_colours(path) -> set[bytes]:
-    """The distinct pixel values of an 8-bit RGB(A) PNG (enough to tell a blank page)."""
+    """The distinct pixel colours (RGB) of an 8-bit RGB or RGBA PNG, decoded in full
+    (each row's filter undone), enough to tell a blank page and which colours it shows."""
     import struct
     import zlib
 
@@ -347,9 +389,26 @@ def _png_colours(path) -> set[bytes]:
             idat += chunk
         pos += 12 + length
     raw = zlib.decompress(idat)
-    stride = width * channels + 1
-    colours = set()
-    for row in range(0, len(raw), stride * 37):  # a sample of rows, filters ignored
-        line = raw[row + 1:row + stride]
-        colours.update(line[i:i + channels] for i in range(0, len(line), channels * 7))
+    stride = width * channels
+    previous = bytearray(stride)
+    colours: set[bytes] = set()
+    for start in range(0, len(raw), stride + 1):
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b = previous[i]
+            c = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else
+                                      b if pb <= pc else c)) & 0xFF
+        colours.update(bytes(line[i:i + 3]) for i in range(0, stride, channels))
+        previous = line
     return colours
