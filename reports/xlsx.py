@@ -381,9 +381,12 @@ def _longest_word(text: str) -> int:
 def _wrapped_lines(text: object, width: float) -> int:
     """Lines `text` takes wrapped at word boundaries in a column `width` characters wide
     (a word longer than the line is broken)."""
-    lines, used = 1, 0
     room = max(int(width * 1.1) - 1, 1)  # text averages narrower than the width's digits
-    for word in str(text).split():
+    text = str(text)
+    if len(text) <= room:  # most cells: no need to split
+        return 1
+    lines, used = 1, 0
+    for word in text.split():
         if used and used + 1 + len(word) > room:
             lines, used = lines + 1, 0
         else:

@@ -166,7 +166,8 @@ def test_review_exits_zero_and_writes_every_output(review_run):
                                 "findings.csv",
                                 "findings.parquet", "history.duckdb", "quarantine.csv",
                                 "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx",
-                                "review_notes.csv", "run_manifest.json", "warehouse.duckdb"]
+                                "review_notes.csv", "review_summary_2026-11-01.html",
+                                "run_manifest.json", "warehouse.duckdb"]
     # a rerun adds nothing but the backup of the history it changed, no temporary file
     assert [f for f in runs[1]["files"] if f != ".history-backups"] == runs[0]["files"]
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
