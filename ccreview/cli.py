@@ -280,6 +280,8 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
         from ccreview.core.history import refuse_silent_replacement
 
         refuse_silent_replacement(args.out, args.as_of, args.replace)
+    # the checks passed: the temporary Prefect server starts while the flow's modules load
+    prefect_runtime.start_server_early()
 
 
 def cmd_review(args: argparse.Namespace) -> int:

@@ -3,10 +3,11 @@ server per run that cannot outlive the run.
 
 Prefect reads its settings once, when it is first imported, so `configure()` must run
 before anything imports `prefect` (the command line calls it at import time). Without
-`PREFECT_API_URL` a run starts its own temporary server: in the main thread, one start-up
-at a time per Prefect home (the server creates and migrates its SQLite database on start,
-which two runs must not do at once), and with the parent-death signal set, so that a
-killed run does not leave its server behind. When Prefect cannot be reached the run
+`PREFECT_API_URL` a run starts its own temporary server (`TemporaryServer`): as soon as
+the command line's checks pass, so that it starts while the run's modules load; one
+start-up at a time per Prefect home (the server creates and migrates its SQLite database
+on start, which two runs must not do at once); with the parent-death signal set, so that
+a killed run does not leave its server behind. When Prefect cannot be reached the run
 stops with one line saying why and what to do.
 """
 
@@ -47,34 +48,138 @@ def _die_with_parent() -> None:  # runs in the server's process, between fork an
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-@contextlib.contextmanager
-def _children_die_with_us() -> Iterator[None]:
-    """Processes started in this block get SIGTERM when this thread ends (Linux)."""
-    if not sys.platform.startswith("linux"):
-        yield
-        return
-    real = subprocess.Popen
+def _prefect_home() -> Path:
+    """PREFECT_HOME as Prefect resolves it, without importing Prefect."""
+    return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
 
-    def popen(*args, **kwargs):
-        kwargs.setdefault("preexec_fn", _die_with_parent)
-        return real(*args, **kwargs)
 
-    subprocess.Popen = popen  # type: ignore[misc]
+def _api_url_configured() -> bool:
+    """Whether a Prefect API URL is set, in the environment or (without importing Prefect,
+    a cheap look) in the profiles file; when in doubt, yes: nothing is started early."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH")
+                    or _prefect_home() / "profiles.toml")
     try:
-        yield
-    finally:
-        subprocess.Popen = real  # type: ignore[misc]
+        return "PREFECT_API_URL" in profiles.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
 
 
-@contextlib.contextmanager
-def _one_start_at_a_time(home: Path) -> Iterator[None]:
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".ccreview-server-start.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+class TemporaryServer:
+    """Prefect's API server for one run, as Prefect's own temporary server runs it
+    (uvicorn on 127.0.0.1 with the server app's factory, UI off), but spawned without
+    importing Prefect's server package into this process (about 3 s) and as early as the
+    command line knows it will run a flow, so that its start-up (about 4 to 8 s) overlaps
+    this process's own imports and checks. One start at a time per Prefect home: the
+    server creates and migrates its SQLite database as it starts."""
+
+    EXIT_PORT_TAKEN = 3  # uvicorn's exit status when the port is in use
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+        self._lock = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def spawn(self) -> None:
+        if self._lock is None:
+            home = _prefect_home()
+            home.mkdir(parents=True, exist_ok=True)
+            self._lock = open(home / ".ccreview-server-start.lock", "a")  # noqa: SIM115
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self.port = _free_port()
+        import importlib.util
+
+        spec = importlib.util.find_spec("prefect")
+        if spec is None or not spec.submodule_search_locations:
+            raise PrefectUnavailable("Prefect is not installed")
+        package = Path(list(spec.submodule_search_locations)[0])
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+               "PREFECT__SERVER_FINAL": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(package.parent), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port",
+             str(self.port), "--log-level", "error", "--lifespan", "on"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+    def wait_until_healthy(self, timeout: float) -> None:
+        """Wait for the server to answer (respawning on another port if this one was
+        taken); release the start lock. Raises PrefectUnavailable after `timeout` s."""
+        import time
+        import urllib.error
+        import urllib.request
+
         try:
-            yield
+            if self.process is None:
+                self.spawn()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.process.poll() == self.EXIT_PORT_TAKEN:
+                    self.spawn()
+                elif self.process.poll() is not None:
+                    break
+                try:
+                    with urllib.request.urlopen(f"{self.api_url}/health", timeout=5) as r:
+                        if r.status == 200:
+                            return
+                except (urllib.error.URLError, OSError):
+                    pass
+                time.sleep(0.1)
+            self.stop()
+            raise PrefectUnavailable(
+                f"the temporary Prefect server did not start within {timeout:g} s (is the "
+                "machine very busy?): set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS "
+                "higher, or run `prefect server start` and set PREFECT_API_URL")
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            self._release()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+
+def _free_port() -> int:
+    import socket
+
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_early: TemporaryServer | None = None
+
+
+def start_server_early() -> None:
+    """Start the run's temporary server now (when no API URL is configured), to be
+    picked up by `prefect_api()`; it stops with this process at the latest."""
+    global _early
+    if _early is None and not _api_url_configured():
+        import atexit
+
+        _early = TemporaryServer()
+        _early.spawn()
+        atexit.register(_early.stop)
 
 
 def _healthy(api_url: str) -> bool:
@@ -89,11 +194,16 @@ def _healthy(api_url: str) -> bool:
 @contextlib.contextmanager
 def prefect_api() -> Iterator[str]:
     """The API this run talks to: `PREFECT_API_URL` when set (checked first), else a
-    temporary server started here and stopped on the way out. Yields its URL."""
+    temporary server (the one `start_server_early` started, or one started here) stopped
+    on the way out. Yields its URL."""
+    global _early
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     settings = get_current_settings()
+    server, _early = _early, None
     if settings.api.url:
+        if server is not None:
+            server.stop()  # a profile named a server after all
         if not _healthy(settings.api.url):
             raise PrefectUnavailable(
                 f"the Prefect server at PREFECT_API_URL ({settings.api.url}) does not "
@@ -101,19 +211,8 @@ def prefect_api() -> Iterator[str]:
                 "a temporary one")
         yield settings.api.url
         return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    timeout = settings.server.ephemeral.startup_timeout_seconds
-    server = SubprocessASGIServer()
-    with _one_start_at_a_time(Path(settings.home)), _children_die_with_us():
-        try:
-            server.start(timeout=timeout)
-        except Exception:  # its message carries the server's output, not ours to show
-            server.stop()
-            raise PrefectUnavailable(
-                f"the temporary Prefect server did not start within {timeout} s (is the "
-                "machine very busy?): set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS "
-                "higher, or run `prefect server start` and set PREFECT_API_URL") from None
+    server = server or TemporaryServer()
+    server.wait_until_healthy(settings.server.ephemeral.startup_timeout_seconds)
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url  # for worker processes
     try:

@@ -185,7 +185,6 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
             gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=f"review {suite_name}", validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["ccreview"])],
             result_format={"result_format": "BOOLEAN_ONLY"}))
         outcome = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
         for run in outcome.run_results.values():
@@ -195,6 +194,9 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                 results.append({"suite": suite_name, "expectation": cfg.type,
                                 "column_name": column, "success": bool(r.success),
                                 "rows": len(df), "description": cfg.description})
+    # once for every suite (a docs action on each checkpoint rebuilt the whole site each
+    # time: 8 builds, 3.5 s of the stage's 9.6 s in a profile at 100 groups)
+    context.build_data_docs(site_names=["ccreview"])
     make_offline(staging)
     shutil.rmtree(docs_dir, ignore_errors=True)
     staging.rename(docs_dir)
