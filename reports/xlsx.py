@@ -183,8 +183,8 @@ class StreamingBook:
             ws.write_string(row, j, h, self.fmt["header"])
 
     def table(self, name: str, header: Sequence[str], rows: Iterable[Sequence[object]],
-              severity_column: str | None = None, widths: Sequence[int] | None = None,
-              title: str | None = None, caps: dict[str, int] | None = None) -> list[str]:
+              severity_column: str | None = None, title: str | None = None,
+              caps: dict[str, int] | None = None) -> list[str]:
         """A header and data rows, continued on "<name> (2)", … past Excel's row limit:
         frozen header, autofilter, widths fitted to the content (`caps`: a narrower
         limit for some columns, by header), text longer than its column wrapped, the
@@ -192,8 +192,7 @@ class StreamingBook:
         row between. Returns the sheet names written."""
         it = iter(rows)
         head = list(itertools.islice(it, WIDTH_SAMPLE_ROWS))
-        if widths is None:
-            widths = fitted_widths(header, head, caps)
+        widths = fitted_widths(header, head, caps)
         longest = longest_texts(len(header), head)
         wrapped = [j for j in range(len(header)) if longest[j] > widths[j]]
         # in a table with wrapped text, every cell sits at the top of its (taller) row
@@ -244,7 +243,6 @@ class FreeformSheet:
 
     def __init__(self, book: StreamingBook, name: str) -> None:
         self.book, self.ws, self.row = book, book.wb.add_worksheet(name), 0
-        self.name = name
         self._cells: list[tuple[int, int, object, str | None]] = []
         self._lines: list[tuple[int, str, str | None]] = []
         self._charts: list[tuple[int, object, int]] = []
@@ -316,9 +314,12 @@ class FreeformSheet:
                 if len(text) > widths[0] and ncols > 1:
                     size = 1.4 if fmt == "title" else 1.2 if fmt == "heading" else 1.0
                     lines = _wrapped_lines(text, total / size)
-                    style = self.book.wb.add_format(
-                        {"text_wrap": True, "valign": "top", "bold": fmt is not None,
-                         "font_size": {"title": 14, "heading": 12}.get(fmt or "", 11)})
+                    key = f"span:{fmt}"
+                    if key not in fmts:
+                        fmts[key] = self.book.wb.add_format(
+                            {"text_wrap": True, "valign": "top", "bold": fmt is not None,
+                             "font_size": {"title": 14, "heading": 12}.get(fmt or "", 11)})
+                    style = fmts[key]
                     self.ws.set_row(row, LINE_POINTS * size * lines)
                     self.ws.merge_range(row, 0, row, ncols - 1, "", style)
                     self.ws.write_string(row, 0, text, style)

@@ -318,17 +318,23 @@ def test_every_page_a_run_writes_works_offline(review_run, tmp_path):
     assert listed.count('href="validations/') == listed.count('href="expectations/') >= 8
 
 
-def test_the_data_docs_render_offline_in_a_browser(review_run, tmp_path):
-    out, _ = review_run
+def _screenshot(page, shot, size: str) -> set[bytes]:
+    """The colours of `page` rendered by headless Chromium (the test skips without it)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        pytest.skip("Chromium is not installed (the pages were checked for external assets)")
-    shot = tmp_path / "index.png"
+        pytest.skip("Chromium is not installed (the page was checked for external assets)")
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-background-networking", f"--screenshot={shot}",
-                    "--window-size=1200,900", (out / "data_quality" / "index.html").as_uri()],
+                    f"--window-size={size}", page.as_uri()],
                    capture_output=True, timeout=120, check=False)
-    assert len(_png_colours(shot)) > 3  # text, tables and a background, not a blank page
+    return _png_colours(shot)
+
+
+def test_the_data_docs_render_offline_in_a_browser(review_run, tmp_path):
+    out, _ = review_run
+    colours = _screenshot(out / "data_quality" / "index.html", tmp_path / "index.png",
+                          "1200,900")
+    assert len(colours) > 3  # text, tables and a background, not a blank page
 
 
 def test_the_html_summary_holds_counts_only_and_loads_nothing(review_run):
@@ -358,16 +364,8 @@ def test_the_html_summary_holds_counts_only_and_loads_nothing(review_run):
 
 def test_the_html_summary_renders_in_a_browser(review_run, tmp_path):
     out, _ = review_run
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("Chromium is not installed (the page was checked for external assets)")
-    shot = tmp_path / "summary.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", f"--screenshot={shot}",
-                    "--window-size=1000,1400",
-                    (out / "review_summary_2026-11-01.html").as_uri()],
-                   capture_output=True, timeout=120, check=False)
-    colours = _png_colours(shot)
+    colours = _screenshot(out / "review_summary_2026-11-01.html", tmp_path / "summary.png",
+                          "1000,1400")
     # text, tiles, and the severities' bar colours (high, medium, low)
     assert {bytes.fromhex(c) for c in ("c0504d", "e3a21a", "4f81bd")} <= colours
 
