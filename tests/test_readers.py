@@ -348,3 +348,36 @@ def test_a_wrong_time_zone_is_a_usage_error_naming_the_key(section):
 
     with pytest.raises(UsageError, match="time_zones|time zone"):
         config_from_dict({"time_zones": section}, source="review.toml")
+
+
+def test_the_shipped_ad_export_script_writes_the_columns_the_reader_takes(tmp_path):
+    """docs/export_ad_users.ps1 selects exactly the columns, in the order, of the export
+    the reader is tested on; a file with that header (and one account) reads cleanly."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    script = (root / "docs" / "export_ad_users.ps1").read_text(encoding="utf-8")
+    block = re.search(r"\$Columns = @\((.*?)\)", script, re.S).group(1)
+    columns = re.findall(r'"([^"]+)"', block)
+    sample = root / "data" / "sample" / "directory" / "ad_users_ps51.csv"
+    header = sample.read_text(encoding="utf-8-sig").splitlines()[1]
+    assert columns == [c.strip('"') for c in header.split(",")]
+    extra = re.findall(r'"([^"]+)"', re.search(r"\$Extra = @\((.*?)\)", script,
+                                                re.S).group(1))
+    default = {"DistinguishedName", "Enabled", "GivenName", "Name", "ObjectClass",
+               "ObjectGUID", "SamAccountName", "Surname", "UserPrincipalName"}
+    assert set(columns) - default == set(extra)  # the rest Get-ADUser returns by default
+    export = tmp_path / "ad.csv"
+    export.write_text(",".join(f'"{c}"' for c in columns) + "\n" + ",".join(
+        f'"{v}"' for v in ["CN=Doe\\, Jo,OU=CC,DC=x,DC=org", "True", "Jo", "Doe, Jo", "user",
+                           "bcb2be3a-e9d4-4d4c-95a0-ac07f3dcad60", "jdoe", "Doe",
+                           "jdoe@cc.x.org", "jo.doe@clinic.com", "Clinic", "CS0001000",
+                           "12/14/2023 5:03:26 AM", "134345867787963120", "0", "0"]) + "\n",
+        encoding="utf-8")
+    rec = read_input_file(export)
+    assert rec.format == "active-directory-csv"
+    (row,) = rec.result.rows["directory_accounts"]
+    assert not rec.result.issues
+    assert (row["sam_account_name"], row["mail"], row["department"]) == (
+        "jdoe", "jo.doe@clinic.com", "CS0001000")
+    assert row["last_logon_at"] is not None and row["created_at"] is not None
