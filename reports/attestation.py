@@ -128,8 +128,7 @@ def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
         _instructions(book, as_of, due, request_number, group_name, admin, sponsor, rows,
                       catalog)
         ws = wb.add_worksheet(REVIEW_SHEET)
-        unlocked = wb.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1,
-                                  "valign": "top"})
+        unlocked = wb.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1})
         shown_rows = [[("Yes" if v else "No") if isinstance(v, bool) else v for v in row]
                       for row in rows]
         widths = [*fitted_widths(EVIDENCE_HEADERS, shown_rows, CAPS), *INPUT_WIDTHS]
@@ -141,7 +140,7 @@ def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
             fit_row(ws, i, row, widths, wrapped)
             for j, value in enumerate(row):
                 fmt = (book.fmt.get(f"severity:{value}") if j == sev else
-                       book.fmt["wrap"] if j in wrapped else book.fmt["top"])
+                       book.fmt["wrap cell"] if j in wrapped else None)
                 book.write(ws, i, j, value, fmt)
             ws.write_blank(i, len(EVIDENCE), None, unlocked)
             ws.write_blank(i, len(EVIDENCE) + 1, None, unlocked)

@@ -287,3 +287,19 @@ def test_review_dates_are_real_dates_on_the_trend_axis():
     serial = lambda d: (d - dt.date(1899, 12, 30)).days  # noqa: E731
     assert (chart.x_axis.scaling.min, chart.x_axis.scaling.max) == (serial(first),
                                                                     serial(last))
+
+
+def test_rows_are_sized_for_wrapped_text_up_to_a_limit(tmp_path, monkeypatch):
+    """The first FITTED_ROWS rows of a table get a height for their wrapped text; later
+    rows of a long (screen) sheet keep the default height, wrapped all the same."""
+    from ccreview.reports import xlsx
+
+    monkeypatch.setattr(xlsx, "FITTED_ROWS", 3)
+    path = tmp_path / "t.xlsx"
+    long = "a sentence long enough to need three lines in a column of twenty-four"
+    with xlsx.StreamingBook(path, SAMPLE_AS_OF, "Test") as book:
+        book.table("T", ["Code", "Text"], [[f"r{i}", long] for i in range(6)])
+    ws = openpyxl.load_workbook(path)["T"]
+    heights = [ws.row_dimensions[r].height for r in range(2, 8)]
+    assert heights[:3] == [45, 45, 45] and heights[3:] == [None, None, None]
+    assert all(ws.cell(row=r, column=2).alignment.wrap_text for r in range(2, 8))
