@@ -118,7 +118,7 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
                  warning_counts=warning_counts)
-    headline = Headline.build(ctx.as_of, findings, catalog, scope)
+    headline = Headline.build(findings, catalog, scope)
     _write_workbook(xlsx_path, ctx, findings, headline, inputs, scope, notes, con)
     written.append(xlsx_path)
     written.append(write_html_summary(out_dir, ctx.as_of, ctx.version, headline))

@@ -40,8 +40,9 @@ class Headline:
     quarantined: list[list] = field(default_factory=list)  # table, rule, rows
 
     @classmethod
-    def build(cls, as_of: dt.date, findings: pd.DataFrame, catalog: pd.DataFrame,
-              scope: dict) -> Headline:
+    def build(cls, findings: pd.DataFrame, catalog: pd.DataFrame, scope: dict) -> Headline:
+        """From the review's findings, the findings catalog and what the workbook's
+        writer gathered from the warehouse (`scope`)."""
         counts = findings.groupby("rule").size().to_dict() if len(findings) else {}
         sev_counts = findings.groupby("severity").size().to_dict() if len(findings) else {}
         rank = {s: i for i, s in enumerate(SEVERITIES)}
