@@ -303,3 +303,18 @@ def test_rows_are_sized_for_wrapped_text_up_to_a_limit(tmp_path, monkeypatch):
     heights = [ws.row_dimensions[r].height for r in range(2, 8)]
     assert heights[:3] == [45, 45, 45] and heights[3:] == [None, None, None]
     assert all(ws.cell(row=r, column=2).alignment.wrap_text for r in range(2, 8))
+
+
+def test_every_setting_has_words():
+    """Every key the configuration reports reads as words on the Summary, including those
+    made from the configuration itself (severity overrides, exceptions, list layouts)."""
+    from ccreview.core.config import ReviewConfig, setting_label
+
+    for key in ReviewConfig().as_flat_dict():
+        label = setting_label(key)
+        assert label != key and " " in label and key not in label, key
+    assert setting_label("severity.APP_UNUSED") == "Severity of APP_UNUSED"
+    assert setting_label("exceptions.jdoe.DORMANT_ACCOUNT") == \
+        "Exception: DORMANT_ACCOUNT for jdoe"
+    assert setting_label("application_lists.qventus") == \
+        "Columns of the qventus application list"
