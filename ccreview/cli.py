@@ -356,10 +356,9 @@ def _census_encrypted(args: argparse.Namespace) -> bool:
     fails here, before the run) or the Prefect Secret block the config names (read by the
     run itself, from its Prefect server)."""
     from ccreview.core.config import load_config
-    from ccreview.reports.r2w import census_password
+    from ccreview.reports.r2w import census_encrypted
 
-    return (census_password() is not None
-            or load_config(args.config).census_password_secret is not None)
+    return census_encrypted(load_config(args.config).census_password_secret)
 
 
 def cmd_census(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ from ccreview.reports.attestation import (
 from ccreview.reports.dormant_accounts import write_dormant_reports
 from ccreview.reports.files import replace_folder
 from ccreview.reports.r2w import (
+    census_encrypted,
     census_password,
     finish_census,
     prepare_census,
@@ -555,7 +556,7 @@ def fingerprint_run(warehouse: str, out_dir: str, as_of: str, config_path: str |
     parameters = {"reports": list(reports), "settings": config.as_flat_dict(),
                   "keep_patient_data": keep_patient_data,
                   "census_encrypted": "census" in reports
-                  and census_password(config.census_password_secret) is not None}
+                  and census_encrypted(config.census_password_secret)}
     with connect_warehouse(warehouse, read_only=True) as con:
         return run_fingerprint(con, Path(out_dir) / HISTORY, dt.date.fromisoformat(as_of),
                                parameters)

@@ -75,6 +75,12 @@ def census_password(secret_block: str | None = None) -> str | None:
     return None
 
 
+def census_encrypted(secret_block: str | None = None) -> bool:
+    """Whether the census workbooks get a password, without fetching a Secret block's
+    value (a bad password file fails here all the same)."""
+    return census_password() is not None or bool(secret_block)
+
+
 def _secret_block(name: str) -> str:
     """The value of a Prefect Secret block (stored encrypted by the Prefect server)."""
     from prefect.blocks.system import Secret
