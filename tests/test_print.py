@@ -318,3 +318,35 @@ def test_every_setting_has_words():
         "Exception: DORMANT_ACCOUNT for jdoe"
     assert setting_label("application_lists.qventus") == \
         "Columns of the qventus application list"
+
+
+def test_the_headline_orders_rules_by_count_then_severity_by_hand():
+    """Written by hand, not from a review: rules with most open findings first, ties by
+    severity (high, medium, low) then code, rules not evaluated at this review last; the
+    attestation counted by status; the groups with most findings first."""
+    import pandas as pd
+
+    from ccreview.reports.review_summary import NOT_EVALUATED, Headline
+
+    findings = pd.DataFrame({"rule": ["B_LOW", "B_LOW", "A_HIGH", "C_MED", "C_MED"],
+                             "severity": ["low", "low", "high", "medium", "medium"]})
+    catalog = pd.DataFrame({"rule": ["A_HIGH", "B_LOW", "C_MED", "D_HIGH", "E_NEW"],
+                            "severity": ["high", "low", "medium", "high", "high"],
+                            "description": ["a", "b", "c", "d", "e"]})
+    # GROUP_COLUMNS (17: findings and high-severity findings last), then attestation of,
+    # due, status
+    groups = [["CS2", "Two", *[None] * 13, 1, 0, SAMPLE_AS_OF, None, "overdue"],
+              ["CS1", "One", *[None] * 13, 4, 1, SAMPLE_AS_OF, None, "returned"],
+              ["CS3", "Three", *[None] * 13, 0, 0, SAMPLE_AS_OF, None, "overdue"]]
+    scope = {"evaluated_rules": {"A_HIGH", "B_LOW", "C_MED", "D_HIGH"},
+             "change": {"new": 5}, "group_rows": groups, "quarantine_counts": [],
+             "to_resolve": 0, "groups": 3, "members": 9, "directory_accounts": 9,
+             "application_accounts": 12, "quarantined": 0, "expectations": []}
+    h = Headline.build(findings, catalog, scope)
+    assert [r[0] for r in h.by_rule] == ["C_MED", "B_LOW", "A_HIGH", "D_HIGH", "E_NEW"]
+    assert [r[2] for r in h.by_rule] == [2, 2, 1, 0, NOT_EVALUATED]
+    assert h.by_severity == [["high", 1], ["medium", 2], ["low", 2]]
+    assert h.attestation == [["overdue", 2], ["returned", 1]]
+    assert h.attestation_of == SAMPLE_AS_OF
+    assert h.top_groups == [["CS1", "One", 4, 1], ["CS2", "Two", 1, 0]]
+    assert dict(h.facts)["High severity"] == 1 and h.changes["new"] == 5
