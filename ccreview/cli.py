@@ -186,6 +186,26 @@ def build_parser() -> argparse.ArgumentParser:
                             "set (its schedules and run history vanish when serve stops; "
                             "for a trial, not for production)")
 
+    pull_cmd = sub.add_parser(
+        "pull", help="fetch evidence from Graph, ServiceNow or DocuSign into the input folder",
+        description="Fetch what a source system holds into --input, in the shapes the "
+                    "readers take: graph (Entra users with signInActivity, replaced whole; "
+                    "the sign-in log since the last pull), servicenow (enrollment "
+                    "submissions updated since the last pull), docusign (DAA envelopes "
+                    "changed since the last pull). Settings in the config's [pull.<source>]; "
+                    "secrets from the environment (CCREVIEW_GRAPH_CLIENT_SECRET, "
+                    "CCREVIEW_SERVICENOW_PASSWORD, CCREVIEW_DOCUSIGN_PRIVATE_KEY, or the "
+                    "same names with _FILE) or the Prefect Secret blocks the config names; "
+                    "never from the command line. An interrupted pull resumes where it "
+                    "stopped when run again.")
+    pull_cmd.add_argument("source", choices=("graph", "servicenow", "docusign"),
+                          help="the source system to pull")
+    pull_cmd.add_argument("--input", required=True, type=Path, metavar="DIR",
+                          help="the input folder the reviews read (the cursors are kept in "
+                               "its .ccreview-pull/)")
+    pull_cmd.add_argument("--config", type=Path, metavar="FILE", required=True,
+                          help="TOML file with the [pull.<source>] section")
+
     attest = sub.add_parser(
         "attest", help="read returned attestation workbooks; write the remediation list",
         description="Read the attestation workbooks the groups sent back (any file names, "
@@ -404,11 +424,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
               f"schedules in {zone}:")
         for name, (_, cron, folder) in SCHEDULES.items():
             print(f"  {name:<26} cron '{cron}' ({zone}) -> {args.out / folder}")
+        from ccreview.flows.deployments import PULL_CRON
+
+        for source in config.pull:
+            print(f"  {'pull-' + source:<26} cron '{PULL_CRON}' ({zone}) -> {args.input}")
         print(f"  {'attestation-intake':<26} on demand: {args.out / 'returned'} -> "
               f"{args.out / 'access_review'}")
         print(f"  evidence store shared by the runs: "
               f"{args.store or args.out / 'evidence.duckdb'}")
         serve(*deployments)
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from ccreview.core.config import load_config
+
+    config = load_config(args.config)  # a missing section is one line before Prefect starts
+    if args.source not in config.pull:
+        raise UsageError(f"{args.config}: no [pull.{args.source}] section (see "
+                         "data/config/review.example.toml)")
+    if args.input.exists() and not args.input.is_dir():
+        raise UsageError(f"--input {args.input}: not a folder")
+    from ccreview.flows.pull import PULL_FLOWS
+
+    lines = _run_flow(PULL_FLOWS[args.source], str(args.input), str(args.config))
+    print("\n".join(lines))
     return EXIT_OK
 
 
@@ -584,7 +624,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["CCREVIEW_DEBUG"] = "1"
     os.environ.setdefault("CCREVIEW_PROGRESS", "1")  # bars on a terminal, never in logs
     handler = {"review": cmd_review, "dormant": cmd_dormant, "census": cmd_census,
-               "serve": cmd_serve, "attest": cmd_attest, "history": cmd_history,
+               "serve": cmd_serve, "attest": cmd_attest, "pull": cmd_pull,
+               "history": cmd_history,
                "generate": cmd_generate}[args.command]
     try:
         return handler(args)

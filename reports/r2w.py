@@ -15,13 +15,12 @@ environment — `CCREVIEW_CENSUS_PASSWORD`, or a file named by
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from pathlib import Path
 
 import duckdb
 
-from ccreview.core.errors import UsageError
+from ccreview.core.secrets import secret
 from ccreview.reports.files import (
     atomic_path,
     building_folder,
@@ -49,6 +48,7 @@ CENSUS_HEADERS = ["Last name", "First name", "Date of birth", "FIN", "MRN", "Fac
 MOVEMENT_HEADERS = ["FIN", "Last name", "Event", "When", "Facility", "Unit", "Room", "Bed"]
 EVENT_NAMES = {"A01": "Admit", "A02": "Transfer", "A03": "Discharge", "A04": "Registration",
                "A08": "Update"}
+PASSWORD_VARIABLE = "CCREVIEW_CENSUS_PASSWORD"
 MANIFEST_COLUMNS = ["file", "request_number", "provider_name", "provider_email",
                     "provider_npi", "recipients", "patients", "encrypted"]
 
@@ -57,44 +57,13 @@ def census_password(secret_block: str | None = None) -> str | None:
     """The census password: from the environment (CCREVIEW_CENSUS_PASSWORD, or the file
     CCREVIEW_CENSUS_PASSWORD_FILE names), else from the Prefect Secret block the config
     names (`[census] password_secret`); None = none. Never from the command line."""
-    value = os.environ.get("CCREVIEW_CENSUS_PASSWORD")
-    if value:
-        return value
-    path = os.environ.get("CCREVIEW_CENSUS_PASSWORD_FILE")
-    if path:
-        try:
-            secret = Path(path).read_text(encoding="utf-8").strip()
-        except OSError:
-            raise UsageError("CCREVIEW_CENSUS_PASSWORD_FILE: the file cannot be read") \
-                from None
-        if not secret:
-            raise UsageError("CCREVIEW_CENSUS_PASSWORD_FILE: the file is empty")
-        return secret
-    if secret_block:
-        return _secret_block(secret_block)
-    return None
+    return secret(PASSWORD_VARIABLE, secret_block, "census.password_secret")
 
 
 def census_encrypted(secret_block: str | None = None) -> bool:
     """Whether the census workbooks get a password, without fetching a Secret block's
     value (a bad password file fails here all the same)."""
-    return census_password() is not None or bool(secret_block)
-
-
-def _secret_block(name: str) -> str:
-    """The value of a Prefect Secret block (stored encrypted by the Prefect server)."""
-    from prefect.blocks.system import Secret
-
-    try:
-        value = Secret.load(name).get()
-    except Exception as exc:  # its message may name the server, never the value
-        raise UsageError(f"census.password_secret: the Prefect Secret block {name!r} cannot "
-                         f"be read ({exc.__class__.__name__}); create it in the UI (Blocks) "
-                         "or with Secret(value=...).save(name)") from None
-    if not isinstance(value, str) or not value:
-        raise UsageError(f"census.password_secret: the Prefect Secret block {name!r} holds "
-                         "no text")
-    return value
+    return secret(PASSWORD_VARIABLE) is not None or bool(secret_block)
 
 
 def write_distribution(con: duckdb.DuckDBPyConnection, out_dir: Path,

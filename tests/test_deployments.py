@@ -66,3 +66,16 @@ def test_serve_refuses_without_a_long_lived_server(tmp_path):
     run = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 1 and "does not answer" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_each_configured_source_is_pulled_before_the_runs(tmp_path):
+    config = tmp_path / "review.toml"
+    config.write_text('[pull.servicenow]\ninstance_url = "https://example.service-now.com"\n'
+                      'table = "x_cc_enrollment"\nuser = "svc"\n')
+    deployments = build_deployments(Path("data/sample"), tmp_path / "runs", config)
+    pulls = [d for d in deployments if d.name.startswith("pull-")]
+    assert [d.name for d in pulls] == ["pull-servicenow"]
+    cron = pulls[0].schedules[0].schedule.cron
+    assert cron == "30 4 * * *"  # before the daily census at 05:00
+    assert pulls[0].parameters == {"input_dir": str(Path("data/sample").resolve()),
+                                   "config_path": str(config.resolve())}

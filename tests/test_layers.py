@@ -3,8 +3,9 @@
     the command line (ccreview.cli)
       -> the flows, the generator and how Prefect is reached (ccreview.flows,
          ccreview.synthetic, ccreview.prefect_runtime)
-        -> the stages, each on its own (ccreview.contracts, ccreview.transforms,
-           ccreview.reports: none imports another)
+        -> the stages, each on its own (ccreview.sources — pulling from the source
+           systems —, ccreview.contracts, ccreview.transforms, ccreview.reports: none
+           imports another)
           -> the core (ccreview.core: config, errors, identifiers, vocabularies, history)
 
 Read from the source (every import statement, also those inside functions), so a new
@@ -23,7 +24,7 @@ FOLDERS = {"ccreview": "ccreview", "flows": "ccreview.flows",
 LAYERS = (
     ("ccreview.cli",),
     ("ccreview.flows", "ccreview.synthetic", "ccreview.prefect_runtime"),
-    ("ccreview.contracts", "ccreview.transforms", "ccreview.reports"),
+    ("ccreview.sources", "ccreview.contracts", "ccreview.transforms", "ccreview.reports"),
     ("ccreview.core",),
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from datetime import date, tzinfo
 from functools import cache
 from pathlib import Path
@@ -135,6 +135,54 @@ class FindingException:
 
 
 @dataclass(frozen=True)
+class GraphSource:
+    """`ccreview pull graph`: Microsoft Graph with an app registration's client credentials
+    (application permissions User.Read.All and AuditLog.Read.All). The client secret comes
+    from CCREVIEW_GRAPH_CLIENT_SECRET or the Secret block named here, never from here."""
+    tenant_id: str
+    client_id: str
+    client_secret_block: str | None = None
+    login_url: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    # only these applications' sign-ins (appId); empty: every application's
+    sign_in_app_ids: tuple[str, ...] = ()
+    first_pull_days: int = 30  # the first sign-in pull reaches back this far (Entra keeps 30)
+    latency_minutes: int = 30  # sign-ins newer than this are left to the next pull
+
+
+@dataclass(frozen=True)
+class ServiceNowSource:
+    """`ccreview pull servicenow`: the Table API of the table holding the enrollment
+    submissions, as the integration user (basic authentication; its password from
+    CCREVIEW_SERVICENOW_PASSWORD or the Secret block named here)."""
+    instance_url: str
+    table: str
+    user: str
+    password_block: str | None = None
+    query: str = ""  # an encoded query narrowing the table, e.g. "cat_item=<sys_id>"
+    latency_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class DocuSignSource:
+    """`ccreview pull docusign`: eSignature `listStatusChanges` with the JWT grant (an
+    integration key, the user it impersonates, and the RSA private key from
+    CCREVIEW_DOCUSIGN_PRIVATE_KEY or the Secret block named here)."""
+    account_id: str
+    integration_key: str
+    user_id: str
+    base_uri: str = "https://na4.docusign.net"
+    oauth_url: str = "https://account.docusign.com"
+    private_key_block: str | None = None
+    first_pull_days: int = 3650  # Data Access Agreements stay in force for years
+    latency_minutes: int = 5
+
+
+PULL_SOURCES = {"graph": GraphSource, "servicenow": ServiceNowSource,
+                "docusign": DocuSignSource}
+
+
+@dataclass(frozen=True)
 class ReviewConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     severity: dict[str, str] = field(default_factory=dict)  # rule -> severity override
@@ -152,6 +200,9 @@ class ReviewConfig:
     notify_block: str | None = None
     # a Prefect Secret block holding the census workbooks' password
     census_password_secret: str | None = None
+    # `[pull.<source>]`: how `ccreview pull` reaches each source system (not a review
+    # setting: left out of the settings the reports print and the run's fingerprint)
+    pull: dict[str, Any] = field(default_factory=dict)
 
     def with_dormancy_days(self, days: int | None) -> ReviewConfig:
         """This configuration with another dormancy threshold (`ccreview dormant --days`)."""
@@ -253,7 +304,7 @@ def load_config(path: str | Path | None) -> ReviewConfig:
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfig:
     allowed = {"thresholds", "severity", "domains", "application_lists", "exceptions",
                "time_zones", "cultures", "retention", "schedule", "notifications",
-               "census"}
+               "census", "pull"}
     unknown = set(raw) - allowed
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {sorted(unknown)}; "
@@ -295,7 +346,8 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> ReviewConfi
                                                      zone=True),
                         notify_block=_one_name(raw, "notifications", "failure_block", source),
                         census_password_secret=_one_name(raw, "census", "password_secret",
-                                                         source))
+                                                         source),
+                        pull=_pull(raw.get("pull", {}), source))
 
 
 def _one_name(raw: dict, section: str, key: str, source: str,
@@ -392,3 +444,54 @@ def _layout(raw: dict, i: int, source: str) -> ApplicationListLayout:
                                  columns=tuple(sorted((k, str(v))
                                                       for k, v in raw["columns"].items())),
                                  application=app)
+
+
+def _pull(raw: Any, source: str) -> dict[str, Any]:
+    """`[pull.graph]`, `[pull.servicenow]`, `[pull.docusign]`: each checked against its
+    fields (required ones present, text as text, days as whole numbers, URLs https or
+    loopback http)."""
+    if not isinstance(raw, dict) or set(raw) - set(PULL_SOURCES):
+        raise UsageError(f"{source}: [pull] takes the sections {sorted(PULL_SOURCES)}")
+    out: dict[str, Any] = {}
+    for name, table in raw.items():
+        cls = PULL_SOURCES[name]
+        where = f"{source}: pull.{name}"
+        known = {f.name: f for f in fields(cls)}
+        if not isinstance(table, dict) or set(table) - set(known):
+            raise UsageError(f"{where} takes {sorted(known)}")
+        missing = [k for k, f in known.items()
+                   if f.default is MISSING and k not in table]
+        if missing:
+            raise UsageError(f"{where}: missing {missing}")
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            default = known[key].default
+            if isinstance(default, int) and not isinstance(default, bool):
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise UsageError(f"{where}.{key} must be a whole number >= 0")
+            elif isinstance(default, tuple):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise UsageError(f"{where}.{key} must be a list of text")
+                value = tuple(v.strip() for v in value)
+            elif not isinstance(value, str) or (not value.strip() and key != "query"):
+                raise UsageError(f"{where}.{key} must be text")
+            else:
+                value = value.strip()
+                if key.endswith("_url") or key == "base_uri":
+                    _check_url(value, f"{where}.{key}")
+                    value = value.rstrip("/")
+            values[key] = value
+        out[name] = cls(**values)
+    return out
+
+
+def _check_url(value: str, where: str) -> None:
+    """Credentials travel over https only; plain http is allowed to this machine alone
+    (a local proxy, the tests' fake servers)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or parts.scheme not in ("https", "http") or (
+            parts.scheme == "http" and not local):
+        raise UsageError(f"{where} must be an https:// URL (http:// only to this machine)")

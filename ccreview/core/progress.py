@@ -17,7 +17,7 @@ from tqdm import tqdm
 ENV = "CCREVIEW_PROGRESS"
 
 
-def progress_bar(total: int, stage: str, unit: str = "it", unit_scale: bool = False) -> tqdm:
+def progress_bar(total: int | None, stage: str, unit: str = "it", unit_scale: bool = False) -> tqdm:
     """A bar for one stage; a no-op object when bars are off."""
     wanted = os.environ.get(ENV) == "1"
     return tqdm(total=total, desc=stage, unit=unit, unit_scale=unit_scale, leave=False,

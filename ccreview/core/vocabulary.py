@@ -42,3 +42,8 @@ SUITE_LABELS = {"enrollment_submissions": "Enrollment submissions",
                 "entra_users": "Entra ID users", "application_accounts": "Application lists",
                 "daa_envelopes": "DAA envelopes", "sign_in_events": "Entra sign-in exports",
                 "adt_events": "ADT messages"}
+
+
+# where `ccreview pull` keeps its cursors and pages in progress, inside the input folder;
+# the readers list it as ccreview's own, not as an input
+PULL_STATE_FOLDER = ".ccreview-pull"

@@ -39,6 +39,7 @@ from ccreview.core.config import (
     TimeZones,
 )
 from ccreview.core.errors import UnreadableInputError, UsageError
+from ccreview.core.vocabulary import PULL_STATE_FOLDER
 
 __all__ = ["READER_MODULES", "REQUIRED_INPUTS", "Issue", "ReadResult", "Recognised",
            "check_workbook_size", "discover", "display_name", "read_input_file",
@@ -239,6 +240,8 @@ def survey(input_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             try:
                 if entry.is_symlink():
                     skip(path, _link_reason(path, root))
+                elif name == PULL_STATE_FOLDER.encode() and folder == root:
+                    skip(path, "ccreview pull's cursors and pages in progress (not an input)")
                 elif name.startswith(b"."):
                     skip(path, "a hidden file or folder")
                 elif entry.is_dir(follow_symlinks=False):
