@@ -184,6 +184,14 @@ def test_a_second_pull_brings_only_what_changed_since(servers, tmp_path):
         with f.open(encoding="utf-8-sig") as fh:
             ids += [row["Request ID"] for row in csv.DictReader(fh)]
     assert len(ids) == len(set(ids)) == len(graph.sign_ins)  # no gap, nothing twice
+    # each pull's files are recorded with their SHA-256 beside the cursor
+    import hashlib
+
+    state = json.loads((folder / STATE_FOLDER / "servicenow.json").read_text())
+    assert state["cursor"] == "2026-11-02T23:55:00Z"
+    assert [[f["sha256"] for f in p["files"]] for p in state["pulls"]] == [
+        [hashlib.sha256(f.read_bytes()).hexdigest()]
+        for f in sorted((folder / "enrollment").glob("servicenow_*.json"))]
     # a third pull with nothing new writes no file
     third = pull_all(folder, config, later + dt.timedelta(hours=1))
     assert [r.written for r in third["servicenow"] + third["docusign"]] == [[], []]
@@ -403,3 +411,57 @@ def test_the_command_line_pulls_through_a_prefect_flow(servers, tmp_path):
                           timeout=60, check=False)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "no [pull.graph] section" in done.stderr
+
+
+def test_sign_ins_are_written_as_the_portal_download_and_read_back_by_hand():
+    """Written by hand: Graph's error codes become the portal's Success / Interrupted /
+    Failure, 7-digit fractions are cut to seconds, the location is joined; the sign-in
+    reader counts only the success as one."""
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+    from ccreview.sources.graph import sign_ins_csv
+
+    base = {"userPrincipalName": "ann@ccpartners.example.org", "appDisplayName": "Portal",
+            "appId": "app-1", "userDisplayName": "Ann Lee"}
+    records = [
+        {**base, "id": "r-ok", "createdDateTime": "2026-10-01T10:00:00.1234567Z",
+         "status": {"errorCode": 0, "failureReason": "Other."},
+         "location": {"city": "Phoenix", "state": "Arizona", "countryOrRegion": "US"}},
+        {**base, "id": "r-mfa", "createdDateTime": "2026-10-01T09:00:00Z",
+         "status": {"errorCode": 50074, "failureReason": "Strong Authentication is required."},
+         "location": {}},
+        {**base, "id": "r-bad", "createdDateTime": "2026-10-01T11:00:00Z",
+         "status": {"errorCode": 50126, "failureReason": "Invalid username or password."}},
+    ]
+    text = sign_ins_csv(records).decode("utf-8")
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[1].startswith("2026-10-01T09:00:00Z,r-mfa,")  # oldest first
+    assert ",Interrupted,50074,Strong Authentication is required.," in lines[1]
+    assert lines[2].startswith("2026-10-01T10:00:00Z,r-ok,")
+    assert ',"Phoenix, Arizona, US",Success,0,,' in lines[2]  # no reason on a success
+    assert ",Failure,50126,Invalid username or password.," in lines[3]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "signins.csv").write_bytes(text.encode("utf-8"))
+        con = duckdb.connect()
+        ingest_inputs(Path(d), con)
+        validate_ingested(con)
+        assert con.execute("select \"user\", success, occurred_at::varchar from "
+                           "raw_sign_in_events order by occurred_at").fetchall() == [
+            ("ann@ccpartners.example.org", False, "2026-10-01 09:00:00"),
+            ("ann@ccpartners.example.org", True, "2026-10-01 10:00:00"),
+            ("ann@ccpartners.example.org", False, "2026-10-01 11:00:00")]
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    import email.utils
+    import time
+
+    from ccreview.sources.http import _retry_after_seconds
+
+    assert _retry_after_seconds("7") == 7.0
+    assert _retry_after_seconds(None) is None and _retry_after_seconds("soon") is None
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= _retry_after_seconds(later) <= 31

@@ -27,8 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ccreview.core.config import DocuSignSource
-from ccreview.core.secrets import secret
-from ccreview.sources.http import PullError, SourceClient
+from ccreview.sources.http import PullError, SourceClient, source_secret
 from ccreview.sources.state import parse_utc, stamp, utc_text
 from ccreview.sources.windows import EventWindow, Page, PullResult, pull_window
 
@@ -63,12 +62,8 @@ def jwt_assertion(settings: DocuSignSource, private_key_pem: str, now: float) ->
 
 def client(settings: DocuSignSource, backoff_seconds: float = 1.0) -> SourceClient:
     def authenticate(c: SourceClient) -> str:
-        pem = secret(SECRET_VARIABLE, settings.private_key_block,
-                     "pull.docusign.private_key_block")
-        if not pem:
-            raise PullError(f"docusign: no private key: set {SECRET_VARIABLE} (or "
-                            f"{SECRET_VARIABLE}_FILE), or name a Prefect Secret block in "
-                            "[pull.docusign] private_key_block")
+        pem = source_secret("docusign", "private key", SECRET_VARIABLE, settings.private_key_block,
+                              "private_key_block")
         response = c.send("POST", f"{settings.oauth_url}/oauth/token", "the token request",
                           data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
                                 "assertion": jwt_assertion(settings, pem, time.time())})

@@ -27,8 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ccreview.core.config import GraphSource
-from ccreview.core.secrets import secret
-from ccreview.sources.http import PullError, SourceClient
+from ccreview.sources.http import PullError, SourceClient, source_secret
 from ccreview.sources.state import parse_utc, stamp, utc_text
 from ccreview.sources.windows import EventWindow, Page, PullResult, pull_snapshot, pull_window
 
@@ -61,12 +60,8 @@ DENIED = {
 def client(settings: GraphSource, backoff_seconds: float = 1.0) -> SourceClient:
     """A Graph client that signs in with the app registration's client secret."""
     def authenticate(c: SourceClient) -> str:
-        value = secret(SECRET_VARIABLE, settings.client_secret_block,
-                       "pull.graph.client_secret_block")
-        if not value:
-            raise PullError(f"graph: no client secret: set {SECRET_VARIABLE} (or "
-                            f"{SECRET_VARIABLE}_FILE), or name a Prefect Secret block in "
-                            "[pull.graph] client_secret_block")
+        value = source_secret("graph", "client secret", SECRET_VARIABLE,
+                              settings.client_secret_block, "client_secret_block")
         origin = urlsplit(settings.graph_url)
         response = c.send("POST", f"{settings.login_url}/{settings.tenant_id}/oauth2/v2.0/token",
                           "the token request",

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from ccreview.core.errors import UsageError
+from ccreview.core.secrets import secret
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,17 @@ TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 class PullError(UsageError):
     """A pull that cannot go on: unreachable, refused or retried out. One line, naming
     the source and what to do; never a URL's query, a token or a body."""
+
+
+def source_secret(source: str, what: str, variable: str, block: str | None,
+                  block_key: str) -> str:
+    """A source's secret (`ccreview.core.secrets.secret`), or one line saying where to put
+    it."""
+    value = secret(variable, block, f"pull.{source}.{block_key}")
+    if not value:
+        raise PullError(f"{source}: no {what}: set {variable} (or {variable}_FILE), or name "
+                        f"a Prefect Secret block in [pull.{source}] {block_key}")
+    return value
 
 
 class SourceClient:

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ccreview.core.config import ServiceNowSource
-from ccreview.core.secrets import secret
-from ccreview.sources.http import PullError, SourceClient
+from ccreview.sources.http import PullError, SourceClient, source_secret
 from ccreview.sources.state import parse_utc, stamp
 from ccreview.sources.windows import EventWindow, Page, PullResult, pull_window
 
@@ -42,12 +41,8 @@ def _query_time(when: dt.datetime) -> str:
 
 def client(settings: ServiceNowSource, backoff_seconds: float = 1.0) -> SourceClient:
     def authenticate(c: SourceClient) -> str:
-        value = secret(SECRET_VARIABLE, settings.password_block,
-                       "pull.servicenow.password_block")
-        if not value:
-            raise PullError(f"servicenow: no password: set {SECRET_VARIABLE} (or "
-                            f"{SECRET_VARIABLE}_FILE), or name a Prefect Secret block in "
-                            "[pull.servicenow] password_block")
+        value = source_secret("servicenow", "password", SECRET_VARIABLE, settings.password_block,
+                              "password_block")
         pair = base64.b64encode(f"{settings.user}:{value}".encode()).decode()
         return f"Basic {pair}"
 

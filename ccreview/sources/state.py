@@ -14,6 +14,7 @@ cursor moves to the window's end and the pages are removed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from typing import Any
 from ccreview.core.vocabulary import PULL_STATE_FOLDER
 
 STATE_FOLDER = PULL_STATE_FOLDER
+KEPT_PULLS = 100
 
 
 def utc_text(when: dt.datetime) -> str:
@@ -123,9 +125,15 @@ class PullState:
         return [json.loads((self.pages / f"page_{i:06d}.json").read_bytes())
                 for i in range(1, n + 1)]
 
-    def finish(self, cursor: str | None, **extra: Any) -> None:
-        """The pull's output is in place: move the cursor, forget the pages."""
-        self.data.pop("in_progress", None)
+    def finish(self, cursor: str | None, written: list[Path] | None = None,
+               **extra: Any) -> None:
+        """The pull's output is in place: move the cursor, record what it wrote (name,
+        SHA-256, the window; the latest `KEPT_PULLS` pulls), forget the pages."""
+        progress = self.data.pop("in_progress", None) or {}
+        entry = {k: progress[k] for k in ("from", "to", "started") if k in progress}
+        entry["files"] = [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+                          for p in written or []]
+        self.data["pulls"] = [*self.data.get("pulls", []), entry][-KEPT_PULLS:]
         if cursor is not None:
             self.data["cursor"] = cursor
         self.data.update(extra)

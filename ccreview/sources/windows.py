@@ -122,7 +122,7 @@ def pull_window(client: SourceClient, spec: EventWindow, input_dir: Path,
         result.written.append(path)
     result.records = len(kept)
     result.requests = client.requests
-    state.finish(progress["to"])
+    state.finish(progress["to"], result.written)
     return result
 
 
@@ -165,5 +165,5 @@ def pull_snapshot(client: SourceClient, name: str, input_dir: Path, folder: Path
     shutil.rmtree(previous, ignore_errors=True)
     result.written = sorted(folder.iterdir())
     result.requests = client.requests
-    state.finish(None, last_complete=progress["started"])
+    state.finish(None, result.written, last_complete=progress["started"])
     return result
