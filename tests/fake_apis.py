@@ -65,6 +65,7 @@ class FakeServer:
                                                        keep_blank_values=True).items()}
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                owner.maybe_stall(parts.path)
                 status, headers, payload = owner.dispatch(method, parts.path, query,
                                                           dict(self.headers), body)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -84,6 +85,8 @@ class FakeServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.faults: list[Fault] = []
+        self.stalls: list[list] = []  # [path part, after n requests, seconds, seen]
+        self.stalled = threading.Event()  # set when a stalled request arrives
         self.requests: list[tuple[str, str, dict, float, int]] = []
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -96,6 +99,19 @@ class FakeServer:
     def fail(self, path_part: str, status: int, times: int = 1, after: int = 0,
              headers: dict[str, str] | None = None) -> None:
         self.faults.append(Fault(path_part, status, times, after, headers or {}))
+
+    def stall(self, path_part: str, after: int, seconds: float) -> None:
+        """Hold the request that follows `after` requests to the path for `seconds` (a
+        slow page: time to kill the client mid-pull)."""
+        self.stalls.append([path_part, after, seconds, 0])
+
+    def maybe_stall(self, path: str) -> None:
+        for entry in self.stalls:
+            if entry[0] in path:
+                entry[3] += 1
+                if entry[3] == entry[1] + 1:
+                    self.stalled.set()
+                    time.sleep(entry[2])
 
     def dispatch(self, method: str, path: str, query: dict, headers: dict, body: bytes
                  ) -> tuple[int, dict, Any]:

@@ -465,3 +465,43 @@ def test_retry_after_is_read_as_seconds_or_an_http_date():
     assert _retry_after_seconds(None) is None and _retry_after_seconds("soon") is None
     later = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 <= _retry_after_seconds(later) <= 31
+
+
+def test_a_killed_pull_resumes_without_gaps_or_duplicates(servers, tmp_path):
+    """`ccreview pull graph` killed (SIGKILL) while it waits for the third page of
+    sign-ins; run again, it takes up the same window at that page."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    graph, sn, ds = servers
+    config = tmp_path / "review.toml"
+    config.write_text(f'[pull.graph]\ntenant_id = "{graph.tenant}"\n'
+                      f'client_id = "{graph.client_id}"\nlogin_url = "{graph.url}"\n'
+                      f'graph_url = "{graph.url}/v1.0"\nfirst_pull_days = 700\n')
+    folder = tmp_path / "input"
+    ccreview = str(Path(sys.executable).parent / "ccreview")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    graph.stall("/auditLogs/signIns", after=2, seconds=30)
+    proc = subprocess.Popen([ccreview, "pull", "graph", "--input", str(folder),
+                             "--config", str(config)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert graph.stalled.wait(120), "the pull never reached the third page"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        proc.kill()
+    state = json.loads((folder / STATE_FOLDER / "graph-sign-ins.json").read_text())
+    assert state["in_progress"]["pages"] == 2
+    assert not list((folder / "signins").glob("*.csv"))
+    graph.stalls.clear()
+    done = subprocess.run([ccreview, "pull", "graph", "--input", str(folder), "--config",
+                           str(config)], capture_output=True, text=True, env=env,
+                          timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "(resumed an interrupted pull)" in done.stdout
+    with next((folder / "signins").glob("*.csv")).open(encoding="utf-8-sig") as fh:
+        ids = [row["Request ID"] for row in csv.DictReader(fh)]
+    assert sorted(ids) == sorted(s["id"] for s in graph.sign_ins)
