@@ -14,14 +14,14 @@ stops with one line saying why and what to do.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from ccreview.core.processes import die_with_parent
 
 # local-use defaults; the environment (or a Prefect profile) overrides them
 DEFAULTS = {
@@ -41,11 +41,6 @@ def configure() -> None:
     """Set the local-use defaults in the environment, before Prefect is imported."""
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
-
-
-def _die_with_parent() -> None:  # runs in the server's process, between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _prefect_home() -> Path:
@@ -108,7 +103,7 @@ class TemporaryServer:
              str(self.port), "--log-level", "error", "--lifespan", "on"],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+            preexec_fn=die_with_parent())
 
     def wait_until_healthy(self, timeout: float) -> None:
         """Wait for the server to answer (respawning on another port if this one was

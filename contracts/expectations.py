@@ -14,10 +14,13 @@ suite loads tens of millions of rows into pandas.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,20 +149,198 @@ RESULT_COLUMNS = ["suite", "expectation", "column_name", "success", "rows",
                   "description"]
 
 
+def measure_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+                         frames_dir: Path | None = None) -> pd.DataFrame:
+    """Every expectation judged in DuckDB, where the data is (counts and extremes only,
+    Great Expectations' own rules: nulls ignored, `mostly` as the share of non-null values
+    that pass, an empty column's max or min failing); stored as `data_quality_results`
+    and returned. With `frames_dir`, each suite's frame is also written there as Parquet
+    for the Data Docs builder."""
+    results = []
+    for suite_name, (sql, checks) in _frames(con, as_of).items():
+        con.execute(f"create or replace temp table _dq_frame as {sql}")
+        rows = con.execute("select count(*) from _dq_frame").fetchall()[0][0]
+        for check in checks:
+            column = check.kwargs.get("column") or ", ".join(
+                check.kwargs.get("column_list", []))
+            results.append({"suite": suite_name, "expectation": _snake(check.kind),
+                            "column_name": column, "success": _judge(con, check),
+                            "rows": rows, "description": check.label})
+        if frames_dir is not None:
+            frames_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            con.execute(f"copy _dq_frame to '{_sql_path(frames_dir / suite_name)}.parquet' "
+                        "(format parquet)")
+        con.execute("drop table _dq_frame")
+    frame = pd.DataFrame(results, columns=RESULT_COLUMNS)
+    con.register("_dq", frame)
+    con.execute("create or replace table data_quality_results as select * from _dq")
+    con.unregister("_dq")
+    log.info("data quality: %d expectations, %d not met", len(frame),
+             int((~frame["success"]).sum()) if len(frame) else 0)
+    return frame
+
+
+def _snake(kind: str) -> str:
+    """ExpectColumnValuesToBeUnique -> expect_column_values_to_be_unique (GE's type)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return f"timestamp '{pd.Timestamp(value).isoformat(sep=' ')}'"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _mostly(nonnull: int, unexpected: int, mostly: float) -> bool:
+    """Great Expectations' rule: vacuously met with no values; else the share that pass
+    is at least `mostly`."""
+    if nonnull == 0:
+        return True
+    return (nonnull - unexpected) / nonnull >= mostly
+
+
+def _judge(con: duckdb.DuckDBPyConnection, check: Check) -> bool:
+    """One expectation over `_dq_frame`, as Great Expectations decides it."""
+    kw = check.kwargs
+    mostly = float(kw.get("mostly", 1.0))
+    if check.kind == "ExpectColumnValuesToBeUnique":
+        col = f'"{kw["column"]}"'
+        nonnull, unexpected = con.execute(f"""
+            with v as (select {col} as v from _dq_frame where {col} is not null),
+            n as (select v, count(*) as n from v group by v)
+            select coalesce(sum(n), 0), coalesce(sum(n) filter (where n > 1), 0) from n
+        """).fetchall()[0]
+        return _mostly(int(nonnull), int(unexpected), mostly)
+    if check.kind == "ExpectCompoundColumnsToBeUnique":
+        cols = ", ".join(f'"{c}"' for c in kw["column_list"])
+        all_missing = " and ".join(f'"{c}" is null' for c in kw["column_list"])
+        nonnull, unexpected = con.execute(f"""
+            with n as (select {cols}, count(*) as n from _dq_frame
+                       where not ({all_missing}) group by all)
+            select coalesce(sum(n), 0), coalesce(sum(n) filter (where n > 1), 0) from n
+        """).fetchall()[0]
+        return _mostly(int(nonnull), int(unexpected), mostly)
+    if check.kind == "ExpectColumnValuesToBeInSet":
+        col = f'"{kw["column"]}"'
+        values = ", ".join(_literal(v) for v in kw["value_set"])
+        nonnull, unexpected = con.execute(
+            f"select count({col}), count(*) filter (where {col} is not null and "
+            f"{col} not in ({values})) from _dq_frame").fetchall()[0]
+        return _mostly(int(nonnull), int(unexpected), mostly)
+    if check.kind in ("ExpectColumnMaxToBeBetween", "ExpectColumnMinToBeBetween"):
+        col = f'"{kw["column"]}"'
+        agg = "max" if check.kind == "ExpectColumnMaxToBeBetween" else "min"
+        bounds = [f"v >= {_literal(kw['min_value'])}" if kw.get("min_value") is not None
+                  else "true",
+                  f"v <= {_literal(kw['max_value'])}" if kw.get("max_value") is not None
+                  else "true"]
+        met = con.execute(f"select v is not null and {' and '.join(bounds)} from "
+                          f"(select {agg}({col}) as v from _dq_frame)").fetchall()[0][0]
+        return bool(met)
+    raise ValueError(f"no DuckDB rule for {check.kind}")
+
+
+def data_docs_paths(docs_dir: Path) -> tuple[Path, Path]:
+    """(frames, staging) beside `docs_dir`: what a build in progress leaves."""
+    docs_dir = docs_dir.resolve()  # Great Expectations wants an absolute path
+    return (docs_dir.with_name(f".{docs_dir.name.lstrip('.')}.frames"),
+            docs_dir.with_name(f".{docs_dir.name.lstrip('.')}.building"))
+
+
+class DataDocsError(Exception):
+    """The Data Docs could not be built, or judged an expectation otherwise than the
+    workbook; one line (class names and counts, never data)."""
+
+
+@dataclass
+class DataDocsBuild:
+    """Great Expectations building the Data Docs in a process of its own, from the frames
+    `measure_expectations` wrote — importing it takes seconds, so it runs beside the
+    rest of the run rather than before it. `finish` waits, checks that its verdicts are
+    the ones measured in DuckDB, and puts the site at `docs_dir`; `cancel` stops it and
+    removes what it left."""
+    process: subprocess.Popen
+    docs_dir: Path
+    measured: pd.DataFrame
+
+    @classmethod
+    def start(cls, docs_dir: Path, as_of: dt.date, measured: pd.DataFrame) -> DataDocsBuild:
+        from ccreview.core.processes import die_with_parent
+
+        frames, staging = data_docs_paths(docs_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+        env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ccreview.contracts.expectations", str(frames),
+             str(staging), as_of.isoformat()],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # a traceback may quote data: its result file says
+            env=env, preexec_fn=die_with_parent())
+        return cls(process, docs_dir.resolve(), measured)
+
+    def finish(self, timeout: float = 1800) -> None:
+        frames, staging = data_docs_paths(self.docs_dir)
+        try:
+            code = self.process.wait(timeout)
+            outcome = json.loads((frames / "results.json").read_text(encoding="utf-8")) \
+                if (frames / "results.json").exists() else {}
+            if code != 0 or "results" not in outcome:
+                why = outcome.get("error") or f"exit status {code}"
+                raise DataDocsError(f"the Data Docs builder failed ({why})")
+            theirs = {(r["suite"], r["expectation"], r["column_name"]): r["success"]
+                      for r in outcome["results"]}
+            ours = {(r.suite, r.expectation, r.column_name): bool(r.success)
+                    for r in self.measured.itertuples()}
+            if theirs != ours:
+                differ = len(set(theirs.items()) ^ set(ours.items()))
+                raise DataDocsError(f"Great Expectations and the DuckDB checks disagree on "
+                                    f"{differ} expectation results; the run is stopped "
+                                    "rather than publish both")
+            shutil.rmtree(self.docs_dir, ignore_errors=True)
+            staging.rename(self.docs_dir)
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for path in data_docs_paths(self.docs_dir):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                     docs_dir: Path) -> pd.DataFrame:
-    """Run every suite on the accepted tables, write Data Docs under `docs_dir`, store and
-    return one row per expectation (suite, expectation, column, success, rows)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx  # ~3 s: only when the stage runs
+                     docs_dir: Path, wait: bool = True) -> pd.DataFrame | DataDocsBuild:
+    """Judge every expectation in DuckDB (`data_quality_results`) and build the Data Docs
+    under `docs_dir`: waits and returns the results, or (`wait=False`) returns the build
+    under way (its `measured` are the results) for the caller to `finish`."""
+    frames, _ = data_docs_paths(docs_dir)
+    shutil.rmtree(frames, ignore_errors=True)
+    measured = measure_expectations(con, as_of, frames)
+    build = DataDocsBuild.start(docs_dir, as_of, measured)
+    if not wait:
+        return build
+    build.finish()
+    return measured
+
+
+def build_data_docs(frames: Path, staging: Path, as_of: dt.date) -> list[dict]:
+    """Run every suite with Great Expectations on the frames (Parquet) and build its Data
+    Docs site in `staging`, made offline; returns its verdicts."""
+    import great_expectations as gx  # ~3 s: only in the builder's own process
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     for site in list(context.variables.data_docs_sites or {}):
         context.delete_data_docs_site(site)
-    docs_dir = docs_dir.resolve()  # Great Expectations wants an absolute path
-    staging = docs_dir.with_name(f".{docs_dir.name}.building")
-    shutil.rmtree(staging, ignore_errors=True)
     context.add_data_docs_site(site_name="ccreview", site_config={
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend",
@@ -173,8 +354,10 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     run_id = RunIdentifier(run_name=f"review {as_of.isoformat()}",
                            run_time=dt.datetime.combine(as_of, dt.time(0), tzinfo=dt.UTC))
     results = []
-    for suite_name, (sql, checks) in _frames(con, as_of).items():
-        df = con.execute(sql).df()
+    reader = duckdb.connect()
+    for suite_name, (_, checks) in _frames(reader, as_of).items():
+        df = reader.execute("select * from read_parquet(?)",
+                            [str(frames / f"{suite_name}.parquet")]).df()
         asset = source.add_dataframe_asset(name=suite_name)
         batch = asset.add_batch_definition_whole_dataframe("accepted rows")
         suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
@@ -192,21 +375,12 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                 cfg = r.expectation_config
                 column = cfg.kwargs.get("column") or ", ".join(cfg.kwargs.get("column_list", []))
                 results.append({"suite": suite_name, "expectation": cfg.type,
-                                "column_name": column, "success": bool(r.success),
-                                "rows": len(df), "description": cfg.description})
+                                "column_name": column, "success": bool(r.success)})
     # once for every suite (a docs action on each checkpoint rebuilt the whole site each
     # time: 8 builds, 3.5 s of the stage's 9.6 s in a profile at 100 groups)
     context.build_data_docs(site_names=["ccreview"])
     make_offline(staging)
-    shutil.rmtree(docs_dir, ignore_errors=True)
-    staging.rename(docs_dir)
-    frame = pd.DataFrame(results, columns=RESULT_COLUMNS)
-    con.register("_dq", frame)
-    con.execute("create or replace table data_quality_results as select * from _dq")
-    con.unregister("_dq")
-    failed = int((~frame["success"]).sum()) if len(frame) else 0
-    log.info("data quality: %d expectations, %d not met", len(frame), failed)
-    return frame
+    return results
 
 
 # Great Expectations' pages load Bootstrap, jQuery, Vega and Font Awesome from public CDNs
@@ -277,3 +451,20 @@ def _with_static_index(text: str, docs_dir: Path) -> str:
     if anchor in text:
         return text.replace(anchor, block + anchor, 1)
     return text.replace("</body>", block + "</body>", 1)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m ccreview.contracts.expectations FRAMES STAGING AS_OF` (the builder
+    process): writes FRAMES/results.json — the verdicts, or the error's class name."""
+    frames, staging, as_of = Path(argv[0]), Path(argv[1]), dt.date.fromisoformat(argv[2])
+    os.umask(0o077)
+    try:
+        outcome: dict = {"results": build_data_docs(frames, staging, as_of)}
+    except Exception as exc:  # noqa: BLE001 - its message may quote data: the class only
+        outcome = {"error": exc.__class__.__name__}
+    (frames / "results.json").write_text(json.dumps(outcome), encoding="utf-8")
+    return 0 if "results" in outcome else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -26,6 +26,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
+from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
 from ccreview.contracts.store import (
@@ -195,17 +196,40 @@ def validate(warehouse: str) -> dict[str, int]:
 @task(name="data quality", cache_policy=NO_CACHE)
 @_sanitized("data quality")
 def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
-    """Great Expectations suites over the accepted tables; Data Docs in out/data_quality."""
+    """The expectations judged in DuckDB (`data_quality_results`, for the workbooks); the
+    Data Docs are built by Great Expectations in a process of its own meanwhile, awaited
+    by `finish_data_docs` before anything is published."""
     from ccreview.contracts.expectations import run_expectations
 
     logger = get_run_logger()
     with connect_warehouse(warehouse) as con:
-        results = run_expectations(con, dt.date.fromisoformat(as_of),
-                                   Path(out_dir) / PENDING_DATA_DOCS)
+        build = run_expectations(con, dt.date.fromisoformat(as_of),
+                                 Path(out_dir) / PENDING_DATA_DOCS, wait=False)
+    _DATA_DOCS_BUILDS[out_dir] = build
+    results = build.measured
     failed = int((~results["success"]).sum()) if len(results) else 0
     logger.info("data quality: %d expectations, %d not met (see data_quality/index.html)",
                 len(results), failed)
     return {"expectations": len(results), "not_met": failed}
+
+
+# the Data Docs build under way per output folder (a process handle: kept here, never
+# passed through Prefect)
+_DATA_DOCS_BUILDS: dict[str, DataDocsBuild] = {}
+
+
+@_sanitized("data quality")
+def finish_data_docs(out_dir: str) -> None:
+    """Wait for the run's Data Docs (and the check that they judged as DuckDB did)."""
+    build = _DATA_DOCS_BUILDS.pop(out_dir, None)
+    if build is not None:
+        build.finish()
+
+
+def cancel_data_docs(out_dir: str) -> None:
+    build = _DATA_DOCS_BUILDS.pop(out_dir, None)
+    if build is not None:
+        build.cancel()
 
 
 @task(name="transform", cache_policy=NO_CACHE)
@@ -285,10 +309,12 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
            config_path: str | None, reports: tuple[str, ...] = ALL_REPORTS,
            dormancy_days: int | None = None, task_runner: str = "auto",
            workers: int | None = None, replace: bool = False,
-           fingerprint: str | None = None) -> list[str]:
-    """Render every report on the chosen task runner, then finish: swap the per-group and
-    per-provider folders in, write the manifest, and commit the run history — last, so a
-    failure anywhere leaves the history as it was."""
+           fingerprint: str | None = None,
+           before_publish: Callable[[], None] | None = None) -> list[str]:
+    """Render every report on the chosen task runner, then finish: `before_publish` (the
+    Data Docs, built meanwhile), swap the per-group and per-provider folders in, write the
+    manifest, and commit the run history — last, so a failure anywhere leaves the history
+    as it was."""
     logger = get_run_logger()
     config = load_config(config_path).with_dormancy_days(dormancy_days)
     out = Path(out_dir)
@@ -328,6 +354,8 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
                 for _ in as_completed(futures):
                     bar.update()
             written = [Path(p) for f in futures for p in f.result()]  # in plan order
+        if before_publish is not None:
+            before_publish()
         with connect_warehouse(warehouse, read_only=True) as con:
             if "review" in reports:
                 written += finish_attestation(con, pending, day,
@@ -456,13 +484,15 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
             refuse_silent_replacement(out, dt.date.fromisoformat(as_of), replace)
         make_private(out)
         building = out / f".{WAREHOUSE}.building"
-        half_built = (building, Path(f"{building}.wal"), out / PENDING_DATA_DOCS)
+        half_built = (building, Path(f"{building}.wal"), out / PENDING_DATA_DOCS,
+                      *data_docs_paths(out / PENDING_DATA_DOCS))
         _remove(half_built)  # what a killed run may have left
         try:
             return _stages(input_dir, out, as_of, config_path, reports, dormancy_days,
                            task_runner, workers, accept_shrink, replace, keep_patient_data,
                            building, store_path, run, force)
         except BaseException:
+            cancel_data_docs(out_dir)
             _remove(half_built)  # a failed run leaves the previous run's files as they were
             raise
 
@@ -519,7 +549,8 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     findings = transform(str(building), as_of, config_path, dormancy_days, out_dir)
     lap("transform")
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
-                     dormancy_days, task_runner, workers, replace, fingerprint)
+                     dormancy_days, task_runner, workers, replace, fingerprint,
+                     functools.partial(finish_data_docs, out_dir))
     lap("report")
     if store is not None:
         ingested["store_rows_removed"] = record_evidence(str(building), str(store), as_of,

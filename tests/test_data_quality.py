@@ -1,0 +1,106 @@
+"""The data-quality expectations are judged in DuckDB, where the data is; Great
+Expectations judges the same frames in its own process while it builds the Data Docs, and
+the run stops rather than publish two different verdicts. These cases, written by hand,
+put each kind of expectation on both sides of its line — duplicates, nulls, an empty
+table, `mostly` exactly at its threshold — so that any difference in the rules shows."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from ccreview.contracts.expectations import (
+    DataDocsError,
+    data_docs_paths,
+    measure_expectations,
+    run_expectations,
+)
+from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
+
+
+def _verdicts(frame) -> dict[tuple[str, str], bool]:
+    return {(r.suite, r.column_name): bool(r.success) for r in frame.itertuples()}
+
+
+@pytest.fixture
+def warehouse() -> duckdb.DuckDBPyConnection:
+    return build_warehouse(SAMPLE, SAMPLE_AS_OF)
+
+
+def _adt(con: duckdb.DuckDBPyConnection, rows: int, duplicated_pairs: int) -> None:
+    """raw_adt_events with `rows` messages of which `duplicated_pairs` pairs share an ID."""
+    con.execute("create or replace table raw_adt_events as "
+                "select * from raw_adt_events limit 0")
+    for i in range(rows):
+        control = f"dup{i // 2}" if i < 2 * duplicated_pairs else f"m{i}"
+        con.execute("insert into raw_adt_events (message_control_id, message_at) "
+                    "values (?, timestamp '2026-10-31 12:00:00')", [control])
+
+
+SCENARIOS = {
+    # each: SQL (or a function) breaking the sample, and the verdicts it must give
+    "duplicates, nulls and an empty column": (
+        [
+            # a LAN ID twice; a null one (nulls are not duplicates)
+            "insert into raw_directory_accounts select * from raw_directory_accounts "
+            "limit 1",
+            "update raw_directory_accounts set user_principal_name = null "
+            "where rowid in (select rowid from raw_directory_accounts limit 3)",
+            # no successful sign-in at all: the max is empty, and fails
+            "update raw_entra_users set last_successful_sign_in_at = null",
+            # the same (application, username) twice, one of them null in both columns
+            "insert into raw_application_accounts select * from raw_application_accounts "
+            "limit 1",
+            "insert into raw_application_accounts (application, username) "
+            "values (null, null), (null, null)",
+        ],
+        {("directory_accounts", "sam_account_name"): False,
+         ("directory_accounts", "upn"): True,
+         ("entra_users", "last_successful_sign_in_at"): False,
+         ("application_accounts", "application, username"): False}),
+    "an empty table": (
+        ["delete from raw_adt_events"],
+        {("adt_events", "message_control_id"): True,  # no values: met
+         ("adt_events", "message_at"): False}),  # no latest message: not current
+    "mostly exactly at 90%": (
+        lambda con: _adt(con, 20, 1),  # 18 of 20 unique: 0.9
+        {("adt_events", "message_control_id"): True}),
+    "mostly just below 90%": (
+        lambda con: _adt(con, 10, 1),  # 8 of 10: 0.8
+        {("adt_events", "message_control_id"): False}),
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_duckdb_and_great_expectations_judge_alike(warehouse, tmp_path, name):
+    change, expected = SCENARIOS[name]
+    if callable(change):
+        change(warehouse)
+    else:
+        for sql in change:
+            warehouse.execute(sql)
+    docs = tmp_path / "data_quality"
+    measured = run_expectations(warehouse, SAMPLE_AS_OF, docs)  # raises if they differ
+    verdicts = _verdicts(measured)
+    assert {k: verdicts[k] for k in expected} == expected
+    assert (docs / "index.html").is_file()
+    assert not any(p.exists() for p in data_docs_paths(docs))  # frames and staging gone
+
+
+def test_a_disagreement_stops_the_run_rather_than_publish_both(warehouse, tmp_path):
+    docs = tmp_path / "data_quality"
+    build = run_expectations(warehouse, SAMPLE_AS_OF, docs, wait=False)
+    build.measured.loc[0, "success"] = not build.measured.loc[0, "success"]
+    with pytest.raises(DataDocsError, match="disagree on 2 expectation results"):
+        build.finish()
+    assert not docs.exists()
+
+
+def test_measuring_needs_no_great_expectations(warehouse):
+    """The judging half imports nothing from Great Expectations (seconds of import)."""
+    import sys
+
+    before = {m for m in sys.modules if m.startswith("great_expectations")}
+    frame = measure_expectations(warehouse, SAMPLE_AS_OF)
+    assert len(frame) == 19 and frame["success"].all()
+    assert {m for m in sys.modules if m.startswith("great_expectations")} == before
