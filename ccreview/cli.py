@@ -22,7 +22,11 @@ from ccreview.core import redaction, run_lock
 prefect_runtime.configure()  # before anything imports prefect: it reads settings once
 
 from ccreview.core.errors import UsageError  # noqa: E402
-from ccreview.flows.runners import AUTO_PROCESS_POOL_GROUPS, RUNNERS  # noqa: E402
+from ccreview.flows.runners import (  # noqa: E402
+    AUTO_PROCESS_POOL_GROUPS,
+    AUTO_PROCESS_POOL_GROUPS_CENSUS,
+    RUNNERS,
+)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusign", "signins",
@@ -83,7 +87,8 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
                         help="where the report stage renders its workbooks: a local process "
                              "pool, a Dask cluster (CCREVIEW_DASK_ADDRESS, else a local "
                              "one), threads, or one at a time; auto (default) uses the "
-                             f"process pool from {AUTO_PROCESS_POOL_GROUPS} groups up")
+                             f"process pool from {AUTO_PROCESS_POOL_GROUPS} groups up, "
+                             f"{AUTO_PROCESS_POOL_GROUPS_CENSUS} for the census")
     parser.add_argument("--workers", type=_positive, metavar="N",
                         help="render workers (default: the number of CPUs, at most 8)")
     parser.add_argument("--store", type=Path, metavar="FILE",

@@ -449,18 +449,22 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
     with progress_bar(sum(sizes), "ingest", "B", True) as bar:
         for path, size in zip(paths, sizes, strict=True):
             rel = display_name(path, input_dir)
+            if reads is not None and (kinds := sniff_kinds(path, settings[0])) \
+                    and not kinds & reads:
+                # another run's kind: the store keeps what the review or dormant run took.
+                # Not hashed either: at hospital scale the sign-in logs are gigabytes that
+                # a census would read whole only to list their SHA-256
+                files.append(InputFile(rel, "not read", "not read",
+                                       f"a {'/'.join(sorted(kinds))} file this run does not "
+                                       "use; the runs that use it read it", size))
+                summary.not_read += 1
+                bar.update(size)
+                continue
             try:
                 sha = file_sha256(path)
             except OSError:
                 sha = ""
-            if sha and reads is not None and (kinds := sniff_kinds(path, settings[0])) \
-                    and not kinds & reads:
-                # another run's kind: the store keeps what the review or dormant run took
-                files.append(InputFile(rel, "not read", "not read",
-                                       f"a {'/'.join(sorted(kinds))} file this run does not "
-                                       "use; the runs that use it read it", size, sha))
-                summary.not_read += 1
-            elif sha and sha in known:  # listed as read: its rows, read earlier, are used
+            if sha and sha in known:  # listed as read: its rows, read earlier, are used
                 fmt, note, first = known[sha]
                 files.append(InputFile(rel, fmt, "read", note, size, sha,
                                        stored_as_of=first))

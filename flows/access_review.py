@@ -340,7 +340,9 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
         if "census" in reports:
             prepare_census(pending)
         plan = render_plan(reports, workers)
-        task_runner = resolve_runner(task_runner, groups, len(plan))
+        task_runner = resolve_runner(task_runner, groups, len(plan),
+                                     census_only="review" not in reports
+                                     and "census" in reports)
         if task_runner == "sequential":
             plan = render_plan(reports, 1)
         logger.info("rendering %d report tasks on the %s task runner%s", len(plan),

@@ -1,8 +1,8 @@
 """The task runner the report stage renders on: the same tasks run one at a time, on
 threads, in a local process pool, or on a Dask cluster (prefect-dask) — chosen per run.
 
-- `auto` (default, resolved by `resolve_runner`): `process` from 500 groups up, else
-  `sequential`.
+- `auto` (default, resolved by `resolve_runner`): `process` from 500 groups up (the
+  daily census, whose workbooks are small, from 5,000), else `sequential`.
 - `process`: a pool of `workers` processes on this machine; rendering is CPU-bound
   Python (xlsx), so processes, not threads, give parallelism.
 - `dask`: a `DaskTaskRunner`; with `CCREVIEW_DASK_ADDRESS` (e.g. tcp://scheduler:8786) it
@@ -26,15 +26,20 @@ RUNNERS = ("process", "dask", "thread", "sequential")
 # `auto`: below this many groups a process pool's start-up (a few seconds per worker)
 # costs more than the rendering it would share out (measured: see ARCHITECTURE.md)
 AUTO_PROCESS_POOL_GROUPS = 500
+# the census alone: its report stage at 1,000 groups took 3.5 s sequential and 9.0 s on a
+# pool of two (the pool's start and stop cost about 9 s); at 10,000, 36.2 s and 27.2 s
+AUTO_PROCESS_POOL_GROUPS_CENSUS = 5_000
 
 
-def resolve_runner(kind: str, groups: int, units: int) -> str:
+def resolve_runner(kind: str, groups: int, units: int, census_only: bool = False) -> str:
     """`auto` -> process pool for a large review, sequential for a small one; a single
     render task never needs a pool."""
     if units <= 1:
         return "sequential"
     if kind == "auto":
-        return "process" if groups >= AUTO_PROCESS_POOL_GROUPS else "sequential"
+        threshold = AUTO_PROCESS_POOL_GROUPS_CENSUS if census_only else \
+            AUTO_PROCESS_POOL_GROUPS
+        return "process" if groups >= threshold else "sequential"
     return kind
 
 
