@@ -30,6 +30,7 @@ from ccreview.core.config import (
 )
 from ccreview.core.digest import file_sha256
 from ccreview.core.errors import UnreadableInputError
+from ccreview.core.patient_data import table_home
 from ccreview.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,9 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection, input_files: bool = Tru
     """Empty `ingested_*` and `parse_issues` (and `input_files`, unless told not to)."""
     for c in CONTRACTS.values():
         con.execute(f"drop table if exists ingested_{c.table}")
+        home = table_home(con, f"ingested_{c.table}")
         con.execute(c.ddl().replace(f"create table {c.table} (",
-                                    f"create table ingested_{c.table} (\n  _row_id integer,", 1))
+                                    f"create table {home} (\n  _row_id integer,", 1))
     con.execute("""create or replace table parse_issues (
         table_name varchar, _row_id integer, column_name varchar, rule varchar,
         reason varchar)""")
@@ -230,7 +232,8 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
                 order by r.source_file, r.source_line, i.column_name, i.rule""")
             con.execute("insert into _bad_rows select distinct table_name, _row_id from _issues")
         con.execute(f"drop table if exists raw_{t}")
-        con.execute(contract.ddl().replace(f"create table {t} (", f"create table raw_{t} (", 1))
+        con.execute(contract.ddl().replace(f"create table {t} (",
+                                           f"create table {table_home(con, f'raw_{t}')} (", 1))
         cols = ", ".join(f'"{c.name}"' for c in contract.columns)
         con.execute(f"""
             insert into raw_{t}

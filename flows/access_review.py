@@ -39,6 +39,7 @@ from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
 from ccreview.core.errors import UsageError
 from ccreview.core.history import HISTORY, recording_run, refuse_silent_replacement
+from ccreview.core.patient_data import PATIENT_CATALOG, patient_data_path
 from ccreview.core.progress import progress_bar
 from ccreview.flows.notify import notify_failure
 from ccreview.flows.runners import default_workers, make_task_runner, resolve_runner
@@ -60,7 +61,6 @@ from ccreview.reports.r2w import (
 )
 from ccreview.reports.run_manifest import unchanged_run, write_run_manifest
 from ccreview.transforms.warehouse import (
-    PATIENT_TABLES,
     build_models,
     connect_warehouse,
     load_reference_tables,
@@ -486,7 +486,7 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
             refuse_silent_replacement(out, dt.date.fromisoformat(as_of), replace)
         make_private(out)
         building = out / f".{WAREHOUSE}.building"
-        half_built = (building, Path(f"{building}.wal"), out / PENDING_DATA_DOCS,
+        half_built = (*_warehouse_files(building), out / PENDING_DATA_DOCS,
                       *data_docs_paths(out / PENDING_DATA_DOCS))
         _remove(half_built)  # what a killed run may have left
         try:
@@ -497,6 +497,12 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
             cancel_data_docs(out_dir)
             _remove(half_built)  # a failed run leaves the previous run's files as they were
             raise
+
+
+def _warehouse_files(building: Path) -> tuple[Path, ...]:
+    """The warehouse being built, its patient database, and their write-ahead logs."""
+    phi = patient_data_path(building)
+    return building, Path(f"{building}.wal"), phi, Path(f"{phi}.wal")
 
 
 def _remove(paths: tuple[Path, ...]) -> None:
@@ -537,7 +543,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     previous = None if force or replace else unchanged_run(out, fingerprint)
     if previous is not None:  # same inputs, history, settings and code: same reports
         lap("ingest")
-        _remove((building, Path(f"{building}.wal")))
+        _remove(_warehouse_files(building))
         return _unchanged_result(as_of, out, ingested, previous, seconds)
     if store is not None:
         assemble(str(building), str(store), as_of, config_path, run)
@@ -557,7 +563,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     if store is not None:
         ingested["store_rows_removed"] = record_evidence(str(building), str(store), as_of,
                                                          config_path)
-    patient_rows = 0 if keep_patient_data else remove_patient_data(building)
+    patient_rows = remove_patient_data(building, keep_patient_data)
     final = out / WAREHOUSE
     os.replace(building, final)
     shutil.rmtree(out / "data_quality", ignore_errors=True)
@@ -645,33 +651,29 @@ def check_shrink(warehouse: str, out_dir: str) -> None:
                 "Nothing was written: check the export, or rerun with --accept-shrink")
 
 
-def remove_patient_data(warehouse: Path) -> int:
-    """Minimum necessary: once the census is written the kept warehouse holds no
-    patient-level table. Dropping a table leaves its bytes in the file's free blocks, so
-    the database is rewritten without them. Returns the patient rows removed."""
-    import duckdb
-
+def remove_patient_data(warehouse: Path, keep: bool = False) -> int:
+    """Minimum necessary: once the census is written the patient tables' own database
+    (`ccreview.core.patient_data`) is deleted — the warehouse file never held them, so
+    nothing needs rewriting — or, with `keep`, copied into the warehouse first. Returns the
+    patient rows removed (0 when kept)."""
+    phi = patient_data_path(warehouse)
+    if not phi.exists():
+        return 0
     with connect_warehouse(warehouse) as con:
-        present = {t for (t,) in con.execute(
-            "select table_name from information_schema.tables").fetchall()} & set(
-            PATIENT_TABLES)
-        rows = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in present)
-        for table in present:
-            con.execute(f"drop table {table}")
-        if not rows:
-            return 0
-        scrubbed = warehouse.with_name(warehouse.name + ".scrubbed")
-        scrubbed.unlink(missing_ok=True)
-        name = con.execute("select current_database()").fetchone()[0]
-        con.execute(f"attach '{scrubbed}' as scrubbed")
-        try:
-            con.execute(f'copy from database "{name}" to scrubbed')
-        finally:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("detach scrubbed")
-    os.replace(scrubbed, warehouse)
-    Path(f"{warehouse}.wal").unlink(missing_ok=True)
-    return int(rows)
+        present = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_catalog = ? "
+            "order by table_name", [PATIENT_CATALOG]).fetchall()]
+        rows = sum(con.execute(f"select count(*) from {PATIENT_CATALOG}.{t}").fetchone()[0]
+                   for t in present)
+        if keep:
+            main = con.execute("select current_database()").fetchone()[0]
+            for table in present:
+                con.execute(f'create table "{main}".main.{table} as '
+                            f"select * from {PATIENT_CATALOG}.{table}")
+        con.execute(f"detach {PATIENT_CATALOG}")
+    for path in (phi, Path(f"{phi}.wal")):
+        path.unlink(missing_ok=True)
+    return 0 if keep else int(rows)
 
 
 # what each run's artifacts are called and titled in the Prefect UI: one key per flow, so

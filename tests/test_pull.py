@@ -274,6 +274,9 @@ def test_throttling_waits_as_told_and_transient_errors_are_retried(servers, tmp_
     users = [(t, s) for _, p, _, t, s in graph.requests if p == "/v1.0/users"]
     throttled = [i for i, (_, s) in enumerate(users) if s == 429][0]
     assert users[throttled + 1][0] - users[throttled][0] >= 0.95  # Retry-After honoured
+    line = results["graph"][0].line(folder)  # the waiting is said, with the requests made
+    # the token twice (503, then issued) and the users' three pages plus the throttled one
+    assert line.endswith("; 6 requests, 1 s waiting to retry")
 
 
 def test_refused_credentials_and_permissions_are_one_line_naming_what_is_needed(

@@ -33,16 +33,18 @@ import pandas as pd
 
 from ccreview.core.config import ReviewConfig
 from ccreview.core.identifiers import is_valid_npi
+from ccreview.core.patient_data import (  # noqa: F401 - PATIENT_TABLES: re-exported
+    PATIENT_TABLES,
+    attach_patient_data,
+    patient_data_path,
+    table_home,
+)
 
 HERE = Path(__file__).parent
 LAYERS = ("staging", "intermediate", "marts", "findings")
 RULES_DIR = HERE / "marts" / "rules"
 CONTRACTS_DIR = Path(str(files("ccreview.contracts")))  # the policy and findings catalog
 
-# every table that holds patient-level data (PHI) from the ADT feed: the census is written
-# from them, and the kept warehouse drops them unless told to keep them
-PATIENT_TABLES = ("ingested_adt_events", "raw_adt_events", "stg_adt_events",
-                  "int_adt_visits", "census_patients", "census_movements")
 
 
 
@@ -56,10 +58,13 @@ def connect_warehouse(path: str | Path, read_only: bool = False
     folder beside it), so a hospital-size review stays well inside the machine. Read-only
     connections (the report stage's render tasks) may be open in several processes."""
     p = Path(path)
-    return duckdb.connect(str(p), read_only=read_only, config={
+    con = duckdb.connect(str(p), read_only=read_only, config={
         "memory_limit": WAREHOUSE_MEMORY_LIMIT,
         "temp_directory": str(p.parent / ".duckdb_spill"),
     })
+    if not read_only or patient_data_path(p).exists():  # the patient tables: beside it
+        attach_patient_data(con, p, read_only)
+    return con
 
 
 class ModelGrainError(RuntimeError):
@@ -277,7 +282,7 @@ def build_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     order = build_order()
     with progress_bar(len(order), "transform", "model") as bar:
         for name, sql in order:
-            con.execute(f"create or replace table {name} as\n{sql}")
+            con.execute(f"create or replace table {table_home(con, name)} as\n{sql}")
             check_key(con, name, model_key(sql))
             built.append(name)
             bar.update()

@@ -40,6 +40,7 @@ class PullResult:
     window: tuple[str, str] | None = None
     resumed: bool = False
     requests: int = 0
+    waited: float = 0.0  # seconds spent waiting as throttled or between retries
     note: str = ""
 
     def line(self, input_dir: Path) -> str:
@@ -47,8 +48,9 @@ class PullResult:
         where = ", ".join(str(p.relative_to(input_dir)) for p in self.written) or "no file"
         span = f" changed {self.window[0]} to {self.window[1]}" if self.window else ""
         again = " (resumed an interrupted pull)" if self.resumed else ""
-        return (f"{self.source}: {self.records} records{span} -> {where}{again}"
-                f"{'; ' + self.note if self.note else ''}")
+        waits = f", {self.waited:.0f} s waiting to retry" if self.waited >= 0.5 else ""
+        return (f"{self.source}: {self.records} records{span} -> {where}{again}; "
+                f"{self.requests} requests{waits}{'; ' + self.note if self.note else ''}")
 
 
 @dataclass
@@ -121,7 +123,7 @@ def pull_window(client: SourceClient, spec: EventWindow, input_dir: Path,
         write_atomic(path, data)
         result.written.append(path)
     result.records = len(kept)
-    result.requests = client.requests
+    result.requests, result.waited = client.requests, client.waited
     state.finish(progress["to"], result.written)
     return result
 
@@ -164,6 +166,6 @@ def pull_snapshot(client: SourceClient, name: str, input_dir: Path, folder: Path
     building.rename(folder)
     shutil.rmtree(previous, ignore_errors=True)
     result.written = sorted(folder.iterdir())
-    result.requests = client.requests
+    result.requests, result.waited = client.requests, client.waited
     state.finish(None, result.written, last_complete=progress["started"])
     return result
