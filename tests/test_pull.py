@@ -508,3 +508,36 @@ def test_a_killed_pull_resumes_without_gaps_or_duplicates(servers, tmp_path):
     with next((folder / "signins").glob("*.csv")).open(encoding="utf-8-sig") as fh:
         ids = [row["Request ID"] for row in csv.DictReader(fh)]
     assert sorted(ids) == sorted(s["id"] for s in graph.sign_ins)
+
+
+def test_a_terminal_shows_a_progress_bar_of_records_never_their_content(servers, tmp_path,
+                                                                       monkeypatch):
+    import io
+    import os
+    import pty
+    import sys
+
+    graph, sn, ds = servers
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 wide
+    terminal = io.TextIOWrapper(os.fdopen(slave, "wb", buffering=0), write_through=True)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("CCREVIEW_PROGRESS", "1")
+    graph.stall("/auditLogs/signIns", after=1, seconds=1.2)  # long enough for a redraw
+    pull("graph", tmp_path / "input", settings(graph, sn, ds), now=NOW, backoff_seconds=FAST)
+    terminal.flush()
+    shown = b""
+    import select
+
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if not ready:
+            break
+        shown += os.read(master, 65536)
+    text = shown.decode("utf-8", errors="replace")
+    assert "pull graph-sign-ins" in text and "records" in text
+    assert not any(s["userPrincipalName"] in text for s in graph.sign_ins[:50])
