@@ -65,11 +65,12 @@ _positive = _at_least(1)
 _seconds = _at_least(0, float, "a number of seconds")
 
 
-def _wait_flag(parser: argparse.ArgumentParser) -> None:
+def _wait_flag(parser: argparse.ArgumentParser,
+               busy: str = "another run is writing to --out") -> None:
     parser.add_argument("--wait", type=_seconds, metavar="SECONDS",
                         default=run_lock.DEFAULT_WAIT_SECONDS,
-                        help="when another run is writing to --out, wait this long for it "
-                             f"before giving up (default {run_lock.DEFAULT_WAIT_SECONDS:g})")
+                        help=f"when {busy}, wait this long for it before giving up "
+                             f"(default {run_lock.DEFAULT_WAIT_SECONDS:g})")
 
 
 def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_help: str,
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "its .ccreview-pull/)")
     pull_cmd.add_argument("--config", type=Path, metavar="FILE", required=True,
                           help="TOML file with the [pull.<source>] section")
+    _wait_flag(pull_cmd, "another pull of the source is running")
 
     attest = sub.add_parser(
         "attest", help="read returned attestation workbooks; write the remediation list",
@@ -452,7 +454,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
         raise UsageError(f"--input {args.input}: not a folder")
     from ccreview.flows.pull import PULL_FLOWS
 
-    lines = _run_flow(PULL_FLOWS[args.source], str(args.input), str(args.config))
+    lines = _run_flow(PULL_FLOWS[args.source], str(args.input), str(args.config), args.wait)
     print("\n".join(lines))
     return EXIT_OK
 

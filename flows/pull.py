@@ -19,9 +19,11 @@ from ccreview.sources import pull
 
 
 @task(name="pull", cache_policy=NO_CACHE)
-def pull_task(source: str, input_dir: str, config_path: str | None) -> list[str]:
+def pull_task(source: str, input_dir: str, config_path: str | None,
+              wait_seconds: float | None = None) -> list[str]:
     folder = Path(input_dir)
-    lines = [r.line(folder) for r in pull(source, folder, load_config(config_path))]
+    lines = [r.line(folder) for r in pull(source, folder, load_config(config_path),
+                                           wait_seconds=wait_seconds)]
     for line in lines:
         get_run_logger().info("%s", line)
     return lines
@@ -30,9 +32,10 @@ def pull_task(source: str, input_dir: str, config_path: str | None) -> list[str]
 def _pull_flow(source: str):
     @flow(name=f"pull-{source}", log_prints=True, on_failure=[notify_failure],
           on_crashed=[notify_failure])
-    def pull_flow(input_dir: str, config_path: str | None = None) -> list[str]:
+    def pull_flow(input_dir: str, config_path: str | None = None,
+                  wait_seconds: float | None = None) -> list[str]:
         redaction.install()  # also when a deployment runs the flow outside the CLI
-        return pull_task(source, input_dir, config_path)
+        return pull_task(source, input_dir, config_path, wait_seconds)
     pull_flow.__doc__ = f"Pull {source} into the input folder (`ccreview pull {source}`)."
     return pull_flow
 

@@ -541,3 +541,35 @@ def test_a_terminal_shows_a_progress_bar_of_records_never_their_content(servers,
     text = shown.decode("utf-8", errors="replace")
     assert "pull graph-sign-ins" in text and "records" in text
     assert not any(s["userPrincipalName"] in text for s in graph.sign_ins[:50])
+
+
+def test_one_pull_of_a_source_at_a_time(servers, tmp_path):
+    """A second pull of the same source while one runs (another process holding its lock)
+    waits, then stops with one line naming the holder; its cursor is untouched."""
+    import subprocess
+    import sys
+
+    graph, sn, ds = servers
+    folder = tmp_path / "input"
+    lock = folder / STATE_FOLDER / "servicenow.lock"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from ccreview.core import run_lock\n"
+        f"with run_lock.holding(Path({str(lock)!r}), 'pull servicenow'):\n"
+        "    print('held', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        from ccreview.core.errors import UsageError
+
+        with pytest.raises(UsageError, match=r"the servicenow pull into .*: in use by "
+                           r"pull servicenow \(pid"):
+            pull("servicenow", folder, settings(graph, sn, ds), now=NOW, wait_seconds=0.5)
+        assert not (folder / STATE_FOLDER / "servicenow.json").exists()
+        assert sn.requests == []
+    finally:
+        holder.kill()
+        holder.wait()
+    assert pull("servicenow", folder, settings(graph, sn, ds), now=NOW)[0].records == len(
+        sn.records)  # once it is free

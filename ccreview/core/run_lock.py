@@ -39,8 +39,10 @@ def _holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def holding(out: Path, flow: str, wait_seconds: float | None = None) -> Iterator[None]:
-    """Hold `out`'s run lock for the block (creating `out` if needed)."""
+def holding(out: Path, flow: str, wait_seconds: float | None = None,
+            label: str | None = None) -> Iterator[None]:
+    """Hold `out`'s run lock for the block (creating `out` if needed); `label` names what
+    is busy in the error (default: `--out <folder>`)."""
     out.mkdir(parents=True, exist_ok=True)
     path = (out / LOCK_FILE).resolve()
     if path in _held:
@@ -61,7 +63,8 @@ def holding(out: Path, flow: str, wait_seconds: float | None = None) -> Iterator
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise UsageError(
-                        f"--out {out}: in use by {_holder(path)}; waited {wait:g} s. Run "
+                        f"{label or f'--out {out}'}: in use by {_holder(path)}; waited "
+                        f"{wait:g} s. Run "
                         "again when it has finished (or give --wait SECONDS)") from None
                 time.sleep(0.2)
         info = {"pid": os.getpid(), "flow": flow, "host": socket.gethostname(),

@@ -22,8 +22,10 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from ccreview.core import run_lock
 from ccreview.core.config import ReviewConfig
 from ccreview.core.errors import UsageError
+from ccreview.core.vocabulary import PULL_STATE_FOLDER
 from ccreview.sources import docusign, graph, servicenow
 from ccreview.sources.windows import PullResult
 
@@ -32,8 +34,10 @@ SOURCES: dict[str, Callable[..., list[PullResult]]] = {
 
 
 def pull(source: str, input_dir: Path, config: ReviewConfig,
-         now: dt.datetime | None = None, backoff_seconds: float = 1.0) -> list[PullResult]:
-    """Pull one source into `input_dir` as its `[pull.<source>]` settings say."""
+         now: dt.datetime | None = None, backoff_seconds: float = 1.0,
+         wait_seconds: float | None = None) -> list[PullResult]:
+    """Pull one source into `input_dir` as its `[pull.<source>]` settings say; one pull
+    of a source at a time (another waits up to `wait_seconds`, then stops naming it)."""
     if source not in SOURCES:
         raise UsageError(f"unknown source {source!r}; expected one of {sorted(SOURCES)}")
     settings = config.pull.get(source)
@@ -41,5 +45,7 @@ def pull(source: str, input_dir: Path, config: ReviewConfig,
         raise UsageError(f"ccreview pull {source}: the config has no [pull.{source}] section "
                          "(see data/config/review.example.toml)")
     input_dir.mkdir(parents=True, exist_ok=True)
-    now = now or dt.datetime.now(dt.UTC)
-    return SOURCES[source](settings, input_dir, now, backoff_seconds)
+    with run_lock.holding(input_dir / PULL_STATE_FOLDER / f"{source}.lock", f"pull {source}",
+                          wait_seconds, label=f"the {source} pull into {input_dir}"):
+        now = now or dt.datetime.now(dt.UTC)
+        return SOURCES[source](settings, input_dir, now, backoff_seconds)
