@@ -420,10 +420,12 @@ def test_sign_ins_are_written_as_the_portal_download_and_read_back_by_hand():
     """Written by hand: Graph's error codes become the portal's Success / Interrupted /
     Failure, 7-digit fractions are cut to seconds, the location is joined; the sign-in
     reader counts only the success as one."""
+    import io
+
     import duckdb
 
     from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-    from ccreview.sources.graph import sign_ins_csv
+    from ccreview.sources.graph import write_sign_ins_csv
 
     base = {"userPrincipalName": "ann@ccpartners.example.org", "appDisplayName": "Portal",
             "appId": "app-1", "userDisplayName": "Ann Lee"}
@@ -437,12 +439,16 @@ def test_sign_ins_are_written_as_the_portal_download_and_read_back_by_hand():
         {**base, "id": "r-bad", "createdDateTime": "2026-10-01T11:00:00Z",
          "status": {"errorCode": 50126, "failureReason": "Invalid username or password."}},
     ]
-    text = sign_ins_csv(records).decode("utf-8")
+    buffer = io.BytesIO()
+    write_sign_ins_csv(buffer, iter(records))
+    assert not buffer.closed  # the caller's file, left open for it to finish
+    text = buffer.getvalue().decode("utf-8")
+    assert text.startswith("\ufeffDate (UTC),Request ID,") and text.count("\ufeff") == 1
     lines = text.lstrip("\ufeff").splitlines()
-    assert lines[1].startswith("2026-10-01T09:00:00Z,r-mfa,")  # oldest first
-    assert ",Interrupted,50074,Strong Authentication is required.," in lines[1]
-    assert lines[2].startswith("2026-10-01T10:00:00Z,r-ok,")
-    assert ',"Phoenix, Arizona, US",Success,0,,' in lines[2]  # no reason on a success
+    assert lines[1].startswith("2026-10-01T10:00:00Z,r-ok,")  # as Graph listed them
+    assert ',"Phoenix, Arizona, US",Success,0,,' in lines[1]  # no reason on a success
+    assert lines[2].startswith("2026-10-01T09:00:00Z,r-mfa,")
+    assert ",Interrupted,50074,Strong Authentication is required.," in lines[2]
     assert ",Failure,50126,Invalid username or password.," in lines[3]
     import tempfile
 

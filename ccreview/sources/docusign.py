@@ -29,7 +29,13 @@ from urllib.parse import urlsplit
 from ccreview.core.config import DocuSignSource
 from ccreview.sources.http import PullError, SourceClient, source_secret
 from ccreview.sources.state import parse_utc, stamp, utc_text
-from ccreview.sources.windows import EventWindow, Page, PullResult, pull_window
+from ccreview.sources.windows import (
+    EventWindow,
+    Page,
+    PullResult,
+    pull_window,
+    write_json_document,
+)
 
 SECRET_VARIABLE = "CCREVIEW_DOCUSIGN_PRIVATE_KEY"
 PAGE = 100
@@ -124,13 +130,9 @@ def pull(settings: DocuSignSource, input_dir: Path, now: dt.datetime,
         except ValueError:
             return None
 
-    def write(envelopes: list[dict], start: dt.datetime, end: dt.datetime
-              ) -> tuple[Path, bytes]:
-        n = len(envelopes)
-        body = {"resultSetSize": str(n), "totalSetSize": str(n), "startPosition": "0",
-                "endPosition": str(n - 1), "envelopes": envelopes}
-        return (input_dir / "docusign" / f"docusign_envelopes_{stamp(start)}_{stamp(end)}.json",
-                json.dumps(body, indent=1, ensure_ascii=False).encode())
+    def counts(n: int) -> dict:  # as listStatusChanges says them, after the envelopes
+        return {"resultSetSize": str(n), "totalSetSize": str(n), "startPosition": "0",
+                "endPosition": str(n - 1)}
 
     spec = EventWindow(
         name="docusign",
@@ -138,6 +140,9 @@ def pull(settings: DocuSignSource, input_dir: Path, now: dt.datetime,
                                 ).replace(microsecond=0),
         latency=dt.timedelta(minutes=settings.latency_minutes), fetch=fetch,
         records=lambda body: body, changed_at=changed_at,
-        key=lambda e: (e.get("envelopeId"), e.get("statusChangedDateTime")), write=write)
+        key=lambda e: (e.get("envelopeId"), e.get("statusChangedDateTime")),
+        path=lambda start, end: (input_dir / "docusign"
+                                 / f"docusign_envelopes_{stamp(start)}_{stamp(end)}.json"),
+        write=lambda fh, envelopes: write_json_document(fh, "envelopes", envelopes, counts))
     with client(settings, backoff_seconds) as c:
         return [pull_window(c, spec, input_dir, now)]

@@ -22,8 +22,9 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from ccreview.core.config import GraphSource
@@ -135,19 +136,19 @@ def pull_sign_ins(c: SourceClient, settings: GraphSource, input_dir: Path,
         latency=dt.timedelta(minutes=settings.latency_minutes),
         fetch=fetch, records=lambda body: body, changed_at=changed_at,
         key=lambda r: r.get("id") or json.dumps(r, sort_keys=True),
-        write=lambda records, start, end: (
-            input_dir / SIGN_INS_FOLDER / f"graph_sign_ins_{stamp(start)}_{stamp(end)}.csv",
-            sign_ins_csv(records)))
+        path=lambda start, end: (input_dir / SIGN_INS_FOLDER
+                                 / f"graph_sign_ins_{stamp(start)}_{stamp(end)}.csv"),
+        write=write_sign_ins_csv)
     return pull_window(c, spec, input_dir, now)
 
 
-def sign_ins_csv(records: list[dict]) -> bytes:
+def write_sign_ins_csv(fh: BinaryIO, records: Iterable[dict]) -> None:
     """Graph `signIn` objects as the Entra portal's sign-in download writes them (UTF-8
-    with a byte-order mark, oldest first)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    with a byte-order mark), in the order Graph lists them (newest first), as they come."""
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\n")
     writer.writerow(SIGN_IN_COLUMNS)
-    for r in sorted(records, key=lambda r: (str(r.get("createdDateTime")), str(r.get("id")))):
+    for r in records:
         status = r.get("status") or {}
         code = status.get("errorCode")
         location = r.get("location") or {}
@@ -164,7 +165,7 @@ def sign_ins_csv(records: list[dict]) -> bytes:
             "Success" if code == 0 else "Interrupted" if code in INTERRUPTED else "Failure",
             code, status.get("failureReason") if code else "", r.get("clientAppUsed"),
             status.get("additionalDetails") or ""])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    text.detach()  # the caller's file stays open
 
 
 def pull(settings: GraphSource, input_dir: Path, now: dt.datetime,

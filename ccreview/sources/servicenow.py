@@ -24,7 +24,13 @@ from typing import Any
 from ccreview.core.config import ServiceNowSource
 from ccreview.sources.http import PullError, SourceClient, source_secret
 from ccreview.sources.state import parse_utc, stamp
-from ccreview.sources.windows import EventWindow, Page, PullResult, pull_window
+from ccreview.sources.windows import (
+    EventWindow,
+    Page,
+    PullResult,
+    pull_window,
+    write_json_document,
+)
 
 SECRET_VARIABLE = "CCREVIEW_SERVICENOW_PASSWORD"
 PAGE = 500
@@ -88,17 +94,14 @@ def pull(settings: ServiceNowSource, input_dir: Path, now: dt.datetime,
         except ValueError:
             return None
 
-    def write(records: list[dict], start: dt.datetime, end: dt.datetime
-              ) -> tuple[Path, bytes]:
-        return (input_dir / "enrollment" / f"servicenow_{stamp(start)}_{stamp(end)}.json",
-                json.dumps({"result": records}, indent=1, ensure_ascii=False).encode())
-
     spec = EventWindow(
         name="servicenow", first_from=lambda now: dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
         latency=dt.timedelta(minutes=settings.latency_minutes), fetch=fetch,
         records=lambda body: body, changed_at=changed_at,
         key=lambda r: (_value(r.get("sys_id")), _value(r.get("sys_updated_on")))
         if r.get("sys_id") else json.dumps(r, sort_keys=True),
-        write=write)
+        path=lambda start, end: (input_dir / "enrollment"
+                                 / f"servicenow_{stamp(start)}_{stamp(end)}.json"),
+        write=lambda fh, records: write_json_document(fh, "result", records))
     with client(settings, backoff_seconds) as c:
         return [pull_window(c, spec, input_dir, now)]

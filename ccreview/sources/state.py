@@ -13,13 +13,15 @@ cursor moves to the window's end and the pages are removed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ccreview.core.vocabulary import PULL_STATE_FOLDER
 
@@ -56,20 +58,27 @@ def private_folder(path: Path) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file whole or not at all, owner-only (a temporary name, fsync, rename)."""
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file written whole or not at all, owner-only: written under a hidden temporary
+    name (the readers skip it), synced, then renamed; an exception leaves nothing."""
     private_folder(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all, owner-only."""
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 class PullState:
@@ -120,10 +129,10 @@ class PullState:
             progress["total"] = total
         self.save()
 
-    def page_bodies(self) -> list[Any]:
-        n = self.data["in_progress"]["pages"]
-        return [json.loads((self.pages / f"page_{i:06d}.json").read_bytes())
-                for i in range(1, n + 1)]
+    def page_bodies(self) -> Iterator[Any]:
+        """The kept pages, in order, one at a time."""
+        for i in range(1, self.data["in_progress"]["pages"] + 1):
+            yield json.loads((self.pages / f"page_{i:06d}.json").read_bytes())
 
     def finish(self, cursor: str | None, written: list[Path] | None = None,
                **extra: Any) -> None:

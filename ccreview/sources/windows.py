@@ -5,16 +5,18 @@ this module keeps the place, checks the window did not move under the pull, and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ccreview.core.progress import progress_bar
 from ccreview.sources.http import PullError, SourceClient
 from ccreview.sources.state import (
     PullState,
+    atomic_file,
     parse_utc,
     private_folder,
     utc_text,
@@ -58,8 +60,9 @@ class EventWindow:
     """How one source's changes are pulled: `fetch(client, start, end, position)` returns
     a page; `records(body)` the records of a kept page; `changed_at(record)` its change
     time (kept when start <= it < end: the API's bounds may be inclusive); `key(record)`
-    identifies it (a record repeated across pages is written once); `write(records, start,
-    end)` returns (path, bytes) of the input file."""
+    identifies it (a record repeated across pages is written once); `path(start, end)` is
+    the input file's and `write(file, records)` writes them into it as they come (a month
+    of a tenant's sign-ins is millions of records: never all in memory)."""
     name: str
     first_from: Callable[[dt.datetime], dt.datetime]
     latency: dt.timedelta
@@ -67,7 +70,8 @@ class EventWindow:
     records: Callable[[Any], Iterable[dict]]
     changed_at: Callable[[dict], dt.datetime | None]
     key: Callable[[dict], Any]
-    write: Callable[[list[dict], dt.datetime, dt.datetime], tuple[Path, bytes]]
+    path: Callable[[dt.datetime, dt.datetime], Path]
+    write: Callable[[BinaryIO, Iterator[dict]], None]
 
 
 def pull_window(client: SourceClient, spec: EventWindow, input_dir: Path,
@@ -107,25 +111,47 @@ def pull_window(client: SourceClient, spec: EventWindow, input_dir: Path,
             state.add_page(page.body, page.next, page.total)
             bar.update(page.records)
     seen: set = set()
-    kept: list[dict] = []
-    for body in state.page_bodies():
-        for record in spec.records(body):
-            when = spec.changed_at(record)
-            key = spec.key(record)
-            if when is not None and not (start <= when < end):
-                continue
-            if key in seen:
-                continue
-            seen.add(key)
-            kept.append(record)
-    if kept:
-        path, data = spec.write(kept, start, end)
-        write_atomic(path, data)
+
+    def kept() -> Iterator[dict]:
+        for body in state.page_bodies():
+            for record in spec.records(body):
+                when = spec.changed_at(record)
+                key = spec.key(record)
+                if (when is not None and not (start <= when < end)) or key in seen:
+                    continue
+                seen.add(key)
+                yield record
+    path = spec.path(start, end)
+    try:
+        with atomic_file(path) as fh:
+            spec.write(fh, kept())
+            if not seen:  # nothing new in the window: no file
+                raise _NothingWritten
         result.written.append(path)
-    result.records = len(kept)
+    except _NothingWritten:
+        pass
+    result.records = len(seen)
     result.requests, result.waited = client.requests, client.waited
     state.finish(progress["to"], result.written)
     return result
+
+
+class _NothingWritten(Exception):
+    """Raised inside `atomic_file` to leave no file behind."""
+
+
+def write_json_document(fh: BinaryIO, key: str, records: Iterator[dict],
+                        tail: Callable[[int], dict] | None = None) -> None:
+    """`{"<key>": [records…], <tail(count)>}` written as the records come, one a line."""
+    fh.write(b"{" + json.dumps(key).encode() + b": [")
+    n = 0
+    for record in records:
+        fh.write((b",\n" if n else b"\n") + json.dumps(record, ensure_ascii=False).encode())
+        n += 1
+    fh.write(b"\n]")
+    for name, value in (tail(n) if tail else {}).items():
+        fh.write(b", " + json.dumps(name).encode() + b": " + json.dumps(value).encode())
+    fh.write(b"}\n")
 
 
 def pull_snapshot(client: SourceClient, name: str, input_dir: Path, folder: Path,
@@ -156,7 +182,7 @@ def pull_snapshot(client: SourceClient, name: str, input_dir: Path, folder: Path
     shutil.rmtree(building, ignore_errors=True)
     private_folder(building)
     result.records = 0
-    for i, body in enumerate(state.page_bodies(), start=1):
+    for i, body in enumerate(state.page_bodies(), start=1):  # one page in memory at a time
         file_name, data = page_file(i, body)
         write_atomic(building / file_name, data)
         result.records += len(body.get("value") or [])
