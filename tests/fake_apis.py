@@ -150,10 +150,13 @@ class FakeGraph(FakeServer):
         self.page_size = page_size
         self.tokens: set[str] = set()
         self.denied: set[str] = set()  # paths answering 403
+        self.expiry: int | None = None
         super().__init__()
 
-    def expire_tokens(self) -> None:
-        self.tokens.clear()
+    def expire_tokens_after(self, requests: int) -> None:
+        """Every token issued so far expires once `requests` more API requests were
+        served: from then on they answer 401 until the client gets a new one."""
+        self.expiry = requests
 
     def handle(self, method, path, query, headers, body):
         if method == "POST" and path == f"/{self.tenant}/oauth2/v2.0/token":
@@ -167,8 +170,16 @@ class FakeGraph(FakeServer):
             self.tokens.add(token)
             return 200, {}, {"token_type": "Bearer", "expires_in": 3599,
                              "access_token": token}
+        if self.expiry is not None:
+            if self.expiry == 0:
+                self.tokens.clear()
+                self.expiry = None
+            else:
+                self.expiry -= 1
         if not _bearer(headers, self.tokens):
-            return 401, {}, {"error": {"code": "InvalidAuthenticationToken"}}
+            return 401, {}, {"error": {"code": "InvalidAuthenticationToken",
+                                       "message": "Lifetime validation failed, the token "
+                                                  "is expired."}}
         if any(d in path for d in self.denied):
             return 403, {}, {"error": {"code": "Authorization_RequestDenied"}}
         if path == "/v1.0/users":

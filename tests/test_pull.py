@@ -312,7 +312,7 @@ def test_refused_credentials_and_permissions_are_one_line_naming_what_is_needed(
 def test_an_expired_token_is_renewed_once_mid_pull(servers, tmp_path):
     graph, sn, ds = servers
     graph.page_size = 50
-    graph.fail("/v1.0/users", 401, times=1, after=2)  # the token expired after two pages
+    graph.expire_tokens_after(2)  # the token expires after two pages
     results = pull("graph", tmp_path / "input", settings(graph, sn, ds), now=NOW,
                    backoff_seconds=FAST)
     assert results[0].records == len(graph.users)
