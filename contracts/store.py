@@ -284,10 +284,25 @@ _LATEST_SUCCESS = """(r.success and (r."user", r.source, r.application, r.occurr
     where success group by "user", source, application))"""
 
 
+def _event_cutoff(retention: Retention, as_of: dt.date) -> dt.datetime:
+    """Sign-in and access events before this are past retention (but an account's latest
+    success)."""
+    return dt.datetime.combine(as_of - dt.timedelta(days=retention.event_days), dt.time(0))
+
+
+def _any_past_retention(con: duckdb.DuckDBPyConnection, rows: str, retention: Retention,
+                        as_of: dt.date) -> bool:
+    """Whether any sign-in or access event of `rows` is older than retention allows: when
+    none is, retention has nothing to judge and the latest-success search over every event
+    (seconds at hospital scale) is skipped."""
+    return bool(con.execute(f"select exists (select 1 from {rows} where occurred_at < ?)",
+                            [_event_cutoff(retention, as_of)]).fetchone()[0])
+
+
 def _retained(table: str, rows: str, retention: Retention, as_of: dt.date) -> str | None:
     """SQL condition (over `rows`, alias r) a row of `table` must meet to be kept, or None
     for a table retention does not touch."""
-    cutoff = dt.datetime.combine(as_of - dt.timedelta(days=retention.event_days), dt.time(0))
+    cutoff = _event_cutoff(retention, as_of)
     adt_cutoff = dt.datetime.combine(
         as_of - dt.timedelta(days=retention.adt_days_after_discharge), dt.time(0))
     if table == "sign_in_events":
@@ -310,6 +325,9 @@ def _prune(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ReviewConfig)
     con.execute("begin transaction")
     try:
         for table in ("sign_in_events", "adt_events"):
+            if table == "sign_in_events" and not _any_past_retention(
+                    con, "store.rows_sign_in_events", config.retention, as_of):
+                continue
             keep = _retained(table, f"store.rows_{table}", config.retention, as_of)
             con.execute(f"delete from store.rows_{table} as r where not {keep}")
             con.execute(f"""
@@ -549,9 +567,13 @@ def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:
 
 def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
           retention: Retention, compact: frozenset[str] = frozenset()) -> None:
-    """Copy the chosen files' rows into `ingested_*` and `parse_issues`, numbered in the
-    files' order as a read of one folder would (retention applied; `compact` tables keep
-    each account's latest success only)."""
+    """Copy the chosen files' rows into `ingested_*` and `parse_issues`, in the files'
+    order as a read of one folder would (retention applied; `compact` tables keep each
+    account's latest success only). A row's `_row_id` is its file's offset (the rows of
+    the files before it, in the run's order) plus its row in the file: ordered as a read
+    of the folder, though not gapless where the store left rows out — and computed
+    without sorting the rows (a window over 28 million sign-ins spilled to disk for
+    minutes)."""
     create_ingest_tables(con, input_files=False)
     for table in CONTRACTS:
         if table in leave_empty:
@@ -559,26 +581,49 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
         column = SNAPSHOT_PARTITION.get(table)
         part = f"coalesce(r.{column}::varchar, '')" if column else "''"
         cols = _columns(table)
+        con.execute(f"""
+            create or replace temp table _offsets as
+            with used as (
+                select distinct c.sha256, n.ord, n.name,
+                       coalesce(max(t.rows_read) over (partition by c.sha256), 0)
+                           as rows_read
+                from store_chosen as c
+                inner join store_names as n using (sha256)
+                left join store.file_tables as t
+                    on t.sha256 = c.sha256 and t.table_name = c.table_name
+                where c.table_name = '{table}'
+            )
+            select sha256, name,
+                   coalesce(sum(rows_read) over (order by ord rows between unbounded
+                                                 preceding and 1 preceding), 0)::bigint
+                       as first_row_id
+            from used""")
         chosen = f"""
-            select n.ord as _ord, n.name as _name, r.*
+            select (o.first_row_id + r.file_row)::integer as _row_id, o.name as _name, r.*
             from store.rows_{table} as r
-            inner join store_names as n using (sha256)
+            inner join _offsets as o using (sha256)
             inner join store_chosen as c
                 on c.sha256 = r.sha256 and c.table_name = '{table}'
                 and (c.part is null or c.part = {part})"""
-        keep = _retained(table, "cand", retention, as_of) or "true"
+        # a compacted table keeps each account's latest success, which retention always
+        # keeps: its own condition alone (testing retention too scanned the rows twice more)
         if table in compact:
-            keep = f"({keep}) and {_LATEST_SUCCESS.format(rows='cand')}"
-        numbered = (f"with cand as ({chosen}) select row_number() over (order by r._ord, "
-                    f"r.file_row) - 1 as _row_id, r.* from cand as r where {keep}")
+            keep = _LATEST_SUCCESS.format(rows="cand")
+        elif table == "sign_in_events" and not _any_past_retention(
+                con, f"({chosen})", retention, as_of):
+            keep = "true"
+        else:
+            keep = _retained(table, "cand", retention, as_of) or "true"
+        kept = f"with cand as ({chosen}) select * from cand as r where {keep}"
         con.execute(f"insert into ingested_{table} (_row_id, {', '.join(cols)}, source_file) "
-                    f"select _row_id, {', '.join(cols)}, _name from ({numbered})")
+                    f"select _row_id, {', '.join(cols)}, _name from ({kept})")
         if con.execute("select count(*) from store.parse_issues where table_name = ? and "
                        "sha256 in (select sha256 from store_names)", [table]).fetchone()[0]:
             con.execute(f"""
                 insert into parse_issues
                 select p.table_name, r._row_id, p.column_name, p.rule, p.reason
                 from store.parse_issues as p
-                inner join ({numbered}) as r using (sha256, file_row)
+                inner join (select sha256, file_row, _row_id from ({kept})) as r
+                    using (sha256, file_row)
                 where p.table_name = '{table}'
                 order by r._row_id, p.column_name""")
