@@ -97,10 +97,18 @@ def test_a_disagreement_stops_the_run_rather_than_publish_both(warehouse, tmp_pa
 
 
 def test_measuring_needs_no_great_expectations(warehouse):
-    """The judging half imports nothing from Great Expectations (seconds of import)."""
+    """The judging half imports nothing from Great Expectations (seconds of import): in a
+    fresh interpreter, where nothing else could have imported it first."""
+    import subprocess
     import sys
 
-    before = {m for m in sys.modules if m.startswith("great_expectations")}
     frame = measure_expectations(warehouse, SAMPLE_AS_OF)
     assert len(frame) == 19 and frame["success"].all()
-    assert {m for m in sys.modules if m.startswith("great_expectations")} == before
+    probe = subprocess.run([sys.executable, "-c", (
+        "import sys\n"
+        "from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse\n"
+        "from ccreview.contracts.expectations import measure_expectations\n"
+        "measure_expectations(build_warehouse(SAMPLE, SAMPLE_AS_OF), SAMPLE_AS_OF)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('great_expectations')))\n")],
+        capture_output=True, text=True, check=True, cwd=str(SAMPLE.parent.parent))
+    assert probe.stdout.strip() == "[]"
