@@ -177,11 +177,9 @@ def pull_snapshot(client: SourceClient, name: str, input_dir: Path, folder: Path
             page = fetch(client, progress["next"])
             state.add_page(page.body, page.next, page.total)
             bar.update(page.records)
-            result.records += page.records
     building = state.folder / f"{name}.building"
     shutil.rmtree(building, ignore_errors=True)
     private_folder(building)
-    result.records = 0
     for i, body in enumerate(state.page_bodies(), start=1):  # one page in memory at a time
         file_name, data = page_file(i, body)
         write_atomic(building / file_name, data)
