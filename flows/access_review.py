@@ -49,9 +49,12 @@ from ccreview.reports.attestation import (
     prepare_attestation,
     write_attestation_shard,
 )
+from ccreview.reports.dormant_accounts import MODELS as DORMANT_MODELS
 from ccreview.reports.dormant_accounts import write_dormant_reports
 from ccreview.reports.files import replace_folder
 from ccreview.reports.r2w import (
+    CENSUS_MODELS,
+    DISTRIBUTION_MODELS,
     census_encrypted,
     census_password,
     finish_census,
@@ -69,6 +72,23 @@ from ccreview.transforms.warehouse import (
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
+# the models each report reads (None: the review and its attestation workbooks read them
+# all); a run builds only what its reports need
+MODELS_READ: dict[str, tuple[str, ...] | None] = {
+    "review": None, "dormant": DORMANT_MODELS, "r2w": DISTRIBUTION_MODELS,
+    "census": CENSUS_MODELS}
+
+
+def models_needed(reports: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The models a run of `reports` must build (with their dependencies); None: all."""
+    needed: list[str] = []
+    for name in reports:
+        read = MODELS_READ[name]
+        if read is None:
+            return None
+        needed += [m for m in read if m not in needed]
+    return tuple(needed)
+
 # Data Docs are built aside and replace out/data_quality only when the whole run succeeded
 PENDING_DATA_DOCS = ".data_quality.pending"
 # and the reports are rendered aside and moved into place once every one is written
@@ -235,17 +255,22 @@ def cancel_data_docs(out_dir: str) -> None:
 @task(name="transform", cache_policy=NO_CACHE)
 @_sanitized("transform")
 def transform(warehouse: str, as_of: str, config_path: str | None,
-              dormancy_days: int | None = None, out_dir: str | None = None
-              ) -> dict[str, int]:
+              dormancy_days: int | None = None, out_dir: str | None = None,
+              models: tuple[str, ...] | None = None) -> dict[str, int] | None:
+    """Build the models (`models` and their dependencies, or all); returns the findings
+    per rule, or None when the run's reports need no findings (the census)."""
     logger = get_run_logger()
     config = load_config(config_path).with_dormancy_days(dormancy_days)
     with connect_warehouse(warehouse) as con:
         load_reference_tables(con, config, dt.date.fromisoformat(as_of),
                               Path(out_dir) / HISTORY if out_dir else None)
-        models = build_models(con)
+        built = build_models(con, models)
+        if "findings" not in built:
+            logger.info("built %d models (no findings: not needed by this run)", len(built))
+            return None
         counts = dict(con.execute("select rule, count(*) from findings group by rule "
                                   "order by rule").fetchall())
-    logger.info("built %d models; %d findings", len(models), sum(counts.values()))
+    logger.info("built %d models; %d findings", len(built), sum(counts.values()))
     return {k: int(v) for k, v in counts.items()}
 
 
@@ -554,7 +579,8 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         check_shrink(str(building), out_dir)
     quality = data_quality(str(building), as_of, out_dir)
     lap("data quality")
-    findings = transform(str(building), as_of, config_path, dormancy_days, out_dir)
+    findings = transform(str(building), as_of, config_path, dormancy_days, out_dir,
+                         models_needed(reports))
     lap("transform")
     written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
                      dormancy_days, task_runner, workers, replace, fingerprint,
@@ -571,7 +597,8 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     shutil.rmtree(out / ".duckdb_spill", ignore_errors=True)
     written.append(str(final))
     written.append(str(out / "data_quality" / "index.html"))
-    print(f"Review as of {as_of}: {sum(findings.values())} findings, "
+    found = "" if findings is None else f"{sum(findings.values())} findings, "
+    print(f"{'Census' if run == 'census' else 'Review'} as of {as_of}: {found}"
           f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read, "
           f"{quality['not_met']} of {quality['expectations']} data-quality expectations not met")
     if keep_patient_data:
@@ -581,7 +608,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
               "once the census was written (--keep-patient-data keeps it)")
     _publish_artifacts(run, as_of, ingested, validated, quality, findings, seconds)
     return {"as_of": as_of, "ingest": ingested, "validate": validated,
-            "data_quality": quality, "findings_by_rule": findings, "outputs": written,
+            "data_quality": quality, "findings_by_rule": findings or {}, "outputs": written,
             "stage_seconds": seconds, "patient_data_kept": keep_patient_data,
             "patient_rows_removed": patient_rows}
 
@@ -684,18 +711,20 @@ ARTIFACT_TITLES = {"review": "Clinical Connectivity access review",
 
 
 def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, quality: dict,
-                       findings: dict[str, int], seconds: dict[str, float]) -> None:
+                       findings: dict[str, int] | None, seconds: dict[str, float]) -> None:
     """A markdown summary and a table of counts on the flow run in the Prefect UI, under
     keys of their own flow (`access-review-summary`, `dormant-accounts-summary`, ...):
-    counts only, never data values."""
+    counts only, never data values. A run that computes no findings (the census) has no
+    findings table."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     flow_name = FLOW_OF_RUN[run]
     create_markdown_artifact(
         key=f"{flow_name}-summary",
         markdown=(f"# {ARTIFACT_TITLES[run]} as of {as_of}\n\n"
-                  f"- findings: **{sum(findings.values())}**\n"
-                  f"- input files: {ingested['files']}; rows read {validated['read']}, "
+                  + ("" if findings is None else
+                     f"- findings: **{sum(findings.values())}**\n")
+                  + f"- input files: {ingested['files']}; rows read {validated['read']}, "
                   f"accepted {validated['accepted']}, quarantined {validated['quarantined']}\n"
                   f"- data-quality expectations not met: {quality['not_met']} of "
                   f"{quality['expectations']}\n"
@@ -703,6 +732,8 @@ def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, qu
                   + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + "\n"),
         description=f"{ARTIFACT_TITLES[run]} as of {as_of}: counts only; the reports are in "
                     "the output folder.")
+    if findings is None:
+        return
     create_table_artifact(
         key=f"{flow_name}-findings-by-rule",
         table=[{"rule": rule, "findings": n} for rule, n in sorted(findings.items())],

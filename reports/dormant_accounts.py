@@ -36,6 +36,7 @@ SUPPORT_RULES = support_desk_rules()  # from the findings catalog
 EXCEPTION_HEADERS = ["Account", "Rule", "Reason", "Approved by", "Expires", "Status",
                      "Findings suppressed"]
 MAX_ADMIN_SHEETS = 100
+MODELS = ("dormant_accounts", "exception_status")  # the warehouse models read here
 TITLE = "Dormant and orphaned accounts"
 
 

@@ -49,6 +49,9 @@ MOVEMENT_HEADERS = ["FIN", "Last name", "Event", "When", "Facility", "Unit", "Ro
 EVENT_NAMES = {"A01": "Admit", "A02": "Transfer", "A03": "Discharge", "A04": "Registration",
                "A08": "Update"}
 PASSWORD_VARIABLE = "CCREVIEW_CENSUS_PASSWORD"
+# the warehouse models each report reads: a census run builds these and what they need
+DISTRIBUTION_MODELS = ("r2w_distribution", "int_r2w_recipients")
+CENSUS_MODELS = ("census_providers", "census_patients", "census_movements")
 MANIFEST_COLUMNS = ["file", "request_number", "provider_name", "provider_email",
                     "provider_npi", "recipients", "patients", "encrypted"]
 

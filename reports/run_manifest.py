@@ -50,17 +50,18 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
                                          "quarantined": int(t["rows_quarantined"])}
                        for t in tables.to_dict("records")},
         })
+    # a run that built no findings (the census) says nothing about them
     counts = dict(con.execute("select rule, count(*) from findings group by rule "
-                              "order by rule").fetchall())
+                              "order by rule").fetchall()) if _has_table(con, "findings") \
+        else None
     quality = con.execute(
         "select count(*), count(*) filter (where not success) from data_quality_results"
-    ).fetchall()[0] if con.execute(
-        "select count(*) from information_schema.tables where table_name = "
-        "'data_quality_results'").fetchall()[0][0] else (0, 0)
+    ).fetchall()[0] if _has_table(con, "data_quality_results") else (0, 0)
     base = path.parent
     manifest = {
         "as_of": as_of, "input_dir": input_dir, "inputs": inputs, "settings": settings,
-        "findings_by_rule": {k: int(v) for k, v in counts.items()},
+        **({} if counts is None else
+           {"findings_by_rule": {k: int(v) for k, v in counts.items()}}),
         "data_quality": {"expectations": int(quality[0]), "not_met": int(quality[1])},
         "versions": versions(),
         "outputs": [{"path": p.relative_to(base).as_posix() if p.is_relative_to(base)
@@ -73,6 +74,11 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables "
+                            "where table_name = ?", [name]).fetchall()[0][0])
 
 
 def unchanged_run(out_dir: Path, fingerprint: str) -> dict | None:

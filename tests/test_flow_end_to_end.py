@@ -297,6 +297,30 @@ def test_one_census_workbook_per_subscribed_provider(review_run):
     assert set(manifest["file"]) == expected
 
 
+def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path):
+    """The daily census builds the models its reports read and what they need (no rule,
+    no finding), and writes the same distribution list and census workbooks, byte for
+    byte, as the full review of the same folder and date."""
+    reviewed, _ = review_run
+    out = tmp_path / "census-out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["census", "--input", str(SAMPLE), "--out", str(out),
+                     "--as-of", "2026-11-01", "--no-store"])
+    assert code == 0, printed.getvalue()[-2000:]
+    census = sorted(p.relative_to(out) for p in (out / "census").iterdir())
+    assert len(census) > 2
+    for name in [*census, "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx"]:
+        assert (out / name).read_bytes() == (reviewed / name).read_bytes(), name
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        tables = {t for (t,) in con.execute("select table_name from information_schema."
+                                            "tables").fetchall()}
+    assert {"census_providers", "r2w_distribution", "int_r2w_recipients"} <= tables
+    assert not {t for t in tables if t.startswith("rule_")}
+    assert not {"findings", "findings_all", "finding_exceptions", "dormant_accounts"} & tables
+    assert "findings_by_rule" not in json.loads((out / "run_manifest.json").read_text())
+
+
 EXTERNAL = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']|url\(\s*["']?)(?:https?:)?//""",
                       re.IGNORECASE)
 

@@ -73,3 +73,21 @@ def test_overlapping_exports_break_no_grain_and_change_no_finding(tmp_path, samp
         (inp / "again" / generated).unlink()
     con = build_warehouse(inp, SAMPLE_AS_OF)
     assert finding_keys(con) == finding_keys(sample_warehouse)
+
+
+def test_a_run_builds_what_it_needs_and_everything_that_needs():
+    """`build_order(needed)`: those models and, transitively, every model they refer to,
+    each still after its dependencies; nothing else (the census: no rule, no finding)."""
+    order = [name for name, _ in warehouse.build_order(["census_providers"])]
+    sql = warehouse.model_sql()
+    names = set(sql)
+    position = {name: i for i, name in enumerate(order)}
+    for name in order:
+        for dependency in warehouse._dependencies(sql[name], names - {name}):
+            assert dependency in position and position[dependency] < position[name]
+    assert {"census_providers", "int_adt_visits", "stg_adt_events", "int_groups"} <= set(order)
+    assert not [n for n in order if n.startswith(("rule_", "finding"))]
+    assert len(order) < len(names)
+    assert set(warehouse.rule_models()) <= {n for n, _ in warehouse.build_order(["findings"])}
+    with pytest.raises(ValueError, match="no_such_model"):
+        warehouse.build_order(["no_such_model"])
