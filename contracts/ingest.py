@@ -235,11 +235,14 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
         con.execute(contract.ddl().replace(f"create table {t} (",
                                            f"create table {table_home(con, f'raw_{t}')} (", 1))
         cols = ", ".join(f'"{c.name}"' for c in contract.columns)
+        # a bulk table's rows are copied as they lie: sorting 28 million sign-ins by row id
+        # took 12 of the stage's 27 s at 10,000 groups, and no model depends on their order
+        # (its SQL aggregates them); the smaller tables keep the input's order
         con.execute(f"""
             insert into raw_{t}
             select {cols}, source_file, source_line from ingested_{t}
             where _row_id not in (select _row_id from _bad_rows where table_name = '{t}')
-            order by _row_id""")
+            """ + ("" if contract.bulk else "order by _row_id"))
     con.execute("create or replace table input_reconciliation as " + " union all ".join(
         f"""select source_file, '{c.table}' as table_name, count(*)::bigint as rows_read,
                    count(*) filter (where b._row_id is null)::bigint as rows_accepted,
