@@ -91,3 +91,36 @@ def test_a_run_builds_what_it_needs_and_everything_that_needs():
     assert set(warehouse.rule_models()) <= {n for n, _ in warehouse.build_order(["findings"])}
     with pytest.raises(ValueError, match="no_such_model"):
         warehouse.build_order(["no_such_model"])
+
+
+def test_a_key_shared_by_rows_whose_other_columns_differ_is_found(sample_warehouse):
+    """The key check groups the keys only when their hashes agree; a duplicate key, with
+    or without empty parts, is still counted exactly."""
+    sample_warehouse.execute(
+        "create or replace temp table t_dup as select * from (values "
+        "('a', 1, 'x'), ('a', 1, 'y'), ('b', null, 'x'), ('b', null, 'y'), ('c', 2, 'x')) "
+        "as t(k, n, other)")
+    with pytest.raises(warehouse.ModelGrainError, match="2 key value.s. on more than one"):
+        warehouse.check_key(sample_warehouse, "t_dup", ["k", "n?"])
+    warehouse.check_key(sample_warehouse, "t_dup", ["k", "n?", "other"])
+
+
+def test_a_model_may_be_a_view_but_never_a_patient_table(sample_warehouse, monkeypatch):
+    kinds = dict(sample_warehouse.execute(
+        "select table_name, table_type from information_schema.tables "
+        "where table_name in ('stg_sign_in_events', 'int_last_successful_events')").fetchall())
+    assert kinds == {"stg_sign_in_events": "VIEW", "int_last_successful_events": "BASE TABLE"}
+    assert warehouse.model_materialization("-- materialized: view\nselect 1") == "view"
+    assert warehouse.model_materialization("select 1") == "table"
+    with pytest.raises(ValueError, match="neither table nor view"):
+        warehouse.model_materialization("-- materialized: ephemeral\nselect 1")
+    real = warehouse.model_sql
+
+    def patient_view() -> dict[str, str]:
+        sql = real()
+        sql["stg_adt_events"] = "-- materialized: view\n" + sql["stg_adt_events"]
+        return sql
+
+    monkeypatch.setattr(warehouse, "model_sql", patient_view)
+    with pytest.raises(ValueError, match="stg_adt_events holds patient data"):
+        build_warehouse(SAMPLE, SAMPLE_AS_OF)

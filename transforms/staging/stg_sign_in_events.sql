@@ -1,5 +1,6 @@
 -- grain: one row per sign-in (Entra sign-in log) or application access event
 -- key: source_file, source_line
+-- materialized: view
 with source as (
     select * from raw_sign_in_events
 ),
