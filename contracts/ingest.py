@@ -202,7 +202,9 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
     counts, which reconcile: read = accepted + quarantined."""
     con.execute(QUARANTINE_DDL)
     con.execute(QUARANTINE_DDL.replace("table quarantine", "table row_warnings"))
-    con.execute("create or replace temp table _bad_rows (table_name varchar, _row_id bigint)")
+    # the quarantined rows' ids, per table: what raw_<table> leaves out
+    con.execute("create or replace table quarantined_row_ids "
+                "(table_name varchar, _row_id bigint)")
     for contract in CONTRACTS.values():
         t = contract.table
         issues = con.execute(
@@ -230,29 +232,41 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
                        i.reason
                 from _issues as i inner join ingested_{t} as r using (_row_id)
                 order by r.source_file, r.source_line, i.column_name, i.rule""")
-            con.execute("insert into _bad_rows select distinct table_name, _row_id from _issues")
-        con.execute(f"drop table if exists raw_{t}")
+            con.execute("insert into quarantined_row_ids "
+                        "select distinct table_name, _row_id from _issues")
+        _drop(con, f"raw_{t}")
+        cols = ", ".join(f'"{c.name}"' for c in contract.columns)
+        accepted = (f"select {cols}, source_file, source_line from ingested_{t} "
+                    f"where _row_id not in (select _row_id from quarantined_row_ids "
+                    f"where table_name = '{t}')")
+        if contract.bulk:
+            # a view, not a copy: copying the 28 million sign-ins of 10,000 groups took 22
+            # of the stage's 27 s (12 s of it sorting them by row id); what reads them
+            # aggregates them, whatever their order
+            con.execute(f"create view raw_{t} as {accepted}")
+            continue
         con.execute(contract.ddl().replace(f"create table {t} (",
                                            f"create table {table_home(con, f'raw_{t}')} (", 1))
-        cols = ", ".join(f'"{c.name}"' for c in contract.columns)
-        # a bulk table's rows are copied as they lie: sorting 28 million sign-ins by row id
-        # took 12 of the stage's 27 s at 10,000 groups, and no model depends on their order
-        # (its SQL aggregates them); the smaller tables keep the input's order
-        con.execute(f"""
-            insert into raw_{t}
-            select {cols}, source_file, source_line from ingested_{t}
-            where _row_id not in (select _row_id from _bad_rows where table_name = '{t}')
-            """ + ("" if contract.bulk else "order by _row_id"))
+        con.execute(f"insert into raw_{t} {accepted} order by _row_id")
     con.execute("create or replace table input_reconciliation as " + " union all ".join(
         f"""select source_file, '{c.table}' as table_name, count(*)::bigint as rows_read,
                    count(*) filter (where b._row_id is null)::bigint as rows_accepted,
                    count(b._row_id)::bigint as rows_quarantined
             from ingested_{c.table} as i
-            left join (select _row_id from _bad_rows where table_name = '{c.table}') as b
+            left join (select _row_id from quarantined_row_ids
+                       where table_name = '{c.table}') as b
                 using (_row_id)
             group by source_file""" for c in CONTRACTS.values()) + " order by all")
     rows = con.execute("select * from input_reconciliation").fetchall()
     return {(f, t): TableCounts(r, a, q) for f, t, r, a, q in rows}
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop table or view `name`, if there is one."""
+    kind = con.execute("select table_type from information_schema.tables "
+                       "where table_name = ?", [name]).fetchall()
+    if kind:
+        con.execute(f"drop {'view' if kind[0][0] == 'VIEW' else 'table'} {name}")
 
 
 def _required_failures(con: duckdb.DuckDBPyConnection, contract: Contract) -> pd.DataFrame:

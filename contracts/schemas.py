@@ -39,7 +39,8 @@ class Column:
 @dataclass(frozen=True)
 class Contract:
     """`bulk` tables (tens of millions of rows) are validated in SQL, never in pandas: their
-    rules are `required` columns plus the reader's own parse checks."""
+    rules are `required` columns plus the reader's own parse checks; their `raw_` table is
+    a view of the accepted rows, not a copy."""
     table: str
     grain: str
     columns: tuple[Column, ...]

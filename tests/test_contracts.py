@@ -121,3 +121,31 @@ def test_warning_checks_keep_the_row_and_list_it(tmp_path):
     warned = con.execute("select column_name, rule from row_warnings order by all").fetchall()
     assert warned == [("(row)", "middle_initial_xor_flag"), ("(row)", "middle_initial_xor_flag"),
                       ("(row)", "npi_check_digit")]
+
+
+def test_a_bulk_tables_accepted_rows_are_a_view_that_leaves_the_quarantined_out():
+    """Sign-ins are not copied into raw_sign_in_events: it is a view of the ingested rows
+    without the quarantined ones, which the quarantine names by file and line."""
+    from ccreview.contracts.ingest import create_ingest_tables
+
+    con = duckdb.connect()
+    create_ingest_tables(con)
+    con.execute("""insert into ingested_sign_in_events values
+        (0, 'ada@clinic.example', 'Portal', timestamp '2026-10-30 08:00', true,
+         'entra_sign_in_log', 'r-1', 'signins/a.csv', 2),
+        (1, null, 'Portal', timestamp '2026-10-30 09:00', true,
+         'entra_sign_in_log', 'r-2', 'signins/a.csv', 3),
+        (2, 'joan@clinic.example', 'Portal', null, false,
+         'entra_sign_in_log', 'r-3', 'signins/a.csv', 4)""")
+    counts = validate_ingested(con)
+    c = counts[("signins/a.csv", "sign_in_events")]
+    assert (c.read, c.accepted, c.quarantined) == (3, 1, 2)
+    assert con.execute("select table_type from information_schema.tables "
+                       "where table_name = 'raw_sign_in_events'").fetchall() == [("VIEW",)]
+    assert con.execute("select \"user\", source_line from raw_sign_in_events").fetchall() == [
+        ("ada@clinic.example", 2)]
+    assert con.execute("select source_line, column_name, rule from quarantine "
+                       "where table_name = 'sign_in_events' order by all").fetchall() == [
+        (3, "user", "not_nullable"), (4, "occurred_at", "not_nullable")]
+    validate_ingested(con)  # again on the same warehouse: the view is replaced
+    assert con.execute("select count(*) from raw_sign_in_events").fetchone() == (1,)
