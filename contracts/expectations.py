@@ -263,16 +263,18 @@ class DataDocsError(Exception):
 @dataclass
 class DataDocsBuild:
     """Great Expectations building the Data Docs in a process of its own, from the frames
-    `measure_expectations` wrote — importing it takes seconds, so it runs beside the
-    rest of the run rather than before it. `finish` waits, checks that its verdicts are
-    the ones measured in DuckDB, and puts the site at `docs_dir`; `cancel` stops it and
-    removes what it left."""
+    `measure_expectations` wrote. Importing it takes seconds, so the process is started
+    early (`start`: at the beginning of a run, while the inputs are read) and waits; `go`
+    hands it the measured frames, and it builds beside the rest of the run. `finish`
+    waits, checks that its verdicts are the ones measured in DuckDB, and puts the site at
+    `docs_dir`; `cancel` stops it and removes what it left."""
     process: subprocess.Popen
     docs_dir: Path
-    measured: pd.DataFrame
+    as_of: dt.date
+    measured: pd.DataFrame | None = None
 
     @classmethod
-    def start(cls, docs_dir: Path, as_of: dt.date, measured: pd.DataFrame) -> DataDocsBuild:
+    def start(cls, docs_dir: Path, as_of: dt.date) -> DataDocsBuild:
         from ccreview.core.processes import die_with_parent
 
         frames, staging = data_docs_paths(docs_dir)
@@ -281,14 +283,26 @@ class DataDocsBuild:
         process = subprocess.Popen(
             [sys.executable, "-m", "ccreview.contracts.expectations", str(frames),
              str(staging), as_of.isoformat()],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # a traceback may quote data: its result file says
-            env=env, preexec_fn=die_with_parent())
-        return cls(process, docs_dir.resolve(), measured)
+            env=env, preexec_fn=die_with_parent(background=True))
+        return cls(process, docs_dir.resolve(), as_of)
+
+    def go(self, measured: pd.DataFrame) -> None:
+        """The frames are written (`measured`: DuckDB's verdicts): build now."""
+        self.measured = measured
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(GO)
+            self.process.stdin.close()
+        except BrokenPipeError:  # it died waiting: `finish` says how
+            pass
 
     def finish(self, timeout: float = 1800) -> None:
         frames, staging = data_docs_paths(self.docs_dir)
         try:
+            if self.measured is None:
+                raise DataDocsError("the Data Docs builder was never given the frames")
             code = self.process.wait(timeout)
             outcome = json.loads((frames / "results.json").read_text(encoding="utf-8")) \
                 if (frames / "results.json").exists() else {}
@@ -313,19 +327,32 @@ class DataDocsBuild:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
         for path in data_docs_paths(self.docs_dir):
             shutil.rmtree(path, ignore_errors=True)
 
 
 def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                     docs_dir: Path, wait: bool = True) -> pd.DataFrame | DataDocsBuild:
+                     docs_dir: Path, wait: bool = True, build: DataDocsBuild | None = None
+                     ) -> pd.DataFrame | DataDocsBuild:
     """Judge every expectation in DuckDB (`data_quality_results`) and build the Data Docs
-    under `docs_dir`: waits and returns the results, or (`wait=False`) returns the build
-    under way (its `measured` are the results) for the caller to `finish`."""
+    under `docs_dir` (by `build`, a builder started earlier for it, or a new one): waits
+    and returns the results, or (`wait=False`) returns the build under way (its `measured`
+    are the results) for the caller to `finish`."""
     frames, _ = data_docs_paths(docs_dir)
     shutil.rmtree(frames, ignore_errors=True)
-    measured = measure_expectations(con, as_of, frames)
-    build = DataDocsBuild.start(docs_dir, as_of, measured)
+    if build is None:
+        build = DataDocsBuild.start(docs_dir, as_of)
+    if build.docs_dir != docs_dir.resolve() or build.as_of != as_of:
+        build.cancel()
+        raise ValueError("a Data Docs builder started for another folder or date")
+    try:
+        measured = measure_expectations(con, as_of, frames)
+    except BaseException:
+        build.cancel()
+        raise
+    build.go(measured)
     if not wait:
         return build
     build.finish()
@@ -453,11 +480,20 @@ def _with_static_index(text: str, docs_dir: Path) -> str:
     return text.replace("</body>", block + "</body>", 1)
 
 
+GO = b"go\n"  # what the run writes to the waiting builder once the frames are there
+
+
 def main(argv: list[str]) -> int:
     """`python -m ccreview.contracts.expectations FRAMES STAGING AS_OF` (the builder
-    process): writes FRAMES/results.json — the verdicts, or the error's class name."""
+    process): imports Great Expectations, waits for `go` on its standard input (the
+    frames are written), then writes FRAMES/results.json — the verdicts, or the error's
+    class name. Without `go` (the run stopped first) it leaves without building."""
     frames, staging, as_of = Path(argv[0]), Path(argv[1]), dt.date.fromisoformat(argv[2])
     os.umask(0o077)
+    import great_expectations  # noqa: F401 - seconds: done while the run reads its inputs
+
+    if sys.stdin.buffer.readline() != GO:
+        return 0
     try:
         outcome: dict = {"results": build_data_docs(frames, staging, as_of)}
     except Exception as exc:  # noqa: BLE001 - its message may quote data: the class only

@@ -224,7 +224,8 @@ def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
     logger = get_run_logger()
     with connect_warehouse(warehouse) as con:
         build = run_expectations(con, dt.date.fromisoformat(as_of),
-                                 Path(out_dir) / PENDING_DATA_DOCS, wait=False)
+                                 Path(out_dir) / PENDING_DATA_DOCS, wait=False,
+                                 build=_DATA_DOCS_BUILDS.pop(out_dir, None))
     _DATA_DOCS_BUILDS[out_dir] = build
     results = build.measured
     failed = int((~results["success"]).sum()) if len(results) else 0
@@ -236,6 +237,14 @@ def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
 # the Data Docs build under way per output folder (a process handle: kept here, never
 # passed through Prefect)
 _DATA_DOCS_BUILDS: dict[str, DataDocsBuild] = {}
+
+
+def start_data_docs(out_dir: str, as_of: str) -> None:
+    """Start the run's Data Docs builder now: it imports Great Expectations (seconds)
+    while the inputs are read, then waits for the data-quality stage's frames."""
+    cancel_data_docs(out_dir)
+    _DATA_DOCS_BUILDS[out_dir] = DataDocsBuild.start(Path(out_dir) / PENDING_DATA_DOCS,
+                                                     dt.date.fromisoformat(as_of))
 
 
 @_sanitized("data quality")
@@ -561,6 +570,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         seconds[stage] = round(now - clock, 3)
         clock = now
 
+    start_data_docs(out_dir, as_of)
     ingested = ingest(input_dir, str(building), config_path, as_of,
                       str(store) if store else None, run)
     fingerprint = fingerprint_run(str(building), out_dir, as_of, config_path, reports,
@@ -568,6 +578,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     previous = None if force or replace else unchanged_run(out, fingerprint)
     if previous is not None:  # same inputs, history, settings and code: same reports
         lap("ingest")
+        cancel_data_docs(out_dir)
         _remove(_warehouse_files(building))
         return _unchanged_result(as_of, out, ingested, previous, seconds)
     if store is not None:

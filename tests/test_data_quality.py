@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from ccreview.contracts.expectations import (
+    DataDocsBuild,
     DataDocsError,
     data_docs_paths,
     measure_expectations,
@@ -94,6 +95,37 @@ def test_a_disagreement_stops_the_run_rather_than_publish_both(warehouse, tmp_pa
     with pytest.raises(DataDocsError, match="disagree on 2 expectation results"):
         build.finish()
     assert not docs.exists()
+
+
+def test_the_builder_started_early_waits_for_the_frames(warehouse, tmp_path):
+    """A run starts its builder before reading its inputs (Great Expectations' import then
+    overlaps them); the builder does nothing until told the frames are there, and a run
+    that stops first (an unchanged rerun, a failed stage) leaves no process and no file."""
+    import time
+
+    docs = tmp_path / "data_quality"
+    early = DataDocsBuild.start(docs, SAMPLE_AS_OF)
+    time.sleep(8)  # long enough to import Great Expectations and reach the wait
+    assert early.process.poll() is None  # still waiting
+    assert not any(p.exists() for p in data_docs_paths(docs))
+    measured = run_expectations(warehouse, SAMPLE_AS_OF, docs, build=early)
+    assert len(measured) == 19 and (docs / "index.html").is_file()
+    assert early.process.poll() is not None
+
+    stopped = DataDocsBuild.start(tmp_path / "stopped", SAMPLE_AS_OF)
+    stopped.cancel()
+    assert stopped.process.poll() is not None
+    assert not any(p.exists() for p in data_docs_paths(tmp_path / "stopped"))
+    never_told = DataDocsBuild.start(tmp_path / "never", SAMPLE_AS_OF)
+    never_told.process.stdin.close()  # the run ended without a data-quality stage
+    assert never_told.process.wait(120) == 0
+    assert not any(p.exists() for p in data_docs_paths(tmp_path / "never"))
+    with pytest.raises(DataDocsError, match="never given the frames"):
+        never_told.finish()
+    other = DataDocsBuild.start(tmp_path / "other", SAMPLE_AS_OF)
+    with pytest.raises(ValueError, match="another folder or date"):
+        run_expectations(warehouse, SAMPLE_AS_OF, tmp_path / "elsewhere", build=other)
+    assert other.process.poll() is not None
 
 
 def test_measuring_needs_no_great_expectations(warehouse):

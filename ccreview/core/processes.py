@@ -5,6 +5,7 @@ run killed with SIGKILL takes them with it."""
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -15,6 +16,18 @@ def _die_with_parent() -> None:  # runs in the child, between fork and exec
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def die_with_parent() -> Callable[[], None] | None:
-    """`preexec_fn` for `subprocess.Popen`: the child gets SIGTERM when this process dies."""
-    return _die_with_parent if sys.platform.startswith("linux") else None
+def _die_with_parent_yielding() -> None:
+    _die_with_parent()
+    os.nice(BACKGROUND_NICENESS)
+
+
+# a background helper's priority: it takes the cores the run leaves idle, never the run's
+BACKGROUND_NICENESS = 10
+
+
+def die_with_parent(background: bool = False) -> Callable[[], None] | None:
+    """`preexec_fn` for `subprocess.Popen`: the child gets SIGTERM when this process dies
+    (and, `background`, a lower priority than the run's own work)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return _die_with_parent_yielding if background else _die_with_parent
