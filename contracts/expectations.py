@@ -27,6 +27,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ccreview.core.duckdb_catalog import sql_path
+
 log = logging.getLogger(__name__)
 
 # How recent the latest activity in an export must be for the export to count as current.
@@ -168,7 +170,7 @@ def measure_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                             "rows": rows, "description": check.label})
         if frames_dir is not None:
             frames_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            con.execute(f"copy _dq_frame to '{_sql_path(frames_dir / suite_name)}.parquet' "
+            con.execute(f"copy _dq_frame to '{sql_path(frames_dir / suite_name)}.parquet' "
                         "(format parquet)")
         con.execute("drop table _dq_frame")
     frame = pd.DataFrame(results, columns=RESULT_COLUMNS)
@@ -183,10 +185,6 @@ def measure_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
 def _snake(kind: str) -> str:
     """ExpectColumnValuesToBeUnique -> expect_column_values_to_be_unique (GE's type)."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _literal(value: object) -> str:

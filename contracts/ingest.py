@@ -29,6 +29,7 @@ from ccreview.core.config import (
     TimeZones,
 )
 from ccreview.core.digest import file_sha256
+from ccreview.core.duckdb_catalog import drop_relation
 from ccreview.core.errors import UnreadableInputError
 from ccreview.core.patient_data import table_home
 from ccreview.core.progress import progress_bar
@@ -234,7 +235,7 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
                 order by r.source_file, r.source_line, i.column_name, i.rule""")
             con.execute("insert into quarantined_row_ids "
                         "select distinct table_name, _row_id from _issues")
-        _drop(con, f"raw_{t}")
+        drop_relation(con, f"raw_{t}")
         cols = ", ".join(f'"{c.name}"' for c in contract.columns)
         accepted = (f"select {cols}, source_file, source_line from ingested_{t} "
                     f"where _row_id not in (select _row_id from quarantined_row_ids "
@@ -259,14 +260,6 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
             group by source_file""" for c in CONTRACTS.values()) + " order by all")
     rows = con.execute("select * from input_reconciliation").fetchall()
     return {(f, t): TableCounts(r, a, q) for f, t, r, a, q in rows}
-
-
-def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop table or view `name`, if there is one."""
-    kind = con.execute("select table_type from information_schema.tables "
-                       "where table_name = ?", [name]).fetchall()
-    if kind:
-        con.execute(f"drop {'view' if kind[0][0] == 'VIEW' else 'table'} {name}")
 
 
 def _required_failures(con: duckdb.DuckDBPyConnection, contract: Contract) -> pd.DataFrame:

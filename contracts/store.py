@@ -68,6 +68,7 @@ from ccreview.contracts.readers import (
 from ccreview.contracts.schemas import CONTRACTS
 from ccreview.core.config import Retention, ReviewConfig
 from ccreview.core.digest import file_sha256
+from ccreview.core.duckdb_catalog import sql_path
 from ccreview.core.errors import UsageError
 from ccreview.core.progress import progress_bar
 
@@ -120,10 +121,6 @@ class StoreSummary:
     seen_before: int = 0
     from_store: int = 0
     not_read: int = 0
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -440,7 +437,7 @@ def _attach(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     store_path.parent.mkdir(parents=True, exist_ok=True)
     new_store = not store_path.exists()
     try:
-        con.execute(f"attach '{_sql_path(store_path)}' as store")
+        con.execute(f"attach '{sql_path(store_path)}' as store")
     except duckdb.Error:  # the message may quote the file's bytes
         raise UsageError(f"--store {store_path}: cannot be opened as the evidence store (not "
                          "a DuckDB database, unreadable, or in use by another program)"

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from ccreview.core.config import setting_label
+from ccreview.core.duckdb_catalog import has_table
 from ccreview.core.vocabulary import FINDING_COLUMNS, SUITE_LABELS
 from ccreview.reports.files import atomic_path, write_csv
 from ccreview.reports.review_summary import Headline, write_html_summary
@@ -74,7 +75,7 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
                          "rows_quarantined from input_summary order by source_file").df()
     catalog = con.execute("select rule, severity, description from findings_catalog").df()
     notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
-    has_dq = _has_table(con, "data_quality_results")
+    has_dq = has_table(con, "data_quality_results")
     expectations = con.execute(
         "select suite, description, column_name, case when success then 'met' else 'NOT MET' "
         "end, rows, expectation from data_quality_results "
@@ -229,11 +230,6 @@ def _summary(book: StreamingBook, ctx: ReviewContext, headline: Headline,
     ws.line("Inputs", fmt="heading")
     ws.table(["File", "Format", "Status", "Note", "Rows read", "Accepted", "Quarantined"],
              [list(r) for r in inputs.itertuples(index=False, name=None)])
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_name = ?",
-                       [name]).fetchall()[0][0] > 0
 
 
 def _findings_by_rule_chart(book: StreamingBook, first: int, last: int):

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from ccreview.core.digest import file_sha256
+from ccreview.core.duckdb_catalog import has_table
 from ccreview.reports.files import atomic_path
 
 KEY_LIBRARIES = ("ccreview", "pandas", "pandera", "duckdb", "prefect", "openpyxl",
@@ -52,11 +53,11 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
         })
     # a run that built no findings (the census) says nothing about them
     counts = dict(con.execute("select rule, count(*) from findings group by rule "
-                              "order by rule").fetchall()) if _has_table(con, "findings") \
+                              "order by rule").fetchall()) if has_table(con, "findings") \
         else None
     quality = con.execute(
         "select count(*), count(*) filter (where not success) from data_quality_results"
-    ).fetchall()[0] if _has_table(con, "data_quality_results") else (0, 0)
+    ).fetchall()[0] if has_table(con, "data_quality_results") else (0, 0)
     base = path.parent
     manifest = {
         "as_of": as_of, "input_dir": input_dir, "inputs": inputs, "settings": settings,
@@ -74,11 +75,6 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return path
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables "
-                            "where table_name = ?", [name]).fetchall()[0][0])
 
 
 def unchanged_run(out_dir: Path, fingerprint: str) -> dict | None:

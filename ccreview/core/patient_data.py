@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from ccreview.core.duckdb_catalog import sql_path
+
 # every table that holds patient-level data (PHI) from the ADT feed: the census is written
 # from them, and the kept warehouse has none of them unless told to keep them
 PATIENT_TABLES = ("ingested_adt_events", "raw_adt_events", "stg_adt_events",
@@ -26,7 +28,7 @@ def attach_patient_data(con: duckdb.DuckDBPyConnection, warehouse: str | Path,
                         read_only: bool = False) -> None:
     """Attach the run's patient database and put it on the search path (after the
     warehouse's own tables)."""
-    path = str(patient_data_path(warehouse)).replace("'", "''")
+    path = sql_path(patient_data_path(warehouse))
     con.execute(f"attach '{path}' as {PATIENT_CATALOG}"
                 + (" (read_only)" if read_only else ""))
     main = con.execute("select current_database()").fetchone()[0].replace('"', '""')
