@@ -55,6 +55,7 @@ from ccreview.contracts.ingest import (
     _insert,
     _size,
     create_ingest_tables,
+    empty_ingest_tables,
 )
 from ccreview.contracts.readers import (
     adt_hl7,
@@ -461,6 +462,7 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
         files.append(InputFile(name, "skipped", "skipped", why))
         log.warning("skipped input %s: %s", name, why)
     sizes = [_size(p) for p in paths]
+    made = False  # the ingested_* tables, made once and emptied between new files
     with progress_bar(sum(sizes), "ingest", "B", True) as bar:
         for path, size in zip(paths, sizes, strict=True):
             rel = display_name(path, input_dir)
@@ -486,7 +488,11 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                 sightings.append((sha, rel))
                 summary.seen_before += 1
             else:
-                create_ingest_tables(con)
+                if made:  # what the previous new file left (stored, or unreadable)
+                    empty_ingest_tables(con)
+                else:
+                    create_ingest_tables(con)
+                    made = True
                 _ingest_file(input_dir, path, con, settings, dict.fromkeys(CONTRACTS, 0),
                              files, sha)
                 entry = files[-1]
