@@ -381,3 +381,88 @@ def test_the_shipped_ad_export_script_writes_the_columns_the_reader_takes(tmp_pa
     assert (row["sam_account_name"], row["mail"], row["department"]) == (
         "jdoe", "jo.doe@clinic.com", "CS0001000")
     assert row["last_logon_at"] is not None and row["created_at"] is not None
+
+
+# hand-written HL7 messages at the edges of the fast path: missing segments and fields,
+# fewer components than asked for, repetitions, subcomponents, padding, escape sequences
+# and other encoding characters (those two are python-hl7's to read), a segment name that
+# is not one, a message that does not start with MSH, a bad date
+_EDGE_HL7 = "\r".join([
+    "MSH|^~\\&|ADT|VRMC|R2W|CC|20261031080000+0000||ADT^A01^ADT_A01|E1|P|2.5.1",
+    "EVN|A01|20261031080000+0000",
+    "PID|1||MRN1~MRN1B||DOE&X^JANE^Q||19600101|F|||||(555) 010-0100~^^^^^555^0100101"
+    "|||||FIN1",
+    "PD1||||1234567893^WELBY^MARCUS",
+    "PV1|1|I|4W^101^A^VRMC||||^HOUSE^GREG|||||||||||| VN1 " + "|" * 25
+    + "20261030120000-0700|",
+    "PV2|||^  Chest pain  ",
+    "MSH|^~\\&|ADT|VRMC|R2W|CC|20261031090000||ADT^A08|E2|P|2.5.1",
+    "PID|1||MRN2||SMITH\\T\\JONES^ANN||1955",
+    "PV1|1|E|ED",
+    "MSH|^~\\&|ADT|VRMC|R2W|CC|20261031100000+0000||ADT|E3|P",
+    "EVN|A04",
+    "PID|1||||^^",
+    "MSH|!~\\&|ADT|VRMC|R2W|CC|20261031110000+0000||ADT!A03|E4|P|2.5.1",
+    "PID|1||MRN4||LEE!KIM||19701231|||||||||||FIN4",
+    "PV1|1|I|5E!2!B!VRMC",
+    "MSH|^~\\&|ADT|VRMC|R2W|CC|20261031120000+0000||ADT^A02^ADT_A02|E5|P|2.5.1",
+    "pid|1||MRN5",
+    "PV1|1|I|6N^3",
+    "MSH|^~\\&|ADT|VRMC|R2W|CC|20261031130000+0000||ADT^A01|E6|P|2.5.1",
+    "PID|1||MRN6||ROE^RICH||1933XX17|||||||||||FIN6",
+    "PV1|1|I|7S^1^A^VRMC||||||||||||||||||||||||||||||||||||||||||||20261031",
+])
+
+
+@pytest.mark.parametrize("source", ["edge", "fixtures", "sample", "hostile"])
+def test_the_fast_hl7_reading_equals_python_hl7s(monkeypatch, source):
+    """Every message the fast path takes gives the same row and the same issues as
+    python-hl7's own parse (forced by turning the fast path off), on hand-written edge
+    cases, the fixtures, the sample's feeds and the hostile-input feeds."""
+    from ccreview.contracts.readers import adt_hl7
+
+    root = Path(__file__).parent.parent
+    texts = {
+        "edge": [_EDGE_HL7, "PID|1||NOMSH\rPV1|1|I\r" + _EDGE_HL7],
+        "fixtures": [(FIXTURES / n).read_bytes().decode("latin-1")
+                     for n in ("adt_mllp.hl7", "adt_plain_lf.hl7")],
+        "sample": [p.read_text(encoding="utf-8")
+                   for p in sorted((root / "data" / "sample" / "adt").glob("*.hl7"))],
+        "hostile": [_hostile_hl7()],
+    }[source]
+    took_fast = 0
+    real_of = adt_hl7._Split.of
+
+    def counting(body):
+        nonlocal took_fast
+        split = real_of(body)
+        took_fast += split is not None
+        return split
+
+    for text in texts:
+        monkeypatch.setattr(adt_hl7._Split, "of", staticmethod(counting))
+        fast = adt_hl7.read_hl7(text, dt.UTC)
+        monkeypatch.setattr(adt_hl7._Split, "of", staticmethod(lambda body: None))
+        slow = adt_hl7.read_hl7(text, dt.UTC)
+        assert fast.rows == slow.rows
+        assert fast.issues == slow.issues
+    assert took_fast  # the comparison covered the fast path
+    if source == "edge":  # and the edge cases reached both paths and their rejections
+        rows = adt_hl7.read_hl7(_EDGE_HL7, dt.UTC).rows["adt_events"]
+        assert [r["message_control_id"] for r in rows] == ["E1", "E2", "E3", "E4", "E5", "E6"]
+        assert rows[0]["patient_family_name"] == "DOE" and rows[0]["mrn"] == "MRN1"
+        assert rows[0]["attending_name"] == "GREG HOUSE" and rows[0]["visit_number"] == "VN1"
+        assert rows[0]["chief_complaint"] == "Chest pain"
+        assert rows[1]["patient_family_name"] == "SMITH&JONES"  # \T\ unescaped
+        assert rows[3]["unit"] == "5E" and rows[3]["patient_family_name"] == "LEE"
+        assert rows[4]["mrn"] is None  # `pid` is not the PID segment
+
+
+def _hostile_hl7() -> str:
+    from tests.test_hostile_inputs import PAYLOADS
+
+    return "".join(  # one message per payload: one with a backslash is python-hl7's
+        f"MSH|^~\\&|ADT|VRMC|R2W|CC|20261031080000+0000||ADT^A01^ADT_A01|H{i}|P|2.5.1\r"
+        "EVN|A01|20261031080000+0000\r"
+        f"PID|1||MRNH||{p.replace('|', ' ')}^PAT||19600101|F|||||||||FINH\r"
+        "PV1|1|I|4W^1^A^VRMC|||||||||||||||||FINH\r" for i, p in enumerate(PAYLOADS))
