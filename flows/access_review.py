@@ -72,6 +72,11 @@ from ccreview.transforms.warehouse import (
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
+# Data Docs are built aside and replace out/data_quality only when the whole run succeeded
+PENDING_DATA_DOCS = ".data_quality.pending"
+# and the reports are rendered aside and moved into place once every one is written
+PENDING_REPORTS = ".reports.pending"
+
 # the models each report reads (None: the review and its attestation workbooks read them
 # all); a run builds only what its reports need
 MODELS_READ: dict[str, tuple[str, ...] | None] = {
@@ -88,11 +93,6 @@ def models_needed(reports: tuple[str, ...]) -> tuple[str, ...] | None:
             return None
         needed += [m for m in read if m not in needed]
     return tuple(needed)
-
-# Data Docs are built aside and replace out/data_quality only when the whole run succeeded
-PENDING_DATA_DOCS = ".data_quality.pending"
-# and the reports are rendered aside and moved into place once every one is written
-PENDING_REPORTS = ".reports.pending"
 
 
 class StageError(RuntimeError):
