@@ -194,7 +194,7 @@ class StreamingBook:
         if lines > 1:
             ws.set_row(row, LINE_POINTS * lines)
         for j, h in enumerate(header):
-            ws.write_string(row, j, h, self.fmt["header"])
+            write_text(ws, row, j, h, self.fmt["header"])
 
     def table(self, name: str, header: Sequence[str], rows: Iterable[Sequence[object]],
               severity_column: str | None = None, title: str | None = None,
@@ -221,7 +221,7 @@ class StreamingBook:
             ws = self.wb.add_worksheet(sheet_name)
             names.append(sheet_name)
             if title:
-                ws.write_string(0, 0, title, self.fmt["bold"])
+                write_text(ws, 0, 0, title, self.fmt["bold"])
             self.header_row(ws, top, header, widths)
             n = 0
             for n, row in enumerate(itertools.islice(pending, per_sheet), start=1):
@@ -334,7 +334,7 @@ class FreeformSheet:
                     style = fmts[key]
                     self.ws.set_row(row, LINE_POINTS * size * lines)
                     self.ws.merge_range(row, 0, row, ncols - 1, "", style)
-                    self.ws.write_string(row, 0, text, style)
+                    write_text(self.ws, row, 0, text, style)
                 else:
                     self.book.write(self.ws, row, 0, text, fmts[fmt] if fmt else None)
             cells = sorted(by_row.get(row, []), key=lambda c: c[0])
@@ -419,6 +419,19 @@ def _lines_of(text: str, room: int) -> int:
     return lines
 
 
+def write_text(ws, row: int, col: int, text: str, fmt=None) -> None:
+    """A string cell, whatever the text. xlsxwriter copies a string that starts with `<r>`
+    and ends with `</r>` into the file as rich-text XML, unescaped: input text such as
+    `<r>x</r>` would be lost or corrupt the workbook. Such text is written as a rich
+    string of three plain runs instead, which xlsxwriter escapes: the same text."""
+    text = text[:EXCEL_MAX_CHARS]
+    if text.startswith("<r>") and text.endswith("</r>"):
+        ws.write_rich_string(row, col, text[:1], text[1:3], text[3:],
+                             *([fmt] if fmt is not None else []))
+    else:
+        ws.write_string(row, col, text, fmt)
+
+
 def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> None:
     """One typed xlsxwriter cell: text, number, boolean or date — never a formula."""
     if value is None:
@@ -429,7 +442,7 @@ def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> Non
     except (TypeError, ValueError):
         pass
     if isinstance(value, str):
-        ws.write_string(row, col, value[:EXCEL_MAX_CHARS], fmt)
+        write_text(ws, row, col, value, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, numbers.Number):
@@ -441,7 +454,7 @@ def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> Non
         ws.write_datetime(row, col, dt.datetime.combine(value, dt.time(0)),
                           _dated(fmt, formats, "date"))
     else:
-        ws.write_string(row, col, str(value)[:EXCEL_MAX_CHARS], fmt)
+        write_text(ws, row, col, str(value), fmt)
 
 
 def fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]],

@@ -124,3 +124,29 @@ def test_a_sheet_past_the_row_limit_continues_on_the_next(tmp_path, n_rows, shee
         assert rows[0] == ["Row", "Name"] and len(rows) <= 5
         seen += [int(r[0]) for r in rows[1:]]
     assert seen == list(range(n_rows))
+
+
+MARKUP = ["<r>x</r>", "<r><t>injected</t></r>", "<r></r>", "<r> spaced </r>"]
+
+
+@pytest.mark.parametrize("small", [True, False])
+def test_text_that_looks_like_rich_text_markup_stays_text(tmp_path, small):
+    """xlsxwriter copies a string framed by `<r>` … `</r>` into the file unescaped, as
+    rich-text XML: input text must come out as the same text, in tables, titles and
+    free-form sheets, in both of the book's modes."""
+    from ccreview.reports.xlsx import FreeformSheet, StreamingBook
+
+    path = tmp_path / "markup.xlsx"
+    with StreamingBook(path, SAMPLE_AS_OF, "Test", small=small) as book:
+        book.table("Table", ["Text", "Row"], ([t, i] for i, t in enumerate(MARKUP)),
+                   title=MARKUP[1])
+        sheet = FreeformSheet(book, "Free")
+        for t in MARKUP:
+            sheet.fact("Text", t)
+    wb = openpyxl.load_workbook(path)
+    table = [r[0] for r in wb["Table"].iter_rows(min_row=4, values_only=True)]
+    assert wb["Table"]["A1"].value == MARKUP[1]
+    assert [wb["Free"].cell(i + 1, 2).value for i in range(len(MARKUP))] == table
+    cal = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Table").to_python()
+    assert [r[0] for r in cal[3:]] == table
+    assert table == MARKUP
