@@ -30,6 +30,7 @@ from ccreview.reports.files import (
     write_csv,
 )
 from ccreview.reports.xlsx import StreamingBook
+from ccreview.reports.xlsx_direct import Table, write_table_book
 
 DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
                 "provider_npi", "alert", "delivery_method", "fax_number", "email_recipients",
@@ -163,13 +164,12 @@ def finish_census(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
 
 def _census_workbook(path: Path, as_of: dt.date, provider: str, rows: list, moves: list,
                      password: str | None) -> None:
-    with StreamingBook(path, as_of, f"Physician Census: {provider}", phi=True,
-                       small=True) as book:
-        book.table("Census", CENSUS_HEADERS, rows, title=(
+    write_table_book(path, as_of, f"Physician Census: {provider}", [
+        Table("Census", CENSUS_HEADERS, rows, title=(
             f"Physician Census for {provider} as of {as_of.isoformat()}: {len(rows)} "
-            "patients. Protected health information: do not forward outside the practice."))
-        book.table("Movements", MOVEMENT_HEADERS,
-                   [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]] for m in moves])
+            "patients. Protected health information: do not forward outside the practice.")),
+        Table("Movements", MOVEMENT_HEADERS,
+              [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]] for m in moves])], phi=True)
     if password is not None:
         _encrypt_in_place(path, password)
 

@@ -79,9 +79,65 @@ LINE_POINTS = 15  # one line of 11-point text
 FITTED_ROWS = 10_000
 
 
+# The cell formats every report workbook has, by name (xlsxwriter's format properties).
+FORMATS: dict[str, dict] = {
+    "header": {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78",
+               "text_wrap": True, "valign": "vcenter"},
+    "bold": {"bold": True},
+    "title": {"bold": True, "font_size": 14},
+    "heading": {"bold": True, "font_size": 12},
+    "bold wrap": {"bold": True, "text_wrap": True, "valign": "bottom"},
+    # streaming tables: Excel's default bottom alignment (a format on every cell of a large
+    # sheet costs a third more writing time, measured on 100,000 rows)
+    "date": {"num_format": DATE_FORMAT},
+    "datetime": {"num_format": DATETIME_FORMAT},
+    "wrap cell": {"text_wrap": True},
+    **{f"severity:{k}": {"bg_color": v} for k, v in SEVERITY_COLOURS.items()},
+    # free-form sheets (a few hundred cells): everything at the top of its row
+    "wrap": {"text_wrap": True, "valign": "top"},
+    "left": {"align": "left", "valign": "top"},
+    "left date": {"align": "left", "valign": "top", "num_format": DATE_FORMAT},
+    "top": {"valign": "top"},
+    "date top": {"num_format": DATE_FORMAT, "valign": "top"},
+    "datetime top": {"num_format": DATETIME_FORMAT, "valign": "top"},
+    "number": {"align": "center", "valign": "top"},
+    **{f"severity top:{k}": {"bg_color": v, "valign": "top"}
+       for k, v in SEVERITY_COLOURS.items()},
+}
+
+
+def add_formats(wb) -> dict:
+    """Every format of `FORMATS` added to the xlsxwriter workbook `wb`, by name."""
+    return {name: wb.add_format(props) for name, props in FORMATS.items()}
+
+
 def _header_text(text: str) -> str:
     """Text for an Excel header/footer section: `&` is its control character."""
     return text.replace("&", "&&")
+
+
+HEADER_LIMIT = 255  # Excel's limit for a page header, in UTF-16 units
+
+
+def page_header(title: str, as_of: dt.date) -> str:
+    """Every printed page's header: the report, the sheet, the as-of date; a title too long
+    for Excel's limit is shortened (xlsxwriter would drop the whole header)."""
+    while True:
+        header = f"&L{_header_text(title)}&C&A&RAs of {as_of.isoformat()}"
+        if len(header.encode("utf-16-le")) // 2 <= HEADER_LIMIT:
+            return header
+        title = title[:-8].rstrip() + "…"
+
+
+def page_footer(phi: bool) -> str:
+    """Every printed page's footer: confidential (holding PHI), page X of Y."""
+    mark = "Confidential: contains PHI" if phi else "Confidential"
+    return f"&L{mark}&RPage &P of &N"
+
+
+def landscape(widths: Sequence[float]) -> bool:
+    """Whether a sheet with these column widths prints landscape."""
+    return sum(widths) > PORTRAIT_CHARS
 
 
 class StreamingBook:
@@ -119,35 +175,7 @@ class StreamingBook:
             "strings_to_urls": False, "tmpdir": str(self.path.parent)})
         stamp = dt.datetime.combine(self.as_of, dt.time(0))
         self.wb.set_properties({"created": stamp, "author": "ccreview", "title": self.title})
-        self.fmt = {
-            "header": self.wb.add_format({"bold": True, "font_color": "#FFFFFF",
-                                          "bg_color": "#1F4E78", "text_wrap": True,
-                                          "valign": "vcenter"}),
-            "bold": self.wb.add_format({"bold": True}),
-            "title": self.wb.add_format({"bold": True, "font_size": 14}),
-            "heading": self.wb.add_format({"bold": True, "font_size": 12}),
-            "bold wrap": self.wb.add_format({"bold": True, "text_wrap": True,
-                                             "valign": "bottom"}),
-            # streaming tables: Excel's default bottom alignment (a format on every cell of
-            # a large sheet costs a third more writing time, measured on 100,000 rows)
-            "date": self.wb.add_format({"num_format": DATE_FORMAT}),
-            "datetime": self.wb.add_format({"num_format": DATETIME_FORMAT}),
-            "wrap cell": self.wb.add_format({"text_wrap": True}),
-            **{f"severity:{k}": self.wb.add_format({"bg_color": v})
-               for k, v in SEVERITY_COLOURS.items()},
-            # free-form sheets (a few hundred cells): everything at the top of its row
-            "wrap": self.wb.add_format({"text_wrap": True, "valign": "top"}),
-            "left": self.wb.add_format({"align": "left", "valign": "top"}),
-            "left date": self.wb.add_format({"align": "left", "valign": "top",
-                                             "num_format": DATE_FORMAT}),
-            "top": self.wb.add_format({"valign": "top"}),
-            "date top": self.wb.add_format({"num_format": DATE_FORMAT, "valign": "top"}),
-            "datetime top": self.wb.add_format({"num_format": DATETIME_FORMAT,
-                                                "valign": "top"}),
-            "number": self.wb.add_format({"align": "center", "valign": "top"}),
-            **{f"severity top:{k}": self.wb.add_format({"bg_color": v, "valign": "top"})
-               for k, v in SEVERITY_COLOURS.items()},
-        }
+        self.fmt = add_formats(self.wb)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool | None:
@@ -170,13 +198,11 @@ class StreamingBook:
         return list(self._widths.get(sheet, []))
 
     def _print_setup(self, ws) -> None:
-        mark = "Confidential: contains PHI" if self.phi else "Confidential"
-        ws.set_header(f"&L{_header_text(self.title)}&C&A"
-                      f"&RAs of {self.as_of.isoformat()}")
-        ws.set_footer(f"&L{mark}&RPage &P of &N")
+        ws.set_header(page_header(self.title, self.as_of))
+        ws.set_footer(page_footer(self.phi))
         ws.set_paper(PAPER_LETTER)
         ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.75)
-        if sum(self._widths.get(ws.name, [])) > PORTRAIT_CHARS:
+        if landscape(self._widths.get(ws.name, [])):
             ws.set_landscape()
         else:
             ws.set_portrait()
@@ -189,8 +215,7 @@ class StreamingBook:
                    ) -> None:
         """A table's header, wrapped, its row as tall as its longest wrapped header (apps
         do not grow a row for wrapped text on their own)."""
-        lines = max((_wrapped_lines(h, w) for h, w in zip(header, widths, strict=False)),
-                    default=1)
+        lines = header_lines(header, widths)
         if lines > 1:
             ws.set_row(row, LINE_POINTS * lines)
         for j, h in enumerate(header):
@@ -206,9 +231,7 @@ class StreamingBook:
         row between. Returns the sheet names written."""
         it = iter(rows)
         head = list(itertools.islice(it, WIDTH_SAMPLE_ROWS))
-        widths = fitted_widths(header, head, caps)
-        longest = longest_texts(len(header), head)
-        wrapped = [j for j in range(len(header)) if longest[j] > widths[j]]
+        widths, wrapped = table_layout(header, head, caps)
         column_fmt = [self.fmt["wrap cell"] if j in wrapped else None
                       for j in range(len(header))]
         sev = header.index(severity_column) if severity_column in header else None
@@ -366,10 +389,16 @@ def fit_row(ws, row: int, values: Sequence[object], widths: Sequence[float],
             wrapped: Sequence[int]) -> None:
     """Make `row` as tall as its wrapped text needs: apps do not grow a row for wrapped
     text on their own. Call before writing the row's cells."""
-    lines = max((_wrapped_lines(values[j], widths[j]) for j in wrapped
-                 if j < len(values) and isinstance(values[j], str)), default=1)
+    lines = row_lines(values, widths, wrapped)
     if lines > 1:
         ws.set_row(row, LINE_POINTS * lines)
+
+
+def row_lines(values: Sequence[object], widths: Sequence[float], wrapped: Sequence[int]
+              ) -> int:
+    """Lines the tallest wrapped text of a table row takes."""
+    return max((_wrapped_lines(values[j], widths[j]) for j in wrapped
+                if j < len(values) and isinstance(values[j], str)), default=1)
 
 
 def _dated(fmt, formats: dict, kind: str):
@@ -455,6 +484,21 @@ def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> Non
                           _dated(fmt, formats, "date"))
     else:
         write_text(ws, row, col, str(value), fmt)
+
+
+def table_layout(header: Sequence[str], head: Sequence[Sequence[object]],
+                 caps: dict[str, int] | None = None) -> tuple[list[int], list[int]]:
+    """A table's column widths, fitted to its header and first rows (`head`: up to
+    WIDTH_SAMPLE_ROWS), and the columns whose longer text wraps."""
+    widths = fitted_widths(header, head, caps)
+    longest = longest_texts(len(header), head)
+    return widths, [j for j in range(len(header)) if longest[j] > widths[j]]
+
+
+def header_lines(header: Sequence[str], widths: Sequence[float]) -> int:
+    """Lines the tallest wrapped header of a table takes."""
+    return max((_wrapped_lines(h, w) for h, w in zip(header, widths, strict=False)),
+               default=1)
 
 
 def fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]],

@@ -467,3 +467,15 @@ def test_a_file_that_cannot_be_opened_is_an_unreadable_entry(tmp_path, baseline,
                        ["extra/locked.csv"]).fetchone() == (
         "unreadable", "cannot be read (Permission denied)")
     assert finding_keys(con) == baseline
+
+
+def test_an_output_name_from_input_data_stays_in_its_folder(tmp_path):
+    from ccreview.reports.files import child_path
+
+    assert child_path(tmp_path, "census_CS0000001_1234567890.xlsx").parent == tmp_path
+    for name in ("../x.xlsx", "a/b.xlsx", ".hidden", "..", "", "x\x00.xlsx"):
+        with pytest.raises(ValueError):
+            child_path(tmp_path, name)
+    (tmp_path / "linked.xlsx").symlink_to(tmp_path.parent / "elsewhere.xlsx")
+    with pytest.raises(ValueError):
+        child_path(tmp_path, "linked.xlsx")

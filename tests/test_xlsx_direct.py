@@ -1,0 +1,166 @@
+"""The direct table-book writer (`reports/xlsx_direct.py`) against StreamingBook, byte for
+byte: hand-written tables for each thing the writer lays out (titles, wrapped rows and
+headers, row blocks of 16, the width sample, every value type, XML and Excel escapes,
+sheet order), generated tables, and the cases it hands to StreamingBook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from ccreview.reports.r2w import CENSUS_HEADERS, MOVEMENT_HEADERS
+from ccreview.reports.xlsx import StreamingBook
+from ccreview.reports.xlsx_direct import Table, write_table_book
+
+AS_OF = dt.date(2026, 11, 1)
+UTC = dt.UTC
+
+
+def _both(tmp_path: Path, tables: list[Table], title: str = "Physician Census: Ann Lee",
+          phi: bool = True) -> tuple[bytes, bytes, bool]:
+    ours, theirs = tmp_path / "direct.xlsx", tmp_path / "streaming.xlsx"
+    direct = write_table_book(ours, AS_OF, title, tables, phi=phi)
+    with StreamingBook(theirs, AS_OF, title, phi=phi, small=True) as book:
+        for t in tables:
+            book.table(t.name, t.header, t.rows, title=t.title)
+    return ours.read_bytes(), theirs.read_bytes(), direct
+
+
+def _explain(a: bytes, b: bytes) -> str:
+    za, zb = zipfile.ZipFile(io.BytesIO(a)), zipfile.ZipFile(io.BytesIO(b))
+    if za.namelist() != zb.namelist():
+        return f"parts {za.namelist()} != {zb.namelist()}"
+    for name in za.namelist():
+        x, y = za.read(name), zb.read(name)
+        if x != y:
+            i = next((k for k in range(min(len(x), len(y))) if x[k] != y[k]),
+                     min(len(x), len(y)))
+            return f"{name} at {i}: {x[max(0, i - 60):i + 60]!r} != {y[max(0, i - 60):i + 60]!r}"
+    return "the same parts, different zip bytes"
+
+
+def _assert_same(tmp_path: Path, tables: list[Table], direct: bool = True, **kw) -> None:
+    a, b, took = _both(tmp_path, tables, **kw)
+    assert took is direct
+    assert a == b, _explain(a, b)
+
+
+PATIENT = ["LEE", "ANN", dt.date(1950, 1, 31), "FIN1", "MRN1", "VRMC", "4W", "12", "A",
+           dt.datetime(2026, 10, 31, 8, 3, 7), "admitted", "CHEST PAIN", "(602)555-0100",
+           "DOC PCP"]
+MOVE = ["FIN1", "LEE", "Admit", dt.datetime(2026, 10, 31, 8, 3, 7), "VRMC", "4W", "12", "A"]
+LONG = ("a chief complaint long enough to wrap over several lines of its column, with "
+        "words of every length: supercalifragilisticexpialidocious and more")
+
+CASES = {
+    "census": [Table("Census", CENSUS_HEADERS, [PATIENT] * 3, "Physician Census for Ann"),
+               Table("Movements", MOVEMENT_HEADERS, [MOVE] * 2)],
+    "no patients": [Table("Census", CENSUS_HEADERS, [], "Physician Census: 0 patients"),
+                    Table("Movements", MOVEMENT_HEADERS, [])],
+    "wrapped rows and a long title": [
+        Table("Census", CENSUS_HEADERS, [PATIENT[:11] + [LONG] + PATIENT[12:], PATIENT],
+              LONG * 3)],
+    "wrapped headers": [Table("Narrow", ["A header of many words that wraps", "B"],
+                              [["x", 1]])],
+    "row blocks of 16, short rows, empty rows": [
+        Table("Blocks", ["One", "Two", "Three"],
+              [[i] if i % 3 else [None, f"t{i}", None] if i % 5 else [] for i in range(40)],
+              "spans")],
+    "past the width sample": [
+        Table("Sample", ["Text"], [["short"]] * 1000 + [[LONG], ["z"]])],
+    "value types": [Table("Types", ["v"] * 14, [[
+        "", " lead", "trail ", 0, -7, 2 ** 53 + 1, 0.1, 1e20, 3.0, True, False,
+        dt.datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC), dt.date(1900, 3, 1),
+        float("nan")]])],
+    "escapes": [Table("Escapes", ["<&>\"'", "ctl"], [
+        ["a & b < c > d \"q\" 'a'", "tab\there\nline\x01\x1f"],
+        ["_x0041_ literal", "\u00e9\u4e2d\U0001f600"], ["]]>", "\ufffe"]])],
+    "sheets out of alphabetical order": [Table("Zeta", ["z"], [["1"]]),
+                                         Table("Alpha", ["a"], [["2"]], "t"),
+                                         Table("Mid9", ["m"], []), Table("R1", ["r"], []),
+                                         Table("_x", ["x"], [["3"]])],
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_hand_written_tables_are_written_as_streaming_book_writes_them(tmp_path, case):
+    _assert_same(tmp_path, CASES[case])
+
+
+def test_the_page_header_and_footer_follow_the_book(tmp_path):
+    _assert_same(tmp_path, CASES["census"], title="Review <x> \u00e9", phi=False)
+
+
+def _random_value(rng: random.Random) -> object:
+    kind = rng.randrange(9)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.randint(-10 ** 6, 10 ** 6)
+    if kind == 2:
+        return rng.uniform(-1e6, 1e6)
+    if kind == 3:
+        return dt.datetime(2020, 1, 1) + dt.timedelta(seconds=rng.randrange(10 ** 8))
+    if kind == 4:
+        return dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(35000))
+    alphabet = "abc XYZ <&>\"'_x0\t\n\u00e9-="
+    return "".join(rng.choice(alphabet) for _ in range(rng.choice((0, 1, 5, 30, 90))))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_tables_are_written_as_streaming_book_writes_them(tmp_path, seed):
+    rng = random.Random(seed)
+    tables = []
+    for k in range(rng.randint(1, 3)):
+        ncols = rng.randint(1, 20)
+        header = [f"Col {j} " + "word " * rng.randrange(4) for j in range(ncols)]
+        rows = [[_random_value(rng) for _ in range(rng.randint(0, ncols))]
+                for _ in range(rng.choice((0, 1, 3, 17, 60)))]
+        tables.append(Table(f"Sheet{k}", header, rows, rng.choice((None, "A title"))))
+    _assert_same(tmp_path, tables)
+
+
+FALLBACKS = {
+    "an ampersand in the title": ([Table("S", ["a"], [["x"]])], "Smith & Jones"),
+    "a sheet name that needs quotes": ([Table("Two words", ["a"], [["x"]])], "t"),
+    "rich-text markup": ([Table("S", ["a"], [["<r>x</r>"]])], "t"),
+    "a very long text": ([Table("S", ["a"], [["x" * 20000]])], "t"),
+    "a decimal": ([Table("S", ["a"], [[__import__("decimal").Decimal("1.5")]])], "t"),
+}
+
+
+@pytest.mark.parametrize("case", list(FALLBACKS))
+def test_what_the_writer_does_not_reproduce_goes_to_streaming_book(tmp_path, case):
+    tables, title = FALLBACKS[case]
+    _assert_same(tmp_path, tables, direct=False, title=title)
+
+
+def test_the_census_workbook_reads_back(tmp_path):
+    """Not only the same bytes: the values, types and formats an app reads."""
+    path = tmp_path / "c.xlsx"
+    assert write_table_book(path, AS_OF, "Physician Census: Ann", CASES["census"])
+    wb = openpyxl.load_workbook(path)
+    census = wb["Census"]
+    assert census["A1"].value == "Physician Census for Ann"
+    assert [c.value for c in census[3]] == CENSUS_HEADERS
+    row = [c.value for c in census[4]]
+    assert row[:2] == ["LEE", "ANN"] and row[2] == dt.datetime(1950, 1, 31)
+    assert census["C4"].number_format == "yyyy-mm-dd"
+    assert census["J4"].number_format == "yyyy-mm-dd hh:mm"
+    assert census.freeze_panes == "A4" and census.auto_filter.ref == "A3:N6"
+    assert census.oddHeader.right.text == f"As of {AS_OF.isoformat()}"
+    assert wb["Movements"].print_title_rows == "$1:$1"
+
+
+def test_a_title_too_long_for_the_page_header_is_shortened_not_dropped(tmp_path):
+    title = "Physician Census: " + "Longname " * 40
+    _assert_same(tmp_path, CASES["census"], title=title)
+    header = openpyxl.load_workbook(tmp_path / "direct.xlsx")["Census"].oddHeader
+    assert header.left.text.startswith("Physician Census: Longname")
+    assert header.left.text.endswith("\u2026") and header.right.text.startswith("As of")
