@@ -2,7 +2,7 @@
 threads, in a local process pool, or on a Dask cluster (prefect-dask) — chosen per run.
 
 - `auto` (default, resolved by `resolve_runner`): `process` from 500 groups up (the
-  daily census, whose workbooks are small, from 5,000), else `sequential`.
+  daily census, whose workbooks are small, from 20,000), else `sequential`.
 - `process`: a pool of `workers` processes on this machine; rendering is CPU-bound
   Python (xlsx), so processes, not threads, give parallelism.
 - `dask`: a `DaskTaskRunner`; with `CCREVIEW_DASK_ADDRESS` (e.g. tcp://scheduler:8786) it
@@ -27,8 +27,9 @@ RUNNERS = ("process", "dask", "thread", "sequential")
 # costs more than the rendering it would share out (measured: see ARCHITECTURE.md)
 AUTO_PROCESS_POOL_GROUPS = 500
 # the census alone: its report stage at 1,000 groups took 3.5 s sequential and 9.0 s on a
-# pool of two (the pool's start and stop cost about 9 s); at 10,000, 36.2 s and 27.2 s
-AUTO_PROCESS_POOL_GROUPS_CENSUS = 5_000
+# pool of two (the pool's start and stop cost about 9 s); at 10,000, 36.2 s and 27.2 s with
+# xlsxwriter, 16.5 s and 19.0 s since its workbooks are written directly (xlsx_direct)
+AUTO_PROCESS_POOL_GROUPS_CENSUS = 20_000
 
 
 def resolve_runner(kind: str, groups: int, units: int, census_only: bool = False) -> str:
