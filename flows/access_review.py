@@ -252,7 +252,10 @@ def finish_data_docs(out_dir: str) -> None:
     """Wait for the run's Data Docs (and the check that they judged as DuckDB did)."""
     build = _DATA_DOCS_BUILDS.pop(out_dir, None)
     if build is not None:
+        started = time.perf_counter()
         build.finish()
+        get_run_logger().info("Data Docs ready (waited %.1f s for them)",
+                              time.perf_counter() - started)
 
 
 def cancel_data_docs(out_dir: str) -> None:
