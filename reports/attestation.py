@@ -28,7 +28,7 @@ from ccreview.core.attestation import (
     workbook_id,
 )
 from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv
-from ccreview.reports.xlsx import StreamingBook, fit_row, fitted_widths, longest_texts
+from ccreview.reports.xlsx import StreamingBook, fit_row, table_layout
 
 # the evidence columns are as wide as their content, these at most; Decision and Comment
 CAPS = {"Person": 24, "Email": 30, "Role": 20, "Application": 22, "Accounts": 16,
@@ -131,9 +131,8 @@ def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
         unlocked = wb.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1})
         shown_rows = [[("Yes" if v else "No") if isinstance(v, bool) else v for v in row]
                       for row in rows]
-        widths = [*fitted_widths(EVIDENCE_HEADERS, shown_rows, CAPS), *INPUT_WIDTHS]
-        longest = longest_texts(len(EVIDENCE_HEADERS), shown_rows)
-        wrapped = [j for j, n in enumerate(longest) if n > widths[j]]
+        evidence_widths, wrapped = table_layout(EVIDENCE_HEADERS, shown_rows, CAPS)
+        widths = [*evidence_widths, *INPUT_WIDTHS]
         book.header_row(ws, 0, REVIEW_HEADERS, widths)
         sev = EVIDENCE_HEADERS.index("Severity")
         for i, row in enumerate(shown_rows, start=1):

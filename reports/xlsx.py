@@ -112,8 +112,11 @@ def add_formats(wb) -> dict:
 
 
 def _header_text(text: str) -> str:
-    """Text for an Excel header/footer section: `&` is its control character."""
-    return text.replace("&", "&&")
+    """Text for an Excel header/footer section: `&` is its control character, written
+    `&&`. xlsxwriter reads `&G` and `&[Picture]` as image placeholders anywhere in the
+    string (`Smith&&Gray` too) and then drops the whole header, warning with its text: a
+    zero-width space keeps an escaped `&` from reading as one (it prints nothing)."""
+    return text.replace("&", "&&").replace("&G", "&\u200bG").replace("&[", "&\u200b[")
 
 
 HEADER_LIMIT = 255  # Excel's limit for a page header, in UTF-16 units

@@ -150,3 +150,21 @@ def test_text_that_looks_like_rich_text_markup_stays_text(tmp_path, small):
     cal = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Table").to_python()
     assert [r[0] for r in cal[3:]] == table
     assert table == MARKUP
+
+
+@pytest.mark.parametrize("title", ["Smith&Gray Clinic", "A&[Picture] B", "R&D && Co"])
+def test_an_ampersand_in_a_title_keeps_the_printed_header(tmp_path, title):
+    """xlsxwriter drops a header holding `&G` or `&[Picture]` (an image placeholder), and
+    warns with its text; a group's or provider's name must not do that."""
+    import warnings
+
+    from ccreview.reports.xlsx import StreamingBook
+
+    path = tmp_path / "amp.xlsx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with StreamingBook(path, SAMPLE_AS_OF, title) as book:
+            book.table("S", ["a"], [["x"]])
+    header = openpyxl.load_workbook(path)["S"].oddHeader
+    assert header.left.text.replace("\u200b", "") == title.replace("&", "&&")
+    assert header.right.text == f"As of {SAMPLE_AS_OF.isoformat()}"
