@@ -601,23 +601,41 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
                                                  preceding and 1 preceding), 0)::bigint
                        as first_row_id
             from used""")
-        chosen = f"""
-            select (o.first_row_id + r.file_row)::integer as _row_id, o.name as _name, r.*
-            from store.rows_{table} as r
-            inner join _offsets as o using (sha256)
-            inner join store_chosen as c
-                on c.sha256 = r.sha256 and c.table_name = '{table}'
-                and (c.part is null or c.part = {part})"""
-        # a compacted table keeps each account's latest success, which retention always
-        # keeps: its own condition alone (testing retention too scanned the rows twice more)
-        if table in compact:
-            keep = _LATEST_SUCCESS.format(rows="cand")
-        elif table == "sign_in_events" and not _any_past_retention(
-                con, f"({chosen})", retention, as_of):
-            keep = "true"
+        if column:  # a snapshot table: the files' parts the run uses
+            rows = f"""(select r.* from store.rows_{table} as r
+                        inner join store_chosen as c
+                            on c.sha256 = r.sha256 and c.table_name = '{table}'
+                            and (c.part is null or c.part = {part})
+                        where r.sha256 in (select sha256 from _offsets))"""
         else:
-            keep = _retained(table, "cand", retention, as_of) or "true"
-        kept = f"with cand as ({chosen}) select * from cand as r where {keep}"
+            files = f"""
+                select c.sha256 from store_chosen as c
+                where c.table_name = '{table}' and (c.part is null or c.part = '')
+                  and c.sha256 in (select sha256 from _offsets)"""
+            every_file = con.execute(f"""
+                select count(*) = 0 from (select sha256 from store.file_tables
+                                          where table_name = '{table}'
+                                          except select sha256 from ({files}))""").fetchone()[0]
+            # the usual case, every stored file chosen, needs no filter on the files: with
+            # it DuckDB read every column of every row, not of the kept rows only (5.6
+            # against 1.2 s for the census's half million of 28 million sign-ins)
+            rows = (f"store.rows_{table}" if every_file else
+                    f"(select * from store.rows_{table} where sha256 in ({files}))")
+        # what retention keeps (a compacted table: each account's latest success, which
+        # retention always keeps), judged on the stored rows before any is numbered and
+        # named: through the numbered rows, the latest-success search read them twice
+        # with every column (20 s for the 28 million sign-ins at 10,000 groups)
+        if table in compact:
+            keep = _LATEST_SUCCESS.format(rows=rows)
+        elif table == "sign_in_events" and not _any_past_retention(con, rows, retention,
+                                                                  as_of):
+            keep = None
+        else:
+            keep = _retained(table, rows, retention, as_of)
+        filtered = rows if keep is None else f"(select * from {rows} as r where {keep})"
+        kept = f"""
+            select (o.first_row_id + r.file_row)::integer as _row_id, o.name as _name, r.*
+            from {filtered} as r inner join _offsets as o using (sha256)"""
         con.execute(f"insert into ingested_{table} (_row_id, {', '.join(cols)}, source_file) "
                     f"select _row_id, {', '.join(cols)}, _name from ({kept})")
         if con.execute("select count(*) from store.parse_issues where table_name = ? and "

@@ -425,3 +425,35 @@ def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
         (None, "bob", "application_access_log", False)]
     assert con.execute("select message_control_id from raw_adt_events order by 1"
                        ).fetchall() == [("MSG1",), ("MSG2",)]
+
+
+@pytest.mark.parametrize("run", ["review", "census"])
+def test_event_rows_of_a_file_no_run_committed_stay_out(tmp_path, run):
+    """A refused run's event file is in the store but no successful run saw it: a later
+    run must leave its rows out, with retention judging the rest (an old event, an
+    account's latest success) as when every stored file is used."""
+    store = tmp_path / "evidence.duckdb"
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    header = ["user", "application", "timestamp", "success"]
+    _write_csv(folder / "access_logs" / "log.csv", header,
+               [["olduser", "PACS", "2025-06-01T10:00:00Z", "true"],
+                ["olduser", "PACS", "2025-07-01T10:00:00Z", "true"],  # latest: kept
+                ["newuser", "PACS", "2026-10-30T10:00:00Z", "true"]])
+    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+    _build(folder, SAMPLE_AS_OF, store, config=config)
+    refused = tmp_path / "refused"
+    shutil.copytree(folder, refused)
+    _write_csv(refused / "access_logs" / "stray.csv", header,
+               [["strayuser", "PACS", "2026-10-31T10:00:00Z", "true"],
+                ["olduser", "PACS", "2025-08-01T10:00:00Z", "true"]])
+    ingest_with_store(refused, duckdb.connect(), store, SAMPLE_AS_OF, config)  # no commit
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select count(distinct sha256) from file_tables "
+                         "where table_name = 'sign_in_events'").fetchone()[0] == 2
+    later, _ = _build(folder, SAMPLE_AS_OF + dt.timedelta(days=1), store, run=run,
+                      config=config)
+    rows = later.execute("select \"user\", occurred_at::date::varchar "
+                         "from ingested_sign_in_events order by all").fetchall()
+    assert rows == [("newuser", "2026-10-30"), ("olduser", "2025-07-01")]
