@@ -12,9 +12,10 @@ byte, over hand-written and generated tables.
 Anything this writer does not reproduce exactly goes to StreamingBook instead: text of
 16,384 characters or more, text framed as rich-text markup, a title holding `&`, values
 other than text, numbers, booleans and dates, sheet names other than letters, digits and
-`_`, tables of more than `MAX_ROWS` rows. It relies on a few of xlsxwriter's private
-helpers (escapes, date serials), so that both write the same text; the pinned version
-and the byte-for-byte tests keep them honest.
+`_`, tables of more than `MAX_ROWS` rows, books of more than nine sheets (never compared
+by the tests). It relies on a few of xlsxwriter's private helpers (escapes, date
+serials), so that both write the same text; the pinned version and the byte-for-byte
+tests keep them honest.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from xlsxwriter.xmlwriter import XMLwriter
 from ccreview.reports.files import atomic_path
 from ccreview.reports.xlsx import (
     FITTED_ROWS,
-    HEADER_LIMIT,
     LINE_POINTS,
     WIDTH_SAMPLE_ROWS,
     StreamingBook,
@@ -184,17 +184,16 @@ def _text(text: str) -> str:
 def _parts(as_of: dt.date, title: str, tables: Sequence[Table], phi: bool
            ) -> list[tuple[str, str]]:
     header, footer = page_header(title, as_of), page_footer(phi)
+    # (page_header keeps within Excel's 255 characters; xlsxwriter escapes an & its way)
     if ("&" in title or not tables or len(tables) > 9
-            or any(len(x.encode("utf-16-le")) // 2 > HEADER_LIMIT for x in (header, footer))
             or len({t.name.lower() for t in tables}) < len(tables)):
         raise _Unsupported
     strings: dict[str, int] = {}
     used: list[str] = []  # format names, in the order of their first cell
     laid_out = [_lay_out(t, strings, used) for t in tables]
-    index = _style_indices(tuple(used))
+    styles, theme, index = _rendered_styles(tuple(used))
     sheets = [_sheet_xml(i, t, index, header, footer)
               for i, t in enumerate(laid_out)]
-    styles, theme = _styles(tuple(used))
     n = len(tables)
     return [("[Content_Types].xml", _content_types(n)),
             ("_rels/.rels", _root_rels()),
@@ -479,11 +478,3 @@ def _rendered_styles(used: tuple[str, ...]) -> tuple[str, str, dict[str, int]]:
         theme = package.read("xl/theme/theme1.xml").decode("utf-8")
     return styles, theme, {name: formats[name].xf_index for name in used}
 
-
-def _styles(used: tuple[str, ...]) -> tuple[str, str]:
-    styles, theme, _ = _rendered_styles(used)
-    return styles, theme
-
-
-def _style_indices(used: tuple[str, ...]) -> dict[str, int]:
-    return _rendered_styles(used)[2]
