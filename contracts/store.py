@@ -323,11 +323,17 @@ def _prune(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ReviewConfig)
     con.execute("begin transaction")
     try:
         for table in ("sign_in_events", "adt_events"):
-            if table == "sign_in_events" and not _any_past_retention(
-                    con, "store.rows_sign_in_events", config.retention, as_of):
+            if table == "sign_in_events" and (
+                    not _any_past_retention(con, "store.rows_sign_in_events",
+                                            config.retention, as_of)
+                    or _nothing_newly_past(con, _event_cutoff(config.retention, as_of))):
                 continue
             keep = _retained(table, f"store.rows_{table}", config.retention, as_of)
             con.execute(f"delete from store.rows_{table} as r where not {keep}")
+            if table == "sign_in_events":
+                con.execute("insert or replace into store.meta values (?, ?)",
+                            [PRUNED_KEY, _prune_mark(con, _event_cutoff(config.retention,
+                                                                        as_of))])
             con.execute(f"""
                 delete from store.parse_issues as p
                 where p.table_name = '{table}' and not exists (
@@ -338,6 +344,35 @@ def _prune(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ReviewConfig)
         con.execute("rollback")
         raise
     return before - _stored_rows(con)
+
+
+# After a prune with cutoff C, every stored sign-in before C is its account's latest
+# success. Until a file adds sign-ins, that stays true, so a later prune has something to
+# delete only among events from C up to its own cutoff: the search over 28 million events
+# (4 s at 10,000 groups) is skipped when there are none.
+PRUNED_KEY = "sign_ins_pruned"
+
+
+def _prune_mark(con: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> str:
+    files = con.execute("select count(*) from store.file_tables "
+                        "where table_name = 'sign_in_events'").fetchone()[0]
+    return f"{cutoff.isoformat()}|{files}"
+
+
+def _nothing_newly_past(con: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> bool:
+    """Whether no stored sign-in can be past retention and not its account's latest
+    success: no file has added sign-ins since the last prune (cutoff `before`), and no event
+    lies between `before` and `cutoff`."""
+    mark = con.execute("select value from store.meta where key = ?", [PRUNED_KEY]).fetchone()
+    if mark is None:
+        return False
+    before = mark[0].split("|")[0]
+    if _prune_mark(con, dt.datetime.fromisoformat(before)) != mark[0]:
+        return False  # files were added
+    return not con.execute(
+        "select exists (select 1 from store.rows_sign_in_events "
+        "where occurred_at >= ? and occurred_at < ?)",
+        [dt.datetime.fromisoformat(before), cutoff]).fetchone()[0]
 
 
 def _stored_rows(con: duckdb.DuckDBPyConnection) -> int:

@@ -457,3 +457,43 @@ def test_event_rows_of_a_file_no_run_committed_stay_out(tmp_path, run):
     rows = later.execute("select \"user\", occurred_at::date::varchar "
                          "from ingested_sign_in_events order by all").fetchall()
     assert rows == [("newuser", "2026-10-30"), ("olduser", "2025-07-01")]
+
+
+def test_an_event_crossing_the_retention_line_later_is_removed_without_new_files(tmp_path):
+    """Retention is judged again when the review date moves, even with no new file: an
+    event inside retention on the first day and past it two days later goes (unless it is
+    its account's latest success); a run that moves nothing changes nothing."""
+    store = tmp_path / "evidence.duckdb"
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    day = SAMPLE_AS_OF
+    at = lambda days: f"{(day - dt.timedelta(days=days)).isoformat()}T10:00:00Z"  # noqa: E731
+    _write_csv(folder / "access_logs" / "log.csv", ["user", "application", "timestamp",
+                                                    "success"],
+               [["crossing", "PACS", at(399), "true"],  # inside 400 days today, not later
+                ["crossing", "PACS", at(10), "true"],  # its latest success
+                ["idle", "PACS", at(399), "true"],  # idle's latest: always kept
+                ["ancient", "PACS", at(500), "true"],  # past retention from the start
+                ["ancient", "PACS", at(450), "false"]])  # (removed by the first prune)
+    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+
+    def stored() -> list:
+        with duckdb.connect(str(store), read_only=True) as s:
+            return s.execute("select \"user\", occurred_at::date from rows_sign_in_events "
+                             "order by all").fetchall()
+
+    _build(folder, day, store, config=config)
+    assert len(stored()) == 4
+    _build(folder, day + dt.timedelta(days=2), store, config=config)
+    kept = [("ancient", day - dt.timedelta(days=500)),
+            ("crossing", day - dt.timedelta(days=10)), ("idle", day - dt.timedelta(days=399))]
+    assert stored() == kept
+    _build(folder, day + dt.timedelta(days=2), store, config=config)  # nothing moved
+    assert stored() == kept
+    # a new export with a later success: the ancient one is no longer the latest
+    _write_csv(folder / "access_logs" / "log2.csv", ["user", "application", "timestamp",
+                                                     "success"],
+               [["ancient", "PACS", at(5), "true"]])
+    _build(folder, day + dt.timedelta(days=2), store, config=config)
+    assert stored() == [("ancient", day - dt.timedelta(days=5)), *kept[1:]]
