@@ -320,20 +320,20 @@ def _retained(table: str, rows: str, retention: Retention, as_of: dt.date) -> st
 def _prune(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ReviewConfig) -> int:
     """Remove what retention no longer allows from the store; returns the rows removed."""
     before = _stored_rows(con)
+    cutoff = _event_cutoff(config.retention, as_of)
     con.execute("begin transaction")
     try:
         for table in ("sign_in_events", "adt_events"):
             if table == "sign_in_events" and (
                     not _any_past_retention(con, "store.rows_sign_in_events",
                                             config.retention, as_of)
-                    or _nothing_newly_past(con, _event_cutoff(config.retention, as_of))):
+                    or _nothing_newly_past(con, cutoff)):
                 continue
             keep = _retained(table, f"store.rows_{table}", config.retention, as_of)
             con.execute(f"delete from store.rows_{table} as r where not {keep}")
             if table == "sign_in_events":
                 con.execute("insert or replace into store.meta values (?, ?)",
-                            [PRUNED_KEY, _prune_mark(con, _event_cutoff(config.retention,
-                                                                        as_of))])
+                            [PRUNED_KEY, _prune_mark(con, cutoff)])
             con.execute(f"""
                 delete from store.parse_issues as p
                 where p.table_name = '{table}' and not exists (
@@ -645,7 +645,7 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
         else:
             files = f"""
                 select c.sha256 from store_chosen as c
-                where c.table_name = '{table}' and (c.part is null or c.part = '')
+                where c.table_name = '{table}' and (c.part is null or c.part = {part})
                   and c.sha256 in (select sha256 from _offsets)"""
             every_file = con.execute(f"""
                 select count(*) = 0 from (select sha256 from store.file_tables

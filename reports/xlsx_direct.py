@@ -146,10 +146,10 @@ def _package(parts: Sequence[tuple[str, str]]) -> bytes:
 
 # --- cells -----------------------------------------------------------------------------------
 
-def _cell(value: object, fmt: str | None, kind: str | None = None
-          ) -> tuple[str, object, str | None] | None:
+def _cell(value: object, fmt: str | None) -> tuple[str, object, str | None] | None:
     """(type, payload, format name) of one cell as `write_cell` writes it; None: no cell.
-    Types: "s" text, "n" number, "b" boolean."""
+    Types: "s" text, "n" number, "b" boolean. A table cell's format is None or "wrap cell",
+    so `_dated` reduces to: a date takes its date format unless the cell wraps."""
     if value is None:
         return None
     if isinstance(value, float):

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import random
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -131,7 +132,7 @@ FALLBACKS = {
     "a sheet name that needs quotes": ([Table("Two words", ["a"], [["x"]])], "t"),
     "rich-text markup": ([Table("S", ["a"], [["<r>x</r>"]])], "t"),
     "a very long text": ([Table("S", ["a"], [["x" * 20000]])], "t"),
-    "a decimal": ([Table("S", ["a"], [[__import__("decimal").Decimal("1.5")]])], "t"),
+    "a decimal": ([Table("S", ["a"], [[Decimal("1.5")]])], "t"),
 }
 
 
