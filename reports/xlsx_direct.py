@@ -1,4 +1,4 @@
-"""Small table workbooks written directly: the same bytes `StreamingBook` writes for the
+"""Table workbooks written directly: the same bytes `StreamingBook(small=True)` writes for the
 same tables, at a fraction of its cost.
 
 A daily census writes one workbook per subscribed provider (10,600 at 10,000 groups), each
@@ -11,11 +11,12 @@ byte, over hand-written and generated tables.
 
 Anything this writer does not reproduce exactly goes to StreamingBook instead: text of
 16,384 characters or more, text framed as rich-text markup, a title holding `&`, values
-other than text, numbers, booleans and dates, sheet names other than letters, digits and
-`_`, tables of more than `MAX_ROWS` rows, books of more than nine sheets (never compared
-by the tests). It relies on a few of xlsxwriter's private helpers (escapes, date
-serials), so that both write the same text; the pinned version and the byte-for-byte
-tests keep them honest.
+other than text, numbers, booleans and dates, sheet names other than letters, digits,
+spaces and `_`, tables longer than a sheet, books of more than nine sheets (never compared
+by the tests). It holds a book's cells in memory: fine for the census's workbooks and the
+distribution list (one row per provider), not for the review's millions of cells. It
+relies on a few of xlsxwriter's private helpers (escapes, date serials), so that both
+write the same text; the pinned version and the byte-for-byte tests keep them honest.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from xlsxwriter.xmlwriter import XMLwriter
 
 from ccreview.reports.files import atomic_path
 from ccreview.reports.xlsx import (
+    EXCEL_MAX_ROWS,
     FITTED_ROWS,
     LINE_POINTS,
     WIDTH_SAMPLE_ROWS,
@@ -55,7 +57,6 @@ from ccreview.reports.xlsx import (
     table_layout,
 )
 
-MAX_ROWS = FITTED_ROWS  # rows per table; a larger table goes to StreamingBook
 MAX_TEXT = 16_383  # characters: below it xlsxwriter never counts UTF-16 units to truncate
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # xlsxwriter's date for every part of an in-memory book
 DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -66,7 +67,7 @@ DEFAULT_ROW_PIXELS = 20
 SELECTED = 'tabSelected="1" '
 HIDDEN = ' hidden="1"'
 _XML = XMLwriter()
-_PLAIN_SHEET_NAME = re.compile(r"[A-Za-z0-9_]{1,31}")
+_PLAIN_SHEET_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_ ]{0,29}[A-Za-z0-9_])?")
 
 
 @dataclass(frozen=True)
@@ -222,13 +223,13 @@ class _Laid:
 def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
     """The cells StreamingBook.table writes, in its order (shared strings and formats are
     numbered by first use)."""
-    if not _PLAIN_SHEET_NAME.fullmatch(t.name) or len(t.rows) > MAX_ROWS:
-        raise _Unsupported
+    top = 2 if t.title else 0
+    if not _PLAIN_SHEET_NAME.fullmatch(t.name) or len(t.rows) > EXCEL_MAX_ROWS - 1 - top:
+        raise _Unsupported  # (StreamingBook continues a longer table on another sheet)
     header = [_text(h) for h in t.header]
     rows = list(t.rows)
     widths, wrapped = table_layout(header, rows[:WIDTH_SAMPLE_ROWS])
     column_fmt = ["wrap cell" if j in wrapped else None for j in range(len(header))]
-    top = 2 if t.title else 0
     cells: dict[int, list] = {}
     heights: dict[int, float] = {}
     count = 0
@@ -252,17 +253,34 @@ def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
         heights[top] = LINE_POINTS * lines
     for j, h in enumerate(header):
         put(top, j, ("s", h, "header"))
+    ncols = len(header)
     for n, row in enumerate(rows, start=1):
-        if wrapped:
+        if wrapped and n <= FITTED_ROWS:
             lines = row_lines(row, widths, wrapped)
             if lines > 1:
                 heights[top + n] = LINE_POINTS * lines
-        if len(row) > len(header):
+        if len(row) > ncols:
             raise _Unsupported  # StreamingBook refuses it
+        line = []
         for j, value in enumerate(row):
-            put(top + n, j, _cell(value, column_fmt[j]))
-    for r in cells.values():
-        r.sort(key=lambda c: c[0])
+            # text, most cells, inline (a million cells for the distribution list): the
+            # same as put(…, _cell(value, fmt))
+            if type(value) is str:
+                if len(value) > MAX_TEXT or (value.startswith("<r>")
+                                             and value.endswith("</r>")):
+                    raise _Unsupported
+                count += 1
+                fmt = column_fmt[j]
+                if fmt is not None and fmt not in used:
+                    used.append(fmt)
+                line.append((j, "s", strings.setdefault(value, len(strings)), fmt))
+            elif (cell := _cell(value, column_fmt[j])) is not None:
+                kind, payload, fmt = cell
+                if fmt is not None and fmt not in used:
+                    used.append(fmt)
+                line.append((j, kind, payload, fmt))
+        if line:  # in column order, as the title's and the header's
+            cells[top + n] = line
     return _Laid(t.name, top, top + max(len(rows), 1), len(header), widths, cells, heights,
                  count)
 
@@ -277,10 +295,15 @@ def _sheet_xml(i: int, t: _Laid, index: dict[str, int], header: str, footer: str
     lo_r, hi_r, lo_c, hi_c = rows[0], rows[-1], min(cols), max(cols)
     dimension = _ref(lo_r, lo_c) if (lo_r, lo_c) == (hi_r, hi_c) else \
         f"{_ref(lo_r, lo_c)}:{_ref(hi_r, hi_c)}"
-    spans: dict[int, str] = {}
-    for block in {r // 16 for r in rows}:
-        in_block = [c for r in rows if r // 16 == block for c, *_ in t.rows[r]]
-        spans[block] = f"{min(in_block) + 1}:{max(in_block) + 1}"
+    blocks: dict[int, tuple[int, int]] = {}  # rows of 16 -> their first and last column
+    for r in rows:
+        first, last = t.rows[r][0][0], t.rows[r][-1][0]  # (cells sorted by column)
+        have = blocks.get(r // 16)
+        blocks[r // 16] = (first, last) if have is None else \
+            (min(have[0], first), max(have[1], last))
+    spans = {b: f"{lo + 1}:{hi + 1}" for b, (lo, hi) in blocks.items()}
+    letters = [xl_col_to_name(j) for j in range(t.ncols)]
+    styles = {None: "", **{fmt: f' s="{i}"' for fmt, i in index.items()}}
     out = [DECLARATION, f'<worksheet xmlns="{MAIN}" xmlns:r="{RELS}"><sheetPr>'
            f'<pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="{dimension}"/>'
            f"<sheetViews><sheetView {SELECTED if i == 0 else ''}"
@@ -311,15 +334,17 @@ def _sheet_xml(i: int, t: _Laid, index: dict[str, int], header: str, footer: str
             out.append(f"<row {attrs}/>")
             continue
         out.append(f"<row {attrs}>")
+        number = r + 1
         for col, kind, payload, fmt in cells:
-            style = f' s="{index[fmt]}"' if fmt is not None else ""
-            ref = _ref(r, col)
             if kind == "s":
-                out.append(f'<c r="{ref}"{style} t="s"><v>{payload}</v></c>')
+                out.append(f'<c r="{letters[col]}{number}"{styles[fmt]} t="s"><v>{payload}'
+                           '</v></c>')
             elif kind == "b":
-                out.append(f'<c r="{ref}"{style} t="b"><v>{payload}</v></c>')
+                out.append(f'<c r="{letters[col]}{number}"{styles[fmt]} t="b"><v>{payload}'
+                           '</v></c>')
             else:
-                out.append(f'<c r="{ref}"{style}><v>{payload:.16G}</v></c>')
+                out.append(f'<c r="{letters[col]}{number}"{styles[fmt]}><v>{payload:.16G}'
+                           '</v></c>')
         out.append("</row>")
     last_col = xl_col_to_name(t.ncols - 1)
     out.append(f'</sheetData><autoFilter ref="A{t.top + 1}:{last_col}{t.last + 1}"/>'

@@ -82,6 +82,14 @@ CASES = {
     "escapes": [Table("Escapes", ["<&>\"'", "ctl"], [
         ["a & b < c > d \"q\" 'a'", "tab\there\nline\x01\x1f"],
         ["_x0041_ literal", "\u00e9\u4e2d\U0001f600"], ["]]>", "\ufffe"]])],
+    "sheet names with spaces, quoted in references": [
+        Table("Not distributed", ["a"], [["x"]]), Table("Recipients left off", ["b"], [])],
+    # the distribution list's size: rows past FITTED_ROWS are not fitted (no heights),
+    # row blocks of 16 all the way down
+    "longer than the fitted rows": [
+        Table("Distribution", ["Request", "Recipients"],
+              [[f"CS{i:07d}", LONG if i % 7 == 0 else None] for i in range(10_040)],
+              "A title")],
     "sheets out of alphabetical order": [Table("Zeta", ["z"], [["1"]]),
                                          Table("Alpha", ["a"], [["2"]], "t"),
                                          Table("Mid9", ["m"], []), Table("R1", ["r"], []),
@@ -129,7 +137,8 @@ def test_generated_tables_are_written_as_streaming_book_writes_them(tmp_path, se
 
 FALLBACKS = {
     "an ampersand in the title": ([Table("S", ["a"], [["x"]])], "Smith & Jones"),
-    "a sheet name that needs quotes": ([Table("Two words", ["a"], [["x"]])], "t"),
+    "a sheet name with other characters": ([Table("Q3-report", ["a"], [["x"]])], "t"),
+    "a sheet name ending in a space": ([Table("Two ", ["a"], [["x"]])], "t"),
     "rich-text markup": ([Table("S", ["a"], [["<r>x</r>"]])], "t"),
     "a very long text": ([Table("S", ["a"], [["x" * 20000]])], "t"),
     "a decimal": ([Table("S", ["a"], [[Decimal("1.5")]])], "t"),
