@@ -307,8 +307,12 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
         from ccreview.core.history import refuse_silent_replacement
 
         refuse_silent_replacement(args.out, args.as_of, args.replace)
-    # the checks passed: the temporary Prefect server starts while the flow's modules load
+    # the checks passed: the temporary Prefect server starts while the flow's modules
+    # load, and the Data Docs builder imports Great Expectations meanwhile
     prefect_runtime.start_server_early()
+    from ccreview.contracts.expectations import start_builder_early
+
+    start_builder_early()
 
 
 def cmd_review(args: argparse.Namespace) -> int:

@@ -273,25 +273,24 @@ class DataDocsBuild:
 
     @classmethod
     def start(cls, docs_dir: Path, as_of: dt.date) -> DataDocsBuild:
-        from ccreview.core.processes import die_with_parent
-
+        """The build of `docs_dir`'s Data Docs: by the builder `start_builder_early`
+        started, if this process has one still waiting, else by a new one."""
+        global _early
         frames, staging = data_docs_paths(docs_dir)
         shutil.rmtree(staging, ignore_errors=True)
-        env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ccreview.contracts.expectations", str(frames),
-             str(staging), as_of.isoformat()],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # a traceback may quote data: its result file says
-            env=env, preexec_fn=die_with_parent(background=True))
+        process, _early = _early, None
+        if process is None or process.poll() is not None:
+            process = _spawn_builder()
         return cls(process, docs_dir.resolve(), as_of)
 
     def go(self, measured: pd.DataFrame) -> None:
         """The frames are written (`measured`: DuckDB's verdicts): build now."""
         self.measured = measured
         assert self.process.stdin is not None
+        frames, staging = data_docs_paths(self.docs_dir)
         try:
-            self.process.stdin.write(GO)
+            self.process.stdin.write(GO + json.dumps(
+                [str(frames), str(staging), self.as_of.isoformat()]).encode() + b"\n")
             self.process.stdin.close()
         except BrokenPipeError:  # it died waiting: `finish` says how
             pass
@@ -329,6 +328,44 @@ class DataDocsBuild:
             self.process.stdin.close()
         for path in data_docs_paths(self.docs_dir):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _spawn_builder() -> subprocess.Popen:
+    """A builder process: it imports Great Expectations, then waits to be told what to
+    build (`DataDocsBuild.go`); it dies with this process."""
+    from ccreview.core.processes import die_with_parent
+
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccreview.contracts.expectations"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # a traceback may quote data: its result file says
+        env=env, preexec_fn=die_with_parent(background=True))
+
+
+# the builder `start_builder_early` started, until a run's DataDocsBuild takes it
+_early: subprocess.Popen | None = None
+
+
+def start_builder_early() -> None:
+    """Start this process's Data Docs builder now, before Prefect's server and the flow's
+    modules (seconds each), so that Great Expectations' import (seconds) overlaps them
+    instead of the run's stages; the run's `DataDocsBuild.start` takes it. It is told
+    nothing until then (no folder, no date), and stops with this process."""
+    global _early
+    if _early is None:
+        import atexit
+
+        _early = _spawn_builder()
+        atexit.register(_stop_early)
+
+
+def _stop_early() -> None:
+    global _early
+    process, _early = _early, None
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
@@ -478,20 +515,23 @@ def _with_static_index(text: str, docs_dir: Path) -> str:
     return text.replace("</body>", block + "</body>", 1)
 
 
-GO = b"go\n"  # what the run writes to the waiting builder once the frames are there
+GO = b"go "  # what the run writes to the waiting builder once the frames are there,
+# followed by what to build: [frames, staging, as-of] as JSON, on one line
 
 
 def main(argv: list[str]) -> int:
-    """`python -m ccreview.contracts.expectations FRAMES STAGING AS_OF` (the builder
-    process): imports Great Expectations, waits for `go` on its standard input (the
+    """`python -m ccreview.contracts.expectations` (the builder process): imports Great
+    Expectations, waits for `go [FRAMES, STAGING, AS_OF]` on its standard input (the
     frames are written), then writes FRAMES/results.json — the verdicts, or the error's
     class name. Without `go` (the run stopped first) it leaves without building."""
-    frames, staging, as_of = Path(argv[0]), Path(argv[1]), dt.date.fromisoformat(argv[2])
     os.umask(0o077)
     import great_expectations  # noqa: F401 - seconds: done while the run reads its inputs
 
-    if sys.stdin.buffer.readline() != GO:
+    line = sys.stdin.buffer.readline()
+    if not line.startswith(GO):
         return 0
+    where, staged, day = json.loads(line[len(GO):])
+    frames, staging, as_of = Path(where), Path(staged), dt.date.fromisoformat(day)
     try:
         outcome: dict = {"results": build_data_docs(frames, staging, as_of)}
     except Exception as exc:  # noqa: BLE001 - its message may quote data: the class only

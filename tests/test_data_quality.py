@@ -6,6 +6,9 @@ table, `mostly` exactly at its threshold — so that any difference in the rules
 
 from __future__ import annotations
 
+import os
+import time
+
 import duckdb
 import pytest
 
@@ -137,6 +140,44 @@ def test_the_builder_started_early_waits_for_the_frames(warehouse, tmp_path):
     with pytest.raises(ValueError, match="another folder or date"):
         run_expectations(warehouse, SAMPLE_AS_OF, tmp_path / "elsewhere", build=other)
     assert other.process.poll() is not None
+
+
+def test_the_command_line_s_early_builder_is_taken_by_the_run(warehouse, tmp_path):
+    """The command line starts a builder before Prefect's server (it knows no folder or
+    date yet); the run's build takes that process rather than start another, and a later
+    build starts its own. Unused, it ends with the process that started it."""
+    import subprocess
+    import sys
+
+    from ccreview.contracts import expectations
+
+    expectations.start_builder_early()
+    early = expectations._early
+    assert early is not None and early.poll() is None
+    expectations.start_builder_early()  # once per process
+    assert expectations._early is early
+    docs = tmp_path / "data_quality"
+    build = DataDocsBuild.start(docs, SAMPLE_AS_OF)
+    assert build.process is early and expectations._early is None
+    measured = run_expectations(warehouse, SAMPLE_AS_OF, docs, build=build)
+    assert len(measured) == 19 and (docs / "index.html").is_file()
+    later = DataDocsBuild.start(tmp_path / "later", SAMPLE_AS_OF)
+    assert later.process is not early
+    later.cancel()
+
+    probe = subprocess.run([sys.executable, "-c", (
+        "from ccreview.contracts import expectations as e\n"
+        "e.start_builder_early(); print(e._early.pid)")],
+        capture_output=True, text=True, timeout=120, check=True)
+    pid = int(probe.stdout)
+    for _ in range(100):  # gone once its parent exited (killed at exit)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the unused early builder outlived its process")
 
 
 def test_measuring_needs_no_great_expectations(warehouse):
