@@ -9,6 +9,8 @@ runs each table's pandera contract and splits the rows into `raw_<table>` (accep
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 from dataclasses import asdict, dataclass, field
@@ -29,7 +31,7 @@ from ccreview.core.config import (
     TimeZones,
 )
 from ccreview.core.digest import file_sha256
-from ccreview.core.duckdb_catalog import drop_relation
+from ccreview.core.duckdb_catalog import drop_relation, has_table
 from ccreview.core.errors import UnreadableInputError
 from ccreview.core.patient_data import table_home
 from ccreview.core.progress import progress_bar
@@ -207,25 +209,60 @@ class TableCounts:
     quarantined: int = 0
 
 
+@functools.cache
+def rules_fingerprint() -> str:
+    """What a row's verdict depends on besides its own values: the contracts' code and the
+    modules their checks call, and pandera's and pandas' versions. The evidence store
+    reuses a file's verdicts only under the fingerprint they were made with."""
+    from importlib import metadata
+
+    from ccreview.contracts import schemas
+    from ccreview.core import identifiers, vocabulary
+
+    digest = hashlib.sha256(
+        f"{metadata.version('pandera')}|{metadata.version('pandas')}".encode())
+    for module in (schemas, identifiers, vocabulary):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+VERDICTS_DDL = """create or replace table {name} (
+    table_name varchar, _row_id integer, column_name varchar, rule varchar, reason varchar,
+    warning boolean)"""
+VERDICT_COLUMNS = ["_row_id", "column_name", "rule", "reason"]
+
+
 def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], TableCounts]:
     """Apply each contract; fill `raw_<table>` and `quarantine`. Returns (file, table) ->
-    counts, which reconcile: read = accepted + quarantined."""
+    counts, which reconcile: read = accepted + quarantined.
+
+    On rows assembled from the evidence store (`verdict_files`, `stored_verdicts`: see
+    `contracts/store.py`), the contracts' checks run only over the rows of files the store
+    has no verdicts for; the others' verdicts (every check is a function of its row) come
+    from the store, and the new ones are left in `verdicts_now` for it to keep."""
     con.execute(QUARANTINE_DDL)
     con.execute(QUARANTINE_DDL.replace("table quarantine", "table row_warnings"))
     # the quarantined rows' ids, per table: what raw_<table> leaves out
     con.execute("create or replace table quarantined_row_ids "
                 "(table_name varchar, _row_id bigint)")
+    reuse = has_table(con, "verdict_files")
+    if reuse:
+        con.execute(VERDICTS_DDL.format(name="verdicts_now"))
     for contract in CONTRACTS.values():
         t = contract.table
         issues = con.execute(
             "select _row_id, column_name, rule, reason from parse_issues where table_name = ?",
             [t]).df()
-        df = None if contract.bulk else con.execute(
-            f"select * from ingested_{t} order by _row_id").df()
+        df = None if contract.bulk else con.execute(_rows_to_check(t, reuse)).df()
         failures = (_required_failures(con, contract) if df is None
                     else _contract_failures(contract.schema, df))
-        if contract.warning_checks and df is not None:
-            _record_warnings(con, t, _contract_failures(contract.warning_schema, df))
+        warned = (_contract_failures(contract.warning_schema, df)
+                  if contract.warning_checks and df is not None else None)
+        if reuse and df is not None:
+            failures, warned = _with_stored_verdicts(con, t, failures, warned)
+        if warned is not None:
+            _record_warnings(con, t, warned)
         if len(issues) and len(failures):  # a value that did not parse is not also "missing"
             parsed = set(zip(issues["_row_id"], issues["column_name"], strict=True))
             failures = failures[[(r, c) not in parsed or rule != "not_nullable" for r, c, rule
@@ -272,6 +309,41 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
             group by source_file""" for c in CONTRACTS.values()) + " order by all")
     rows = con.execute("select * from input_reconciliation").fetchall()
     return {(f, t): TableCounts(r, a, q) for f, t, r, a, q in rows}
+
+
+def _rows_to_check(table: str, reuse: bool) -> str:
+    """The ingested rows the contract's checks must see: all of them, or (`reuse`) those
+    of files whose verdicts the store has not (a row's file: the last one starting at or
+    before its row id)."""
+    if not reuse:
+        return f"select * from ingested_{table} order by _row_id"
+    return f"""
+        select i.* from ingested_{table} as i
+        asof join (select first_row_id, known from verdict_files
+                   where table_name = '{table}') as f on i._row_id >= f.first_row_id
+        where not f.known order by i._row_id"""
+
+
+def _with_stored_verdicts(con: duckdb.DuckDBPyConnection, table: str,
+                          failures: pd.DataFrame, warned: pd.DataFrame | None
+                          ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The verdicts just made (kept in `verdicts_now`) joined by the store's for the other
+    rows: (failures, warnings)."""
+    made = [frame.assign(warning=warning) for frame, warning
+            in ((failures, False), (warned, True)) if frame is not None and len(frame)]
+    if made:
+        _insert(con, "verdicts_now",
+                pd.concat(made, ignore_index=True).assign(table_name=table))
+    stored = con.execute(f"select {', '.join(VERDICT_COLUMNS)}, warning from stored_verdicts "
+                         "where table_name = ? order by all", [table]).df()
+    if stored.empty:
+        return failures, warned
+    def joined(frame: pd.DataFrame, kept: pd.Series) -> pd.DataFrame:
+        both = pd.concat([frame, stored.loc[kept, VERDICT_COLUMNS]], ignore_index=True)
+        return both.astype({"_row_id": "int64"})
+
+    return (joined(failures, ~stored["warning"]),
+            None if warned is None else joined(warned, stored["warning"]))
 
 
 def _required_failures(con: duckdb.DuckDBPyConnection, contract: Contract) -> pd.DataFrame:

@@ -50,12 +50,14 @@ import duckdb
 
 from ccreview.contracts.ingest import (
     INPUT_FILES_DDL,
+    VERDICTS_DDL,
     InputFile,
     _ingest_file,
     _insert,
     _size,
     create_ingest_tables,
     empty_ingest_tables,
+    rules_fingerprint,
 )
 from ccreview.contracts.readers import (
     adt_hl7,
@@ -69,7 +71,7 @@ from ccreview.contracts.readers import (
 from ccreview.contracts.schemas import CONTRACTS
 from ccreview.core.config import Retention, ReviewConfig
 from ccreview.core.digest import file_sha256
-from ccreview.core.duckdb_catalog import sql_path
+from ccreview.core.duckdb_catalog import has_table, sql_path
 from ccreview.core.errors import UsageError
 from ccreview.core.progress import progress_bar
 
@@ -139,6 +141,13 @@ def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
         sha256 varchar, table_name varchar, part varchar)""")
     con.execute("""create table if not exists store.sightings (
         as_of date, sha256 varchar, source_file varchar, ord integer)""")
+    # the contracts' verdicts on each file's rows (failures and warnings; a row without
+    # one passed), for the files validated whole under the rules fingerprint `rules`
+    con.execute("""create table if not exists store.verdicts (
+        sha256 varchar, table_name varchar, file_row integer, column_name varchar,
+        rule varchar, reason varchar, warning boolean)""")
+    con.execute("""create table if not exists store.verdicts_made (
+        sha256 varchar, table_name varchar, rules varchar)""")
     con.execute("""create table if not exists store.parse_issues (
         sha256 varchar, table_name varchar, file_row integer, column_name varchar,
         rule varchar, reason varchar)""")
@@ -458,10 +467,13 @@ def commit_run(con: duckdb.DuckDBPyConnection, store_path: Path, as_of: dt.date,
                 select h.* from store_sightings as h
                 anti join store.sightings as s
                     on s.as_of = h.as_of and s.sha256 = h.sha256""")
+            _keep_verdicts(con)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
+        for name in ("verdicts_now", "verdict_files", "stored_verdicts"):
+            con.execute(f"drop table if exists {name}")
         removed = _prune(con, as_of, config)
         con.execute("checkpoint store")
     finally:
@@ -613,6 +625,9 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
     without sorting the rows (a window over 28 million sign-ins spilled to disk for
     minutes)."""
     create_ingest_tables(con, input_files=False)
+    con.execute("""create or replace table verdict_files (table_name varchar,
+        sha256 varchar, first_row_id bigint, known boolean, complete boolean)""")
+    con.execute(VERDICTS_DDL.format(name="stored_verdicts"))
     for table in CONTRACTS:
         if table in leave_empty:
             continue
@@ -631,7 +646,7 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
                     on t.sha256 = c.sha256 and t.table_name = c.table_name
                 where c.table_name = '{table}'
             )
-            select sha256, name,
+            select sha256, name, rows_read,
                    coalesce(sum(rows_read) over (order by ord rows between unbounded
                                                  preceding and 1 preceding), 0)::bigint
                        as first_row_id
@@ -683,3 +698,55 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
                     using (sha256, file_row)
                 where p.table_name = '{table}'
                 order by r._row_id, p.column_name""")
+        if not CONTRACTS[table].bulk:
+            _stored_verdicts(con, table, kept)
+
+
+def _stored_verdicts(con: duckdb.DuckDBPyConnection, table: str, kept: str) -> None:
+    """For validation (`contracts/ingest.py`): the table's files, each with whether the
+    store has its rows' verdicts under today's rules (`known`) and whether the run uses
+    every row the store keeps of it (`complete`: only then can this run's verdicts stand
+    for the file), in `verdict_files`; the known files' verdicts in `stored_verdicts`.
+    The contracts' checks are functions of a row, so a file's verdicts hold for any of
+    its rows, whichever run, date or retention brings them."""
+    con.execute(f"""
+        insert into verdict_files
+        select '{table}', o.sha256, o.first_row_id, m.sha256 is not null,
+               coalesce(k.rows, 0) = coalesce(t.rows_stored, 0)
+        from _offsets as o
+        left join (select distinct sha256 from store.verdicts_made
+                   where table_name = '{table}' and rules = ?) as m using (sha256)
+        left join (select sha256, max(rows_stored) as rows_stored from store.file_tables
+                   where table_name = '{table}' group by sha256) as t using (sha256)
+        left join (select sha256, count(*) as rows from ({kept}) group by sha256) as k
+            using (sha256)
+        where o.rows_read > 0""", [rules_fingerprint()])
+    known = f"""(select sha256 from verdict_files
+                 where table_name = '{table}' and known)"""
+    if con.execute(f"select count(*) from store.verdicts where table_name = ? and sha256 in "
+                   f"{known}", [table]).fetchone()[0]:
+        con.execute(f"""
+            insert into stored_verdicts
+            select '{table}', r._row_id, v.column_name, v.rule, v.reason, v.warning
+            from store.verdicts as v
+            inner join (select sha256, file_row, _row_id from ({kept})) as r
+                using (sha256, file_row)
+            where v.table_name = '{table}' and v.sha256 in {known}""")
+
+
+def _keep_verdicts(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep the verdicts this run made (`verdicts_now`) for the files it validated whole."""
+    if not has_table(con, "verdicts_now"):
+        return
+    con.execute("""
+        insert into store.verdicts
+        select f.sha256, n.table_name, (n._row_id - f.first_row_id)::integer,
+               n.column_name, n.rule, n.reason, n.warning
+        from verdicts_now as n
+        asof join verdict_files as f
+            on f.table_name = n.table_name and n._row_id >= f.first_row_id
+        where not f.known and f.complete""")
+    con.execute("""
+        insert into store.verdicts_made
+        select distinct sha256, table_name, ? from verdict_files where not known and complete
+        """, [rules_fingerprint()])

@@ -497,3 +497,98 @@ def test_an_event_crossing_the_retention_line_later_is_removed_without_new_files
                [["ancient", "PACS", at(5), "true"]])
     _build(folder, day + dt.timedelta(days=2), store, config=config)
     assert stored() == [("ancient", day - dt.timedelta(days=5)), *kept[1:]]
+
+
+# A second Active Directory export, written by hand as PowerShell 5.1's Export-Csv writes
+# it: one good account and three the contracts judge (a UPN that is no address, a missing
+# LAN ID, an Enabled value that does not parse, which is a parse issue and not also
+# "missing").
+_AD_HEADER = ["DistinguishedName", "Enabled", "GivenName", "Name", "ObjectClass",
+              "ObjectGUID", "SamAccountName", "Surname", "UserPrincipalName", "mail",
+              "Company", "Department", "whenCreated", "lastLogonTimestamp", "pwdLastSet",
+              "accountExpires"]
+
+
+def _ad_account(sam: str, upn: str, enabled: str = "True") -> list[str]:
+    return [f"CN=Vale\\, {sam},OU=Clinical Connectivity,DC=examplehealth,DC=org", enabled,
+            "Ann", f"Vale, {sam}", "user", "0c5e1b2a-5a0e-4bde-9f38-3b0c9e1f2a77", sam, "Vale",
+            upn, "", "Vale Clinic", "CS0001000", "3/2/2024 9:15:00 AM",
+            "134345867787963120", "134345867787963120", "0"]
+
+
+def _with_judged_accounts(tmp_path: Path) -> Path:
+    folder = shutil.copytree(SAMPLE, tmp_path / "in")
+    rows = [_ad_account("avale", "avale@ccpartners.examplehealth.org"),
+            _ad_account("bvale", "not an address"),
+            _ad_account("", "cvale@ccpartners.examplehealth.org"),
+            _ad_account("dvale", "dvale@ccpartners.examplehealth.org", enabled="Perhaps")]
+    out = io.StringIO()
+    out.write("#TYPE Selected.Microsoft.ActiveDirectory.Management.ADUser\r\n")
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(
+        [_AD_HEADER, *rows])
+    (folder / "directory" / "ad_users_vale.csv").write_text(out.getvalue(),
+                                                          encoding="utf-8-sig")
+    return folder
+
+
+def _judged(con: duckdb.DuckDBPyConnection) -> tuple[list, list]:
+    return (con.execute("select * from quarantine order by all").fetchall(),
+            con.execute("select * from row_warnings order by all").fetchall())
+
+
+def _reconciled(con: duckdb.DuckDBPyConnection) -> list:
+    return con.execute("select * from input_reconciliation order by all").fetchall()
+
+
+def test_the_store_keeps_each_file_s_verdicts_and_checks_only_new_rows(tmp_path,
+                                                                       monkeypatch):
+    """The contracts' checks run once per stored file: a later run takes the verdicts
+    (quarantined rows, warnings) from the store and gives what a run from scratch gives;
+    only a new file's rows are checked; other rules (another fingerprint) check all again."""
+    from ccreview.contracts import ingest
+
+    folder = _with_judged_accounts(tmp_path)
+    store = tmp_path / "evidence.duckdb"
+    scratch, _ = _build(folder, SAMPLE_AS_OF, None)
+    expected = _judged(scratch)
+    rules = {(r[0], r[4]) for r in expected[0]}
+    assert {("directory_accounts", "email_syntax"), ("directory_accounts", "not_nullable"),
+            ("directory_accounts", "boolean")} <= rules, rules
+    assert [r[4] for r in expected[1]] == ["npi_check_digit"]
+
+    checked: list[int] = []
+    contract_failures = ingest._contract_failures
+
+    def counting(schema, df):
+        checked.append(len(df))
+        return contract_failures(schema, df)
+
+    monkeypatch.setattr(ingest, "_contract_failures", counting)
+    first, _ = _build(folder, SAMPLE_AS_OF, store)
+    assert _judged(first) == expected
+    assert sum(checked) > 1000
+    checked.clear()
+    again, _ = _build(folder, SAMPLE_AS_OF, store)
+    assert _judged(again) == expected and _reconciled(again) == _reconciled(first)
+    assert sum(checked) == 0  # every row's verdict came from the store
+    assert _findings(again) == _findings(scratch)
+
+    # a new export, a day later: only its rows are checked
+    (folder / "directory" / "ad_users_vale_2.csv").write_bytes(
+        (folder / "directory" / "ad_users_vale.csv").read_bytes().replace(b"Vale", b"Vail"))
+    later_day = SAMPLE_AS_OF + dt.timedelta(days=1)
+    checked.clear()
+    later, _ = _build(folder, later_day, store)
+    assert sum(checked) == 4  # the new file's four accounts
+    scratch_later, _ = _build(folder, later_day, None)
+    assert _judged(later) == _judged(scratch_later)
+
+    # changed rules: every row is checked again, and its verdicts kept anew
+    monkeypatch.setattr(ingest, "rules_fingerprint", lambda: "other rules")
+    monkeypatch.setattr("ccreview.contracts.store.rules_fingerprint", lambda: "other rules")
+    checked.clear()
+    other, _ = _build(folder, later_day, store)
+    assert sum(checked) > 1000 and _judged(other) == _judged(scratch_later)
+    checked.clear()
+    _build(folder, later_day, store)
+    assert sum(checked) == 0
