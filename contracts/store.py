@@ -33,6 +33,10 @@ application-list files. A file of another kind is listed as not read, whether or
 store knows it: what the run's models use of that kind comes from the store as the last
 successful review or dormant run left it.
 
+The contracts' verdicts on a file's rows (failures and warnings) are kept with them, under a
+fingerprint of the rules (`ingest.rules_fingerprint`): a later run checks only the rows of
+files the store has no verdicts for (`_stored_verdicts`, `_keep_verdicts`).
+
 What a run's folder held is recorded (`commit_run`) only once the run succeeded, so a run
 that failed or was refused (a partial export) changes no later run's snapshot; the files
 it read stay in the store, unused until a successful run sees them.
