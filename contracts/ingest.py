@@ -338,6 +338,7 @@ def _with_stored_verdicts(con: duckdb.DuckDBPyConnection, table: str,
                          "where table_name = ? order by all", [table]).df()
     if stored.empty:
         return failures, warned
+
     def joined(frame: pd.DataFrame, kept: pd.Series) -> pd.DataFrame:
         both = pd.concat([frame, stored.loc[kept, VERDICT_COLUMNS]], ignore_index=True)
         return both.astype({"_row_id": "int64"})

@@ -53,6 +53,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def write_in_building(path: Path, data: bytes) -> None:
+    """Write a file of a building folder (`start_building`), which is swapped in whole once
+    complete: in place, owner-only, never through a link; no temporary file and rename,
+    whose two extra file operations were a quarter of a census workbook's cost."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
 def csv_safe(value: object) -> object:
     """OWASP CSV-injection escaping for a cell built from input data, at its start and
     after each line break inside it; NUL bytes removed."""

@@ -169,7 +169,8 @@ def _census_workbook(path: Path, as_of: dt.date, provider: str, rows: list, move
             f"Physician Census for {provider} as of {as_of.isoformat()}: {len(rows)} "
             "patients. Protected health information: do not forward outside the practice.")),
         Table("Movements", MOVEMENT_HEADERS,
-              [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]] for m in moves])], phi=True)
+              [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]] for m in moves])], phi=True,
+        in_building=True)  # the census folder is built aside and swapped in whole
     if password is not None:
         _encrypt_in_place(path, password)
 

@@ -41,7 +41,7 @@ from xlsxwriter.utility import (
 )
 from xlsxwriter.xmlwriter import XMLwriter
 
-from ccreview.reports.files import atomic_path
+from ccreview.reports.files import atomic_path, write_in_building
 from ccreview.reports.xlsx import (
     EXCEL_MAX_ROWS,
     FITTED_ROWS,
@@ -86,8 +86,9 @@ class _Unsupported(Exception):
 
 
 def write_table_book(path: Path, as_of: dt.date, title: str, tables: Sequence[Table],
-                     phi: bool = False) -> bool:
-    """A workbook of `tables`, atomically: byte for byte StreamingBook(path, as_of, title,
+                     phi: bool = False, in_building: bool = False) -> bool:
+    """A workbook of `tables`, atomically (`in_building`: in place, `path` being in a
+    building folder swapped in whole): byte for byte StreamingBook(path, as_of, title,
     phi, small=True) with `book.table(t.name, t.header, t.rows, title=t.title)` for each.
     Returns whether it was written directly (False: through StreamingBook)."""
     try:
@@ -97,8 +98,11 @@ def write_table_book(path: Path, as_of: dt.date, title: str, tables: Sequence[Ta
             for t in tables:
                 book.table(t.name, t.header, t.rows, title=t.title)
         return False
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(_package(parts))
+    if in_building:
+        write_in_building(path, _package(parts))
+    else:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(_package(parts))
     return True
 
 

@@ -174,3 +174,29 @@ def test_a_title_too_long_for_the_page_header_is_shortened_not_dropped(tmp_path)
     header = openpyxl.load_workbook(tmp_path / "direct.xlsx")["Census"].oddHeader
     assert header.left.text.startswith("Physician Census: Longname")
     assert header.left.text.endswith("\u2026") and header.right.text.startswith("As of")
+
+
+def test_in_a_building_folder_the_book_is_written_in_place_owner_only(tmp_path):
+    """The census's workbooks go straight into its building folder (swapped in whole):
+    the same bytes, owner-only whatever the umask, and never through a link planted
+    there."""
+    import os
+
+    atomic, in_place = tmp_path / "atomic.xlsx", tmp_path / "in_place.xlsx"
+    write_table_book(atomic, AS_OF, "Physician Census: Ann", CASES["census"])
+    old = os.umask(0o022)
+    try:
+        assert write_table_book(in_place, AS_OF, "Physician Census: Ann", CASES["census"],
+                                in_building=True)
+    finally:
+        os.umask(old)
+    assert in_place.read_bytes() == atomic.read_bytes()
+    assert in_place.stat().st_mode & 0o777 == 0o600
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not yours")
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        write_table_book(link, AS_OF, "Physician Census: Ann", CASES["census"],
+                         in_building=True)
+    assert elsewhere.read_text() == "not yours"
