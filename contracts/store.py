@@ -347,11 +347,12 @@ def _prune(con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ReviewConfig)
             if table == "sign_in_events":
                 con.execute("insert or replace into store.meta values (?, ?)",
                             [PRUNED_KEY, _prune_mark(con, cutoff)])
-            con.execute(f"""
-                delete from store.parse_issues as p
-                where p.table_name = '{table}' and not exists (
-                    select 1 from store.rows_{table} as r
-                    where r.sha256 = p.sha256 and r.file_row = p.file_row)""")
+            for about_rows in ("parse_issues", "verdicts"):  # what is said of the rows gone
+                con.execute(f"""
+                    delete from store.{about_rows} as p
+                    where p.table_name = '{table}' and not exists (
+                        select 1 from store.rows_{table} as r
+                        where r.sha256 = p.sha256 and r.file_row = p.file_row)""")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

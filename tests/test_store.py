@@ -592,3 +592,33 @@ def test_the_store_keeps_each_file_s_verdicts_and_checks_only_new_rows(tmp_path,
     checked.clear()
     _build(folder, later_day, store)
     assert sum(checked) == 0
+
+
+def test_what_the_store_said_of_a_removed_row_goes_with_it(tmp_path):
+    """A discharged visit's messages leave the store with their verdicts: an ADT feed
+    validated whole while the visit was recent (one message of an event type the
+    contract refuses), then past retention."""
+    store = tmp_path / "evidence.duckdb"
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    feed = (_adt_message("M1", "A01", "F100", "20261001080000")
+            + _adt_message("M2", "A99", "F100", "20261005080000")  # refused: quarantined
+            + _adt_message("M3", "A03", "F100", "20261020080000")  # discharged
+            + _adt_message("M4", "A01", "F200", "20261028080000"))
+    (folder / "adt").mkdir()
+    (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
+    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+
+    def said() -> tuple:
+        with duckdb.connect(str(store), read_only=True) as s:
+            return s.execute("""
+                select (select count(*) from verdicts where table_name = 'adt_events'),
+                       (select count(*) from verdicts_made where table_name = 'adt_events'),
+                       (select count(distinct fin) from rows_adt_events)""").fetchone()
+
+    con, _ = _build(folder, dt.date(2026, 10, 25), store, config=config)
+    assert [r[4] for r in _judged(con)[0]] == ["adt_event"]
+    assert said() == (1, 1, 2)  # the feed validated whole: its verdicts kept
+    con, _ = _build(folder, SAMPLE_AS_OF, store, config=config)
+    assert _judged(con)[0] == []  # the visit is gone, and its quarantined message
+    assert said() == (0, 1, 1)
