@@ -519,7 +519,7 @@ GO = b"go "  # what the run writes to the waiting builder once the frames are th
 # followed by what to build: [frames, staging, as-of] as JSON, on one line
 
 
-def main(argv: list[str]) -> int:
+def main() -> int:
     """`python -m ccreview.contracts.expectations` (the builder process): imports Great
     Expectations, waits for `go [FRAMES, STAGING, AS_OF]` on its standard input (the
     frames are written), then writes FRAMES/results.json — the verdicts, or the error's
@@ -541,4 +541,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
