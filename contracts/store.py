@@ -704,28 +704,36 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
                 where p.table_name = '{table}'
                 order by r._row_id, p.column_name""")
         if not CONTRACTS[table].bulk:
-            _stored_verdicts(con, table, kept)
+            _stored_verdicts(con, table)
 
 
-def _stored_verdicts(con: duckdb.DuckDBPyConnection, table: str, kept: str) -> None:
+def _stored_verdicts(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """For validation (`contracts/ingest.py`): the table's files, each with whether the
     store has its rows' verdicts under today's rules (`known`) and whether the run uses
-    every row the store keeps of it (`complete`: only then can this run's verdicts stand
-    for the file), in `verdict_files`; the known files' verdicts in `stored_verdicts`.
-    The contracts' checks are functions of a row, so a file's verdicts hold for any of
-    its rows, whichever run, date or retention brings them."""
+    every row the store keeps of it now (`complete`: only then can this run's verdicts
+    stand for the file), in `verdict_files`; the known files' verdicts on the rows the run
+    uses in `stored_verdicts`. Both from the rows just copied into `ingested_<table>`
+    (a row's file: the last one starting at or before its row id), not from the store
+    again. The contracts' checks are functions of a row, so a file's verdicts hold for
+    any of its rows, whichever run, date or retention brings them."""
     con.execute(f"""
         insert into verdict_files
-        select '{table}', o.sha256, o.first_row_id, m.sha256 is not null,
-               coalesce(k.rows, 0) = coalesce(t.rows_stored, 0)
-        from _offsets as o
+        with files as (select sha256, first_row_id from _offsets where rows_read > 0),
+        used as (
+            select f.sha256, count(*) as rows from ingested_{table} as i
+            asof join files as f on i._row_id >= f.first_row_id group by f.sha256
+        ),
+        stored as (
+            select sha256, count(*) as rows from store.rows_{table}
+            where sha256 in (select sha256 from files) group by sha256
+        )
+        select '{table}', f.sha256, f.first_row_id, m.sha256 is not null,
+               coalesce(u.rows, 0) = coalesce(s.rows, 0)
+        from files as f
         left join (select distinct sha256 from store.verdicts_made
                    where table_name = '{table}' and rules = ?) as m using (sha256)
-        left join (select sha256, max(rows_stored) as rows_stored from store.file_tables
-                   where table_name = '{table}' group by sha256) as t using (sha256)
-        left join (select sha256, count(*) as rows from ({kept}) group by sha256) as k
-            using (sha256)
-        where o.rows_read > 0""", [rules_fingerprint()])
+        left join used as u using (sha256)
+        left join stored as s using (sha256)""", [rules_fingerprint()])
     known = f"""(select sha256 from verdict_files
                  where table_name = '{table}' and known)"""
     if con.execute(f"select count(*) from store.verdicts where table_name = ? and sha256 in "
@@ -734,8 +742,8 @@ def _stored_verdicts(con: duckdb.DuckDBPyConnection, table: str, kept: str) -> N
             insert into stored_verdicts
             select '{table}', r._row_id, v.column_name, v.rule, v.reason, v.warning
             from store.verdicts as v
-            inner join (select sha256, file_row, _row_id from ({kept})) as r
-                using (sha256, file_row)
+            inner join _offsets as o using (sha256)
+            inner join ingested_{table} as r on r._row_id = o.first_row_id + v.file_row
             where v.table_name = '{table}' and v.sha256 in {known}""")
 
 

@@ -622,3 +622,31 @@ def test_what_the_store_said_of_a_removed_row_goes_with_it(tmp_path):
     con, _ = _build(folder, SAMPLE_AS_OF, store, config=config)
     assert _judged(con)[0] == []  # the visit is gone, and its quarantined message
     assert said() == (0, 1, 1)
+
+
+def test_a_file_partly_used_is_not_taken_as_validated_until_used_whole(tmp_path):
+    """A feed whose discharged visit retention leaves out is checked only in part: its
+    verdicts are not kept then (the refused message of that visit was never checked);
+    once retention has removed the visit from the store, the run uses every row the store
+    keeps of it, and its verdicts are kept from then on."""
+    store = tmp_path / "evidence.duckdb"
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    feed = (_adt_message("M1", "A01", "F100", "20261001080000")
+            + _adt_message("M2", "A99", "F100", "20261005080000")  # refused, never read
+            + _adt_message("M3", "A03", "F100", "20261020080000")  # discharged
+            + _adt_message("M4", "A01", "F200", "20261028080000"))
+    (folder / "adt").mkdir()
+    (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
+    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+
+    def kept() -> tuple:
+        with duckdb.connect(str(store), read_only=True) as s:
+            return s.execute("""
+                select (select count(*) from verdicts_made where table_name = 'adt_events'),
+                       (select count(*) from rows_adt_events)""").fetchone()
+
+    _build(folder, SAMPLE_AS_OF, store, config=config)
+    assert kept() == (0, 1)  # checked: F200's one message of the feed's four
+    _build(folder, SAMPLE_AS_OF, store, config=config)
+    assert kept() == (1, 1)  # checked whole, as the store now keeps it
