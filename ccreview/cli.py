@@ -302,14 +302,16 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
         raise UsageError(f"--store {args.store}: a folder; give the store's file, e.g. "
                          f"{args.store / 'evidence.duckdb'}")
     config = load_config(args.config)
+    # the arguments are sound: the temporary Prefect server starts now, while the checks
+    # below and the flow's modules load (their imports take a third of a second before
+    # the first input is looked at); a check that fails stops it on the way out
+    prefect_runtime.start_server_early()
     require_inputs(args.input, run, config.application_lists)
     if run == "review":
         from ccreview.core.history import refuse_silent_replacement
 
         refuse_silent_replacement(args.out, args.as_of, args.replace)
-    # the checks passed: the temporary Prefect server starts while the flow's modules
-    # load, and the Data Docs builder imports Great Expectations meanwhile
-    prefect_runtime.start_server_early()
+    # the Data Docs builder imports Great Expectations while the run starts
     from ccreview.contracts.expectations import start_builder_early
 
     start_builder_early()

@@ -192,7 +192,12 @@ def prefect_api() -> Iterator[str]:
     temporary server (the one `start_server_early` started, or one started here) stopped
     on the way out. Yields its URL."""
     global _early
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
     settings = get_current_settings()
     server, _early = _early, None
@@ -211,7 +216,11 @@ def prefect_api() -> Iterator[str]:
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url  # for worker processes
     try:
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        # no flow-run heartbeats: they let a long-lived server notice a crashed run, and
+        # this server stops with the run (the engine's wait for its heartbeat thread cost
+        # up to a second at the end of every run)
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url,
+                                         PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield server.api_url
     finally:
         _drain()  # send the run's last logs and events while the server still listens

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ccreview import cli
+from ccreview import cli, prefect_runtime
 from ccreview.contracts.attestation_returns import check_returns
 from ccreview.contracts.readers import require_inputs
 from ccreview.core import run_lock
@@ -251,6 +251,31 @@ def test_a_killed_run_does_not_leave_its_server_running(tmp_path):
     while time.monotonic() < deadline and _servers() - before:
         time.sleep(0.2)
     assert not _servers() - before
+
+
+def test_flows_on_the_temporary_server_send_no_heartbeats():
+    """Heartbeats let a long-lived server notice a crashed run; the temporary server stops
+    with the run, and the engine's wait for its heartbeat thread (up to 1 s) was part of
+    every run's fixed cost. A configured server keeps them."""
+    from prefect import flow
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+
+    @flow
+    def answer() -> int:
+        return 42
+
+    default = get_current_settings().flows.heartbeat_frequency
+    assert default
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        with prefect_runtime.prefect_api() as url:
+            assert get_current_settings().flows.heartbeat_frequency is None
+            assert answer() == 42
+        assert get_current_settings().flows.heartbeat_frequency == default
+        with temporary_settings(updates={PREFECT_API_URL: url}), \
+                pytest.raises(prefect_runtime.PrefectUnavailable), \
+                prefect_runtime.prefect_api():  # the server stopped with the block
+            pass
 
 
 def test_an_unreachable_prefect_server_is_one_line_with_the_remedy(tmp_path):
