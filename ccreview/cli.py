@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import errno
+import gc
 import logging
 import os
 import shutil
@@ -673,5 +674,16 @@ def _internal(exc: BaseException, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
+def run() -> int:
+    """The `ccreview` command: `main`, then a process end without the interpreter's last
+    sweep for unreachable objects. After a flow that sweep walks every object Prefect,
+    pandas and DuckDB left (about 0.35 s, a tenth of a small run's fixed cost); freezing
+    them first skips it. Exit handlers still run, and every file the run wrote is
+    already closed. Not for `main` called in-process (the tests), whose process goes on."""
+    code = main()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -103,3 +103,22 @@ def test_bad_application_list_layout_is_a_usage_error(capsys, tmp_path, toml, na
     code, _, err = _run(capsys, "review", "--input", str(tmp_path), "--out",
                         str(tmp_path / "o"), "--config", str(cfg))
     assert code == 2 and names in err
+
+
+def test_the_command_skips_the_last_sweep_but_keeps_status_and_exit_handlers(tmp_path):
+    """`ccreview` (the console script, `run`) freezes the objects before the process ends,
+    so that the interpreter does not sweep them one by one; the status is `main`'s and
+    exit handlers still run (they stop the temporary server and the Data Docs builder)."""
+    code = ("import atexit, gc, sys\nimport ccreview.cli as c\n"
+            "atexit.register(lambda: print('exit handlers ran; frozen:',\n"
+            "                              gc.get_freeze_count() > 0))\n"
+            "sys.argv = ['ccreview', 'review', '--input', sys.argv[1], '--out', sys.argv[2],\n"
+            "            '--as-of', '2026-11-01']\n"
+            "sys.exit(c.run())\n")
+    (tmp_path / "in").mkdir()
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "in"),
+                           str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2, done.stderr  # main's usage error: no inputs
+    assert "found no enrollment submissions" in done.stderr
+    assert done.stdout.strip() == "exit handlers ran; frozen: True"
