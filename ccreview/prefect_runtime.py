@@ -213,8 +213,15 @@ def prefect_api() -> Iterator[str]:
         return
     server = server or TemporaryServer()
     server.wait_until_healthy(settings.server.ephemeral.startup_timeout_seconds)
+    from prefect.context import refresh_global_settings_context
+
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url  # for worker processes
+    # and for threads Prefect starts without this context: the process pool's message
+    # forwarder, finding no API URL, imported Prefect's server package and started a
+    # second temporary server in the middle of the report stage (seconds of CPU), to
+    # which it sent the workers' events
+    refresh_global_settings_context()
     try:
         # no flow-run heartbeats: they let a long-lived server notice a crashed run, and
         # this server stops with the run (the engine's wait for its heartbeat thread cost
@@ -228,6 +235,7 @@ def prefect_api() -> Iterator[str]:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = previous
+        refresh_global_settings_context()
         server.stop()
 
 

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -253,7 +254,7 @@ def test_a_killed_run_does_not_leave_its_server_running(tmp_path):
     assert not _servers() - before
 
 
-def test_flows_on_the_temporary_server_send_no_heartbeats():
+def test_flows_on_the_temporary_server_send_no_heartbeats_and_every_thread_reaches_it():
     """Heartbeats let a long-lived server notice a crashed run; the temporary server stops
     with the run, and the engine's wait for its heartbeat thread (up to 1 s) was part of
     every run's fixed cost. A configured server keeps them."""
@@ -265,12 +266,23 @@ def test_flows_on_the_temporary_server_send_no_heartbeats():
     def answer() -> int:
         return 42
 
+    def from_a_thread_of_its_own() -> str | None:  # as Prefect's own threads start
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(get_current_settings().api.url))
+        thread.start()
+        thread.join()
+        return seen[0]
+
     default = get_current_settings().flows.heartbeat_frequency
     assert default
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         with prefect_runtime.prefect_api() as url:
             assert get_current_settings().flows.heartbeat_frequency is None
             assert answer() == 42
+            # a thread started without this context (the process pool's message
+            # forwarder) reaches the same server instead of starting one of its own
+            assert from_a_thread_of_its_own() == url
+        assert from_a_thread_of_its_own() != url
         assert get_current_settings().flows.heartbeat_frequency == default
         with temporary_settings(updates={PREFECT_API_URL: url}), \
                 pytest.raises(prefect_runtime.PrefectUnavailable), \
