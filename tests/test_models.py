@@ -124,3 +124,20 @@ def test_a_model_may_be_a_view_but_never_a_patient_table(sample_warehouse, monke
     monkeypatch.setattr(warehouse, "model_sql", patient_view)
     with pytest.raises(ValueError, match="stg_adt_events holds patient data"):
         build_warehouse(SAMPLE, SAMPLE_AS_OF)
+
+
+def test_models_built_side_by_side_equal_models_built_one_at_a_time(sample_warehouse,
+                                                                     monkeypatch):
+    """Models whose dependencies exist are built two at a time, each on a cursor of the
+    run's connection: every model holds the rows a build of one model at a time gives
+    (row order is the reports' to set: a table without `order by` has none to compare)."""
+    assert warehouse.MODEL_THREADS > 1  # the session's warehouse was built side by side
+    monkeypatch.setattr(warehouse, "MODEL_THREADS", 1)
+    one_at_a_time = build_warehouse(SAMPLE, SAMPLE_AS_OF)
+    try:
+        for name, _ in warehouse.build_order():
+            query = f"select * from {name} order by all"
+            assert (sample_warehouse.execute(query).fetchall()
+                    == one_at_a_time.execute(query).fetchall()), name
+    finally:
+        one_at_a_time.close()

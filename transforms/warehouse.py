@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import date
 from graphlib import TopologicalSorter
 from importlib.resources import files
@@ -124,6 +126,14 @@ def build_order(needed: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(model, SQL) for every model, each after the models it refers to; with `needed`,
     only those models and what they refer to, directly or not (a run builds what its
     reports read: the daily census 29 of the 65 models, no rule and no finding)."""
+    graph, sql = model_graph(needed)
+    return [(n, sql[n]) for n in TopologicalSorter(graph).static_order()]
+
+
+def model_graph(needed: Iterable[str] | None = None
+                ) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """The models to build (all, or `needed` and what they refer to), each with the models
+    it refers to, and every model's SQL."""
     sql = model_sql()
     names = set(sql)
     graph = {n: _dependencies(text, names - {n}) for n, text in sql.items()}
@@ -139,7 +149,7 @@ def build_order(needed: Iterable[str] | None = None) -> list[tuple[str, str]]:
                 keep.add(name)
                 stack.extend(graph[name])
         graph = {n: deps for n, deps in graph.items() if n in keep}
-    return [(n, sql[n]) for n in TopologicalSorter(graph).static_order()]
+    return graph, sql
 
 
 def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
@@ -302,25 +312,64 @@ def _npi_or_false(value: str | None) -> bool:
     return value is not None and is_valid_npi(value)
 
 
+# Models built at a time. Most models are small and bound by DuckDB's per-statement work,
+# which runs on one core; two at a time keep both cores busy (the census's 29 models at
+# 1,000 groups: 0.94 -> 0.60 s). A large model's scans use DuckDB's thread pool, which the
+# two share, so they do not oversubscribe the machine.
+MODEL_THREADS = 2
+
+
 def build_models(con: duckdb.DuckDBPyConnection, needed: Iterable[str] | None = None
                  ) -> list[str]:
-    """Create every model (or those `needed` and their dependencies) as a table,
-    dependencies first, checking each one's key."""
+    """Create every model (or those `needed` and their dependencies) as a table or view,
+    each once the models it refers to exist, checking each one's key; returns their names
+    in dependency order. Models whose dependencies are built run side by side, each on a
+    cursor of `con` (the same database); the first failure stops the build and is raised."""
     from ccreview.core.progress import progress_bar
 
     register_functions(con)
-    built = []
-    order = build_order(needed)
-    with progress_bar(len(order), "transform", "model") as bar:
-        for name, sql in order:
-            kind = model_materialization(sql)
-            if kind == "view" and name in PATIENT_TABLES:
-                raise ValueError(f"{name} holds patient data: it must be a table")
-            con.execute(f"create or replace {kind} {table_home(con, name)} as\n{sql}")
-            check_key(con, name, model_key(sql))
-            built.append(name)
-            bar.update()
-    return built
+    graph, sql = model_graph(needed)
+    sorter = TopologicalSorter(graph)
+    sorter.prepare()
+    cursors: dict[int, duckdb.DuckDBPyConnection] = {}
+    lock = threading.Lock()
+    # a cursor shares the database and what is attached to it, not the search path that
+    # finds the patient tables
+    search_path = con.execute("select current_setting('search_path')").fetchone()[0]
+
+    def build(name: str) -> None:
+        with lock:
+            cursor = cursors.get(threading.get_ident())
+            if cursor is None:
+                cursor = cursors[threading.get_ident()] = con.cursor()
+                if search_path:
+                    cursor.execute("set search_path = '{}'".format(
+                        search_path.replace("'", "''")))
+        _build_model(cursor, name, sql[name])
+
+    try:
+        with progress_bar(len(graph), "transform", "model") as bar, \
+                ThreadPoolExecutor(MODEL_THREADS, thread_name_prefix="model") as pool:
+            running: dict[Future, str] = {}
+            while sorter.is_active():
+                running.update((pool.submit(build, n), n) for n in sorter.get_ready())
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()  # a failed model stops the build here
+                    sorter.done(running.pop(future))
+                    bar.update()
+    finally:
+        for cursor in cursors.values():
+            cursor.close()
+    return [n for n in TopologicalSorter(graph).static_order()]
+
+
+def _build_model(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    kind = model_materialization(sql)
+    if kind == "view" and name in PATIENT_TABLES:
+        raise ValueError(f"{name} holds patient data: it must be a table")
+    con.execute(f"create or replace {kind} {table_home(con, name)} as\n{sql}")
+    check_key(con, name, model_key(sql))
 
 
 def check_key(con: duckdb.DuckDBPyConnection, name: str, key: list[str]) -> None:
