@@ -1,5 +1,6 @@
 -- grain: one row per application account
 -- key: source_file, source_line
+-- materialized: view
 with source as (
     select * from raw_application_accounts
 ),

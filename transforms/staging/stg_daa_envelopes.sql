@@ -1,5 +1,6 @@
 -- grain: one row per DocuSign DAA envelope
 -- key: source_file, source_line
+-- materialized: view
 with source as (
     select * from raw_daa_envelopes
 ),

@@ -1,5 +1,6 @@
 -- grain: one row per signer (recipient) of a DocuSign DAA envelope
 -- key: source_file, source_line, email?, role_name?
+-- materialized: view
 with source as (
     select * from raw_daa_recipients
 ),

@@ -1,5 +1,6 @@
 -- grain: one row per Active Directory user
 -- key: source_file, source_line
+-- materialized: view
 with source as (
     select * from raw_directory_accounts
 ),

@@ -1,5 +1,6 @@
 -- grain: one row per person x application requested in a submission
 -- key: source_file, source_line, email?, application?
+-- materialized: view
 with source as (
     select * from raw_enrollment_app_requests
 ),

@@ -1,5 +1,6 @@
 -- grain: one row per person named in a submission (an addition, change or removal)
 -- key: source_file, source_line, source_path, email?
+-- materialized: view
 with source as (
     select * from raw_enrollment_people
 ),

@@ -1,5 +1,6 @@
 -- grain: one row per submission document (registration or change request)
 -- key: source_file, source_line
+-- materialized: view
 with source as (
     select * from raw_enrollment_submissions
 ),

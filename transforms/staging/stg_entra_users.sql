@@ -1,5 +1,6 @@
 -- grain: one row per Entra ID user
 -- key: source_file, source_line
+-- materialized: view
 with source as (
     select * from raw_entra_users
 ),
