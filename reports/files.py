@@ -68,7 +68,8 @@ def csv_safe(value: object) -> object:
     if not isinstance(value, str):
         return value
     value = value.replace("\x00", "")
-    value = _AFTER_BREAK.sub(r"\1'", value)
+    if "\n" in value or "\r" in value:  # (most cells have no line break to search after)
+        value = _AFTER_BREAK.sub(r"\1'", value)
     if value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value

@@ -88,6 +88,13 @@ def test_csv_safe_leaves_ordinary_values_alone():
     assert csv_safe("-5") == "'-5"
 
 
+def test_csv_safe_escapes_a_formula_after_a_line_break_inside_a_cell():
+    assert csv_safe("note\n=cmd|' /C calc'!A0") == "note\n'=cmd|' /C calc'!A0"
+    assert csv_safe("a\r+b\r\n@c") == "a\r'+b\r\n'@c"
+    assert csv_safe("x\x00\n-1") == "x\n'-1"  # NUL removed first
+    assert csv_safe("two\nlines") == "two\nlines"
+
+
 def test_workbook_is_ready_to_work_from(payload_review):
     _, files = payload_review
     ws = openpyxl.load_workbook(files["access_review_2026-11-01.xlsx"])["Findings"]
