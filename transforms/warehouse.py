@@ -6,9 +6,10 @@ resolution, membership state, activity), `marts/` (answers to a user's question)
 `dormant_accounts`, the entitlement review, the group overview). Each file is one model
 named by its file stem; it may refer to other models by name and runs after them
 (dependencies are read from the SQL text): one dependency graph, every model created the
-same way. Every file in `marts/rules/` yields findings of one rule: adding a rule is one
-SQL file plus one row in `contracts/findings_catalog.csv`; their union, `findings_all`, is
-the one model written here rather than in a file (it lists the rule models). A rule model
+same way, two at a time where the graph allows. Every file in `marts/rules/` yields
+findings of one rule: adding a rule is one SQL file plus one row in
+`contracts/findings_catalog.csv`; their union, `findings_all`, is the one model written
+here rather than in a file (it lists the rule models). A rule model
 returns `rule, request_number, email, application, person_name, lan_id, detail` and,
 where its grain is finer than those four (e.g. provider x recipient), a `key_part` that
 keeps its finding keys distinct.
@@ -18,9 +19,9 @@ model is built the runner checks that no two rows share it and that the other co
 never empty, so a broken grain stops the run with the model's name, not a test weeks
 later.
 
-A model is a table unless it says `-- materialized: view` (as dbt's staging models are):
-`stg_sign_in_events`, a rename of the tens of millions of sign-ins that one model
-aggregates, is not copied a third time. A patient table is never a view (its rows live in
+A model is a table unless it says `-- materialized: view`, as the staging models do (as
+dbt's are): `stg_sign_in_events`, a rename of the tens of millions of sign-ins that one
+model aggregates, is not copied a third time. A patient table is never a view (its rows live in
 the patient database, deleted after the census).
 """
 
@@ -361,7 +362,7 @@ def build_models(con: duckdb.DuckDBPyConnection, needed: Iterable[str] | None = 
     finally:
         for cursor in cursors.values():
             cursor.close()
-    return [n for n in TopologicalSorter(graph).static_order()]
+    return list(TopologicalSorter(graph).static_order())
 
 
 def _build_model(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
