@@ -21,8 +21,8 @@ later.
 
 A model is a table unless it says `-- materialized: view`, as the staging models do (as
 dbt's are): `stg_sign_in_events`, a rename of the tens of millions of sign-ins that one
-model aggregates, is not copied a third time. A patient table is never a view (its rows live in
-the patient database, deleted after the census).
+model aggregates, is not copied a third time. A patient table is never a view (its rows
+live in the patient database, deleted after the census).
 """
 
 from __future__ import annotations
