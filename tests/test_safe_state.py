@@ -259,8 +259,12 @@ def test_flows_on_the_temporary_server_send_no_heartbeats_and_every_thread_reach
     with the run, and the engine's wait for its heartbeat thread (up to 1 s) was part of
     every run's fixed cost. A configured server keeps them."""
     from prefect import flow
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
     @flow
     def answer() -> int:
@@ -282,6 +286,12 @@ def test_flows_on_the_temporary_server_send_no_heartbeats_and_every_thread_reach
             # a thread started without this context (the process pool's message
             # forwarder) reaches the same server instead of starting one of its own
             assert from_a_thread_of_its_own() == url
+            # the same server named by PREFECT_API_URL, as a long-lived one: heartbeats on
+            with temporary_settings(updates={PREFECT_API_URL: url},
+                                    restore_defaults={PREFECT_FLOWS_HEARTBEAT_FREQUENCY}), \
+                    prefect_runtime.prefect_api() as configured:
+                assert configured == url
+                assert get_current_settings().flows.heartbeat_frequency == default
         assert from_a_thread_of_its_own() != url
         assert get_current_settings().flows.heartbeat_frequency == default
         with temporary_settings(updates={PREFECT_API_URL: url}), \
