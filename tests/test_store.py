@@ -256,6 +256,8 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
                [["olduser", "PACS", "2025-06-01T10:00:00Z", "true"],
                 ["olduser", "PACS", "2025-07-01T10:00:00Z", "true"],  # latest: kept
                 ["olduser", "PACS", "2025-07-02T10:00:00Z", "false"],
+                ["olduser", "PACS", "2025-07-03T10:00:00Z", "maybe"],  # old, unparseable
+                ["newuser", "PACS", "2026-10-29T10:00:00Z", "maybe"],  # recent, unparseable
                 ["newuser", "PACS", "2026-10-30T10:00:00Z", "true"]])
     config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
     con, _ = _build(folder, SAMPLE_AS_OF, store, config=config)
@@ -263,7 +265,13 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
         assert s.execute("select distinct fin from rows_adt_events").fetchall() == [("F200",)]
         assert s.execute("select \"user\", occurred_at::date::varchar from "
                          "rows_sign_in_events order by all").fetchall() == [
-            ("newuser", "2026-10-30"), ("olduser", "2025-07-01")]
+            ("newuser", "2026-10-29"), ("newuser", "2026-10-30"), ("olduser", "2025-07-01")]
+        # what was said of a removed row leaves with it; of a kept row, stays
+        assert s.execute("select r.occurred_at::date::varchar, p.column_name from "
+                         "parse_issues as p inner join rows_sign_in_events as r "
+                         "using (sha256, file_row)").fetchall() == [("2026-10-29", "success")]
+        assert s.execute("select count(*) from parse_issues "
+                         "where table_name = 'sign_in_events'").fetchone() == (1,)
     # the same feed dropped in again is known by its SHA-256: the visit does not come back
     _build(folder, SAMPLE_AS_OF, store, config=config)
     with duckdb.connect(str(store), read_only=True) as s:
