@@ -602,20 +602,28 @@ def test_the_store_keeps_each_file_s_verdicts_and_checks_only_new_rows(tmp_path,
     assert sum(checked) == 0
 
 
-def test_what_the_store_said_of_a_removed_row_goes_with_it(tmp_path):
-    """A discharged visit's messages leave the store with their verdicts: an ADT feed
-    validated whole while the visit was recent (one message of an event type the
-    contract refuses), then past retention."""
+def _feed_with_a_discharged_visit(tmp_path: Path) -> tuple[Path, Path, ReviewConfig]:
+    """(store, input folder, config): enrollment and one ADT feed whose visit F100 was
+    discharged on 2026-10-20 — one of its messages an event type the contract refuses —
+    and visit F200 still in; ADT kept 7 days after discharge."""
     store = tmp_path / "evidence.duckdb"
     folder = tmp_path / "in"
     shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
     feed = (_adt_message("M1", "A01", "F100", "20261001080000")
-            + _adt_message("M2", "A99", "F100", "20261005080000")  # refused: quarantined
+            + _adt_message("M2", "A99", "F100", "20261005080000")  # refused
             + _adt_message("M3", "A03", "F100", "20261020080000")  # discharged
             + _adt_message("M4", "A01", "F200", "20261028080000"))
     (folder / "adt").mkdir()
     (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
-    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+    return store, folder, ReviewConfig(
+        retention=Retention(event_days=400, adt_days_after_discharge=7))
+
+
+def test_what_the_store_said_of_a_removed_row_goes_with_it(tmp_path):
+    """A discharged visit's messages leave the store with their verdicts: an ADT feed
+    validated whole while the visit was recent (one message of an event type the
+    contract refuses), then past retention."""
+    store, folder, config = _feed_with_a_discharged_visit(tmp_path)
 
     def said() -> tuple:
         with duckdb.connect(str(store), read_only=True) as s:
@@ -637,16 +645,7 @@ def test_a_file_partly_used_is_not_taken_as_validated_until_used_whole(tmp_path)
     verdicts are not kept then (the refused message of that visit was never checked);
     once retention has removed the visit from the store, the run uses every row the store
     keeps of it, and its verdicts are kept from then on."""
-    store = tmp_path / "evidence.duckdb"
-    folder = tmp_path / "in"
-    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
-    feed = (_adt_message("M1", "A01", "F100", "20261001080000")
-            + _adt_message("M2", "A99", "F100", "20261005080000")  # refused, never read
-            + _adt_message("M3", "A03", "F100", "20261020080000")  # discharged
-            + _adt_message("M4", "A01", "F200", "20261028080000"))
-    (folder / "adt").mkdir()
-    (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
-    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+    store, folder, config = _feed_with_a_discharged_visit(tmp_path)
 
     def kept() -> tuple:
         with duckdb.connect(str(store), read_only=True) as s:
