@@ -548,7 +548,7 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                 if made:  # what the previous new file left (stored, or unreadable)
                     empty_ingest_tables(con)
                 else:
-                    create_ingest_tables(con)
+                    create_ingest_tables(con, staging=True)
                     made = True
                 _ingest_file(input_dir, path, con, settings, dict.fromkeys(CONTRACTS, 0),
                              files, sha)
@@ -560,6 +560,8 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                     sightings.append((entry.sha256, rel))
                     summary.new += 1
             bar.update(size)
+    if made:  # the staging tables go; `assemble` fills the warehouse's own
+        create_ingest_tables(con, input_files=False)
     return files, sightings
 
 
