@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from ccreview.contracts.read_ahead import Prepared
 from ccreview.contracts.readers import display_name, read_input_file, sign_in_events_csv, survey
 from ccreview.contracts.schemas import CONTRACTS, Contract, reason_for
 from ccreview.core.config import (
@@ -121,9 +122,11 @@ def ingest_inputs(input_dir: Path, con: duckdb.DuckDBPyConnection,
 
 def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
                  settings: tuple[tuple[ApplicationListLayout, ...], TimeZones, Cultures],
-                 next_id: dict[str, int], files: list[InputFile], sha256: str = "") -> None:
+                 next_id: dict[str, int], files: list[InputFile], sha256: str = "",
+                 prepared: Prepared | None = None) -> None:
     """Read one file into the `ingested_*` tables and record it in `files` (`sha256`: its
-    digest when the caller already has it)."""
+    digest when the caller already has it; `prepared`: what a read-ahead worker made of
+    it)."""
     rel = display_name(path, input_dir)
     entry = InputFile(rel, "unknown", "read", size_bytes=_size(path))
     files.append(entry)
@@ -133,7 +136,8 @@ def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
         except OSError as exc:
             raise UnreadableInputError(rel, f"cannot be read ({os.strerror(exc.errno or 0)})") \
                 from None
-        recognised = read_input_file(path, *settings)
+        recognised = (prepared.read(path, settings) if prepared is not None
+                      else read_input_file(path, *settings))
     except UnreadableInputError as exc:
         entry.status, entry.note = "unreadable", exc.reason
         log.warning("unreadable input %s: %s", rel, exc.reason)

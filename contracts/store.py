@@ -63,11 +63,13 @@ from ccreview.contracts.ingest import (
     empty_ingest_tables,
     rules_fingerprint,
 )
+from ccreview.contracts.read_ahead import ReadAhead, worth_reading_ahead
 from ccreview.contracts.readers import (
     adt_hl7,
     display_name,
     docusign_json,
     enrollment_json,
+    is_event_log,
     sign_in_events_csv,
     sniff_kinds,
     survey,
@@ -513,56 +515,77 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
     known = dict((sha, (fmt, note, first)) for sha, fmt, note, first in con.execute(
         "select sha256, format, note, first_as_of from store.files").fetchall())
     files: list[InputFile] = []
-    sightings: list[tuple[str, str]] = []
+    sightings: list[tuple[int, str, str]] = []  # (place in the folder, sha256, name)
     paths, skipped = survey(input_dir)
     for name, why in skipped:
         files.append(InputFile(name, "skipped", "skipped", why))
         log.warning("skipped input %s: %s", name, why)
     sizes = [_size(p) for p in paths]
+    todo: list[tuple[int, Path, str, int]] = []
+    for place, (path, size) in enumerate(zip(paths, sizes, strict=True)):
+        rel = display_name(path, input_dir)
+        if reads is not None and (kinds := sniff_kinds(path, settings[0])) \
+                and not kinds & reads:
+            # another run's kind: the store keeps what the review or dormant run took.
+            # Not hashed either: at hospital scale the sign-in logs are gigabytes that
+            # a census would read whole only to list their SHA-256
+            files.append(InputFile(rel, "not read", "not read",
+                                   f"a {'/'.join(sorted(kinds))} file this run does not "
+                                   "use; the runs that use it read it", size))
+            summary.not_read += 1
+        else:
+            todo.append((place, path, rel, size))
+    # the event logs first, the others read meanwhile by a second process when both are
+    # large (`read_ahead`); the store's rows do not depend on the order of different
+    # kinds, and each kind keeps the folder's order
+    events = {place for place, path, _, _ in todo if is_event_log(path)}
+    todo.sort(key=lambda job: job[0] not in events)
+    ahead = None
+    if worth_reading_ahead(sum(job[3] for job in todo if job[0] in events),
+                           sum(job[3] for job in todo if job[0] not in events)):
+        ahead = ReadAhead([(path, place not in events) for place, path, _, _ in todo],
+                          settings, frozenset(known))
     made = False  # the ingested_* tables, made once and emptied between new files
-    with progress_bar(sum(sizes), "ingest", "B", True) as bar:
-        for path, size in zip(paths, sizes, strict=True):
-            rel = display_name(path, input_dir)
-            if reads is not None and (kinds := sniff_kinds(path, settings[0])) \
-                    and not kinds & reads:
-                # another run's kind: the store keeps what the review or dormant run took.
-                # Not hashed either: at hospital scale the sign-in logs are gigabytes that
-                # a census would read whole only to list their SHA-256
-                files.append(InputFile(rel, "not read", "not read",
-                                       f"a {'/'.join(sorted(kinds))} file this run does not "
-                                       "use; the runs that use it read it", size))
-                summary.not_read += 1
-                bar.update(size)
-                continue
-            try:
-                sha = file_sha256(path)
-            except OSError:
-                sha = ""
-            if sha and sha in known:  # listed as read: its rows, read earlier, are used
-                fmt, note, first = known[sha]
-                files.append(InputFile(rel, fmt, "read", note, size, sha,
-                                       stored_as_of=first))
-                sightings.append((sha, rel))
-                summary.seen_before += 1
-            else:
-                if made:  # what the previous new file left (stored, or unreadable)
-                    empty_ingest_tables(con)
+    try:
+        with progress_bar(sum(sizes), "ingest", "B", True) as bar:
+            for place, path, rel, size in todo:
+                prepared = ahead.take() if ahead is not None else None
+                if prepared is not None:
+                    sha = prepared.sha256
                 else:
-                    create_ingest_tables(con, staging=True)
-                    made = True
-                _ingest_file(input_dir, path, con, settings, dict.fromkeys(CONTRACTS, 0),
-                             files, sha)
-                entry = files[-1]
-                if entry.status == "read":
-                    _store_file(con, entry, as_of)
-                    entry.stored_as_of = as_of
-                    known[entry.sha256] = (entry.format, entry.note, as_of)
-                    sightings.append((entry.sha256, rel))
-                    summary.new += 1
-            bar.update(size)
+                    try:
+                        sha = file_sha256(path)
+                    except OSError:
+                        sha = ""
+                if sha and sha in known:  # listed as read: its rows, read earlier, are used
+                    fmt, note, first = known[sha]
+                    files.append(InputFile(rel, fmt, "read", note, size, sha,
+                                           stored_as_of=first))
+                    sightings.append((place, sha, rel))
+                    summary.seen_before += 1
+                else:
+                    if made:  # what the previous new file left (stored, or unreadable)
+                        empty_ingest_tables(con)
+                    else:
+                        create_ingest_tables(con, staging=True)
+                        made = True
+                    _ingest_file(input_dir, path, con, settings, dict.fromkeys(CONTRACTS, 0),
+                                 files, sha, prepared)
+                    entry = files[-1]
+                    if entry.status == "read":
+                        _store_file(con, entry, as_of)
+                        entry.stored_as_of = as_of
+                        known[entry.sha256] = (entry.format, entry.note, as_of)
+                        sightings.append((place, entry.sha256, rel))
+                        summary.new += 1
+                bar.update(size)
+            bar.update(sum(sizes) - sum(job[3] for job in todo))  # the files not read
+    finally:
+        if ahead is not None:
+            ahead.close()
     if made:  # the staging tables go; `assemble` fills the warehouse's own
         create_ingest_tables(con, input_files=False)
-    return files, sightings
+    return files, [(sha, rel) for _, sha, rel in sorted(sightings)]
 
 
 def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:

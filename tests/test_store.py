@@ -657,3 +657,80 @@ def test_a_file_partly_used_is_not_taken_as_validated_until_used_whole(tmp_path)
     assert kept() == (0, 1)  # checked: F200's one message of the feed's four
     _build(folder, SAMPLE_AS_OF, store, config=config)
     assert kept() == (1, 1)  # checked whole, as the store now keeps it
+
+
+def _store_contents(store: Path) -> dict[str, list]:
+    """Every stored row (the clock time each file was read at left out)."""
+    with duckdb.connect(str(store), read_only=True) as s:
+        tables = [t for (t,) in s.execute("select table_name from duckdb_tables() "
+                                          "order by 1").fetchall()]
+        return {t: s.execute(f"select * exclude (read_at) from {t} order by all" if t == "files"
+                             else f"select * from {t} order by all").fetchall()
+                for t in tables}
+
+
+@pytest.mark.parametrize("worker", ["alive", "killed"])
+def test_files_read_ahead_by_a_second_process_are_stored_as_if_read_here(tmp_path,
+                                                                         monkeypatch, worker):
+    """Large folders are hashed and read by a second process while this one loads the
+    event logs (`read_ahead`). Forced on for the sample (with a truncated JSON export, a
+    copy of a file and a hand-written PowerShell AD export with bad rows), every file is
+    listed, stored, quarantined and found as when read here; if the worker dies, the
+    files it had not prepared are read here."""
+    from ccreview.contracts import read_ahead
+    from ccreview.contracts import store as store_module
+
+    folder = _with_judged_accounts(tmp_path)
+    (folder / "enrollment" / "truncated.json").write_text('{"result": [{"number": "REQ00',
+                                                          encoding="utf-8")
+    shutil.copy(folder / "directory" / "ad_users_vale.csv", folder / "ad_copy.csv")
+    (folder / "audit").mkdir()  # an event log between other files: taken out of turn
+    _write_csv(folder / "audit" / "entra_sign_ins_extra.csv", ENTRA_HEADER,
+               [_entra("2026-10-30T08:15:00Z", "r-extra-1", "avale"),
+                _entra("10/31/2026, 9:05:00 PM", "r-extra-2", "bvale", "Failure"),
+                _entra("yesterday", "r-extra-3", "avale")])
+    made: list = []
+
+    class Watched(read_ahead.ReadAhead):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+            self.taken: list = []
+            if worker == "killed":
+                for process in list(self._pool._processes.values()):
+                    process.kill()
+
+        def take(self):
+            self.taken.append(super().take())
+            return self.taken[-1]
+
+    monkeypatch.setattr(store_module, "ReadAhead", Watched)
+    here, here_files = _build(folder, SAMPLE_AS_OF, tmp_path / "here.duckdb")
+    assert made == []  # the sample is far below the size worth a second process
+    monkeypatch.setattr(read_ahead, "READ_AHEAD_BYTES", 1)
+    ahead, ahead_files = _build(folder, SAMPLE_AS_OF, tmp_path / "ahead.duckdb")
+    assert len(made) == 1 and len(made[0].taken) == len(ahead_files)  # every file taken
+    prepared = [p for p in made[0].taken if p is not None]
+    if worker == "alive":  # read there: the event logs hashed, the others parsed
+        assert len(prepared) == len(ahead_files)
+        assert sum(p.recognised is not None for p in prepared) > 10
+        assert [p.unreadable for p in prepared if p.unreadable] == [
+            "not valid JSON (truncated or corrupted)"]
+    else:
+        assert prepared == []
+
+    def listed(files: list) -> list:
+        return sorted((f.source_file, f.format, f.status, f.note, f.sha256, f.tables)
+                      for f in files)
+
+    assert listed(ahead_files) == listed(here_files)
+    assert ("enrollment/truncated.json", "unreadable") in {
+        (f.source_file, f.status) for f in ahead_files}
+    assert {f.status for f in ahead_files if f.source_file == "ad_copy.csv"} == {"read"}
+    assert _judged(ahead) == _judged(here) and _reconciled(ahead) == _reconciled(here)
+    assert _findings(ahead) == _findings(here)
+    for table in ("sign_in_events", "directory_accounts", "enrollment_submissions"):
+        rows = f"select * from ingested_{table} order by _row_id"
+        assert ahead.execute(rows).fetchall() == here.execute(rows).fetchall()
+    assert _store_contents(tmp_path / "ahead.duckdb") == _store_contents(
+        tmp_path / "here.duckdb")

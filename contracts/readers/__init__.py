@@ -284,6 +284,20 @@ REQUIRED_INPUTS = {
 }
 
 
+def is_event_log(path: Path) -> bool:
+    """Whether the file is a sign-in or access log, which DuckDB loads (from its header;
+    False when it cannot be read: the readers say why)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+        if is_xlsx(head):
+            return False
+        text = decode_text(path, head, partial=True)
+    except (OSError, UnreadableInputError):
+        return False
+    return sign_in_events_csv.detect(csv_header(text.lstrip("\ufeff \t\r\n"))) is not None
+
+
 def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> set[str]:
     """What a file holds, judged from its first bytes only (cheap: for the check before a
     run starts; reading it is the readers' job): enrollment, directory, sign_in, adt,
