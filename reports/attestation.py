@@ -12,9 +12,11 @@ which matches rows by their Row ID, so re-sorting, filtering and renaming are ha
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from xlsxwriter.utility import xl_range
 
 from ccreview.core.attestation import (
     DECISIONS,
@@ -28,7 +30,15 @@ from ccreview.core.attestation import (
     workbook_id,
 )
 from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv
-from ccreview.reports.xlsx import StreamingBook, fit_row, table_layout
+from ccreview.reports.xlsx import (
+    FORMATS,
+    LINE_POINTS,
+    StreamingBook,
+    header_lines,
+    row_lines,
+    table_layout,
+)
+from ccreview.reports.xlsx_direct import DirectBook, NotDirect
 
 # the evidence columns are as wide as their content, these at most; Decision and Comment
 CAPS = {"Person": 24, "Email": 30, "Role": 20, "Application": 22, "Accounts": 16,
@@ -119,62 +129,186 @@ def _send_to(*addresses: str | None) -> str:
     return "; ".join(seen.values())
 
 
+# the book's own formats, besides the report formats (`FORMATS`)
+OWN_FORMATS = {"attestation left": {"align": "left"},
+               "attestation left date": {"align": "left", "num_format": "yyyy-mm-dd"},
+               "attestation unlocked": {"locked": False, "bg_color": "#FFF2CC", "border": 1}}
+INSTRUCTIONS_SHEET = "Instructions"
+# each sheet's protection (xlsxwriter's `protect` options, and the element it writes)
+PROTECTION = {
+    INSTRUCTIONS_SHEET: ({"select_locked_cells": True, "select_unlocked_cells": True},
+                         '<sheetProtection sheet="1" objects="1" scenarios="1"/>'),
+    REVIEW_SHEET: ({"autofilter": True, "sort": True, "format_columns": True,
+                    "format_rows": True, "select_locked_cells": True,
+                    "select_unlocked_cells": True},
+                   '<sheetProtection sheet="1" objects="1" scenarios="1" formatColumns="0" '
+                   'formatRows="0" sort="0" autoFilter="0"/>'),
+    IDENTIFIER_SHEET: ({"select_locked_cells": False, "select_unlocked_cells": False},
+                       '<sheetProtection sheet="1" objects="1" scenarios="1" '
+                       'selectLockedCells="1" selectUnlockedCells="1"/>'),
+}
+DECISION_PROMPT = {"input_title": "Decision", "input_message": "Keep, Revoke or Modify",
+                   "error_title": "Decision", "error_message": "Choose Keep, Revoke or Modify"}
+
+
+@dataclass
+class _Layout:
+    """One attestation workbook's cells, by sheet: (row, column, value, format name), row
+    heights and column widths — what both writers put where."""
+    title: str
+    instructions: list[tuple[int, int, object, str]]
+    instruction_heights: dict[int, float]
+    instruction_widths: tuple[int, int]
+    review: list[tuple[int, int, object, str | None]]  # value None: a blank input cell
+    review_heights: dict[int, float]
+    review_widths: list[int]
+    last: int  # the review table's last row
+    facts: list[tuple[str, str]]
+
+
 def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
               group_name: str, admin: str | None, sponsor: str | None,
-              rows: list[tuple], catalog: dict[str, str]) -> None:
-    with StreamingBook(path, as_of, f"Access attestation {request_number}",
-                       small=True) as book:
+              rows: list[tuple], catalog: dict[str, str], direct: bool = True) -> None:
+    """One group's workbook, in its building folder: written directly (`xlsx_direct`),
+    or through StreamingBook when a value needs it (`direct=False`: always; the tests
+    compare the two byte for byte)."""
+    layout = _layout(as_of, due, request_number, group_name, admin, sponsor, rows, catalog)
+    if direct:
+        try:
+            _write_direct(path, as_of, layout)
+            return
+        except NotDirect:
+            pass
+    _write_streaming(path, as_of, layout)
+
+
+def _layout(as_of: dt.date, due: dt.date, request_number: str, group_name: str,
+            admin: str | None, sponsor: str | None, rows: list[tuple],
+            catalog: dict[str, str]) -> _Layout:
+    lines = _instruction_lines(as_of, due, request_number, group_name, admin, sponsor, rows,
+                               catalog)
+    instructions: list[tuple[int, int, object, str]] = []
+    heights: dict[int, float] = {}
+    for i, (label, value, style) in enumerate(lines):
+        instructions.append((i, 0, label, style or "wrap"))
+        if style is None:  # wrapped text: as many lines as it needs (no auto height)
+            instructions.append((i, 1, value, "wrap"))
+            if isinstance(value, str) and len(value) > 110:
+                heights[i] = 15 * (len(value) // 110 + 1)
+        else:
+            instructions.append((i, 1, value, "attestation left date"
+                                 if isinstance(value, dt.date) else "attestation left"))
+    labels = [str(label) for label, _, style in lines if style == "bold"]
+
+    shown_rows = [[("Yes" if v else "No") if isinstance(v, bool) else v for v in row]
+                  for row in rows]
+    evidence_widths, wrapped = table_layout(EVIDENCE_HEADERS, shown_rows, CAPS)
+    widths = [*evidence_widths, *INPUT_WIDTHS]
+    review: list[tuple[int, int, object, str | None]] = [
+        (0, j, h, "header") for j, h in enumerate(REVIEW_HEADERS)]
+    review_heights: dict[int, float] = {}
+    lines_of_header = header_lines(REVIEW_HEADERS, widths)
+    if lines_of_header > 1:
+        review_heights[0] = LINE_POINTS * lines_of_header
+    sev = EVIDENCE_HEADERS.index("Severity")
+    for i, row in enumerate(shown_rows, start=1):
+        height = row_lines(row, widths, wrapped)
+        if height > 1:
+            review_heights[i] = LINE_POINTS * height
+        for j, value in enumerate(row):
+            fmt = ((f"severity:{value}" if f"severity:{value}" in FORMATS else None)
+                   if j == sev else "wrap cell" if j in wrapped else None)
+            review.append((i, j, value, fmt))
+        review.append((i, len(EVIDENCE), None, "attestation unlocked"))
+        review.append((i, len(EVIDENCE) + 1, None, "attestation unlocked"))
+    facts = [("ccreview", IDENTIFIER_TITLE), ("review_as_of", as_of.isoformat()),
+             ("request_number", request_number),
+             ("workbook_id", workbook_id(as_of, request_number, [r[0] for r in rows])),
+             ("rows", str(len(rows)))]
+    return _Layout(f"Access attestation {request_number}", instructions, heights,
+                   (max(len(t) for t in labels) + 2, 100), review, review_heights, widths,
+                   max(len(rows), 1), facts)
+
+
+def _write_direct(path: Path, as_of: dt.date, layout: _Layout) -> None:
+    book = DirectBook(OWN_FORMATS)
+    ws = book.add_sheet(INSTRUCTIONS_SHEET, layout.instruction_widths,
+                        protection=PROTECTION[INSTRUCTIONS_SHEET][1])
+    for row, col, value, fmt in layout.instructions:
+        ws.write(row, col, value, fmt)
+    for row, points in layout.instruction_heights.items():
+        ws.set_row(row, points)
+    decision = len(EVIDENCE)
+    validation = (
+        '<dataValidations count="1"><dataValidation type="list" allowBlank="1" '
+        'showInputMessage="1" showErrorMessage="1" errorTitle="{error_title}" '
+        'error="{error_message}" promptTitle="{input_title}" prompt="{input_message}" '
+        'sqref="{sqref}"><formula1>"{decisions}"</formula1></dataValidation>'
+        '</dataValidations>').format(
+            **DECISION_PROMPT, decisions=",".join(DECISIONS),
+            sqref=xl_range(1, decision, layout.last, decision))
+    ws = book.add_sheet(REVIEW_SHEET, layout.review_widths, frozen=(1, 1),
+                        filter_range=(0, 0, layout.last, len(REVIEW_HEADERS) - 1),
+                        title_row=0, protection=PROTECTION[REVIEW_SHEET][1],
+                        validations=validation, gridlines=True)
+    for row, points in layout.review_heights.items():
+        ws.set_row(row, points)
+    for row, col, value, fmt in layout.review:
+        if value is None and fmt == "attestation unlocked":
+            ws.blank(row, col, fmt)
+        else:
+            ws.write(row, col, value, fmt)
+    ws = book.add_sheet(IDENTIFIER_SHEET, protection=PROTECTION[IDENTIFIER_SHEET][1],
+                        very_hidden=True)
+    for i, (k, v) in enumerate(layout.facts):
+        ws.write(i, 0, k)
+        ws.write(i, 1, v)
+    book.write(path, as_of, layout.title, in_building=True)
+
+
+def _write_streaming(path: Path, as_of: dt.date, layout: _Layout) -> None:
+    with StreamingBook(path, as_of, layout.title, small=True) as book:
         wb = book.wb
-        _instructions(book, as_of, due, request_number, group_name, admin, sponsor, rows,
-                      catalog)
+        own = {name: wb.add_format(props) for name, props in OWN_FORMATS.items()}
+        formats = {**book.fmt, **own}
+        ws = wb.add_worksheet(INSTRUCTIONS_SHEET)
+        for row, col, value, fmt in layout.instructions:
+            book.write(ws, row, col, value, formats[fmt])
+        for row, points in layout.instruction_heights.items():
+            ws.set_row(row, points)
+        book.set_widths(ws, layout.instruction_widths)
+        ws.protect("", PROTECTION[INSTRUCTIONS_SHEET][0])
         ws = wb.add_worksheet(REVIEW_SHEET)
-        unlocked = wb.add_format({"locked": False, "bg_color": "#FFF2CC", "border": 1})
-        shown_rows = [[("Yes" if v else "No") if isinstance(v, bool) else v for v in row]
-                      for row in rows]
-        evidence_widths, wrapped = table_layout(EVIDENCE_HEADERS, shown_rows, CAPS)
-        widths = [*evidence_widths, *INPUT_WIDTHS]
-        book.header_row(ws, 0, REVIEW_HEADERS, widths)
-        sev = EVIDENCE_HEADERS.index("Severity")
-        for i, row in enumerate(shown_rows, start=1):
-            fit_row(ws, i, row, widths, wrapped)
-            for j, value in enumerate(row):
-                fmt = (book.fmt.get(f"severity:{value}") if j == sev else
-                       book.fmt["wrap cell"] if j in wrapped else None)
-                book.write(ws, i, j, value, fmt)
-            ws.write_blank(i, len(EVIDENCE), None, unlocked)
-            ws.write_blank(i, len(EVIDENCE) + 1, None, unlocked)
-        last = max(len(rows), 1)
-        decision_col = len(EVIDENCE)
-        ws.data_validation(1, decision_col, last, decision_col, {
+        for row, points in layout.review_heights.items():
+            ws.set_row(row, points)
+        for row, col, value, fmt in layout.review:
+            if value is None and fmt == "attestation unlocked":
+                ws.write_blank(row, col, None, formats[fmt])
+            else:
+                book.write(ws, row, col, value, formats[fmt] if fmt else None)
+        decision = len(EVIDENCE)
+        ws.data_validation(1, decision, layout.last, decision, {
             "validate": "list", "source": list(DECISIONS), "ignore_blank": True,
-            "input_title": "Decision", "input_message": "Keep, Revoke or Modify",
-            "error_title": "Decision", "error_message": "Choose Keep, Revoke or Modify",
-            "error_type": "stop"})
-        book.set_widths(ws, widths)
+            **DECISION_PROMPT, "error_type": "stop"})
+        book.set_widths(ws, layout.review_widths)
         ws.freeze_panes(1, 1)
-        ws.autofilter(0, 0, last, len(REVIEW_HEADERS) - 1)
+        ws.autofilter(0, 0, layout.last, len(REVIEW_HEADERS) - 1)
         ws.repeat_rows(0)
         ws.hide_gridlines(0)
-        ws.protect("", {"autofilter": True, "sort": True, "format_columns": True,
-                        "format_rows": True, "select_locked_cells": True,
-                        "select_unlocked_cells": True})
+        ws.protect("", PROTECTION[REVIEW_SHEET][0])
         ident = wb.add_worksheet(IDENTIFIER_SHEET)
-        facts = [("ccreview", IDENTIFIER_TITLE), ("review_as_of", as_of.isoformat()),
-                 ("request_number", request_number),
-                 ("workbook_id", workbook_id(as_of, request_number, [r[0] for r in rows])),
-                 ("rows", str(len(rows)))]
-        for i, (k, v) in enumerate(facts):
+        for i, (k, v) in enumerate(layout.facts):
             ident.write_string(i, 0, k)
             ident.write_string(i, 1, v)
-        ident.protect("", {"select_locked_cells": False, "select_unlocked_cells": False})
+        ident.protect("", PROTECTION[IDENTIFIER_SHEET][0])
         ident.very_hidden()
         wb.worksheets()[0].activate()
 
 
-def _instructions(book: StreamingBook, as_of: dt.date, due: dt.date, request_number: str,
-                  group_name: str, admin: str | None, sponsor: str | None, rows: list[tuple],
-                  catalog: dict[str, str]) -> None:
-    ws = book.wb.add_worksheet("Instructions")
+def _instruction_lines(as_of: dt.date, due: dt.date, request_number: str, group_name: str,
+                       admin: str | None, sponsor: str | None, rows: list[tuple],
+                       catalog: dict[str, str]) -> list[tuple[object, object, str | None]]:
+    """The Instructions sheet's lines: (label, value, style); style None: wrapped text."""
     high = sum(1 for r in rows if r[EVIDENCE_HEADERS.index("Severity")] == "high")
     lines: list[tuple[object, object, str | None]] = [
         ("Clinical Connectivity access attestation", None, "title"),
@@ -208,17 +342,4 @@ def _instructions(book: StreamingBook, as_of: dt.date, due: dt.date, request_num
     if codes:
         lines.append(("What the findings mean", None, "heading"))
         lines += [(c, catalog.get(c, ""), None) for c in codes]
-    left = book.wb.add_format({"align": "left"})
-    left_date = book.wb.add_format({"align": "left", "num_format": "yyyy-mm-dd"})
-    for i, (label, value, style) in enumerate(lines):
-        fmt = book.fmt[style] if style else book.fmt["wrap"]
-        book.write(ws, i, 0, label, fmt)
-        if style is None:  # wrapped text: as many lines as it needs (no auto height)
-            book.write(ws, i, 1, value, book.fmt["wrap"])
-            if isinstance(value, str) and len(value) > 110:
-                ws.set_row(i, 15 * (len(value) // 110 + 1))
-        else:
-            book.write(ws, i, 1, value, left_date if isinstance(value, dt.date) else left)
-    labels = [str(label) for label, _, style in lines if style == "bold"]
-    book.set_widths(ws, (max(len(t) for t in labels) + 2, 100))
-    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    return lines

@@ -66,6 +66,7 @@ PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 DEFAULT_ROW_PIXELS = 20
 SELECTED = 'tabSelected="1" '
 HIDDEN = ' hidden="1"'
+VERY_HIDDEN = ' state="veryHidden"'
 _XML = XMLwriter()
 _PLAIN_SHEET_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_ ]{0,29}[A-Za-z0-9_])?")
 
@@ -81,8 +82,11 @@ class Table:
     title: str | None = None
 
 
-class _Unsupported(Exception):
+class NotDirect(Exception):
     """Something only StreamingBook writes exactly: the book goes to it."""
+
+
+_Unsupported = NotDirect
 
 
 def write_table_book(path: Path, as_of: dt.date, title: str, tables: Sequence[Table],
@@ -104,6 +108,84 @@ def write_table_book(path: Path, as_of: dt.date, title: str, tables: Sequence[Ta
         with atomic_path(path) as tmp:
             tmp.write_bytes(_package(parts))
     return True
+
+
+class DirectSheet:
+    """One sheet of a `DirectBook`, filled as a StreamingBook sheet would be: `write` is
+    `write_cell` (typed; None and NaN write nothing), `blank` is xlsxwriter's `write_blank`
+    with a format, `set_row` a height in points. Formats are named: `FORMATS`' or the
+    book's own."""
+
+    def __init__(self, book: DirectBook, laid: _Laid) -> None:
+        self._book, self._laid = book, laid
+
+    def write(self, row: int, col: int, value: object, fmt: str | None = None) -> None:
+        cell = _cell(value, fmt)
+        if cell is None:
+            return
+        kind, payload, fmt = cell
+        if kind == "s":
+            self._laid.string_cells += 1
+            strings = self._book.strings
+            payload = strings.setdefault(payload, len(strings))
+        self._laid.rows.setdefault(row, []).append((col, kind, payload, fmt))
+
+    def blank(self, row: int, col: int, fmt: str) -> None:
+        self._laid.rows.setdefault(row, []).append((col, "blank", None, fmt))
+
+    def set_row(self, row: int, points: float) -> None:
+        self._laid.heights[row] = points
+
+
+class DirectBook:
+    """A workbook of sheets filled cell by cell, written directly: byte for byte the
+    StreamingBook(small=True) whose sheets get the same cells, heights and settings in the
+    same order (each layout that uses it is compared with its StreamingBook twin by the
+    tests). `formats`: the book's own formats besides `FORMATS`, by name. A value this
+    writer does not reproduce raises `NotDirect` (write that book through StreamingBook)."""
+
+    def __init__(self, formats: dict[str, dict] | None = None) -> None:
+        self.strings: dict[str, int] = {}
+        self._sheets: list[_Laid] = []
+        self._formats = tuple((name, tuple(props.items()))
+                              for name, props in (formats or {}).items())
+
+    def add_sheet(self, name: str, widths: Sequence[int] = (), *,
+                  frozen: tuple[int, int] | None = None,
+                  filter_range: tuple[int, int, int, int] | None = None,
+                  title_row: int | None = None, protection: str = "", validations: str = "",
+                  gridlines: bool = False, very_hidden: bool = False) -> DirectSheet:
+        """A sheet; its settings as xlsxwriter writes them (`protection`, `validations`:
+        the elements' XML)."""
+        if not _PLAIN_SHEET_NAME.fullmatch(name):
+            raise NotDirect
+        laid = _Laid(name, {}, {}, 0, list(widths), frozen, filter_range, title_row,
+                     protection, validations, gridlines, very_hidden)
+        self._sheets.append(laid)
+        return DirectSheet(self, laid)
+
+    def write(self, path: Path, as_of: dt.date, title: str, phi: bool = False,
+              in_building: bool = False) -> None:
+        """The package, atomically (`in_building`: in place, in a folder swapped in
+        whole)."""
+        header, footer = page_header(title, as_of), page_footer(phi)
+        if "&" in title or not self._sheets or len(self._sheets) > 9:
+            raise NotDirect
+        used: list[str] = []  # formats in the order of their first cell, as xlsxwriter
+        for laid in self._sheets:  # numbers them: sheet by sheet, row by row
+            for r in sorted(laid.rows):
+                laid.rows[r].sort(key=lambda c: c[0])
+                for _, _, _, fmt in laid.rows[r]:
+                    if fmt is not None and fmt not in used:
+                        used.append(fmt)
+        styles, theme, index = _rendered_styles(tuple(used), self._formats)
+        parts = _book_parts(as_of, title, self._sheets, self.strings, styles, theme, index,
+                            header, footer)
+        if in_building:
+            write_in_building(path, _package(parts))
+        else:
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(_package(parts))
 
 
 # --- the package: a zip as Python's zipfile writes xlsxwriter's ----------------------------
@@ -153,8 +235,8 @@ def _package(parts: Sequence[tuple[str, str]]) -> bytes:
 
 def _cell(value: object, fmt: str | None) -> tuple[str, object, str | None] | None:
     """(type, payload, format name) of one cell as `write_cell` writes it; None: no cell.
-    Types: "s" text, "n" number, "b" boolean. A table cell's format is None or "wrap cell",
-    so `_dated` reduces to: a date takes its date format unless the cell wraps."""
+    Types: "s" text, "n" number, "b" boolean. A date takes its date format when it has no
+    format or a top-aligned one (`_dated`), else keeps its own."""
     if value is None:
         return None
     if isinstance(value, float):
@@ -171,11 +253,19 @@ def _cell(value: object, fmt: str | None) -> tuple[str, object, str | None] | No
         return "n", value, fmt
     if isinstance(value, dt.datetime):
         return ("n", _datetime_to_excel_datetime(value.replace(tzinfo=None), False, False),
-                fmt or "datetime")
+                _dated_name(fmt, "datetime"))
     if isinstance(value, dt.date):
         return ("n", _datetime_to_excel_datetime(dt.datetime.combine(value, dt.time(0)),
-                                                False, False), fmt or "date")
+                                                False, False), _dated_name(fmt, "date"))
     raise _Unsupported  # Decimal, NaT, other objects: as StreamingBook writes them
+
+
+def _dated_name(fmt: str | None, kind: str) -> str:
+    """`_dated` by name: a date cell's format is the one given, unless none or a plain
+    top-aligned one is (then `kind`'s, top-aligned for a top-aligned cell)."""
+    if fmt is None:
+        return kind
+    return f"{kind} top" if fmt == "top" else fmt
 
 
 def _text(text: str) -> str:
@@ -197,9 +287,14 @@ def _parts(as_of: dt.date, title: str, tables: Sequence[Table], phi: bool
     used: list[str] = []  # format names, in the order of their first cell
     laid_out = [_lay_out(t, strings, used) for t in tables]
     styles, theme, index = _rendered_styles(tuple(used))
-    sheets = [_sheet_xml(i, t, index, header, footer)
-              for i, t in enumerate(laid_out)]
-    n = len(tables)
+    return _book_parts(as_of, title, laid_out, strings, styles, theme, index, header, footer)
+
+
+def _book_parts(as_of: dt.date, title: str, laid_out: Sequence[_Laid],
+                strings: dict[str, int], styles: str, theme: str, index: dict[str, int],
+                header: str, footer: str) -> list[tuple[str, str]]:
+    sheets = [_sheet_xml(i, t, index, header, footer) for i, t in enumerate(laid_out)]
+    n = len(laid_out)
     return [("[Content_Types].xml", _content_types(n)),
             ("_rels/.rels", _root_rels()),
             ("xl/_rels/workbook.xml.rels", _workbook_rels(n)),
@@ -214,14 +309,20 @@ def _parts(as_of: dt.date, title: str, tables: Sequence[Table], phi: bool
 
 @dataclass
 class _Laid:
+    """One worksheet as xlsxwriter writes it: its cells by row (each row's in column order),
+    row heights, column widths, and the sheet's settings."""
     name: str
-    top: int  # the header's row
-    last: int  # the autofilter's last row
-    ncols: int
-    widths: list[int]
     rows: dict[int, list[tuple[int, str, object, str | None]]]  # row -> cells
     heights: dict[int, float]  # row -> points
     string_cells: int
+    widths: list[int]  # characters; [] when none were set
+    frozen: tuple[int, int] | None = None  # rows, columns
+    filter_range: tuple[int, int, int, int] | None = None  # first row, col, last row, col
+    title_row: int | None = None  # repeated atop every printed page
+    protection: str = ""  # the <sheetProtection/> element
+    validations: str = ""  # the <dataValidations> element
+    gridlines: bool = True  # printed
+    very_hidden: bool = False
 
 
 def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
@@ -285,20 +386,40 @@ def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
                 line.append((j, kind, payload, fmt))
         if line:  # in column order, as the title's and the header's
             cells[top + n] = line
-    return _Laid(t.name, top, top + max(len(rows), 1), len(header), widths, cells, heights,
-                 count)
+    return _Laid(t.name, cells, heights, count, widths, frozen=(top + 1, 0),
+                 filter_range=(top, 0, top + max(len(rows), 1), len(header) - 1),
+                 title_row=top)
 
 
 def _ref(row: int, col: int) -> str:
     return f"{xl_col_to_name(col)}{row + 1}"
 
 
+def _pane(rows: int, cols: int) -> str:
+    """The frozen pane and selections xlsxwriter writes for `freeze_panes(rows, cols)`."""
+    corner = _ref(rows, cols)
+    if not cols:
+        return (f'<pane ySplit="{rows}" topLeftCell="{corner}" activePane="bottomLeft" '
+                'state="frozen"/><selection pane="bottomLeft"/>')
+    if not rows:
+        return (f'<pane xSplit="{cols}" topLeftCell="{corner}" activePane="topRight" '
+                'state="frozen"/><selection pane="topRight"/>')
+    right, below = _ref(0, cols), _ref(rows, 0)
+    return (f'<pane xSplit="{cols}" ySplit="{rows}" topLeftCell="{corner}" '
+            'activePane="bottomRight" state="frozen"/><selection pane="topRight" '
+            f'activeCell="{right}" sqref="{right}"/><selection pane="bottomLeft" '
+            f'activeCell="{below}" sqref="{below}"/><selection pane="bottomRight"/>')
+
+
+def _range(first_row: int, first_col: int, last_row: int, last_col: int) -> str:
+    first, last = _ref(first_row, first_col), _ref(last_row, last_col)
+    return first if first == last else f"{first}:{last}"
+
+
 def _sheet_xml(i: int, t: _Laid, index: dict[str, int], header: str, footer: str) -> str:
     rows = sorted(t.rows)
     cols = [c for r in t.rows.values() for c, *_ in r]
     lo_r, hi_r, lo_c, hi_c = rows[0], rows[-1], min(cols), max(cols)
-    dimension = _ref(lo_r, lo_c) if (lo_r, lo_c) == (hi_r, hi_c) else \
-        f"{_ref(lo_r, lo_c)}:{_ref(hi_r, hi_c)}"
     blocks: dict[int, tuple[int, int]] = {}  # rows of 16 -> their first and last column
     for r in rows:
         first, last = t.rows[r][0][0], t.rows[r][-1][0]  # (cells sorted by column)
@@ -306,14 +427,16 @@ def _sheet_xml(i: int, t: _Laid, index: dict[str, int], header: str, footer: str
         blocks[r // 16] = (first, last) if have is None else \
             (min(have[0], first), max(have[1], last))
     spans = {b: f"{lo + 1}:{hi + 1}" for b, (lo, hi) in blocks.items()}
-    letters = [xl_col_to_name(j) for j in range(t.ncols)]
+    letters = [xl_col_to_name(j) for j in range(hi_c + 1)]
     styles = {None: "", **{fmt: f' s="{i}"' for fmt, i in index.items()}}
+    view = f"<sheetView {SELECTED if i == 0 else ''}workbookViewId=\"0\""
+    view += f">{_pane(*t.frozen)}</sheetView>" if t.frozen else "/>"
     out = [DECLARATION, f'<worksheet xmlns="{MAIN}" xmlns:r="{RELS}"><sheetPr>'
-           f'<pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="{dimension}"/>'
-           f"<sheetViews><sheetView {SELECTED if i == 0 else ''}"
-           f'workbookViewId="0"><pane ySplit="{t.top + 1}" topLeftCell="A{t.top + 2}" '
-           'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/>'
-           '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>']
+           f'<pageSetUpPr fitToPage="1"/></sheetPr><dimension '
+           f'ref="{_range(lo_r, lo_c, hi_r, hi_c)}"/><sheetViews>{view}</sheetViews>'
+           '<sheetFormatPr defaultRowHeight="15"/>']
+    if t.widths:
+        out.append("<cols>")
     j = 0
     while j < len(t.widths):  # equal neighbours share one <col>, as xlsxwriter writes them
         k = j
@@ -322,7 +445,7 @@ def _sheet_xml(i: int, t: _Laid, index: dict[str, int], header: str, footer: str
         out.append(f'<col min="{j + 1}" max="{k + 1}" width="{_char_width(t.widths[j])}" '
                    'customWidth="1"/>')
         j = k + 1
-    out.append("</cols><sheetData>")
+    out.append("</cols><sheetData>" if t.widths else "<sheetData>")
     for r in range(lo_r, hi_r + 1):
         cells = t.rows.get(r)
         if cells is None and r not in t.heights:
@@ -346,15 +469,20 @@ def _sheet_xml(i: int, t: _Laid, index: dict[str, int], header: str, footer: str
             elif kind == "b":
                 out.append(f'<c r="{letters[col]}{number}"{styles[fmt]} t="b"><v>{payload}'
                            '</v></c>')
+            elif kind == "blank":
+                out.append(f'<c r="{letters[col]}{number}"{styles[fmt]}/>')
             else:
                 out.append(f'<c r="{letters[col]}{number}"{styles[fmt]}><v>{payload:.16G}'
                            '</v></c>')
         out.append("</row>")
-    last_col = xl_col_to_name(t.ncols - 1)
-    out.append(f'</sheetData><autoFilter ref="A{t.top + 1}:{last_col}{t.last + 1}"/>'
-               '<printOptions gridLines="1"/><pageMargins left="0.4" right="0.4" '
-               'top="0.75" bottom="0.75" header="0.3" footer="0.3"/><pageSetup '
-               'paperSize="1" fitToHeight="0" orientation='
+    out.append(f"</sheetData>{t.protection}")
+    if t.filter_range:
+        out.append(f'<autoFilter ref="{_range(*t.filter_range)}"/>')
+    out.append(t.validations)
+    if t.gridlines:
+        out.append('<printOptions gridLines="1"/>')
+    out.append('<pageMargins left="0.4" right="0.4" top="0.75" bottom="0.75" header="0.3" '
+               'footer="0.3"/><pageSetup paperSize="1" fitToHeight="0" orientation='
                f'"{"landscape" if landscape(t.widths) else "portrait"}"/><headerFooter>'
                f"<oddHeader>{_data(header)}</oddHeader><oddFooter>{_data(footer)}"
                "</oddFooter></headerFooter></worksheet>")
@@ -390,19 +518,23 @@ def _defined_names(laid: Sequence[_Laid]) -> list[tuple[str, int, str, str]]:
     """(name, sheet index, range, sort key) in xlsxwriter's (and Excel's) order."""
     names = []
     for i, t in enumerate(laid):
-        last = xl_col_to_name(t.ncols - 1)
         quoted = quote_sheetname(t.name)  # 'Mid9': a name that reads as a reference
         key = quoted.lstrip("'").lower()
-        names.append(("_xlnm._FilterDatabase", i,
-                      f"{quoted}!$A${t.top + 1}:${last}${t.last + 1}",
-                      f"filterdatabase::{key}"))
-        names.append(("_xlnm.Print_Titles", i, f"{quoted}!${t.top + 1}:${t.top + 1}",
-                      f"print_titles::{key}"))
+        if t.filter_range:
+            r1, c1, r2, c2 = t.filter_range
+            names.append(("_xlnm._FilterDatabase", i,
+                          f"{quoted}!${xl_col_to_name(c1)}${r1 + 1}:${xl_col_to_name(c2)}"
+                          f"${r2 + 1}", f"filterdatabase::{key}"))
+        if t.title_row is not None:
+            names.append(("_xlnm.Print_Titles", i,
+                          f"{quoted}!${t.title_row + 1}:${t.title_row + 1}",
+                          f"print_titles::{key}"))
     return sorted(names, key=lambda n: n[3])
 
 
 def _workbook_xml(laid: Sequence[_Laid]) -> str:
-    sheets = "".join(f'<sheet name="{_attr(t.name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+    sheets = "".join(f'<sheet name="{_attr(t.name)}" sheetId="{i + 1}"'
+                     f'{VERY_HIDDEN if t.very_hidden else ""} r:id="rId{i + 1}"/>'
                      for i, t in enumerate(laid))
     names = "".join(
         f'<definedName name="{name}" localSheetId="{i}"'
@@ -412,23 +544,28 @@ def _workbook_xml(laid: Sequence[_Laid]) -> str:
             'appName="xl" lastEdited="4" lowestEdited="4" rupBuild="4505"/><workbookPr '
             'defaultThemeVersion="124226"/><bookViews><workbookView xWindow="240" '
             'yWindow="15" windowWidth="16095" windowHeight="9660"/></bookViews>'
-            f"<sheets>{sheets}</sheets><definedNames>{names}</definedNames><calcPr "
-            'calcId="124519" fullCalcOnLoad="1"/></workbook>')
+            f"<sheets>{sheets}</sheets>"
+            + (f"<definedNames>{names}</definedNames>" if names else "")
+            + '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>')
 
 
 def _app_xml(laid: Sequence[_Laid]) -> str:
-    titles = [t.name for t in laid] + [ref.split("!")[0] + "!Print_Titles"
-                                       for name, _, ref, _ in _defined_names(laid)
-                                       if name == "_xlnm.Print_Titles"]
+    shown = [t.name for t in laid if not t.very_hidden]
+    printed = [ref.split("!")[0] + "!Print_Titles" for name, _, ref, _ in _defined_names(laid)
+               if name == "_xlnm.Print_Titles"]
+    titles = shown + printed
     parts = "".join(f"<vt:lpstr>{_data(x)}</vt:lpstr>" for x in titles)
+    pairs = (f"<vt:variant><vt:lpstr>Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>"
+             f"{len(shown)}</vt:i4></vt:variant>")
+    if printed:
+        pairs += ("<vt:variant><vt:lpstr>Named Ranges</vt:lpstr></vt:variant><vt:variant>"
+                  f"<vt:i4>{len(printed)}</vt:i4></vt:variant>")
     return (f'{DECLARATION}<Properties xmlns="http://schemas.openxmlformats.org/'
             'officeDocument/2006/extended-properties" xmlns:vt="http://schemas.'
             'openxmlformats.org/officeDocument/2006/docPropsVTypes"><Application>Microsoft '
             'Excel</Application><DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop>'
-            '<HeadingPairs><vt:vector size="4" baseType="variant"><vt:variant><vt:lpstr>'
-            f"Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>{len(laid)}</vt:i4>"
-            "</vt:variant><vt:variant><vt:lpstr>Named Ranges</vt:lpstr></vt:variant>"
-            f"<vt:variant><vt:i4>{len(laid)}</vt:i4></vt:variant></vt:vector>"
+            f'<HeadingPairs><vt:vector size="{2 if not printed else 4}" baseType="variant">'
+            f"{pairs}</vt:vector>"
             f'</HeadingPairs><TitlesOfParts><vt:vector size="{len(titles)}" '
             f'baseType="lpstr">{parts}</vt:vector></TitlesOfParts><Company></Company>'
             "<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
@@ -490,14 +627,17 @@ def _workbook_rels(n: int) -> str:
 # --- the style sheet, from xlsxwriter --------------------------------------------------------
 
 @functools.lru_cache(maxsize=64)
-def _rendered_styles(used: tuple[str, ...]) -> tuple[str, str, dict[str, int]]:
+def _rendered_styles(used: tuple[str, ...], extra: tuple[tuple[str, tuple], ...] = ()
+                     ) -> tuple[str, str, dict[str, int]]:
     """xlsxwriter's style sheet and theme for a book whose cells use the formats `used`,
-    first used in that order, and each format's index in it."""
+    first used in that order, and each format's index in it. `extra`: formats of the book's
+    own besides `FORMATS` ((name, properties as items))."""
     import xlsxwriter
 
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
     formats = add_formats(wb)
+    formats.update({name: wb.add_format(dict(props)) for name, props in extra})
     ws = wb.add_worksheet()
     for row, name in enumerate(used):
         ws.write_string(row, 0, "x", formats[name])

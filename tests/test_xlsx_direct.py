@@ -200,3 +200,114 @@ def test_in_a_building_folder_the_book_is_written_in_place_owner_only(tmp_path):
         write_table_book(link, AS_OF, "Physician Census: Ann", CASES["census"],
                          in_building=True)
     assert elsewhere.read_text() == "not yours"
+
+
+# --- attestation workbooks: DirectBook against StreamingBook ----------------------------------
+
+DUE = AS_OF + dt.timedelta(days=30)
+CATALOG = {"NOT_REQUESTED": "Access held without a request on record.",
+           "ROLE_NOT_ALLOWED": "The member's role does not allow this application under the "
+                               "group's policy; the Sponsoring Physician must confirm or the "
+                               "access is removed at the next review cycle, whichever is first."}
+
+
+def _evidence(i: int, **overrides: object) -> tuple:
+    row = {"row_id": f"R{i:05d}", "person_name": f"Person {i}",
+           "email": f"person{i}@clinic.example.org", "role": "Medical Assistant",
+           "suffix": "MA", "member_status": "active", "application_name": "PACS Synapse",
+           "allowed_by_policy": i % 2 == 0, "requested_on": dt.date(2026, 3, 1 + i % 28),
+           "provisioned": True, "accounts": "pacs:p" + str(i),
+           "last_used_on": None if i % 3 == 0 else dt.date(2026, 10, 1 + i % 30),
+           "findings": "", "highest_severity": None}
+    row.update(overrides)
+    return tuple(row.values())
+
+
+def _attestation_both(tmp_path: Path, rows: list[tuple], group: str = "Desert Family Care",
+                      admin: str | None = "Ann Lee", sponsor: str | None = "Dr. Raj Rao",
+                      direct: bool = True) -> None:
+    """The group's workbook written directly and through StreamingBook: the same bytes
+    (`direct`: whether the direct writer takes it, or hands it to StreamingBook)."""
+    from ccreview.reports import attestation
+
+    layout = attestation._layout(AS_OF, DUE, "CS0001234", group, admin, sponsor, rows,
+                                 CATALOG)
+    ours, theirs = tmp_path / "direct.xlsx", tmp_path / "streaming.xlsx"
+    if direct:
+        attestation._write_direct(ours, AS_OF, layout)
+    else:
+        with pytest.raises(attestation.NotDirect):
+            attestation._write_direct(ours, AS_OF, layout)
+        attestation._workbook(ours, AS_OF, DUE, "CS0001234", group, admin, sponsor, rows,
+                              CATALOG)
+    attestation._write_streaming(theirs, AS_OF, layout)
+    a, b = ours.read_bytes(), theirs.read_bytes()
+    assert a == b, _explain(a, b)
+
+
+def test_an_attestation_workbook_written_directly_is_streamingbook_s(tmp_path):
+    """Every severity and none, booleans, dates and none, findings long enough to wrap
+    (taller rows, the catalog's long text on the Instructions sheet), XML and Excel
+    specials, leading spaces, text outside the BMP, an empty string, a number."""
+    rows = [_evidence(1, findings="NOT_REQUESTED", highest_severity="high"),
+            _evidence(2, person_name="O'Brien & <Sons> \"Q\"", highest_severity="medium",
+                      findings="NOT_REQUESTED, ROLE_NOT_ALLOWED"),
+            _evidence(3, person_name="  Zoë Ñúñez 🩺", highest_severity="low",
+                      accounts=""),
+            _evidence(4, accounts=2, member_status="removed (2026-10-02)"),
+            _evidence(5, last_used_on=dt.datetime(2026, 10, 30, 14, 5)),
+            _evidence(6, email="a.very.long.address.that.wraps.its.column@"
+                               "community-physicians.example.org")]
+    _attestation_both(tmp_path, rows)
+    _attestation_both(tmp_path, rows, group="Group & Sons", admin=None, sponsor=None)
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 40])
+def test_attestation_tables_of_any_length(tmp_path, n):
+    """One row (the Decision list's range is a single cell) and tables across the 16-row
+    blocks xlsxwriter spans rows by."""
+    _attestation_both(tmp_path, [_evidence(i, findings="ROLE_NOT_ALLOWED" if i % 4 else "",
+                                           highest_severity="high" if i % 4 else None)
+                                 for i in range(n)])
+
+
+def test_what_the_direct_writer_does_not_reproduce_goes_to_streamingbook(tmp_path):
+    """Text framed as rich-text markup (StreamingBook writes it as three runs) and text past
+    16,383 characters: the whole workbook through StreamingBook, the same bytes."""
+    _attestation_both(tmp_path, [_evidence(1, person_name="<r>x</r>")], direct=False)
+    _attestation_both(tmp_path, [_evidence(1, findings="X" * 20_000)], direct=False)
+
+
+def test_a_direct_book_writes_each_value_and_format_as_streamingbook(tmp_path):
+    """`DirectBook` cell by cell against StreamingBook's `write`: dates plain, wrapped and
+    top-aligned (which take the top-aligned date format), datetimes, booleans, numbers,
+    text, None and NaN (no cell), a formatted blank, a row height, a row's cells written
+    out of column order, two sheets."""
+    from ccreview.reports.xlsx_direct import DirectBook
+
+    cells = [(0, 0, "text", None), (0, 1, dt.date(2026, 1, 2), None),
+             (0, 2, dt.date(2026, 1, 3), "top"), (0, 3, dt.date(2026, 1, 4), "wrap"),
+             (1, 0, dt.datetime(2026, 1, 2, 3, 4), "top"), (1, 1, True, "bold"),
+             (1, 2, 2.5, None), (1, 3, None, "bold"), (2, 3, "out of order", None),
+             (2, 0, float("nan"), None),
+             (2, 1, 7, "number"), (3, 2, " lead", "wrap")]
+    ours, theirs = tmp_path / "direct.xlsx", tmp_path / "streaming.xlsx"
+    book = DirectBook({"own": {"italic": True}})
+    for name in ("First", "Second"):
+        ws = book.add_sheet(name, (10, 12, 14, 30))
+        for row, col, value, fmt in cells:
+            ws.write(row, col, value, fmt)
+        ws.blank(4, 1, "own")
+        ws.set_row(3, 30)
+    book.write(ours, AS_OF, "Cells")
+    with StreamingBook(theirs, AS_OF, "Cells", small=True) as sb:
+        own = sb.wb.add_format({"italic": True})
+        for name in ("First", "Second"):
+            ws = sb.wb.add_worksheet(name)
+            for row, col, value, fmt in cells:
+                sb.write(ws, row, col, value, sb.fmt[fmt] if fmt else None)
+            ws.write_blank(4, 1, None, own)
+            ws.set_row(3, 30)
+            sb.set_widths(ws, (10, 12, 14, 30))
+    a, b = ours.read_bytes(), theirs.read_bytes()
+    assert a == b, _explain(a, b)
