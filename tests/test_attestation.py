@@ -393,3 +393,40 @@ def test_evidence_reads_back_as_written(tmp_path_factory, values):
     back += [None] * (len(values) - len(back))
     wb.close()
     assert [evidence_text(v) for v in back] == [evidence_text(v) for v in values]
+
+
+_EVIDENCE_VALUES = st.one_of(
+    st.none(), st.booleans(), st.dates(), st.datetimes(), st.integers(),
+    st.floats(allow_nan=False), st.text(),
+    st.text(alphabet="_x0Dd9 \t\u00e9\U0001F489").map(lambda t: f" _x{t[:4]}_{t}"))
+
+
+@given(st.lists(_EVIDENCE_VALUES, min_size=len(EVIDENCE_HEADERS),
+                max_size=len(EVIDENCE_HEADERS)))
+@settings(max_examples=300, deadline=None)
+def test_the_register_s_texts_and_json_are_evidence_text_s(values):
+    """The register's fast path (`issued_texts`, `evidence_json`) against the definitions:
+    `evidence_text` of the value as the cell holds it, and `json.dumps` of the row's texts
+    by header with sorted keys."""
+    import json
+
+    from ccreview.core.attestation import (
+        EXCEL_MAX_CHARS,
+        evidence_json,
+        issued_texts,
+    )
+
+    expected = [evidence_text(v[:EXCEL_MAX_CHARS] if isinstance(v, str) else v)
+                for v in values]
+    texts = issued_texts(values)
+    assert texts == expected
+    assert evidence_json(texts) == json.dumps(dict(zip(EVIDENCE_HEADERS, texts, strict=True)),
+                                              sort_keys=True)
+
+
+def test_the_register_cuts_text_where_the_cell_does():
+    from ccreview.core.attestation import EXCEL_MAX_CHARS, issued_texts
+
+    long = "a" * (EXCEL_MAX_CHARS - 1) + "_x0041_ tail"
+    assert issued_texts([long]) == [evidence_text(long[:EXCEL_MAX_CHARS])]
+    assert issued_texts([long]) == ["a" * (EXCEL_MAX_CHARS - 1) + "_"]  # escape cut off

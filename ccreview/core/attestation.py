@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 
 EXCEL_MAX_CHARS = 32_767  # what one Excel cell holds; evidence is registered as the cell
 IDENTIFIER_SHEET = "ccreview"
@@ -49,7 +50,41 @@ def evidence_text(value: object) -> str:
         return str(int(value))
     # control characters are stored as `_xHHHH_` escapes, which openpyxl reads back as
     # written: decode them on both sides, so an untouched cell never looks edited
-    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(value)).strip()
+    return _OOXML_ESCAPE.sub(_unescape, str(value)).strip()
+
+
+def _unescape(match: re.Match) -> str:
+    return chr(int(match.group(1), 16))
+
+
+def issued_texts(values: Sequence[object]) -> list[str]:
+    """`evidence_text` of each evidence value as its cell holds it (text cut at what a cell
+    holds): the same texts, for the register's hundreds of thousands of rows, without the
+    general function's type tests on every text and date."""
+    texts = []
+    for v in values:
+        if isinstance(v, str):
+            v = v[:EXCEL_MAX_CHARS]
+            texts.append((_OOXML_ESCAPE.sub(_unescape, v) if "_x" in v else v).strip())
+        elif v is None:
+            texts.append("")
+        elif type(v) is dt.date:
+            texts.append(v.isoformat())
+        else:
+            texts.append(evidence_text(v))
+    return texts
+
+
+# the register's evidence JSON: json.dumps(dict(zip(EVIDENCE_HEADERS, texts)),
+# sort_keys=True), built from the keys' fixed order and the encoder json.dumps uses
+_BY_KEY = sorted(range(len(EVIDENCE)), key=lambda i: EVIDENCE[i][1])
+_KEYS = [encode_basestring_ascii(EVIDENCE[i][1]) + ": " for i in _BY_KEY]
+
+
+def evidence_json(texts: Sequence[str]) -> str:
+    """A row's evidence texts (in `EVIDENCE` order) as the register stores them."""
+    return "{" + ", ".join([k + encode_basestring_ascii(texts[i])
+                            for k, i in zip(_KEYS, _BY_KEY, strict=True)]) + "}"
 
 
 def workbook_id(as_of: dt.date, request_number: str, row_ids: Sequence[str]) -> str:

@@ -239,9 +239,9 @@ def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
     and per row (the evidence as issued), so returned copies can be checked against it."""
     from ccreview.core.attestation import (
         EVIDENCE,
-        EXCEL_MAX_CHARS,
         due_date,
-        evidence_text,
+        evidence_json,
+        issued_texts,
         workbook_id,
     )
 
@@ -251,15 +251,16 @@ def _attestation_register(con: duckdb.DuckDBPyConnection, as_of: dt.date
         f"select request_number, group_name, application, application_team, {cols} "
         "from entitlement_review order by request_number, row_id").fetchall()
     issued, groups = [], {}
+    row_id = [h for _, h in EVIDENCE].index("Row ID")
+    severity = [h for _, h in EVIDENCE].index("Severity")
     for r in rows:
-        request_number, group_name, application, team, *evidence = r
-        texts = {h: evidence_text(v[:EXCEL_MAX_CHARS] if isinstance(v, str) else v)
-                 for (_, h), v in zip(EVIDENCE, evidence, strict=True)}  # as the cell holds
-        issued.append((as_of, request_number, texts["Row ID"], texts["Severity"] or None,
-                       application, team, json.dumps(texts, sort_keys=True)))
+        request_number, group_name, application, team = r[:4]
+        texts = issued_texts(r[4:])  # as the cells hold them
+        issued.append((as_of, request_number, texts[row_id], texts[severity] or None,
+                       application, team, evidence_json(texts)))
         g = groups.setdefault(request_number, [group_name, [], 0])
-        g[1].append(texts["Row ID"])
-        g[2] += texts["Severity"] == "high"
+        g[1].append(texts[row_id])
+        g[2] += texts[severity] == "high"
     group_rows = [(as_of, rn, name, due_date(as_of, due_days), workbook_id(as_of, rn, ids),
                    len(ids), high) for rn, (name, ids, high) in sorted(groups.items())]
     return (pd.DataFrame(group_rows, columns=["as_of", "request_number", "group_name",
