@@ -493,8 +493,8 @@ def table_layout(header: Sequence[str], head: Sequence[Sequence[object]],
                  caps: dict[str, int] | None = None) -> tuple[list[int], list[int]]:
     """A table's column widths, fitted to its header and first rows (`head`: up to
     WIDTH_SAMPLE_ROWS), and the columns whose longer text wraps."""
-    widths = fitted_widths(header, head, caps)
     longest = longest_texts(len(header), head)
+    widths = fitted_widths(header, longest, caps)
     return widths, [j for j in range(len(header)) if longest[j] > widths[j]]
 
 
@@ -504,11 +504,11 @@ def header_lines(header: Sequence[str], widths: Sequence[float]) -> int:
                default=1)
 
 
-def fitted_widths(header: Sequence[str], rows: Sequence[Sequence[object]],
+def fitted_widths(header: Sequence[str], longest: Sequence[int],
                   caps: dict[str, int] | None = None) -> list[int]:
-    """Column widths from the content: the longest value (a header only by its longest
-    word, since it wraps), at least 8, at most TABLE_MAX_WIDTH or the column's cap."""
-    longest = longest_texts(len(header), rows)
+    """Column widths from the content: the longest value (`longest`: `longest_texts` of
+    the rows; a header only by its longest word, since it wraps), at least 8, at most
+    TABLE_MAX_WIDTH or the column's cap."""
     caps = caps or {}
     return [min(max(max(_longest_word(h), longest[j]) + 2, 8), caps.get(h, TABLE_MAX_WIDTH))
             for j, h in enumerate(header)]
@@ -520,7 +520,9 @@ def longest_texts(ncols: int, rows: Sequence[Sequence[object]]) -> list[int]:
     for row in rows:
         for j, v in enumerate(row[:ncols]):
             if v is not None:
-                widths[j] = max(widths[j], _text_width(v))
+                n = len(v) if type(v) is str else _text_width(v)  # text: most cells
+                if n > widths[j]:
+                    widths[j] = n
     return widths
 
 

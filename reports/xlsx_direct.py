@@ -120,6 +120,14 @@ class DirectSheet:
         self._book, self._laid = book, laid
 
     def write(self, row: int, col: int, value: object, fmt: str | None = None) -> None:
+        if type(value) is str:  # most cells: `_cell`'s text case, inline
+            if len(value) > MAX_TEXT or (value.startswith("<r>") and value.endswith("</r>")):
+                raise NotDirect
+            self._laid.string_cells += 1
+            strings = self._book.strings
+            self._laid.rows.setdefault(row, []).append(
+                (col, "s", strings.setdefault(value, len(strings)), fmt))
+            return
         cell = _cell(value, fmt)
         if cell is None:
             return
