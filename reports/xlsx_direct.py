@@ -1,5 +1,7 @@
-"""Table workbooks written directly: the same bytes `StreamingBook(small=True)` writes for the
-same tables, at a fraction of its cost.
+"""Small workbooks written directly: the same bytes `StreamingBook(small=True)` writes for the
+same cells, at a fraction of its cost. `write_table_book` lays out tables (the census, the
+distribution list); `DirectBook` takes sheets filled cell by cell with their settings
+(the attestation workbooks: frozen panes, protection, a drop-down, a very hidden sheet).
 
 A daily census writes one workbook per subscribed provider (10,600 at 10,000 groups), each
 two short tables. Through xlsxwriter a workbook costs about 2.3 ms, 1.3 ms of it for an
@@ -13,7 +15,8 @@ Anything this writer does not reproduce exactly goes to StreamingBook instead: t
 16,384 characters or more, text framed as rich-text markup, a title holding `&`, values
 other than text, numbers, booleans and dates, sheet names other than letters, digits,
 spaces and `_`, tables longer than a sheet, books of more than nine sheets (never compared
-by the tests). It holds a book's cells in memory: fine for the census's workbooks and the
+by the tests); in a `DirectBook` also a sheet name with other characters. It holds a
+book's cells in memory: fine for the census's and attestation workbooks and the
 distribution list (one row per provider), not for the review's millions of cells. It
 relies on a few of xlsxwriter's private helpers (escapes, date serials), so that both
 write the same text; the pinned version and the byte-for-byte tests keep them honest.
@@ -86,8 +89,6 @@ class NotDirect(Exception):
     """Something only StreamingBook writes exactly: the book goes to it."""
 
 
-_Unsupported = NotDirect
-
 
 def write_table_book(path: Path, as_of: dt.date, title: str, tables: Sequence[Table],
                      phi: bool = False, in_building: bool = False) -> bool:
@@ -97,7 +98,7 @@ def write_table_book(path: Path, as_of: dt.date, title: str, tables: Sequence[Ta
     Returns whether it was written directly (False: through StreamingBook)."""
     try:
         parts = _parts(as_of, title, tables, phi)
-    except _Unsupported:
+    except NotDirect:
         with StreamingBook(path, as_of, title, phi=phi, small=True) as book:
             for t in tables:
                 book.table(t.name, t.header, t.rows, title=t.title)
@@ -251,7 +252,7 @@ def _cell(value: object, fmt: str | None) -> tuple[str, object, str | None] | No
         if math.isnan(value):
             return None
         if math.isinf(value):
-            raise _Unsupported
+            raise NotDirect
         return "n", value, fmt
     if isinstance(value, str):
         return "s", _text(value), fmt
@@ -265,7 +266,7 @@ def _cell(value: object, fmt: str | None) -> tuple[str, object, str | None] | No
     if isinstance(value, dt.date):
         return ("n", _datetime_to_excel_datetime(dt.datetime.combine(value, dt.time(0)),
                                                 False, False), _dated_name(fmt, "date"))
-    raise _Unsupported  # Decimal, NaT, other objects: as StreamingBook writes them
+    raise NotDirect  # Decimal, NaT, other objects: as StreamingBook writes them
 
 
 def _dated_name(fmt: str | None, kind: str) -> str:
@@ -278,7 +279,7 @@ def _dated_name(fmt: str | None, kind: str) -> str:
 
 def _text(text: str) -> str:
     if len(text) > MAX_TEXT or (text.startswith("<r>") and text.endswith("</r>")):
-        raise _Unsupported
+        raise NotDirect
     return text
 
 
@@ -290,7 +291,7 @@ def _parts(as_of: dt.date, title: str, tables: Sequence[Table], phi: bool
     # (page_header keeps within Excel's 255 characters; xlsxwriter escapes an & its way)
     if ("&" in title or not tables or len(tables) > 9
             or len({t.name.lower() for t in tables}) < len(tables)):
-        raise _Unsupported
+        raise NotDirect
     strings: dict[str, int] = {}
     used: list[str] = []  # format names, in the order of their first cell
     laid_out = [_lay_out(t, strings, used) for t in tables]
@@ -338,7 +339,7 @@ def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
     numbered by first use)."""
     top = 2 if t.title else 0
     if not _PLAIN_SHEET_NAME.fullmatch(t.name) or len(t.rows) > EXCEL_MAX_ROWS - 1 - top:
-        raise _Unsupported  # (StreamingBook continues a longer table on another sheet)
+        raise NotDirect  # (StreamingBook continues a longer table on another sheet)
     header = [_text(h) for h in t.header]
     rows = list(t.rows)
     widths, wrapped = table_layout(header, rows[:WIDTH_SAMPLE_ROWS])
@@ -373,7 +374,7 @@ def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
             if lines > 1:
                 heights[top + n] = LINE_POINTS * lines
         if len(row) > ncols:
-            raise _Unsupported  # StreamingBook refuses it
+            raise NotDirect  # StreamingBook refuses it
         line = []
         for j, value in enumerate(row):
             # text, most cells, inline (a million cells for the distribution list): the
@@ -381,7 +382,7 @@ def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
             if type(value) is str:
                 if len(value) > MAX_TEXT or (value.startswith("<r>")
                                              and value.endswith("</r>")):
-                    raise _Unsupported
+                    raise NotDirect
                 count += 1
                 fmt = column_fmt[j]
                 if fmt is not None and fmt not in used:
