@@ -88,6 +88,16 @@ def test_every_runner_renders_the_same_files(prefect_harness, tmp_path, sample_w
     with get_client(sync_client=True) as client:
         stored = "\n".join(log.message for log in client.read_logs())
     assert "wrote" in stored and "shard" in stored  # the workers' own lines are there
+    # the process pool's workers were started while the models were still being built
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs()
+    started = [r for r in runs if r.name.startswith("start report worker")]
+    assert len(started) == 2 and all(r.state.is_completed() for r in started)
+    renders = [r for r in runs if r.name.startswith("render")
+               and r.flow_run_id == started[0].flow_run_id]
+    assert len(renders) == len(render_plan(flow_module.ALL_REPORTS, 2))
+    # started with the run's models (see test_the_report_pool_starts_only_when_it_will_be_used)
+    assert max(r.start_time for r in started) <= min(r.start_time for r in renders)
     # the patients, from the same inputs read again (the kept warehouse holds none)
     patients = sample_warehouse.execute("select patient_family_name, fin, mrn "
                                         "from raw_adt_events").fetchall()
@@ -95,3 +105,36 @@ def test_every_runner_renders_the_same_files(prefect_harness, tmp_path, sample_w
     for values in patients:
         for v in values:
             assert v not in stored
+
+
+def _warehouse_with_groups(path: Path, groups: int) -> str:
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table ingested_enrollment_submissions as select 'CS' || (i % ?) "
+                    "as group_request_number from range(?) as t(i)", [groups, 3 * groups])
+    return str(path)
+
+
+@pytest.mark.parametrize(("reports", "runner", "workers", "groups", "pool"), [
+    (flow_module.ALL_REPORTS, "auto", 2, AUTO_PROCESS_POOL_GROUPS, True),
+    (flow_module.ALL_REPORTS, "auto", 2, AUTO_PROCESS_POOL_GROUPS - 1, False),
+    (flow_module.ALL_REPORTS, "process", 2, 3, True),
+    (flow_module.ALL_REPORTS, "process", 1, 3, False),
+    (flow_module.ALL_REPORTS, "sequential", 2, 20_000, False),
+    (flow_module.ALL_REPORTS, "dask", 2, 20_000, False),
+    (("census",), "process", 2, 20_000, False),
+    (("dormant",), "auto", 2, 20_000, False),
+])
+def test_the_report_pool_starts_only_when_it_will_be_used(prefect_harness, tmp_path, reports,
+                                                          runner, workers, groups, pool):
+    """The review's process pool is started as soon as the rows are in, so that its
+    workers' start overlaps validation and the models: only for a review that will render
+    on it (the groups counted as the models count them)."""
+    warehouse = _warehouse_with_groups(tmp_path / "w.duckdb", groups)
+    started = flow_module.start_render_pool(warehouse, reports, runner, workers)
+    try:
+        assert (started is not None) is pool
+    finally:
+        if started is not None:
+            started.__exit__(None, None, None)
