@@ -259,18 +259,20 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
             decided_by = _DEDUP_BY.get(table, table)
             dedup = (_DEDUP.get(table, "") if kind == "event"
                      and decided_by in entry.tables and decided_by in _DEDUP_SETUP else "")
-            con.execute(f"insert into store.rows_{table} ({', '.join(_columns(table))}, "
-                        f"sha256, file_row) select {cols}, ?, i._row_id "
-                        f"from ingested_{table} as i {dedup}", [sha])
-            stored = con.execute(f"select count(*) from store.rows_{table} where sha256 = ?",
-                                 [sha]).fetchall()[0][0]
-            con.execute(f"""
-                insert into store.parse_issues
-                select ?, p.table_name, p._row_id, p.column_name, p.rule, p.reason
-                from parse_issues as p
-                semi join (select file_row from store.rows_{table} where sha256 = ?) as r
-                    on r.file_row = p._row_id
-                where p.table_name = ?""", [sha, sha, table])
+            # (each statement below reads this file's rows, not the store's)
+            stored = con.execute(f"insert into store.rows_{table} "
+                                 f"({', '.join(_columns(table))}, sha256, file_row) "
+                                 f"select {cols}, ?, i._row_id from ingested_{table} as i "
+                                 f"{dedup}", [sha]).fetchall()[0][0]
+            if con.execute("select count(*) from parse_issues where table_name = ?",
+                           [table]).fetchall()[0][0]:  # the issues of the rows stored
+                kept = (f"semi join (select i._row_id from ingested_{table} as i {dedup}) "
+                        "as r on r._row_id = p._row_id" if dedup else "")
+                con.execute(f"""
+                    insert into store.parse_issues
+                    select ?, p.table_name, p._row_id, p.column_name, p.rule, p.reason
+                    from parse_issues as p {kept}
+                    where p.table_name = ?""", [sha, table])
             con.execute("insert into store.file_tables values (?, ?, ?, ?)",
                         [sha, table, read, stored])
             if kind == "snapshot":
@@ -278,10 +280,9 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
                 part = f"coalesce({column}::varchar, '')" if column else "''"
                 con.execute(f"""
                     insert into store.file_parts
-                    select distinct ?, ?, {part} from store.rows_{table} where sha256 = ?
-                    union select ?, ?, '' where not exists (
-                        select 1 from store.rows_{table} where sha256 = ?)""",
-                            [sha, table, sha, sha, table, sha])
+                    select distinct ?, ?, {part} from ingested_{table}
+                    union select ?, ?, '' where not exists (select 1 from ingested_{table})
+                    """, [sha, table, sha, table])  # a snapshot's rows are stored whole
         con.execute("insert into store.files values (?, ?, ?, ?, ?, ?, ?, ?)",
                     [sha, entry.source_file, entry.format, entry.note, entry.size_bytes, kind,
                      as_of, dt.datetime.now(dt.UTC).replace(tzinfo=None)])

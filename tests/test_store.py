@@ -394,7 +394,8 @@ def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
     sign-in downloads overlapping by one Request ID, an access log whose second export
     repeats a row (same user, application, time, result) and adds one, a row repeated
     inside one export (kept: it is in the file twice), and two HL7 batches sharing a
-    message control ID."""
+    message control ID. A repeated sign-in whose date cannot be read leaves with its parse
+    issue; a new one's is kept."""
     store = tmp_path / "evidence.duckdb"
     first, later = tmp_path / "first", tmp_path / "later"
     for folder in (first, later):
@@ -405,7 +406,9 @@ def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
                 _entra("2026-10-30T09:00:00Z", "r-2", "bob", "Failure")])
     _write_csv(later / "signins" / "SignIns_2026-10-31.csv", ENTRA_HEADER,
                [_entra("2026-10-30T09:00:00Z", "r-2", "bob", "Failure"),  # again
-                _entra("2026-10-31T10:00:00Z", "r-3", "ann")])
+                _entra("2026-10-31T10:00:00Z", "r-3", "ann"),
+                _entra("29.10.2026 08:00", "r-1", "ann"),  # again, its date unreadable
+                _entra("31.10.2026 11:00", "r-4", "bob")])  # new, its date unreadable
     access = ["user", "application", "timestamp", "success"]
     _write_csv(first / "access_logs" / "pacs.csv", access,
                [["ann", "PACS", "2026-10-29T08:05:00Z", "true"],
@@ -433,6 +436,14 @@ def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
         (None, "bob", "application_access_log", False)]
     assert con.execute("select message_control_id from raw_adt_events order by 1"
                        ).fetchall() == [("MSG1",), ("MSG2",)]
+    # the repeated row's unreadable date was left out with it; the new row's is kept
+    assert con.execute("select source_file, source_line, rule from quarantine where "
+                       "table_name = 'sign_in_events'").fetchall() == [
+        ("signins/SignIns_2026-10-31.csv", 5, "datetime")]
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select p.file_row, p.rule from parse_issues as p join files "
+                         "using (sha256) where source_file = 'signins/SignIns_2026-10-31.csv'"
+                         ).fetchall() == [(3, "datetime")]
 
 
 @pytest.mark.parametrize("run", ["review", "census"])
