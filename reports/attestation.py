@@ -32,10 +32,9 @@ from ccreview.core.attestation import (
 from ccreview.reports.files import building_folder, child_path, start_building, swap_in, write_csv
 from ccreview.reports.xlsx import (
     FORMATS,
-    LINE_POINTS,
     StreamingBook,
-    header_lines,
-    row_lines,
+    header_height,
+    row_height,
     table_layout,
 )
 from ccreview.reports.xlsx_direct import DirectBook, NotDirect
@@ -130,9 +129,10 @@ def _send_to(*addresses: str | None) -> str:
 
 
 # the book's own formats, besides the report formats (`FORMATS`)
+UNLOCKED = "attestation unlocked"  # the Decision and Comment cells
 OWN_FORMATS = {"attestation left": {"align": "left"},
                "attestation left date": {"align": "left", "num_format": "yyyy-mm-dd"},
-               "attestation unlocked": {"locked": False, "bg_color": "#FFF2CC", "border": 1}}
+               UNLOCKED: {"locked": False, "bg_color": "#FFF2CC", "border": 1}}
 INSTRUCTIONS_SHEET = "Instructions"
 # each sheet's protection (xlsxwriter's `protect` options, and the element it writes)
 PROTECTION = {
@@ -159,11 +159,21 @@ class _Layout:
     instructions: list[tuple[int, int, object, str]]
     instruction_heights: dict[int, float]
     instruction_widths: tuple[int, int]
-    review: list[tuple[int, int, object, str | None]]  # value None: a blank input cell
+    review: list[tuple[int, int, object, str | None]]  # the header and the evidence
     review_heights: dict[int, float]
     review_widths: list[int]
-    last: int  # the review table's last row
+    review_rows: int  # each with a Decision and a Comment cell, blank and unlocked
     facts: list[tuple[str, str]]
+
+    @property
+    def last(self) -> int:
+        """The review table's last row (the header's, for a table of no row)."""
+        return max(self.review_rows, 1)
+
+    def input_cells(self) -> list[tuple[int, int]]:
+        """(row, column) of every Decision and Comment cell."""
+        return [(i, j) for i in range(1, self.review_rows + 1)
+                for j in (len(EVIDENCE), len(EVIDENCE) + 1)]
 
 
 def _workbook(path: Path, as_of: dt.date, due: dt.date, request_number: str,
@@ -207,27 +217,23 @@ def _layout(as_of: dt.date, due: dt.date, request_number: str, group_name: str,
     review: list[tuple[int, int, object, str | None]] = [
         (0, j, h, "header") for j, h in enumerate(REVIEW_HEADERS)]
     review_heights: dict[int, float] = {}
-    lines_of_header = header_lines(REVIEW_HEADERS, widths)
-    if lines_of_header > 1:
-        review_heights[0] = LINE_POINTS * lines_of_header
+    if (points := header_height(REVIEW_HEADERS, widths)) is not None:
+        review_heights[0] = points
     sev = EVIDENCE_HEADERS.index("Severity")
     for i, row in enumerate(shown_rows, start=1):
-        height = row_lines(row, widths, wrapped)
-        if height > 1:
-            review_heights[i] = LINE_POINTS * height
+        if (points := row_height(row, widths, wrapped)) is not None:
+            review_heights[i] = points
         for j, value in enumerate(row):
             fmt = ((f"severity:{value}" if f"severity:{value}" in FORMATS else None)
                    if j == sev else "wrap cell" if j in wrapped else None)
             review.append((i, j, value, fmt))
-        review.append((i, len(EVIDENCE), None, "attestation unlocked"))
-        review.append((i, len(EVIDENCE) + 1, None, "attestation unlocked"))
     facts = [("ccreview", IDENTIFIER_TITLE), ("review_as_of", as_of.isoformat()),
              ("request_number", request_number),
              ("workbook_id", workbook_id(as_of, request_number, [r[0] for r in rows])),
              ("rows", str(len(rows)))]
     return _Layout(f"Access attestation {request_number}", instructions, heights,
                    (max(len(t) for t in labels) + 2, 100), review, review_heights, widths,
-                   max(len(rows), 1), facts)
+                   len(rows), facts)
 
 
 def _write_direct(path: Path, as_of: dt.date, layout: _Layout) -> None:
@@ -254,10 +260,9 @@ def _write_direct(path: Path, as_of: dt.date, layout: _Layout) -> None:
     for row, points in layout.review_heights.items():
         ws.set_row(row, points)
     for row, col, value, fmt in layout.review:
-        if value is None and fmt == "attestation unlocked":
-            ws.blank(row, col, fmt)
-        else:
-            ws.write(row, col, value, fmt)
+        ws.write(row, col, value, fmt)
+    for row, col in layout.input_cells():
+        ws.blank(row, col, UNLOCKED)
     ws = book.add_sheet(IDENTIFIER_SHEET, protection=PROTECTION[IDENTIFIER_SHEET][1],
                         very_hidden=True)
     for i, (k, v) in enumerate(layout.facts):
@@ -282,10 +287,9 @@ def _write_streaming(path: Path, as_of: dt.date, layout: _Layout) -> None:
         for row, points in layout.review_heights.items():
             ws.set_row(row, points)
         for row, col, value, fmt in layout.review:
-            if value is None and fmt == "attestation unlocked":
-                ws.write_blank(row, col, None, formats[fmt])
-            else:
-                book.write(ws, row, col, value, formats[fmt] if fmt else None)
+            book.write(ws, row, col, value, formats[fmt] if fmt else None)
+        for row, col in layout.input_cells():
+            ws.write_blank(row, col, None, formats[UNLOCKED])
         decision = len(EVIDENCE)
         ws.data_validation(1, decision, layout.last, decision, {
             "validate": "list", "source": list(DECISIONS), "ignore_blank": True,

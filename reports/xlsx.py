@@ -218,9 +218,8 @@ class StreamingBook:
                    ) -> None:
         """A table's header, wrapped, its row as tall as its longest wrapped header (apps
         do not grow a row for wrapped text on their own)."""
-        lines = header_lines(header, widths)
-        if lines > 1:
-            ws.set_row(row, LINE_POINTS * lines)
+        if (points := header_height(header, widths)) is not None:
+            ws.set_row(row, points)
         for j, h in enumerate(header):
             write_text(ws, row, j, h, self.fmt["header"])
 
@@ -392,9 +391,21 @@ def fit_row(ws, row: int, values: Sequence[object], widths: Sequence[float],
             wrapped: Sequence[int]) -> None:
     """Make `row` as tall as its wrapped text needs: apps do not grow a row for wrapped
     text on their own. Call before writing the row's cells."""
+    if (points := row_height(values, widths, wrapped)) is not None:
+        ws.set_row(row, points)
+
+
+def row_height(values: Sequence[object], widths: Sequence[float], wrapped: Sequence[int]
+               ) -> float | None:
+    """The points a table row needs for its wrapped text; None: the default height."""
     lines = row_lines(values, widths, wrapped)
-    if lines > 1:
-        ws.set_row(row, LINE_POINTS * lines)
+    return LINE_POINTS * lines if lines > 1 else None
+
+
+def header_height(header: Sequence[str], widths: Sequence[float]) -> float | None:
+    """The points a table's header row needs, its headers wrapped; None: the default."""
+    lines = header_lines(header, widths)
+    return LINE_POINTS * lines if lines > 1 else None
 
 
 def row_lines(values: Sequence[object], widths: Sequence[float], wrapped: Sequence[int]

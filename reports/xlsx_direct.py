@@ -48,15 +48,14 @@ from ccreview.reports.files import atomic_path, write_in_building
 from ccreview.reports.xlsx import (
     EXCEL_MAX_ROWS,
     FITTED_ROWS,
-    LINE_POINTS,
     WIDTH_SAMPLE_ROWS,
     StreamingBook,
     add_formats,
-    header_lines,
+    header_height,
     landscape,
     page_footer,
     page_header,
-    row_lines,
+    row_height,
     table_layout,
 )
 
@@ -103,12 +102,17 @@ def write_table_book(path: Path, as_of: dt.date, title: str, tables: Sequence[Ta
             for t in tables:
                 book.table(t.name, t.header, t.rows, title=t.title)
         return False
+    _save(path, parts, in_building)
+    return True
+
+
+def _save(path: Path, parts: Sequence[tuple[str, str]], in_building: bool) -> None:
+    """The package, atomically (`in_building`: in place, in a folder swapped in whole)."""
     if in_building:
         write_in_building(path, _package(parts))
     else:
         with atomic_path(path) as tmp:
             tmp.write_bytes(_package(parts))
-    return True
 
 
 class DirectSheet:
@@ -121,13 +125,11 @@ class DirectSheet:
         self._book, self._laid = book, laid
 
     def write(self, row: int, col: int, value: object, fmt: str | None = None) -> None:
-        if type(value) is str:  # most cells: `_cell`'s text case, inline
-            if len(value) > MAX_TEXT or (value.startswith("<r>") and value.endswith("</r>")):
-                raise NotDirect
+        if type(value) is str:  # most cells: `_cell`'s text case without its type tests
             self._laid.string_cells += 1
             strings = self._book.strings
             self._laid.rows.setdefault(row, []).append(
-                (col, "s", strings.setdefault(value, len(strings)), fmt))
+                (col, "s", strings.setdefault(_text(value), len(strings)), fmt))
             return
         cell = _cell(value, fmt)
         if cell is None:
@@ -177,9 +179,6 @@ class DirectBook:
               in_building: bool = False) -> None:
         """The package, atomically (`in_building`: in place, in a folder swapped in
         whole)."""
-        header, footer = page_header(title, as_of), page_footer(phi)
-        if "&" in title or not self._sheets or len(self._sheets) > 9:
-            raise NotDirect
         used: list[str] = []  # formats in the order of their first cell, as xlsxwriter
         for laid in self._sheets:  # numbers them: sheet by sheet, row by row
             for r in sorted(laid.rows):
@@ -187,14 +186,8 @@ class DirectBook:
                 for _, _, _, fmt in laid.rows[r]:
                     if fmt is not None and fmt not in used:
                         used.append(fmt)
-        styles, theme, index = _rendered_styles(tuple(used), self._formats)
-        parts = _book_parts(as_of, title, self._sheets, self.strings, styles, theme, index,
-                            header, footer)
-        if in_building:
-            write_in_building(path, _package(parts))
-        else:
-            with atomic_path(path) as tmp:
-                tmp.write_bytes(_package(parts))
+        _save(path, _book_parts(as_of, title, phi, self._sheets, self.strings, used,
+                                self._formats), in_building)
 
 
 # --- the package: a zip as Python's zipfile writes xlsxwriter's ----------------------------
@@ -287,21 +280,24 @@ def _text(text: str) -> str:
 
 def _parts(as_of: dt.date, title: str, tables: Sequence[Table], phi: bool
            ) -> list[tuple[str, str]]:
-    header, footer = page_header(title, as_of), page_footer(phi)
-    # (page_header keeps within Excel's 255 characters; xlsxwriter escapes an & its way)
-    if ("&" in title or not tables or len(tables) > 9
-            or len({t.name.lower() for t in tables}) < len(tables)):
+    if len({t.name.lower() for t in tables}) < len(tables):
         raise NotDirect
     strings: dict[str, int] = {}
     used: list[str] = []  # format names, in the order of their first cell
     laid_out = [_lay_out(t, strings, used) for t in tables]
-    styles, theme, index = _rendered_styles(tuple(used))
-    return _book_parts(as_of, title, laid_out, strings, styles, theme, index, header, footer)
+    return _book_parts(as_of, title, phi, laid_out, strings, used)
 
 
-def _book_parts(as_of: dt.date, title: str, laid_out: Sequence[_Laid],
-                strings: dict[str, int], styles: str, theme: str, index: dict[str, int],
-                header: str, footer: str) -> list[tuple[str, str]]:
+def _book_parts(as_of: dt.date, title: str, phi: bool, laid_out: Sequence[_Laid],
+                strings: dict[str, int], used: list[str],
+                formats: tuple[tuple[str, tuple], ...] = ()) -> list[tuple[str, str]]:
+    """Every part of the package: `used`, the format names in order of first use;
+    `formats`, the book's own besides `FORMATS`."""
+    # (page_header keeps within Excel's 255 characters; xlsxwriter escapes an & its way)
+    if "&" in title or not laid_out or len(laid_out) > 9:
+        raise NotDirect
+    header, footer = page_header(title, as_of), page_footer(phi)
+    styles, theme, index = _rendered_styles(tuple(used), formats)
     sheets = [_sheet_xml(i, t, index, header, footer) for i, t in enumerate(laid_out)]
     n = len(laid_out)
     return [("[Content_Types].xml", _content_types(n)),
@@ -362,17 +358,15 @@ def _lay_out(t: Table, strings: dict[str, int], used: list[str]) -> _Laid:
 
     if t.title:
         put(0, 0, ("s", _text(t.title), "bold"))
-    lines = header_lines(header, widths)
-    if lines > 1:
-        heights[top] = LINE_POINTS * lines
+    if (points := header_height(header, widths)) is not None:
+        heights[top] = points
     for j, h in enumerate(header):
         put(top, j, ("s", h, "header"))
     ncols = len(header)
     for n, row in enumerate(rows, start=1):
-        if wrapped and n <= FITTED_ROWS:
-            lines = row_lines(row, widths, wrapped)
-            if lines > 1:
-                heights[top + n] = LINE_POINTS * lines
+        if wrapped and n <= FITTED_ROWS and \
+                (points := row_height(row, widths, wrapped)) is not None:
+            heights[top + n] = points
         if len(row) > ncols:
             raise NotDirect  # StreamingBook refuses it
         line = []

@@ -284,18 +284,23 @@ REQUIRED_INPUTS = {
 }
 
 
+def _head_text(path: Path) -> str | None:
+    """A file's first bytes as text; None for a workbook. Raises OSError or
+    UnreadableInputError for a file that cannot be read."""
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    return None if is_xlsx(head) else decode_text(path, head, partial=True)
+
+
 def is_event_log(path: Path) -> bool:
     """Whether the file is a sign-in or access log, which DuckDB loads (from its header;
     False when it cannot be read: the readers say why)."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(HEAD_BYTES)
-        if is_xlsx(head):
-            return False
-        text = decode_text(path, head, partial=True)
+        text = _head_text(path)
     except (OSError, UnreadableInputError):
         return False
-    return sign_in_events_csv.detect(csv_header(text.lstrip("\ufeff \t\r\n"))) is not None
+    return text is not None and sign_in_events_csv.detect(
+        csv_header(text.lstrip("\ufeff \t\r\n"))) is not None
 
 
 def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> set[str]:
@@ -303,12 +308,10 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
     run starts; reading it is the readers' job): enrollment, directory, sign_in, adt,
     docusign, applications; empty when nothing is recognised or it cannot be read."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(HEAD_BYTES)
-        if is_xlsx(head):
+        text = _head_text(path)
+        if text is None:
             check_workbook_size(path)
             return _table_kinds(_xlsx_head(path), layouts)
-        text = decode_text(path, head, partial=True)
     except (OSError, UnreadableInputError):
         return set()
     stripped = text.lstrip("\ufeff \t\r\n")
