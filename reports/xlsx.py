@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import math
 import numbers
 import re
 from collections.abc import Iterable, Sequence
@@ -248,14 +249,8 @@ class StreamingBook:
             if title:
                 write_text(ws, 0, 0, title, self.fmt["bold"])
             self.header_row(ws, top, header, widths)
-            n = 0
-            for n, row in enumerate(itertools.islice(pending, per_sheet), start=1):
-                if wrapped and n <= FITTED_ROWS:
-                    fit_row(ws, top + n, row, widths, wrapped)
-                for j, value in enumerate(row):
-                    fmt = (self.fmt.get(f"severity:{value}")
-                           if j == sev else column_fmt[j])
-                    self.write(ws, top + n, j, value, fmt)
+            n = self._rows(ws, top, itertools.islice(pending, per_sheet), widths, wrapped,
+                           column_fmt, sev)
             self.set_widths(ws, widths)
             ws.freeze_panes(top + 1, 0)
             ws.autofilter(top, 0, top + max(n, 1), len(header) - 1)
@@ -268,8 +263,163 @@ class StreamingBook:
                 return names
             pending = itertools.chain([peek], pending)
 
+    def _rows(self, ws, top: int, rows: Iterable[Sequence[object]], widths: Sequence[float],
+              wrapped: Sequence[int], column_fmt: Sequence[object], sev: int | None) -> int:
+        """A table's data rows below its header at `top`; returns how many were written.
+        In constant memory as text (`_inline_rows`); an in-memory book keeps every cell
+        until it closes anyway."""
+        if not self.small:
+            return _inline_rows(ws, self.fmt, top, rows, widths, wrapped, column_fmt, sev)
+        return self._cell_rows(ws, top, rows, widths, wrapped, column_fmt, sev)
+
+    def _cell_rows(self, ws, top: int, rows: Iterable[Sequence[object]],
+                   widths: Sequence[float], wrapped: Sequence[int],
+                   column_fmt: Sequence[object], sev: int | None) -> int:
+        """`_rows` through xlsxwriter's cell calls."""
+        n = 0
+        for n, row in enumerate(rows, start=1):
+            if wrapped and n <= FITTED_ROWS:
+                fit_row(ws, top + n, row, widths, wrapped)
+            for j, value in enumerate(row):
+                fmt = self.fmt.get(f"severity:{value}") if j == sev else column_fmt[j]
+                self.write(ws, top + n, j, value, fmt)
+        return n
+
 
 _END = object()
+
+
+# A table's rows in constant-memory mode, written as xlsxwriter writes them. xlsxwriter spends
+# about 4 µs a cell in Python (argument checks, a cell object, the row's flush, attribute
+# lists); the compliance workbook has millions. This writes the same XML text for a row at
+# once into the sheet's row file, which xlsxwriter copies into the package when the book
+# closes; a row with anything else (rich-text markup, text past MAX_INLINE characters,
+# other types, infinities) goes through xlsxwriter's own calls. `tests/test_xlsx_direct.py`
+# compares both, byte for byte.
+MAX_INLINE = 16_383  # characters: below it xlsxwriter never truncates a string
+_NEEDS_ESCAPES = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+_ROWS_A_WRITE = 2000
+_SEEN_VALUES = 200_000
+_DEFAULT_ROW_PIXELS = 20
+
+
+def _inline_text(text: str) -> str:
+    """`<t>…</t>` of an inline string as xlsxwriter escapes it (control characters as
+    `_xHHHH_`, leading or trailing whitespace preserved, XML's specials)."""
+    from xlsxwriter.utility import _preserve_whitespace
+    from xlsxwriter.xmlwriter import XMLwriter
+
+    text = XMLwriter._escape_control_characters(text)
+    space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+    return f"<t{space}>{XMLwriter()._escape_data(text)}</t>"
+
+
+def _inline_rows(ws, formats: dict, top: int, rows: Iterable[Sequence[object]],
+                 widths: Sequence[float], wrapped: Sequence[int],
+                 column_fmt: Sequence[object], sev: int | None) -> int:
+    """Write `rows` below the header at `top` of the constant-memory sheet `ws` as
+    StreamingBook's cell-by-cell writes would; returns how many rows were taken.
+
+    xlsxwriter writes a row out when the next one begins and a sheet's last row when the
+    book closes, numbering each format at its first cell written out: the rows it holds
+    are written out before a row of text, and a table's last row is left to it."""
+    from xlsxwriter.utility import _datetime_to_excel_datetime, xl_col_to_name
+
+    fh = ws.fh
+    letters = [xl_col_to_name(j) for j in range(len(column_fmt))]
+    styles: dict[int, str] = {}  # format -> ' s="N"'
+    seen: dict[object, str] = {}  # a text's or date's cell after its reference (names repeat)
+    out: list[str] = []
+    lo = hi = last = None
+    held = True  # xlsxwriter may hold a row (the header)
+    it = iter(rows)
+    following = next(it, _END)
+    n = 0
+    while following is not _END:
+        row, following = following, next(it, _END)
+        n += 1
+        r = top + n
+        ref = str(r + 1)
+        cells = []
+        for j, value in enumerate(row if following is not _END else ()):
+            kind = type(value)
+            if value is None:
+                continue
+            fmt = formats.get(f"severity:{value}") if j == sev else column_fmt[j]
+            if kind is str:
+                if (tail := seen.get(value)) is None:
+                    if len(value) > MAX_INLINE or value.startswith("<r>"):
+                        break
+                    body = (_inline_text(value) if _NEEDS_ESCAPES.search(value)
+                            else f"<t>{value}</t>")
+                    tail = f' t="inlineStr"><is>{body}</is></c>'
+                    if len(seen) < _SEEN_VALUES:
+                        seen[value] = tail
+            elif kind is int:
+                tail = f"><v>{value:.16G}</v></c>"
+            elif kind is float:
+                if value != value:
+                    continue
+                if value in (math.inf, -math.inf):
+                    break
+                tail = f"><v>{value:.16G}</v></c>"
+            elif kind is bool:
+                tail = f' t="b"><v>{int(value)}</v></c>'
+            elif kind is dt.date or kind is dt.datetime:
+                fmt = _dated(fmt, formats, "date" if kind is dt.date else "datetime")
+                if (tail := seen.get(value)) is None:
+                    moment = (dt.datetime.combine(value, dt.time(0)) if kind is dt.date
+                              else value.replace(tzinfo=None))
+                    serial = _datetime_to_excel_datetime(moment, False, False)
+                    tail = f"><v>{serial:.16G}</v></c>"
+                    if len(seen) < _SEEN_VALUES and (kind is dt.date or value.tzinfo is None):
+                        seen[value] = tail  # (not an aware time: equal across zones)
+            else:
+                break
+            if held:  # out first, numbering its formats first
+                ws._write_single_row(r)
+                held = False
+            if fmt is None:
+                style = ""
+            elif (style := styles.get(id(fmt))) is None:
+                style = styles[id(fmt)] = f' s="{fmt._get_xf_index()}"'
+            if lo is None or j < lo:
+                lo = j
+            if hi is None or j > hi:
+                hi = j
+            cells.append(f'<c r="{letters[j]}{ref}"{style}{tail}')
+        else:
+            if following is not _END:
+                if cells:
+                    last = r
+                    attrs = ""
+                    if wrapped and n <= FITTED_ROWS and \
+                            (points := row_height(row, widths, wrapped)) is not None and \
+                            (pixels := int(points * 4.0 / 3.0 + 0.5)) != _DEFAULT_ROW_PIXELS:
+                        attrs = f' ht="{pixels * 0.75:.16g}" customHeight="1"'
+                    out.append(f'<row r="{ref}"{attrs}>{"".join(cells)}</row>')
+                    if len(out) >= _ROWS_A_WRITE:
+                        fh.write("".join(out))
+                        out.clear()
+                continue
+        # the last row, or a value only xlsxwriter's calls write as StreamingBook does:
+        # this row through them (xlsxwriter holds it)
+        fh.write("".join(out))
+        out.clear()
+        if wrapped and n <= FITTED_ROWS:
+            fit_row(ws, r, row, widths, wrapped)
+        for j, value in enumerate(row):
+            fmt = formats.get(f"severity:{value}") if j == sev else column_fmt[j]
+            write_cell(ws, r, j, value, fmt, formats)
+        held = True
+    fh.write("".join(out))
+    if last is not None:  # what xlsxwriter's writes would have recorded
+        ws.dim_rowmin = min(ws.dim_rowmin, top + 1) if ws.dim_rowmin is not None else top + 1
+        ws.dim_rowmax = max(ws.dim_rowmax, last) if ws.dim_rowmax is not None else last
+        ws.dim_colmin = min(ws.dim_colmin, lo) if ws.dim_colmin is not None else lo
+        ws.dim_colmax = max(ws.dim_colmax, hi) if ws.dim_colmax is not None else hi
+        ws.previous_row = max(ws.previous_row, last)  # later writes above it are refused
+    return n
 
 
 class FreeformSheet:

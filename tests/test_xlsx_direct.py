@@ -12,7 +12,9 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 
 from ccreview.reports.r2w import CENSUS_HEADERS, MOVEMENT_HEADERS
@@ -311,3 +313,98 @@ def test_a_direct_book_writes_each_value_and_format_as_streamingbook(tmp_path):
             sb.set_widths(ws, (10, 12, 14, 30))
     a, b = ours.read_bytes(), theirs.read_bytes()
     assert a == b, _explain(a, b)
+
+
+# --- constant-memory tables: rows written as text against xlsxwriter's cell calls -------------
+
+class _CellByCell(StreamingBook):
+    """The reference: every table row through xlsxwriter's own cell calls."""
+    _rows = StreamingBook._cell_rows
+
+
+def _constant_memory_same(tmp_path: Path, tables: list[Table], max_rows: int | None = None,
+                          **table_kw) -> None:
+    """A constant-memory StreamingBook's tables, written as text, are the bytes xlsxwriter
+    writes cell by cell (severity colours, caps, continued sheets, a chart's sheet…)."""
+    files = []
+    for cls in (StreamingBook, _CellByCell):
+        path = tmp_path / f"{cls.__name__}.xlsx"
+        kw = {"max_rows": max_rows} if max_rows else {}
+        with cls(path, AS_OF, "Clinical Connectivity access review", **kw) as book:
+            for t in tables:
+                book.table(t.name, t.header, t.rows, title=t.title, **table_kw)
+        files.append(path.read_bytes())
+    assert files[0] == files[1], _explain(*files)
+
+
+SEVERITIES = ["Rule", "Severity", "Since", "Detail", "Due"]
+INLINE_CASES = {
+    **CASES,
+    "rich-text markup and very long text between plain rows (through xlsxwriter)": [
+        Table("Findings", SEVERITIES, [
+            ["<r>x</r>", "high", "new", LONG, dt.date(2026, 12, 1)],
+            ["R1", "low", None, "<r>not closed", None],
+            ["R2", "medium", "", "x" * 20_000, dt.date(2026, 12, 2)],
+            ["R3", "high", "open", "plain", None],
+            ["R4", "none of them", "open", "x" * 16_383, None],
+            ["R5", "low", "<r>y</r>", LONG * 3, dt.datetime(2026, 12, 2, 9, 30)]],
+              "Findings: rows the writer hands back")],
+    "types only xlsxwriter's calls take": [
+        Table("Numpy", ["a", "b", "c", "d", "e"], [
+            [np.int64(3), np.float64(2.5), pd.Timestamp("2026-11-01 10:00"), "x", None],
+            ["plain", 1, 2.0, True, dt.date(2026, 1, 1)],
+            [Decimal("1.5"), np.bool_(True), "after", pd.NaT, float("nan")]])],
+    "the same instant in two zones, the same date twice": [
+        Table("Zones", ["a", "b"], [
+            [dt.datetime(2026, 11, 1, 10, tzinfo=UTC), dt.date(2026, 11, 1)],
+            [dt.datetime(2026, 11, 1, 11, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+             dt.date(2026, 11, 1)],
+            [dt.datetime(2026, 11, 1, 10), dt.datetime(2026, 11, 1, 10)], ["end", None]])],
+    "a last row through xlsxwriter, a first one too": [
+        Table("Edges", ["a", "b"], [["<r>a</r>", 1], ["b", 2], [None, None], ["<r>c</r>", 3]])],
+    "a column narrower than its texts and a cap": [
+        Table("Caps", ["Group", "Detail"],
+              [[f"Group {i} of a practice with a long name", LONG if i % 4 else "short"]
+               for i in range(50)])],
+}
+
+
+@pytest.mark.parametrize("case", list(INLINE_CASES))
+def test_constant_memory_rows_are_written_as_xlsxwriter_writes_them(tmp_path, case):
+    _constant_memory_same(tmp_path, INLINE_CASES[case], severity_column="Severity",
+                          caps={"Group": 12})
+
+
+def test_constant_memory_tables_continued_past_the_row_limit(tmp_path):
+    """Sheets continued on "(2)", "(3)": the rows xlsxwriter writes fall on the limit."""
+    rows = [[f"r{i}", "<r>x</r>" if i % 7 == 0 else i, "high" if i % 2 else "low"]
+            for i in range(40)]
+    _constant_memory_same(tmp_path, [Table("Long", ["Name", "Value", "Severity"], rows),
+                                     Table("Titled", ["a"], [[i] for i in range(12)], "t")],
+                          max_rows=8, severity_column="Severity")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_constant_memory_tables_are_written_as_xlsxwriter_writes_them(tmp_path,
+                                                                               seed):
+    rng = random.Random(seed)
+    tables = []
+    for k in range(rng.randint(1, 3)):
+        ncols = rng.randint(1, 20)
+        header = [f"Col {j} " + "word " * rng.randrange(4) for j in range(ncols)]
+        if rng.random() < 0.5:
+            header[rng.randrange(ncols)] = "Severity"
+        rows = [[rng.choice(["high", "low", "<r>x</r>", True])
+                 if rng.random() < 0.1 else _random_value(rng)
+                 for _ in range(rng.randint(0, ncols))]
+                for _ in range(rng.choice((0, 1, 3, 17, 60)))]
+        tables.append(Table(f"Sheet{k}", header, rows, rng.choice((None, "A title"))))
+    _constant_memory_same(tmp_path, tables, severity_column="Severity")
+
+
+def test_an_infinity_is_refused_as_xlsxwriter_refuses_it(tmp_path):
+    for cls in (StreamingBook, _CellByCell):
+        with pytest.raises(TypeError), \
+                cls(tmp_path / f"{cls.__name__}.xlsx", AS_OF, "t") as book:
+            book.table("T", ["a"], [["x"], [float("inf")]])
+        assert not (tmp_path / f"{cls.__name__}.xlsx").exists()
