@@ -43,7 +43,12 @@ from ccreview.core.history import HISTORY, recording_run, refuse_silent_replacem
 from ccreview.core.patient_data import PATIENT_CATALOG, patient_data_path
 from ccreview.core.progress import progress_bar
 from ccreview.flows.notify import notify_failure
-from ccreview.flows.runners import default_workers, make_task_runner, resolve_runner
+from ccreview.flows.runners import (
+    default_workers,
+    make_task_runner,
+    resolve_runner,
+    stopping_meanwhile,
+)
 from ccreview.reports.access_review import ReviewContext, write_review_reports
 from ccreview.reports.attestation import (
     finish_attestation,
@@ -637,19 +642,21 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
                          dormancy_days, task_runner, workers, replace, fingerprint,
                          functools.partial(finish_data_docs, out_dir), pool)
-    finally:  # the report stage's workers, started early (or not needed after all)
+    except BaseException:  # the report stage's workers, started early (or not needed)
         if pool is not None:
             pool.__exit__(None, None, None)
+        raise
     lap("report")
-    if store is not None:
-        ingested["store_rows_removed"] = record_evidence(str(building), str(store), as_of,
-                                                         config_path)
-    patient_rows = remove_patient_data(building, keep_patient_data)
-    final = out / WAREHOUSE
-    os.replace(building, final)
-    shutil.rmtree(out / "data_quality", ignore_errors=True)
-    os.replace(out / PENDING_DATA_DOCS, out / "data_quality")
-    shutil.rmtree(out / ".duckdb_spill", ignore_errors=True)
+    with stopping_meanwhile(pool):  # the workers exit while the run finishes
+        if store is not None:
+            ingested["store_rows_removed"] = record_evidence(str(building), str(store),
+                                                             as_of, config_path)
+        patient_rows = remove_patient_data(building, keep_patient_data)
+        final = out / WAREHOUSE
+        os.replace(building, final)
+        shutil.rmtree(out / "data_quality", ignore_errors=True)
+        os.replace(out / PENDING_DATA_DOCS, out / "data_quality")
+        shutil.rmtree(out / ".duckdb_spill", ignore_errors=True)
     written.append(str(final))
     written.append(str(out / "data_quality" / "index.html"))
     found = "" if findings is None else f"{sum(findings.values())} findings, "

@@ -14,7 +14,10 @@ threads, in a local process pool, or on a Dask cluster (prefect-dask) — chosen
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ccreview.core.errors import UsageError
@@ -69,3 +72,21 @@ def make_task_runner(kind: str, workers: int) -> TaskRunner:
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
                                               "processes": True, "dashboard_address": None})
     raise UsageError(f"unknown task runner {kind!r}: choose one of {', '.join(RUNNERS)}")
+
+
+@contextlib.contextmanager
+def stopping_meanwhile(runner: TaskRunner | None) -> Iterator[None]:
+    """Stop `runner` in a background thread while the block runs; wait for it at the end.
+    A process pool's workers take about half a second to exit (Python's shutdown in each,
+    Prefect's threads), time in which the run can record its evidence and put its files in
+    place. The workers' last events still reach the server: the block ends first."""
+    if runner is None:
+        yield
+        return
+    stopping = threading.Thread(target=runner.__exit__, args=(None, None, None),
+                                name="ccreview-report-pool-stop")
+    stopping.start()
+    try:
+        yield
+    finally:
+        stopping.join()

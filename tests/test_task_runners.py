@@ -3,8 +3,10 @@ time, a local process pool, or a local Dask cluster (prefect-dask)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,12 @@ import pytest
 import ccreview.flows.access_review as flow_module
 from ccreview.core import progress
 from ccreview.flows.access_review import render_plan
-from ccreview.flows.runners import AUTO_PROCESS_POOL_GROUPS, make_task_runner, resolve_runner
+from ccreview.flows.runners import (
+    AUTO_PROCESS_POOL_GROUPS,
+    make_task_runner,
+    resolve_runner,
+    stopping_meanwhile,
+)
 from tests.conftest import SAMPLE
 
 AS_OF = "2026-11-01"
@@ -78,6 +85,8 @@ def test_every_runner_renders_the_same_files(prefect_harness, tmp_path, sample_w
         result = flow_module.access_review(str(SAMPLE), str(out), AS_OF, task_runner=runner,
                                            workers=2)
         assert result["findings_by_rule"]
+        if runner == "process":  # its workers stopped while the run finished, and are gone
+            assert not multiprocessing.active_children()
         outputs[runner] = _reports(out)
     assert len(outputs["sequential"]) > 50  # workbooks, census, attestation, CSVs
     assert outputs["process"] == outputs["sequential"]
@@ -139,3 +148,17 @@ def test_the_report_pool_starts_only_when_it_will_be_used(prefect_harness, tmp_p
     finally:
         if started is not None:
             started.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_pool_stops_while_the_run_finishes(prefect_harness, tmp_path, fails):
+    """The report pool's workers exit (about half a second) while the block runs, and are
+    gone when it ends, whether it succeeds or fails."""
+    warehouse = _warehouse_with_groups(tmp_path / "w.duckdb", 3)
+    pool = flow_module.start_render_pool(warehouse, flow_module.ALL_REPORTS, "process", 2)
+    assert pool is not None
+    with contextlib.suppress(RuntimeError), stopping_meanwhile(pool):
+        assert multiprocessing.active_children()  # the block did not wait for them
+        if fails:
+            raise RuntimeError("a failure after the report stage")
+    assert not multiprocessing.active_children()
