@@ -303,9 +303,12 @@ _SEEN_VALUES = 200_000
 _DEFAULT_ROW_PIXELS = 20
 
 
-def _inline_text(text: str) -> str:
-    """`<t>…</t>` of an inline string as xlsxwriter escapes it (control characters as
-    `_xHHHH_`, leading or trailing whitespace preserved, XML's specials)."""
+def text_element(text: str) -> str:
+    """The `<t>…</t>` element of a string, inline or shared, as xlsxwriter writes it
+    (control characters as `_xHHHH_`, leading or trailing whitespace preserved, XML's
+    specials escaped)."""
+    if not _NEEDS_ESCAPES.search(text):  # most text: as it is
+        return f"<t>{text}</t>"
     from xlsxwriter.utility import _preserve_whitespace
     from xlsxwriter.xmlwriter import XMLwriter
 
@@ -350,9 +353,7 @@ def _inline_rows(ws, formats: dict, top: int, rows: Iterable[Sequence[object]],
                 if (tail := seen.get(value)) is None:
                     if len(value) > MAX_INLINE or value.startswith("<r>"):
                         break
-                    body = (_inline_text(value) if _NEEDS_ESCAPES.search(value)
-                            else f"<t>{value}</t>")
-                    tail = f' t="inlineStr"><is>{body}</is></c>'
+                    tail = f' t="inlineStr"><is>{text_element(value)}</is></c>'
                     if len(seen) < _SEEN_VALUES:
                         seen[value] = tail
             elif kind is int:

@@ -38,7 +38,6 @@ from zipfile import ZIP_DEFLATED, ZipFile
 
 from xlsxwriter.utility import (
     _datetime_to_excel_datetime,
-    _preserve_whitespace,
     quote_sheetname,
     xl_col_to_name,
 )
@@ -57,6 +56,7 @@ from ccreview.reports.xlsx import (
     page_header,
     row_height,
     table_layout,
+    text_element,
 )
 
 MAX_TEXT = 16_383  # characters: below it xlsxwriter never counts UTF-16 units to truncate
@@ -510,9 +510,7 @@ def _shared_strings(strings: dict[str, int], laid: Sequence[_Laid]) -> str:
     out = [DECLARATION, f'<sst xmlns="{MAIN}" count="{sum(t.string_cells for t in laid)}" '
            f'uniqueCount="{len(strings)}">']
     for s in strings:  # in order of first use
-        s = _XML._escape_control_characters(s)
-        space = ' xml:space="preserve"' if _preserve_whitespace(s) else ""
-        out.append(f"<si><t{space}>{_XML._escape_data(s)}</t></si>")
+        out.append(f"<si>{text_element(s)}</si>")
     out.append("</sst>")
     return "".join(out)
 
