@@ -293,14 +293,25 @@ _END = object()
 # about 4 µs a cell in Python (argument checks, a cell object, the row's flush, attribute
 # lists); the compliance workbook has millions. This writes the same XML text for a row at
 # once into the sheet's row file, which xlsxwriter copies into the package when the book
-# closes; a row with anything else (rich-text markup, text past MAX_INLINE characters,
+# closes; a row with anything else (rich-text markup, text past MAX_TEXT characters,
 # other types, infinities) goes through xlsxwriter's own calls. `tests/test_xlsx_direct.py`
 # compares both, byte for byte.
-MAX_INLINE = 16_383  # characters: below it xlsxwriter never truncates a string
+MAX_TEXT = 16_383  # characters: below it xlsxwriter never counts UTF-16 units to truncate
 _NEEDS_ESCAPES = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _ROWS_A_WRITE = 2000
 _SEEN_VALUES = 200_000
-_DEFAULT_ROW_PIXELS = 20
+DEFAULT_ROW_PIXELS = 20
+
+
+def height_attributes(points: float | None) -> str:
+    """A `<row>`'s height attributes as xlsxwriter writes them for `set_row(row, points)`
+    (via pixels; none for the default height or None)."""
+    if points is None:
+        return ""
+    pixels = int(points * 4.0 / 3.0 + 0.5)
+    if pixels == DEFAULT_ROW_PIXELS:
+        return ""
+    return f' ht="{pixels * 0.75:.16g}" customHeight="1"'
 
 
 def text_element(text: str) -> str:
@@ -351,7 +362,7 @@ def _inline_rows(ws, formats: dict, top: int, rows: Iterable[Sequence[object]],
             fmt = formats.get(f"severity:{value}") if j == sev else column_fmt[j]
             if kind is str:
                 if (tail := seen.get(value)) is None:
-                    if len(value) > MAX_INLINE or value.startswith("<r>"):
+                    if len(value) > MAX_TEXT or value.startswith("<r>"):
                         break
                     tail = f' t="inlineStr"><is>{text_element(value)}</is></c>'
                     if len(seen) < _SEEN_VALUES:
@@ -393,11 +404,8 @@ def _inline_rows(ws, formats: dict, top: int, rows: Iterable[Sequence[object]],
             if following is not _END:
                 if cells:
                     last = r
-                    attrs = ""
-                    if wrapped and n <= FITTED_ROWS and \
-                            (points := row_height(row, widths, wrapped)) is not None and \
-                            (pixels := int(points * 4.0 / 3.0 + 0.5)) != _DEFAULT_ROW_PIXELS:
-                        attrs = f' ht="{pixels * 0.75:.16g}" customHeight="1"'
+                    attrs = height_attributes(row_height(row, widths, wrapped)) \
+                        if wrapped and n <= FITTED_ROWS else ""
                     out.append(f'<row r="{ref}"{attrs}>{"".join(cells)}</row>')
                     if len(out) >= _ROWS_A_WRITE:
                         fh.write("".join(out))

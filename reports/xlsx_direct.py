@@ -47,10 +47,12 @@ from ccreview.reports.files import atomic_path, write_in_building
 from ccreview.reports.xlsx import (
     EXCEL_MAX_ROWS,
     FITTED_ROWS,
+    MAX_TEXT,
     WIDTH_SAMPLE_ROWS,
     StreamingBook,
     add_formats,
     header_height,
+    height_attributes,
     landscape,
     page_footer,
     page_header,
@@ -59,13 +61,11 @@ from ccreview.reports.xlsx import (
     text_element,
 )
 
-MAX_TEXT = 16_383  # characters: below it xlsxwriter never counts UTF-16 units to truncate
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # xlsxwriter's date for every part of an in-memory book
 DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-DEFAULT_ROW_PIXELS = 20
 SELECTED = 'tabSelected="1" '
 HIDDEN = ' hidden="1"'
 VERY_HIDDEN = ' state="veryHidden"'
@@ -457,9 +457,7 @@ def _sheet_xml(i: int, t: _Laid, index: dict[str, int], header: str, footer: str
         if r // 16 in spans:
             attrs += f' spans="{spans[r // 16]}"'
         if r in t.heights:
-            pixels = int(t.heights[r] * 4.0 / 3.0 + 0.5)
-            if pixels != DEFAULT_ROW_PIXELS:
-                attrs += f' ht="{pixels * 0.75:.16g}" customHeight="1"'
+            attrs += height_attributes(t.heights[r])
         if cells is None:
             out.append(f"<row {attrs}/>")
             continue
