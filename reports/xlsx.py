@@ -278,12 +278,21 @@ class StreamingBook:
         """`_rows` through xlsxwriter's cell calls."""
         n = 0
         for n, row in enumerate(rows, start=1):
-            if wrapped and n <= FITTED_ROWS:
-                fit_row(ws, top + n, row, widths, wrapped)
-            for j, value in enumerate(row):
-                fmt = self.fmt.get(f"severity:{value}") if j == sev else column_fmt[j]
-                self.write(ws, top + n, j, value, fmt)
+            _row_by_cells(ws, self.fmt, top + n, n <= FITTED_ROWS, row, widths, wrapped,
+                          column_fmt, sev)
         return n
+
+
+def _row_by_cells(ws, formats: dict, r: int, fitted: bool, row: Sequence[object],
+                  widths: Sequence[float], wrapped: Sequence[int],
+                  column_fmt: Sequence[object], sev: int | None) -> None:
+    """One table row at `r` through xlsxwriter's cell calls, made as tall as its wrapped
+    text when `fitted`; the severity column takes its value's colour."""
+    if wrapped and fitted:
+        fit_row(ws, r, row, widths, wrapped)
+    for j, value in enumerate(row):
+        fmt = formats.get(f"severity:{value}") if j == sev else column_fmt[j]
+        write_cell(ws, r, j, value, fmt, formats)
 
 
 _END = object()
@@ -415,11 +424,7 @@ def _inline_rows(ws, formats: dict, top: int, rows: Iterable[Sequence[object]],
         # this row through them (xlsxwriter holds it)
         fh.write("".join(out))
         out.clear()
-        if wrapped and n <= FITTED_ROWS:
-            fit_row(ws, r, row, widths, wrapped)
-        for j, value in enumerate(row):
-            fmt = formats.get(f"severity:{value}") if j == sev else column_fmt[j]
-            write_cell(ws, r, j, value, fmt, formats)
+        _row_by_cells(ws, formats, r, n <= FITTED_ROWS, row, widths, wrapped, column_fmt, sev)
         held = True
     fh.write("".join(out))
     if last is not None:  # what xlsxwriter's writes would have recorded

@@ -408,3 +408,31 @@ def test_an_infinity_is_refused_as_xlsxwriter_refuses_it(tmp_path):
                 cls(tmp_path / f"{cls.__name__}.xlsx", AS_OF, "t") as book:
             book.table("T", ["a"], [["x"], [float("inf")]])
         assert not (tmp_path / f"{cls.__name__}.xlsx").exists()
+
+
+def test_the_compliance_and_dormant_workbooks_are_xlsxwriter_s_bytes(tmp_path, monkeypatch):
+    """The review's own workbooks on the sample warehouse — free-form sheets, charts, the
+    severity column, dates and counts from DuckDB, the history's "since" column — the
+    same bytes whether their tables' rows are written as text or cell by cell."""
+    from ccreview.core.config import ReviewConfig
+    from ccreview.core.history import recording_run
+    from ccreview.reports import access_review, dormant_accounts
+    from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
+
+    con = build_warehouse(SAMPLE, SAMPLE_AS_OF)
+    settings = ReviewConfig().as_flat_dict()
+    books = []
+    for cls in (StreamingBook, _CellByCell):
+        out = tmp_path / cls.__name__
+        out.mkdir()
+        monkeypatch.setattr(access_review, "StreamingBook", cls)
+        monkeypatch.setattr(dormant_accounts, "StreamingBook", cls)
+        with recording_run(con, out, SAMPLE_AS_OF):
+            written = access_review.write_review_reports(
+                con, out, access_review.ReviewContext(SAMPLE_AS_OF, settings, "t"))
+        written += dormant_accounts.write_dormant_reports(con, out, SAMPLE_AS_OF, settings)
+        books.append({p.name: p.read_bytes() for p in written if p.suffix == ".xlsx"})
+    assert len(books[0]) == 2 and books[0].keys() == books[1].keys()
+    for name in books[0]:
+        assert books[0][name] == books[1][name], (name, _explain(books[0][name],
+                                                                  books[1][name]))
