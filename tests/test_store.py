@@ -518,6 +518,68 @@ def test_an_event_crossing_the_retention_line_later_is_removed_without_new_files
     assert stored() == [("ancient", day - dt.timedelta(days=5)), *kept[1:]]
 
 
+def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
+        tmp_path, monkeypatch):
+    """The census copies each account's latest successful sign-in from
+    `store.latest_sign_ins`, merged as files are stored, instead of searching every stored
+    event: a later file with older successes, a tie, a failure newer than the latest
+    success and a first success must leave what the search over every event finds."""
+    from ccreview.contracts import store as store_module
+
+    store = tmp_path / "evidence.duckdb"
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    header = ["user", "application", "timestamp", "success"]
+    _write_csv(folder / "access_logs" / "log1.csv", header,
+               [["amy", "PACS", "2026-10-01T10:00:00Z", "true"],
+                ["amy", "PACS", "2026-10-05T10:00:00Z", "true"],  # amy's latest
+                ["amy", "PACS", "2026-10-06T10:00:00Z", "false"],  # newer, but failed
+                ["bo", "PACS", "2026-10-03T10:00:00Z", "true"],
+                ["cy", "Qventus", "2026-10-02T10:00:00Z", "false"]])  # no success yet
+    searched = ("select \"user\", application, occurred_at, sha256, file_row "
+                "from {} as r where {} order by all")
+
+    def kept() -> list:
+        with duckdb.connect(str(store), read_only=True) as s:
+            every = s.execute(searched.format("rows_sign_in_events", "r.success and ("
+                              "r.\"user\", r.source, r.application, r.occurred_at) in ("
+                              "select (\"user\", source, application, max(occurred_at)) "
+                              "from rows_sign_in_events where success "
+                              "group by \"user\", source, application)")
+                              ).fetchall()
+            merged = s.execute(searched.format("latest_sign_ins", "true")).fetchall()
+        assert merged == every
+        return [(u, a, t.date().isoformat()) for u, a, t, _, _ in merged]
+
+    _build(folder, SAMPLE_AS_OF, store)
+    assert kept() == [("amy", "PACS", "2026-10-05"), ("bo", "PACS", "2026-10-03")]
+    _write_csv(folder / "access_logs" / "log2.csv", header,
+               [["amy", "PACS", "2026-09-01T10:00:00Z", "true"],  # older: amy's stays
+                ["bo", "PACS", "2026-10-20T10:00:00Z", "true"],  # bo's new latest
+                ["cy", "Qventus", "2026-10-10T10:00:00Z", "true"],  # cy's first success
+                ["di", "PACS", "2026-10-04T10:00:00Z", "true"],  # a tie: both kept
+                ["di", "PACS", "2026-10-04T10:00:00Z", "true"]])
+    _build(folder, SAMPLE_AS_OF, store)
+    latest = [("amy", "PACS", "2026-10-05"), ("bo", "PACS", "2026-10-20"),
+              ("cy", "QVENTUS", "2026-10-10"), ("di", "PACS", "2026-10-04"),
+              ("di", "PACS", "2026-10-04")]
+    assert kept() == latest
+    # the census copies the same rows as the search over every stored event would give
+    census, _ = _build(folder, SAMPLE_AS_OF, store, run="census")
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "_latest_sign_ins_current", lambda con: False)
+        searching, _ = _build(folder, SAMPLE_AS_OF, store, run="census")
+    assert _events(census) == _events(searching)
+    assert len(_events(census)) == len(latest)
+    # a store made before the table existed gets it on its next run
+    with duckdb.connect(str(store)) as s:
+        s.execute("drop table latest_sign_ins")
+        s.execute("drop table latest_sign_ins_files")
+    again, _ = _build(folder, SAMPLE_AS_OF, store, run="census")
+    assert kept() == latest and _events(again) == _events(census)
+
+
 # A second Active Directory export, written by hand as PowerShell 5.1's Export-Csv writes
 # it: one good account and three the contracts judge (a UPN that is no address, a missing
 # LAN ID, an Enabled value that does not parse, which is a parse issue and not also
