@@ -549,7 +549,9 @@ def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
                               "group by \"user\", source, application)")
                               ).fetchall()
             merged = s.execute(searched.format("latest_sign_ins", "true")).fetchall()
-        assert merged == every
+            columns = [[d[0] for d in s.execute(f"select * from {t} limit 0").description]
+                       for t in ("latest_sign_ins", "rows_sign_in_events")]
+        assert merged == every and columns[0] == columns[1]
         return [(u, a, t.date().isoformat()) for u, a, t, _, _ in merged]
 
     _build(folder, SAMPLE_AS_OF, store)
@@ -576,6 +578,11 @@ def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
     with duckdb.connect(str(store)) as s:
         s.execute("drop table latest_sign_ins")
         s.execute("drop table latest_sign_ins_files")
+    again, _ = _build(folder, SAMPLE_AS_OF, store, run="census")
+    assert kept() == latest and _events(again) == _events(census)
+    # and one whose columns are no longer the stored rows' is made again
+    with duckdb.connect(str(store)) as s:
+        s.execute("alter table latest_sign_ins drop column request_id")
     again, _ = _build(folder, SAMPLE_AS_OF, store, run="census")
     assert kept() == latest and _events(again) == _events(census)
 
