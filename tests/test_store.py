@@ -129,6 +129,19 @@ def test_events_kept_in_the_store_still_prove_activity_once_gone_from_the_folder
     assert all("[evidence store " in f.source_file for f in kept)
 
 
+# an application access log's columns, as the hand-written logs below have them
+ACCESS_LOG_HEADER = ["user", "application", "timestamp", "success"]
+
+
+def _store_and_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """A store's path and an input folder holding only the sample's enrollment and
+    directory exports (each test writes the events it is about)."""
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
+    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    return tmp_path / "evidence.duckdb", folder
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -172,10 +185,7 @@ def test_overlapping_exports_are_kept_once(tmp_path):
 
 
 def test_a_reexported_submission_is_kept_once(tmp_path):
-    store = tmp_path / "evidence.duckdb"
-    folder = tmp_path / "in"
-    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
-    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    store, folder = _store_and_folder(tmp_path)
     con, first = _build(folder, SAMPLE_AS_OF, store)
     counts = [con.execute(f"select count(*) from raw_{t}").fetchone()[0]
               for t in ("enrollment_submissions", "enrollment_people",
@@ -242,17 +252,13 @@ def _adt_message(control_id: str, event: str, fin: str, at: str) -> str:
 
 
 def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
-    store = tmp_path / "evidence.duckdb"
-    folder = tmp_path / "in"
-    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
-    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    store, folder = _store_and_folder(tmp_path)
     feed = (_adt_message("M1", "A01", "F100", "20261001080000")  # discharged 2026-10-20
             + _adt_message("M2", "A03", "F100", "20261020080000")
             + _adt_message("M3", "A01", "F200", "20261028080000"))  # still in
     (folder / "adt").mkdir()
     (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
-    _write_csv(folder / "access_logs" / "log.csv", ["user", "application", "timestamp",
-                                                    "success"],
+    _write_csv(folder / "access_logs" / "log.csv", ACCESS_LOG_HEADER,
                [["olduser", "PACS", "2025-06-01T10:00:00Z", "true"],
                 ["olduser", "PACS", "2025-07-01T10:00:00Z", "true"],  # latest: kept
                 ["olduser", "PACS", "2025-07-02T10:00:00Z", "false"],
@@ -409,11 +415,10 @@ def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
                 _entra("2026-10-31T10:00:00Z", "r-3", "ann"),
                 _entra("29.10.2026 08:00", "r-1", "ann"),  # again, its date unreadable
                 _entra("31.10.2026 11:00", "r-4", "bob")])  # new, its date unreadable
-    access = ["user", "application", "timestamp", "success"]
-    _write_csv(first / "access_logs" / "pacs.csv", access,
+    _write_csv(first / "access_logs" / "pacs.csv", ACCESS_LOG_HEADER,
                [["ann", "PACS", "2026-10-29T08:05:00Z", "true"],
                 ["ann", "PACS", "2026-10-29T08:05:00Z", "true"]])  # twice in this export
-    _write_csv(later / "access_logs" / "pacs.csv", access,
+    _write_csv(later / "access_logs" / "pacs.csv", ACCESS_LOG_HEADER,
                [["ann", "PACS", "2026-10-29T08:05:00Z", "true"],  # in the earlier export
                 ["bob", "PACS", "2026-10-31T07:00:00Z", "false"]])
     (first / "adt").mkdir()
@@ -451,12 +456,8 @@ def test_event_rows_of_a_file_no_run_committed_stay_out(tmp_path, run):
     """A refused run's event file is in the store but no successful run saw it: a later
     run must leave its rows out, with retention judging the rest (an old event, an
     account's latest success) as when every stored file is used."""
-    store = tmp_path / "evidence.duckdb"
-    folder = tmp_path / "in"
-    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
-    shutil.copytree(SAMPLE / "directory", folder / "directory")
-    header = ["user", "application", "timestamp", "success"]
-    _write_csv(folder / "access_logs" / "log.csv", header,
+    store, folder = _store_and_folder(tmp_path)
+    _write_csv(folder / "access_logs" / "log.csv", ACCESS_LOG_HEADER,
                [["olduser", "PACS", "2025-06-01T10:00:00Z", "true"],
                 ["olduser", "PACS", "2025-07-01T10:00:00Z", "true"],  # latest: kept
                 ["newuser", "PACS", "2026-10-30T10:00:00Z", "true"]])
@@ -464,7 +465,7 @@ def test_event_rows_of_a_file_no_run_committed_stay_out(tmp_path, run):
     _build(folder, SAMPLE_AS_OF, store, config=config)
     refused = tmp_path / "refused"
     shutil.copytree(folder, refused)
-    _write_csv(refused / "access_logs" / "stray.csv", header,
+    _write_csv(refused / "access_logs" / "stray.csv", ACCESS_LOG_HEADER,
                [["strayuser", "PACS", "2026-10-31T10:00:00Z", "true"],
                 ["olduser", "PACS", "2025-08-01T10:00:00Z", "true"]])
     ingest_with_store(refused, duckdb.connect(), store, SAMPLE_AS_OF, config)  # no commit
@@ -482,14 +483,10 @@ def test_an_event_crossing_the_retention_line_later_is_removed_without_new_files
     """Retention is judged again when the review date moves, even with no new file: an
     event inside retention on the first day and past it two days later goes (unless it is
     its account's latest success); a run that moves nothing changes nothing."""
-    store = tmp_path / "evidence.duckdb"
-    folder = tmp_path / "in"
-    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
-    shutil.copytree(SAMPLE / "directory", folder / "directory")
+    store, folder = _store_and_folder(tmp_path)
     day = SAMPLE_AS_OF
     at = lambda days: f"{(day - dt.timedelta(days=days)).isoformat()}T10:00:00Z"  # noqa: E731
-    _write_csv(folder / "access_logs" / "log.csv", ["user", "application", "timestamp",
-                                                    "success"],
+    _write_csv(folder / "access_logs" / "log.csv", ACCESS_LOG_HEADER,
                [["crossing", "PACS", at(399), "true"],  # inside 400 days today, not later
                 ["crossing", "PACS", at(10), "true"],  # its latest success
                 ["idle", "PACS", at(399), "true"],  # idle's latest: always kept
@@ -511,8 +508,7 @@ def test_an_event_crossing_the_retention_line_later_is_removed_without_new_files
     _build(folder, day + dt.timedelta(days=2), store, config=config)  # nothing moved
     assert stored() == kept
     # a new export with a later success: the ancient one is no longer the latest
-    _write_csv(folder / "access_logs" / "log2.csv", ["user", "application", "timestamp",
-                                                     "success"],
+    _write_csv(folder / "access_logs" / "log2.csv", ACCESS_LOG_HEADER,
                [["ancient", "PACS", at(5), "true"]])
     _build(folder, day + dt.timedelta(days=2), store, config=config)
     assert stored() == [("ancient", day - dt.timedelta(days=5)), *kept[1:]]
@@ -526,12 +522,8 @@ def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
     success and a first success must leave what the search over every event finds."""
     from ccreview.contracts import store as store_module
 
-    store = tmp_path / "evidence.duckdb"
-    folder = tmp_path / "in"
-    shutil.copytree(SAMPLE / "enrollment", folder / "enrollment")
-    shutil.copytree(SAMPLE / "directory", folder / "directory")
-    header = ["user", "application", "timestamp", "success"]
-    _write_csv(folder / "access_logs" / "log1.csv", header,
+    store, folder = _store_and_folder(tmp_path)
+    _write_csv(folder / "access_logs" / "log1.csv", ACCESS_LOG_HEADER,
                [["amy", "PACS", "2026-10-01T10:00:00Z", "true"],
                 ["amy", "PACS", "2026-10-05T10:00:00Z", "true"],  # amy's latest
                 ["amy", "PACS", "2026-10-06T10:00:00Z", "false"],  # newer, but failed
@@ -556,7 +548,7 @@ def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
 
     _build(folder, SAMPLE_AS_OF, store)
     assert kept() == [("amy", "PACS", "2026-10-05"), ("bo", "PACS", "2026-10-03")]
-    _write_csv(folder / "access_logs" / "log2.csv", header,
+    _write_csv(folder / "access_logs" / "log2.csv", ACCESS_LOG_HEADER,
                [["amy", "PACS", "2026-09-01T10:00:00Z", "true"],  # older: amy's stays
                 ["bo", "PACS", "2026-10-20T10:00:00Z", "true"],  # bo's new latest
                 ["cy", "Qventus", "2026-10-10T10:00:00Z", "true"],  # cy's first success
