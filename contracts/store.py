@@ -172,9 +172,7 @@ def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
                     "file_row integer")
     # a column a contract gained since the store was made (e.g. sign_in_events.request_id)
     for c in CONTRACTS.values():
-        have = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_catalog = "
-            "'store' and table_name = ?", [f"rows_{c.table}"]).fetchall()}
+        have = set(_store_columns(con, f"rows_{c.table}"))
         for col in c.columns:
             if col.name not in have:
                 con.execute(f'alter table store.rows_{c.table} add column "{col.name}" '

@@ -514,6 +514,25 @@ def test_an_event_crossing_the_retention_line_later_is_removed_without_new_files
     assert stored() == [("ancient", day - dt.timedelta(days=5)), *kept[1:]]
 
 
+def _kept_latest(store: Path) -> list[tuple]:
+    """(source, user, application, time) of the store's kept latest successes, after
+    checking they are the rows a search over every stored event finds, with the stored
+    rows' columns."""
+    searched = ("select source, \"user\", application, occurred_at, sha256, file_row "
+                "from {} as r where {} order by all")
+    with duckdb.connect(str(store), read_only=True) as s:
+        every = s.execute(searched.format("rows_sign_in_events", "r.success and ("
+                          "r.\"user\", r.source, r.application, r.occurred_at) in ("
+                          "select (\"user\", source, application, max(occurred_at)) "
+                          "from rows_sign_in_events where success "
+                          "group by \"user\", source, application)")).fetchall()
+        merged = s.execute(searched.format("latest_sign_ins", "true")).fetchall()
+        columns = [[d[0] for d in s.execute(f"select * from {t} limit 0").description]
+                   for t in ("latest_sign_ins", "rows_sign_in_events")]
+    assert merged == every and columns[0] == columns[1]
+    return [row[:4] for row in merged]
+
+
 def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
         tmp_path, monkeypatch):
     """The census copies each account's latest successful sign-in from
@@ -529,22 +548,9 @@ def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
                 ["amy", "PACS", "2026-10-06T10:00:00Z", "false"],  # newer, but failed
                 ["bo", "PACS", "2026-10-03T10:00:00Z", "true"],
                 ["cy", "Qventus", "2026-10-02T10:00:00Z", "false"]])  # no success yet
-    searched = ("select \"user\", application, occurred_at, sha256, file_row "
-                "from {} as r where {} order by all")
 
     def kept() -> list:
-        with duckdb.connect(str(store), read_only=True) as s:
-            every = s.execute(searched.format("rows_sign_in_events", "r.success and ("
-                              "r.\"user\", r.source, r.application, r.occurred_at) in ("
-                              "select (\"user\", source, application, max(occurred_at)) "
-                              "from rows_sign_in_events where success "
-                              "group by \"user\", source, application)")
-                              ).fetchall()
-            merged = s.execute(searched.format("latest_sign_ins", "true")).fetchall()
-            columns = [[d[0] for d in s.execute(f"select * from {t} limit 0").description]
-                       for t in ("latest_sign_ins", "rows_sign_in_events")]
-        assert merged == every and columns[0] == columns[1]
-        return [(u, a, t.date().isoformat()) for u, a, t, _, _ in merged]
+        return [(u, a, t.date().isoformat()) for _, u, a, t in _kept_latest(store)]
 
     _build(folder, SAMPLE_AS_OF, store)
     assert kept() == [("amy", "PACS", "2026-10-05"), ("bo", "PACS", "2026-10-03")]
@@ -806,3 +812,34 @@ def test_files_read_ahead_by_a_second_process_are_stored_as_if_read_here(tmp_pat
         assert ahead.execute(rows).fetchall() == here.execute(rows).fetchall()
     assert _store_contents(tmp_path / "ahead.duckdb") == _store_contents(
         tmp_path / "here.duckdb")
+
+
+def test_the_latest_successes_kept_from_entra_downloads_follow_each_source(tmp_path):
+    """Written by hand as the Entra admin centre downloads sign-ins, beside an access log:
+    the latest success is kept per source (the same person's Entra sign-in and PACS access
+    both stay), a success whose date is unreadable stands until a dated one arrives, and
+    two sign-ins at the same second with different Request IDs are both kept."""
+    store, folder = _store_and_folder(tmp_path)
+    _write_csv(folder / "signins" / "SignIns_2026-10-30.csv", ENTRA_HEADER,
+               [_entra("29.10.2026 08:00", "r-1", "ann"),  # a success, its date unreadable
+                _entra("2026-10-30T09:00:00Z", "r-2", "ann", "Failure"),
+                _entra("2026-10-28T07:00:00Z", "r-3", "bob")])
+    _write_csv(folder / "access_logs" / "pacs.csv", ACCESS_LOG_HEADER,
+               [["ann@ccpartners.example.org", "PACS", "2026-10-29T08:05:00Z", "true"]])
+    _build(folder, SAMPLE_AS_OF, store)
+    workspace = "Clinical Connectivity Workspace"
+    ann, bob = "ann@ccpartners.example.org", "bob@ccpartners.example.org"
+    first = _kept_latest(store)
+    assert [(src, u, a, t and t.isoformat()) for src, u, a, t in first] == [
+        ("application_access_log", ann, "PACS", "2026-10-29T08:05:00"),
+        ("entra_sign_in_log", ann, workspace, None),
+        ("entra_sign_in_log", bob, workspace, "2026-10-28T07:00:00")]
+    _write_csv(folder / "signins" / "SignIns_2026-10-31.csv", ENTRA_HEADER,
+               [_entra("2026-10-31T10:00:00Z", "r-4", "ann"),  # ann's first dated success
+                _entra("2026-10-28T07:00:00Z", "r-5", "bob")])  # bob's, the same second
+    _build(folder, SAMPLE_AS_OF, store)
+    assert [(src, u, a, t.isoformat()) for src, u, a, t in _kept_latest(store)] == [
+        ("application_access_log", ann, "PACS", "2026-10-29T08:05:00"),
+        ("entra_sign_in_log", ann, workspace, "2026-10-31T10:00:00"),
+        ("entra_sign_in_log", bob, workspace, "2026-10-28T07:00:00"),
+        ("entra_sign_in_log", bob, workspace, "2026-10-28T07:00:00")]
