@@ -5,7 +5,9 @@ million sign-in and access rows at L) it generates the organisation once (cached
 `bench/cache/`), runs `ccreview review` as a subprocess and records the seconds of each
 stage, the peak RSS of the whole run, input rows, findings and spreadsheet cells written.
 In the same run it measures the floor for the same work: DuckDB's raw `read_csv` of the
-same event files, and xlsxwriter in constant-memory mode writing the same number of cells.
+same event files, and xlsxwriter in constant-memory mode writing the same number of cells;
+and the ingest's own floor as issue 18 defines it (one typed `read_csv` per kind of event
+file, rows keeping their file and line).
 Results: `bench/results.json` and `bench/results.md`.
 
 Targets (L): end-to-end <= 3x the floor; peak RSS <= 4 GB; seconds per group within 25%
@@ -195,6 +197,35 @@ def _floor_read_csv(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - t, rows
 
 
+# the columns the ingest keeps from each kind of event file, typed as it types them
+_TYPED_READS = {
+    "signins": """select filename, try_cast(replace("Date (UTC)", 'Z', '') as timestamp)
+                      as occurred_at, "Request ID" as request_id, "Username" as "user",
+                      "Application" as application, "Status" = 'Success' as success""",
+    "access_logs": """select filename, try_cast(replace("timestamp", 'Z', '') as timestamp)
+                          as occurred_at, "user", application,
+                          try_cast(success as boolean) as success""",
+}
+
+
+def _floor_typed_read(folder: Path) -> float:
+    """Issue 18's floor for the ingest: one `read_csv` over all event files of a kind,
+    typed in the same pass, into a table whose rows keep their file and line (a new
+    table's rowid is the read's order: a file's line is its rowid less the file's first,
+    plus the header)."""
+    import duckdb
+
+    con = duckdb.connect()
+    t = time.perf_counter()
+    for kind, select in _TYPED_READS.items():
+        files = sorted(str(p) for p in (folder / kind).glob("*.csv"))
+        con.execute(f"create table {kind} as {select} from read_csv(?, header=true, "
+                    "all_varchar=true, filename=true)", [files])
+        con.execute(f"create table {kind}_lines as select filename, min(rowid) - 2 as "
+                    f"line_offset from {kind} group by filename")
+    return time.perf_counter() - t
+
+
 def _floor_xlsx(cells: int, tmp: Path) -> float:
     import xlsxwriter
 
@@ -229,6 +260,7 @@ def run(sizes: list[str]) -> dict:
         findings = sum(manifest["findings_by_rule"].values())
         cells = _cells_written(out)
         read_floor, floor_rows = _floor_read_csv(folder)
+        typed_floor = _floor_typed_read(folder)
         xlsx_floor = _floor_xlsx(cells, CACHE / f"floor-{size}.xlsx")
         floor = read_floor + xlsx_floor
         row = {
@@ -241,6 +273,7 @@ def run(sizes: list[str]) -> dict:
             "peak_rss_mb": round(peak_kb / 1024),
             "floor": {"duckdb_read_csv_seconds": round(read_floor, 2),
                       "duckdb_read_csv_rows": floor_rows,
+                      "duckdb_typed_read_seconds": round(typed_floor, 2),
                       "xlsxwriter_constant_memory_seconds": round(xlsx_floor, 2),
                       "seconds": round(floor, 2)},
             "ratio_to_floor": round(seconds / floor, 2) if floor else None,
@@ -289,8 +322,10 @@ def _speed_targets(sizes: dict) -> dict:
         st, floor = r["stage_seconds"], r["floor"]
         out[f"{size}_fixed_cost_within_4s"] = {"seconds": r["fixed_seconds"],
                                               "met": r["fixed_seconds"] <= 4}
-        ingest_ratio = round(st.get("ingest", 0) / max(floor["duckdb_read_csv_seconds"],
-                                                        1e-9), 2)
+        # the ingest's floor as the issue defines it (typed, with file and line); a
+        # results file from before it was measured falls back to the bare read
+        ingest_floor = floor.get("duckdb_typed_read_seconds", floor["duckdb_read_csv_seconds"])
+        ingest_ratio = round(st.get("ingest", 0) / max(ingest_floor, 1e-9), 2)
         out[f"{size}_ingest_within_1.5x_its_floor"] = {"ratio": ingest_ratio,
                                                       "met": ingest_ratio <= 1.5}
     limits = {"S": ("data quality", 2.0), "L": ("data quality", 5.0)}
@@ -325,16 +360,21 @@ def markdown(results: dict) -> str:
             f"{st.get('data quality', '')} | {st.get('transform', '')} | "
             f"{st.get('report', '')} | {r['seconds_end_to_end']} | {r['seconds_per_group']} | "
             f"{r['floor']['seconds']} | {r['ratio_to_floor']} | {r['peak_rss_mb']} |")
-    lines += ["", "Each stage beside its own floor (ingest: DuckDB's bare `read_csv` of the "
-              "same event files; report: xlsxwriter in constant memory writing the same number "
-              "of cells); fixed: end to end minus the stages (process start, imports, the "
-              "Prefect server and flow, the work after the report).", "",
-              "| size | ingest s | its floor s | validate s | data quality s | transform s | "
-              "report s | its floor s | fixed s | end to end s |", "|" + "---|" * 10]
+    lines += ["", "Each stage beside its own floor (ingest: one DuckDB `read_csv` over all "
+              "event files of a kind, typed in the same pass, into a table that keeps each "
+              "row's file and line, as issue 18 defines it; the bare read: a `count(*)` of "
+              "each file untyped, the end-to-end floor's part; report: xlsxwriter in constant "
+              "memory writing the same number of cells); fixed: end to end minus the stages "
+              "(process start, imports, the Prefect server and flow, the work after the "
+              "report).", "",
+              "| size | ingest s | its floor s | bare read s | validate s | data quality s | "
+              "transform s | report s | its floor s | fixed s | end to end s |",
+              "|" + "---|" * 11]
     for size, r in results["sizes"].items():
         st, floor = r["stage_seconds"], r["floor"]
         lines.append(
-            f"| {size} | {st.get('ingest', '')} | {floor['duckdb_read_csv_seconds']} | "
+            f"| {size} | {st.get('ingest', '')} | "
+            f"{floor.get('duckdb_typed_read_seconds', '')} | {floor['duckdb_read_csv_seconds']} | "
             f"{st.get('validate', '')} | {st.get('data quality', '')} | "
             f"{st.get('transform', '')} | {st.get('report', '')} | "
             f"{floor['xlsxwriter_constant_memory_seconds']} | {r.get('fixed_seconds', '')} | "
