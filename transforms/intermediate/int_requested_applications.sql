@@ -42,6 +42,19 @@ first_requests as (
     group by all
 ),
 
+latest_requests as (
+    -- each application the latest listing names, once (its first line)
+    select r.group_request_number, r.email, r.application, r.request_number, r.details
+    from requests as r
+    semi join latest_listing as l
+        on r.group_request_number = l.group_request_number
+        and r.email = l.email
+        and r.request_number = l.request_number
+    qualify row_number() over (
+        partition by r.group_request_number, r.email, r.application order by r.source_line
+    ) = 1
+),
+
 current_requests as (
     select
         r.group_request_number as request_number,
@@ -53,15 +66,8 @@ current_requests as (
         first.first_requested_in,
         coalesce(first.latest_details, r.details) as details,
         first.privacy_policy_accepted,
-    from requests as r
+    from latest_requests as r
     inner join first_requests as first using (group_request_number, email, application)
-    inner join latest_listing as l
-        on r.group_request_number = l.group_request_number
-        and r.email = l.email
-        and r.request_number = l.request_number
-    qualify row_number() over (
-        partition by r.group_request_number, r.email, r.application order by r.source_line
-    ) = 1
 )
 
 select * from current_requests
