@@ -263,7 +263,7 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
         issues = con.execute(
             "select _row_id, column_name, rule, reason from parse_issues where table_name = ?",
             [t]).df()
-        df = None if contract.bulk else con.execute(_rows_to_check(t, reuse)).df()
+        df = None if contract.bulk else con.execute(_rows_to_check(con, t, reuse)).df()
         failures = (_required_failures(con, contract) if df is None
                     else _contract_failures(contract.schema, df))
         warned = (_contract_failures(contract.warning_schema, df)
@@ -320,12 +320,16 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
     return {(f, t): TableCounts(r, a, q) for f, t, r, a, q in rows}
 
 
-def _rows_to_check(table: str, reuse: bool) -> str:
+def _rows_to_check(con: duckdb.DuckDBPyConnection, table: str, reuse: bool) -> str:
     """The ingested rows the contract's checks must see: all of them, or (`reuse`) those
     of files whose verdicts the store has not (a row's file: the last one starting at or
-    before its row id)."""
+    before its row id) — none, without matching the rows to their files, when the store
+    has the verdicts of every file (the daily census at 10,000 groups: 0.1 s a table)."""
     if not reuse:
         return f"select * from ingested_{table} order by _row_id"
+    if not con.execute("select count(*) from verdict_files where table_name = ? and not known",
+                       [table]).fetchone()[0]:
+        return f"select * from ingested_{table} where false"
     return f"""
         select i.* from ingested_{table} as i
         asof join (select first_row_id, known from verdict_files
