@@ -335,9 +335,13 @@ def render(unit: str, shard: int, shards: int, warehouse: str, out_dir: str, as_
                                   shard + 1, shards)
             written = []
         elif unit == "census":
+            # alone on its runner (one shard), a long census shares its workbooks with a
+            # second process
+            reopen = functools.partial(connect_warehouse, warehouse, read_only=True) \
+                if shards == 1 else None
             n = write_census_shard(con, out, day,
                                    census_password(config.census_password_secret), shard,
-                                   shards)
+                                   shards, reopen)
             get_run_logger().info("wrote %d census workbooks (shard %d of %d)", n, shard + 1,
                                   shards)
             written = []

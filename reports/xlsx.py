@@ -12,13 +12,14 @@ import numbers
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
-
-from openpyxl import Workbook
-from openpyxl.writer.excel import ExcelWriter
 
 from ccreview.core.attestation import EXCEL_MAX_CHARS
 from ccreview.reports.files import atomic_path
+
+if TYPE_CHECKING:  # openpyxl only for the generator's workbooks: not on every import
+    from openpyxl import Workbook
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -48,6 +49,8 @@ class _DatedZip(ZipFile):
 def save_workbook(wb: Workbook, path: Path, as_of: dt.date) -> None:
     """Save atomically, dated by the as-of date (document properties and zip entries, not
     the clock), so the same inputs give the same workbook, byte for byte."""
+    from openpyxl.writer.excel import ExcelWriter
+
     stamp = dt.datetime.combine(as_of, dt.time(0))
     wb.properties.created = stamp
     wb.properties.modified = stamp

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 
+import duckdb
 import openpyxl
 import pytest
 
 from ccreview.reports.r2w import write_census, write_distribution
+from ccreview.transforms.warehouse import connect_warehouse
 from tests.cases import AS_OF, Account, Case, days_ago, person
 from tests.conftest import SAMPLE, build_warehouse, expected_keys
 
@@ -126,6 +129,50 @@ def test_census_workbooks_with_movements_and_manifest(tmp_path):
     manifest = (tmp_path / "out" / "census" / "census_manifest.csv").read_text()
     assert "alan.turing@clinic.example" in manifest
     assert "stranger@elsewhere.example" not in manifest  # not a member: left off
+
+
+def _census_on_file(tmp_path) -> tuple:
+    """(in-memory warehouse, a file holding its census tables, as-of date): two providers'
+    workbooks, one with a patient and movements, one empty."""
+    as_of = (DAY - dt.timedelta(days=3)).date()
+    con = build_warehouse(_write(_case(sequence()), tmp_path / "in"), as_of)
+    path = tmp_path / "census_tables.duckdb"
+    con.execute(f"attach '{path}' as f")
+    for table in ("census_providers", "census_patients", "census_movements"):
+        con.execute(f"create table f.{table} as select * from {table}")
+    con.execute("detach f")
+    return con, path, as_of
+
+
+def test_a_long_census_shared_with_a_second_process_writes_the_same_workbooks(
+        tmp_path, monkeypatch):
+    """Without a pool, a long census shard is shared with a spawned process that opens the
+    warehouse itself: every workbook is written, byte for byte as by one process."""
+    from ccreview.reports import r2w
+
+    con, path, as_of = _census_on_file(tmp_path)
+    one = write_census(con, tmp_path / "one", as_of, password=None)
+    monkeypatch.setattr(r2w, "CENSUS_HELPER_BOOKS", 2)
+    helper = tmp_path / "two"
+    r2w.prepare_census(helper)
+    n = r2w.write_census_shard(con, helper, as_of, None, 0, 1,
+                               functools.partial(connect_warehouse, str(path), read_only=True))
+    two = r2w.finish_census(con, helper, as_of, None)
+    assert n == 2 and len(one) == len(two) == 3  # two workbooks and the manifest
+    assert [(p.name, p.read_bytes()) for p in one] == [(p.name, p.read_bytes()) for p in two]
+
+
+def test_a_census_helper_that_fails_fails_the_shard(tmp_path, monkeypatch):
+    """The second process's failure (here: it cannot open the warehouse) is the shard's:
+    raised, not a census missing the workbooks it was to write."""
+    from ccreview.reports import r2w
+
+    con, _, as_of = _census_on_file(tmp_path)
+    monkeypatch.setattr(r2w, "CENSUS_HELPER_BOOKS", 2)
+    r2w.prepare_census(tmp_path / "out")
+    with pytest.raises(duckdb.Error):
+        r2w.write_census_shard(con, tmp_path / "out", as_of, None, 0, 1, functools.partial(
+            connect_warehouse, str(tmp_path / "absent.duckdb"), read_only=True))
 
 
 def test_encrypted_census_opens_with_the_password_only(tmp_path):

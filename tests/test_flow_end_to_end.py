@@ -297,10 +297,19 @@ def test_one_census_workbook_per_subscribed_provider(review_run):
     assert set(manifest["file"]) == expected
 
 
-def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path):
+def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path, monkeypatch):
     """The daily census builds the models its reports read and what they need (no rule,
     no finding), and writes the same distribution list and census workbooks, byte for
-    byte, as the full review of the same folder and date."""
+    byte, as the full review of the same folder and date — here with its workbooks shared
+    with a second process, which opens the run's warehouse and patient data itself."""
+    from ccreview.reports import r2w
+
+    monkeypatch.setattr(r2w, "CENSUS_HELPER_BOOKS", 1)
+    here: list[int] = []  # the workbooks this process wrote
+    write_here = r2w._write_census_books
+    monkeypatch.setattr(r2w, "_write_census_books", lambda con, building, as_of, password,
+                        providers: here.append(len(providers))
+                        or write_here(con, building, as_of, password, providers))
     reviewed, _ = review_run
     out = tmp_path / "census-out"
     printed = io.StringIO()
@@ -310,6 +319,8 @@ def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path):
     assert code == 0, printed.getvalue()[-2000:]
     census = sorted(p.relative_to(out) for p in (out / "census").iterdir())
     assert len(census) > 2
+    books = len(census) - 1  # and the manifest
+    assert here == [(books + 1) // 2]  # every other one; the rest: the second process's
     for name in [*census, "r2w_distribution.csv", "r2w_distribution_2026-11-01.xlsx"]:
         assert (out / name).read_bytes() == (reviewed / name).read_bytes(), name
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:

@@ -38,7 +38,6 @@ from importlib.resources import files
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from ccreview.core.config import ReviewConfig
 from ccreview.core.identifiers import is_valid_npi
@@ -158,6 +157,8 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     """Run parameters, the policy, the findings catalog and what earlier runs recorded
     (`history`, the run history file; none: a first run): the data the SQL reads besides
     the inputs."""
+    import pandas as pd  # (not for a process that only opens the warehouse)
+
     load_history_sources(con, history, as_of)
     t = config.thresholds
     params = pd.DataFrame([{
