@@ -124,9 +124,12 @@ def _census_file(rn: str, npi: str, as_of: dt.date) -> str:
 # A census run renders on no process pool (its workbooks are small: a pool's start costs
 # more than it shares), so a long shard is shared with one spawned process instead (this one
 # has DuckDB's threads: not forked), which opens the warehouse itself. Its start (imports,
-# a connection) is about half a second: measured on 2 cores, the 1,061 workbooks of 1,000
-# groups took 0.90x the time of one process, the 10,414 of 10,000 groups 0.69x.
-CENSUS_HELPER_BOOKS = 1_000
+# a connection) is about half a second. Measured on 2 cores: the 10,414 workbooks of 10,000
+# groups in 0.69x the time of one process alone, and the daily census's report stage 20.2
+# and 24.3 -> 15.2 and 16.6 s; the 1,061 of 1,000 groups 0.90x alone, but in the census
+# no faster (the report stage 2.3 -> 2.4 s, medians of four: the Data Docs builder has the
+# other core then).
+CENSUS_HELPER_BOOKS = 2_000
 
 
 def write_census_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.date,
