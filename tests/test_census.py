@@ -175,6 +175,40 @@ def test_a_census_helper_that_fails_fails_the_shard(tmp_path, monkeypatch):
             connect_warehouse, str(tmp_path / "absent.duckdb"), read_only=True))
 
 
+def test_two_readers_of_one_warehouse_in_one_process_both_see_its_patients(tmp_path):
+    """Render threads each open the warehouse read-only; DuckDB gives them one database,
+    attachments included: the patient database is attached once, and both read it."""
+    import threading
+
+    from ccreview.core.patient_data import patient_data_path
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect_warehouse(warehouse) as con:  # a warehouse and its patient database
+        con.execute("create table census_providers as select 1 as n")
+        con.execute("create table phi.census_patients as select 'ALPHA' as family")
+    assert patient_data_path(warehouse).exists()
+    seen: list = []
+    errors: list = []
+    start = threading.Barrier(4)
+
+    def read() -> None:
+        try:
+            start.wait()
+            with connect_warehouse(warehouse, read_only=True) as con:
+                seen.append(con.execute("select family from census_patients").fetchall())
+                start.wait()  # all four open at once
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            start.abort()
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and seen == [[("ALPHA",)]] * 4
+
+
 def test_encrypted_census_opens_with_the_password_only(tmp_path):
     from msoffcrypto.format.ooxml import OOXMLFile
 

@@ -80,7 +80,7 @@ def _reports(out: Path) -> dict[str, str]:
 @pytest.mark.flow
 def test_every_runner_renders_the_same_files(prefect_harness, tmp_path, sample_warehouse):
     outputs = {}
-    for runner in ("sequential", "process", "dask"):
+    for runner in ("sequential", "process", "dask", "thread"):
         out = tmp_path / runner
         result = flow_module.access_review(str(SAMPLE), str(out), AS_OF, task_runner=runner,
                                            workers=2)
@@ -91,6 +91,9 @@ def test_every_runner_renders_the_same_files(prefect_harness, tmp_path, sample_w
     assert len(outputs["sequential"]) > 50  # workbooks, census, attestation, CSVs
     assert outputs["process"] == outputs["sequential"]
     assert outputs["dask"] == outputs["sequential"]
+    # render threads open the warehouse side by side in one process (its patient database
+    # attached once: a second attach failed every thread run)
+    assert outputs["thread"] == outputs["sequential"]
     # worker processes log through the same redaction: no patient data in what Prefect keeps
     from prefect.client.orchestration import get_client
 

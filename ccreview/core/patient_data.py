@@ -7,6 +7,7 @@ not even in a freed page — unless `--keep-patient-data` copies them into it.""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -24,13 +25,25 @@ def patient_data_path(warehouse: str | Path) -> Path:
     return Path(f"{warehouse}.phi")
 
 
+# DuckDB gives the connections of one process to one file the same database, attachments
+# included: two render threads each opening the warehouse must not both attach
+_ATTACHING = threading.Lock()
+
+
 def attach_patient_data(con: duckdb.DuckDBPyConnection, warehouse: str | Path,
                         read_only: bool = False) -> None:
-    """Attach the run's patient database and put it on the search path (after the
-    warehouse's own tables)."""
+    """Attach the run's patient database (unless another connection of this process to the
+    same warehouse has) and put it on the search path (after the warehouse's own tables)."""
     path = sql_path(patient_data_path(warehouse))
-    con.execute(f"attach '{path}' as {PATIENT_CATALOG}"
-                + (" (read_only)" if read_only else ""))
+    with _ATTACHING:
+        attached = con.execute("select path from duckdb_databases() where database_name = ?",
+                               [PATIENT_CATALOG]).fetchall()
+        if not attached:
+            con.execute(f"attach '{path}' as {PATIENT_CATALOG}"
+                        + (" (read_only)" if read_only else ""))
+        elif Path(attached[0][0]).resolve() != patient_data_path(warehouse).resolve():
+            raise RuntimeError("another patient database is attached as "
+                               f"{PATIENT_CATALOG}: not this warehouse's")
     main = con.execute("select current_database()").fetchone()[0].replace('"', '""')
     con.execute(f"set search_path = '\"{main}\".main,{PATIENT_CATALOG}.main'")
 
