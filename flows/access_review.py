@@ -423,7 +423,9 @@ def report(warehouse: str, out_dir: str, as_of: str, input_dir: str,
         task_runner = resolve_runner(task_runner, groups, len(plan),
                                      census_only="review" not in reports
                                      and "census" in reports)
-        if task_runner == "sequential":
+        if task_runner in ("sequential", "thread"):
+            # one shard each: threads share one interpreter (a long census shard takes a
+            # helper process of its own instead: `write_census_shard`)
             plan = render_plan(reports, 1)
         logger.info("rendering %d report tasks on the %s task runner%s", len(plan),
                     task_runner, "" if task_runner == "sequential" else f" ({workers} workers)")

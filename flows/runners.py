@@ -1,8 +1,10 @@
 """The task runner the report stage renders on: the same tasks run one at a time, on
 threads, in a local process pool, or on a Dask cluster (prefect-dask) — chosen per run.
 
-- `auto` (default, resolved by `resolve_runner`): `process` from 500 groups up (the
-  daily census, whose workbooks are small, from 20,000), else `sequential`.
+- `auto` (default, resolved by `resolve_runner`): `process` from 500 groups up, else
+  `sequential`; the daily census, whose workbooks are small, `process` from 20,000 groups,
+  `thread` from 2,000 (its census workbooks shared with a helper process of their own, the
+  distribution list written meanwhile), else `sequential`.
 - `process`: a pool of `workers` processes on this machine; rendering is CPU-bound
   Python (xlsx), so processes, not threads, give parallelism.
 - `dask`: a `DaskTaskRunner`; with `CCREVIEW_DASK_ADDRESS` (e.g. tcp://scheduler:8786) it
@@ -33,17 +35,25 @@ AUTO_PROCESS_POOL_GROUPS = 500
 # pool of two (the pool's start and stop cost about 9 s); at 10,000, 36.2 s and 27.2 s with
 # xlsxwriter, 16.5 s and 19.0 s since its workbooks are written directly (xlsx_direct)
 AUTO_PROCESS_POOL_GROUPS_CENSUS = 20_000
+# below that, from this many groups (about as many census workbooks: see
+# reports/r2w.py CENSUS_HELPER_BOOKS), two threads: the census task and its helper process,
+# and the distribution list beside them (at 10,000 groups, the two written one after the
+# other 10.4-11.9 s, side by side 9.2-9.8 s)
+AUTO_THREADS_GROUPS_CENSUS = 2_000
 
 
 def resolve_runner(kind: str, groups: int, units: int, census_only: bool = False) -> str:
-    """`auto` -> process pool for a large review, sequential for a small one; a single
-    render task never needs a pool."""
+    """`auto` -> process pool for a large review, sequential for a small one, threads for
+    a daily census of 2,000 groups or more; a single render task never needs a pool."""
     if units <= 1:
         return "sequential"
     if kind == "auto":
         threshold = AUTO_PROCESS_POOL_GROUPS_CENSUS if census_only else \
             AUTO_PROCESS_POOL_GROUPS
-        return "process" if groups >= threshold else "sequential"
+        if groups >= threshold:
+            return "process"
+        return "thread" if census_only and groups >= AUTO_THREADS_GROUPS_CENSUS \
+            else "sequential"
     return kind
 
 

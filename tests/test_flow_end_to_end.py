@@ -300,8 +300,9 @@ def test_one_census_workbook_per_subscribed_provider(review_run):
 def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path, monkeypatch):
     """The daily census builds the models its reports read and what they need (no rule,
     no finding), and writes the same distribution list and census workbooks, byte for
-    byte, as the full review of the same folder and date — here with its workbooks shared
-    with a second process, which opens the run's warehouse and patient data itself."""
+    byte, as the full review of the same folder and date — here as from 2,000 groups: on
+    two threads, its workbooks shared with a second process, which opens the run's
+    warehouse and patient data itself."""
     from ccreview.reports import r2w
 
     monkeypatch.setattr(r2w, "CENSUS_HELPER_BOOKS", 1)
@@ -315,7 +316,7 @@ def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path, mo
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         code = main(["census", "--input", str(SAMPLE), "--out", str(out),
-                     "--as-of", "2026-11-01", "--no-store"])
+                     "--as-of", "2026-11-01", "--no-store", "--task-runner", "thread"])
     assert code == 0, printed.getvalue()[-2000:]
     census = sorted(p.relative_to(out) for p in (out / "census").iterdir())
     assert len(census) > 2

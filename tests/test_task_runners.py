@@ -41,6 +41,8 @@ def test_auto_uses_a_process_pool_only_where_it_pays():
     assert resolve_runner("dask", 10, 5) == "dask"
     # the daily census's small workbooks: a pool pays only from 20,000 groups
     assert resolve_runner("auto", 1_000, 5, census_only=True) == "sequential"
+    assert resolve_runner("auto", 2_000, 5, census_only=True) == "thread"
+    assert resolve_runner("auto", 19_999, 5, census_only=True) == "thread"
     assert resolve_runner("auto", 20_000, 5, census_only=True) == "process"
     assert resolve_runner("process", 10_000, 1) == "sequential"  # one task: no pool
 
