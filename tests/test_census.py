@@ -209,6 +209,19 @@ def test_two_readers_of_one_warehouse_in_one_process_both_see_its_patients(tmp_p
     assert not errors and seen == [[("ALPHA",)]] * 4
 
 
+def test_another_warehouse_s_patient_database_is_not_taken_for_this_one(tmp_path):
+    """A connection that already has a patient database attached (another warehouse's)
+    is refused, not read as this warehouse's patients."""
+    from ccreview.core.patient_data import attach_patient_data
+
+    with connect_warehouse(tmp_path / "other.duckdb"):
+        pass  # its patient database exists
+    con = duckdb.connect(str(tmp_path / "mine.duckdb"))
+    attach_patient_data(con, tmp_path / "other.duckdb")
+    with pytest.raises(RuntimeError, match="not this warehouse's"):
+        attach_patient_data(con, tmp_path / "mine.duckdb")
+
+
 def test_encrypted_census_opens_with_the_password_only(tmp_path):
     from msoffcrypto.format.ooxml import OOXMLFile
 
