@@ -68,7 +68,10 @@ def render() -> str:
                    "filetime": "not a Windows FILETIME integer (100-ns ticks since 1601)",
                    "boolean": "not a true/false value",
                    "csv_width": "the row has a different number of fields than the header",
-                   "shape": "a JSON record that is not an object"}
+                   "shape": "a JSON record that is not an object",
+                   "repeated_request": "an application the person already requested in the "
+                                       "same submission (named twice, or the person named "
+                                       "twice in the form): the first request stands"}
     for rule, reason in sorted({**REASONS, **parse_rules}.items()):
         out.append(f"| `{rule}` | {reason} |")
     out += ["", "## Findings (`findings.csv`, `findings.parquet`)", "",

@@ -296,6 +296,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("status", "varchar", "recipient status (sent, delivered, completed, "
                    "declined...)"),
             Column("signed_at", "timestamp", "when they signed"),
+            Column("source_path", "varchar", "where in the envelope: signers[index] (a "
+                   "signer may be listed more than once); empty for a status list's row"),
         ),
     ),
     Contract(

@@ -306,6 +306,21 @@ def test_portal_member_list_as_xlsx_with_a_request_number_column(tmp_path):
         "CERNER", "QVENTUS"]
 
 
+def test_member_list_naming_one_application_in_two_columns(tmp_path):
+    """An export with both spellings of a column ("Cerner Millenium" is the portal's own):
+    the second tick is quarantined as a repeat, so the person requests Cerner once."""
+    path = _workbook(tmp_path / "members.xlsx", [
+        ["Request Number", "First Name", "M.I.", "Last Name", "Email Address", "Suffix",
+         "Staff Type", "Cerner Millenium", "Cerner Millennium", "PACS Synapse"],
+        ["CS0001022", "Matt", None, "Hall", "matt.hall@test.example", "Coder", "Staff", True,
+         True, True]])
+    rec = read_input_file(path)
+    apps = rec.result.rows["enrollment_app_requests"]
+    assert [a["application"] for a in apps] == ["CERNER", "CERNER", "PACS"]
+    assert [(i.row_index, i.column, i.rule) for i in rec.result.issues] == [
+        (1, "cerner millennium", "repeated_request")]
+
+
 def test_member_list_is_the_latest_statement_of_applications(tmp_path):
     from tests.conftest import build_warehouse
 

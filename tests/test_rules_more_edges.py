@@ -185,6 +185,68 @@ def test_sponsor_who_is_also_administrator_is_a_valid_group(tmp_path):
     assert findings(tmp_path, case, "GROUP_ROLES_INVALID") == set()
 
 
+def _build(tmp_path, case: Case):
+    from tests.conftest import build_warehouse
+
+    return build_warehouse(case.write(tmp_path / "in"), AS_OF)
+
+
+def test_sponsor_entered_again_as_the_administrator(tmp_path):
+    """The form's "same as sponsor" box left unticked and the sponsor typed in again as the
+    administrator: one person, the group's sponsor and its administrator, whose repeated
+    Cerner request is quarantined (not counted twice, and the run does not stop)."""
+    again = dict(SPONSOR, staff_type="Group Administrator",
+                 applications=["Cerner Millennium", "PACS Synapse"])
+    case = Case()
+    case.register(RN, SPONSOR, again, [ALAN])
+    case.accounts.append(Account("ada", SPONSOR["email"], entra_last_success=days_ago(1)))
+    case.app_accounts += [AppAccount(app, "ada", last_access=days_ago(1))
+                          for app in ("CERNER", "PACS")]
+    alan_accounts(case)
+    con = _build(tmp_path, case)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select staff_type, is_group_admin from int_members where email = ?",
+                       [SPONSOR["email"].lower()]).fetchall() == [("Sponsoring Physician",
+                                                                    True)]
+    assert con.execute("select application from int_requested_applications where email = ? "
+                       "order by 1", [SPONSOR["email"].lower()]).fetchall() == [
+        ("CERNER",), ("PACS",)]
+    assert con.execute("select table_name, column_name, rule, reason from quarantine"
+                       ).fetchall() == [
+        ("enrollment_app_requests", "group_administrator.applications", "repeated_request",
+         "the person already requested this application in this submission "
+         "(sponsoring_physician.applications); that request is used")]
+
+
+def test_an_application_named_twice_is_one_request(tmp_path):
+    twice = dict(ALAN, applications=["Cerner Millennium", "PACS Synapse", "Cerner Millennium"])
+    con = _build(tmp_path, alan_accounts(base(members=(twice,))))
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select application from int_requested_applications where email = ? "
+                       "order by 1", [ALAN_EMAIL]).fetchall() == [("CERNER",), ("PACS",)]
+    assert con.execute("select column_name, rule from quarantine").fetchall() == [
+        ("members[0].applications", "repeated_request")]
+
+
+def test_a_signer_listed_twice_in_one_envelope(tmp_path):
+    """DocuSign lets one person sign in one role at two routing orders: the first entry
+    still waiting and the second signed is a signature, and the run does not stop."""
+    case = alan_accounts(base(daa=False))
+    signed = {"status": "completed", "signedDateTime": "2026-07-24T10:00:00Z"}
+    case.daa(RN, completed=days_ago(100), signers=[
+        {"recipientId": "1", "routingOrder": "1", "roleName": "Sponsoring Physician",
+         "email": SPONSOR["email"], "name": "Ada Lovelace", "status": "delivered"},
+        {"recipientId": "2", "routingOrder": "2", "roleName": "Sponsoring Physician",
+         "email": SPONSOR["email"], "name": "Ada Lovelace", **signed},
+        {"recipientId": "3", "routingOrder": "3", "roleName": "Group Administrator",
+         "email": ADMIN["email"], "name": "Grace Hopper", **signed}])
+    con = _build(tmp_path, case)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select source_path, has_signed from stg_daa_recipients "
+                       "where party = 'Sponsoring Physician' order by 1").fetchall() == [
+        ("signers[0]", False), ("signers[1]", True)]
+
+
 def test_group_roles_invalid(tmp_path):
     second_admin = person("Hedy", "Lamarr", "Group Administrator", "Staff", ("CERNER",))
     case = Case()

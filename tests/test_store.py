@@ -184,6 +184,21 @@ def test_overlapping_exports_are_kept_once(tmp_path):
     assert _events(con2) == _events(reference)  # a row repeated inside one export stays
 
 
+def test_a_store_made_before_signers_kept_their_place_still_serves(tmp_path):
+    """Envelope signers gained their place in the envelope (`source_path`, so that one
+    person listed twice is two rows); a store filled before has none for its rows, which
+    must still serve a run, with the same findings."""
+    store = tmp_path / "evidence.duckdb"
+    first, _ = _build(SAMPLE, SAMPLE_AS_OF, store)
+    with duckdb.connect(str(store)) as s:
+        s.execute("alter table rows_daa_recipients drop column source_path")
+    again, _ = _build(SAMPLE, SAMPLE_AS_OF, store)
+    assert SUMMARIES[-1].new == 0
+    assert again.execute("select count(*) from stg_daa_recipients where source_path is null"
+                         ).fetchone()[0] > 1
+    assert _findings(again) == _findings(first)
+
+
 def test_a_reexported_submission_is_kept_once(tmp_path):
     store, folder = _store_and_folder(tmp_path)
     con, first = _build(folder, SAMPLE_AS_OF, store)

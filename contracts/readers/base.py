@@ -61,6 +61,24 @@ class ReadResult:
             self.reject(table, row_index, column, rule, str(exc))
 
 
+def reject_repeated_request(result: ReadResult, row_index: int,
+                            requested: dict[tuple[str, str], str], person_app: tuple[str, str],
+                            column: str) -> None:
+    """Quarantine a request for an application the same person (by normalised email) has
+    already asked for in the same submission: the form named the application twice, or
+    named the person twice (a sponsor also entered as the administrator or a member). The
+    first request stands, so the person's applications are unchanged; the repeat is
+    quarantined with where the first one is, not counted twice. `requested` maps (email,
+    application) to the column of the first request, for one submission."""
+    key = (person_app[0].strip().lower(), person_app[1])
+    if key not in requested:
+        requested[key] = column
+        return
+    result.reject("enrollment_app_requests", row_index, column, "repeated_request",
+                  f"the person already requested this application in this submission "
+                  f"({requested[key]}); that request is used")
+
+
 def decode_text(path: Path, data: bytes | None = None, partial: bool = False) -> str:
     """Decode as Windows and PowerShell write text: UTF-8 (with or without BOM), UTF-16 with
     a BOM (what `Out-File` / `>` writes in Windows PowerShell 5.1), or plain ASCII.

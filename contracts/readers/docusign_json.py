@@ -3,7 +3,9 @@
 
 An envelope is linked to its group by a text custom field `RequestNumber`; failing that,
 by a request number (`CS` + 7 digits) in its `emailSubject`. Canonical tables:
-`daa_envelopes` (one row per envelope) and `daa_recipients` (one per signer).
+`daa_envelopes` (one row per envelope) and `daa_recipients` (one per signer, with its
+place in the envelope: DocuSign lets one person sign in one role more than once, e.g. at
+two routing orders).
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ def read(body: dict) -> ReadResult:
             result.convert("daa_envelopes", idx, row, dst, parse_datetime, _text(env.get(src)),
                            src, "datetime")
         signers = (env.get("recipients") or {}).get("signers") or []
-        for s in signers:
+        for i, s in enumerate(signers):
             rec: dict = {"source_line": record, "envelope_id": row["envelope_id"],
-                         "request_number": row["request_number"]}
+                         "request_number": row["request_number"],
+                         "source_path": f"signers[{i}]"}
             ridx = result.add("daa_recipients", rec)
             if not isinstance(s, dict):
                 result.reject("daa_recipients", ridx, "signers", "shape", "not a JSON object")

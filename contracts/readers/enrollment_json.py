@@ -39,7 +39,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ccreview.contracts.readers.base import ReadResult, parse_bool, parse_datetime, parse_text
+from ccreview.contracts.readers.base import (
+    ReadResult,
+    parse_bool,
+    parse_datetime,
+    parse_text,
+    reject_repeated_request,
+)
 from ccreview.core.identifiers import (
     REQUEST_NUMBER_RE,
     STAFF_TYPES,
@@ -220,14 +226,15 @@ def _read_document(result: ReadResult, doc: dict, record: int) -> None:
     if not isinstance(members, list):
         members = [members]
     sections += [(f"members[{i}]", m) for i, m in enumerate(members)]
+    requested: dict[tuple[str, str], str] = {}
     for section, person in sections:
-        _read_person(result, sub, section, person, record,
+        _read_person(result, sub, section, person, record, requested,
                      is_admin=section == "group_administrator"
                      or (section == "sponsoring_physician" and same["value"] is True))
 
 
 def _read_person(result: ReadResult, sub: dict, section: str, person: Any, record: int,
-                 is_admin: bool) -> None:
+                 requested: dict[tuple[str, str], str], is_admin: bool) -> None:
     if not isinstance(person, dict):
         idx = result.add("enrollment_people", {"source_line": record, "form_section": section})
         result.reject("enrollment_people", idx, section, "shape", "the person is not an object")
@@ -279,6 +286,9 @@ def _read_person(result: ReadResult, sub: dict, section: str, person: Any, recor
         if code is None:
             result.reject("enrollment_app_requests", ridx, f"{section}.applications",
                           "application", "not one of the five Clinical Connectivity applications")
+        elif row["email"]:
+            reject_repeated_request(result, ridx, requested, (row["email"], code),
+                                    f"{section}.applications")
 
 
 def _details(person: dict, code: str, sub: dict) -> dict:

@@ -28,6 +28,7 @@ from ccreview.contracts.readers.base import (
     parse_bool,
     parse_datetime,
     parse_text,
+    reject_repeated_request,
 )
 from ccreview.core.identifiers import staff_type_label
 
@@ -90,6 +91,7 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
         # shows as the sponsor, so "not administrator" cannot be read from it
         row["is_group_admin"] = True if row.get("staff_type") == "Group Administrator" else None
         row["no_middle_initial"] = not row.get("middle_initial")
+        requested: dict[tuple[str, str], str] = {}  # two columns of one application
         for header, value in rec.items():
             code = APP_COLUMNS.get(header)
             if code is None:
@@ -101,11 +103,14 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
                               "not a true/false value")
                 continue
             if wanted:
-                result.add("enrollment_app_requests", {
+                ridx = result.add("enrollment_app_requests", {
                     "request_number": rn, "group_request_number": rn, "submitted_at": None,
                     "request_type": "member_list", "email": row.get("email"),
                     "application": code, "details": "{}", "source_line": line,
                     "source_path": header})
+                if row.get("email"):
+                    reject_repeated_request(result, ridx, requested, (row["email"], code),
+                                            header)
     return result
 
 

@@ -1,7 +1,9 @@
 -- grain: one row per group x person (email): the person's current state in the group
 -- A person's latest submission decides: removed if it removed them, else active. Each
 -- attribute is the latest value any addition stated (a portal member list that has no NPI
--- column does not erase the NPI the registration gave).
+-- column does not erase the NPI the registration gave). A person named twice in one
+-- submission takes the attributes of their first place in it, and is its administrator if
+-- either place says so.
 -- key: request_number, email
 with events as (
     select * from stg_enrollment_people
@@ -22,7 +24,21 @@ latest_event as (
 ),
 
 adds as (
-    select *, strftime(submitted_at, '%Y-%m-%dT%H:%M:%S') || request_number as recency
+    select
+        *,
+        strftime(submitted_at, '%Y-%m-%dT%H:%M:%S') || request_number as stated_in,
+        -- the latest submission; within one (a person named twice in it: a sponsor also
+        -- entered as the administrator or a member) the first place in the document
+        (
+            stated_in,
+            -source_line,
+            -case
+                when source_path = 'sponsoring_physician' then 0
+                when source_path = 'group_administrator' then 1
+                else 2 + coalesce(try_cast(regexp_extract(source_path, '\[(\d+)\]', 1)
+                                           as integer), 0)
+            end
+        ) as recency,
     from events
     where action = 'add'
 ),
@@ -38,8 +54,9 @@ latest_add as (
         max_by(last_name, recency) filter (where last_name is not null) as last_name,
         max_by(staff_type, recency) filter (where staff_type is not null) as staff_type,
         max_by(suffix, recency) filter (where suffix is not null) as suffix,
-        max_by(is_group_admin, recency) filter (where is_group_admin is not null)
-            as is_group_admin,
+        -- named the administrator anywhere in the latest submission that said
+        max_by(is_group_admin, (stated_in, is_group_admin))
+            filter (where is_group_admin is not null) as is_group_admin,
         max_by(licensed_state, recency) filter (where licensed_state is not null)
             as licensed_state,
         max_by(state_license_number, recency) filter (where state_license_number is not null)

@@ -1,5 +1,7 @@
 -- grain: one row per signer (recipient) of a DocuSign DAA envelope
--- key: source_file, source_line, email?, role_name?
+-- (a signer's place in the envelope; rows an evidence store kept from before it was recorded
+-- have none, and are one per signer and role, as they were then)
+-- key: source_file, source_line, source_path?, email?, role_name?
 -- materialized: view
 with source as (
     select * from raw_daa_recipients
@@ -25,6 +27,7 @@ renamed as (
                  signed_at is not null) as has_signed,
         source_file,
         source_line,
+        source_path,
     from source
 )
 
