@@ -334,8 +334,11 @@ def cmd_review(args: argparse.Namespace) -> int:
     for rule, n in sorted(findings.items()):
         print(f"  {rule:<24} {n}")
     ing, val = result["ingest"], result["validate"]
+    already = ing.get("store_rows_already_stored", 0)
     print(f"Inputs: {ing['files']} files, {val['read']} rows read, {val['accepted']} accepted, "
-          f"{val['quarantined']} quarantined")
+          f"{val['quarantined']} quarantined"
+          + (f"; {already} rows of new files already in the evidence store from an earlier "
+             "file (Inputs sheet: by file)" if already else ""))
     if not _census_encrypted(args) and any("/census/census_" in str(p)
                                            for p in result["outputs"]):
         print("Census workbooks hold PHI and are NOT encrypted: set CCREVIEW_CENSUS_PASSWORD "

@@ -49,6 +49,12 @@ create or replace table input_files (
   source_file varchar, format varchar, status varchar, note varchar,
   size_bytes bigint, sha256 varchar, stored_as_of date
 )"""
+# rows of an event file the evidence store already had from an earlier file (by natural
+# key), left out of the run's rows: filled by the store's `collect_with_store`
+ALREADY_STORED_DDL = """
+create or replace table input_already_stored (
+  source_file varchar, table_name varchar, rows bigint
+)"""
 
 
 @dataclass
@@ -81,6 +87,7 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection, input_files: bool = Tru
         reason varchar)""")
     if input_files:
         con.execute(INPUT_FILES_DDL)
+        con.execute(ALREADY_STORED_DDL)
 
 
 def empty_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:

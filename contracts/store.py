@@ -58,6 +58,7 @@ from pathlib import Path
 import duckdb
 
 from ccreview.contracts.ingest import (
+    ALREADY_STORED_DDL,
     INPUT_FILES_DDL,
     VERDICTS_DDL,
     InputFile,
@@ -135,6 +136,7 @@ class StoreSummary:
     seen_before: int = 0
     from_store: int = 0
     not_read: int = 0
+    rows_already_stored: int = 0  # rows of the new files an earlier file had brought
 
 
 def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -242,14 +244,32 @@ _DEDUP = {
 _DEDUP_BY = {"enrollment_people": "enrollment_submissions",
              "enrollment_app_requests": "enrollment_submissions",
              "daa_recipients": "daa_envelopes"}
+# what makes a row the same as a stored one, said in a file's note
+_SAME_AS = {"sign_in_events": "the same Request ID",
+            "enrollment_submissions": "the same request number and submission time",
+            "daa_envelopes": "the same envelope ID and status time",
+            "adt_events": "the same message control ID"}
 
 
-def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date) -> None:
+def already_stored_note(fmt: str, rows: dict[str, int]) -> str:
+    """The note of an event file (format `fmt`) some of whose rows (`rows`: per table) the
+    store already had from an earlier file: how many, by which key, and that the stored
+    ones are used."""
+    same = ("the same user, application, time and result"
+            if _family(fmt) == _family(sign_in_events_csv.FORMAT_ACCESS)
+            else "; ".join(sorted({_SAME_AS[_DEDUP_BY.get(t, t)] for t in rows})))
+    return (f"{sum(rows.values())} of its rows the evidence store already had from an "
+            f"earlier file ({same}): those are used, not stored again")
+
+
+def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date) -> int:
     """Append the file just read into `ingested_*` (row ids from 0) to the store, in one
     transaction: its rows (events without those the store already has), parse issues,
-    per-table counts and, for a snapshot, the partitions it replaces."""
+    per-table counts and, for a snapshot, the partitions it replaces. The rows left out as
+    already stored are counted in the file's note (kept with it); returns how many."""
     kind = kind_of(entry.format)
     sha = entry.sha256
+    left_out: dict[str, int] = {}
     con.execute("begin transaction")
     try:
         if kind == "event":
@@ -278,6 +298,8 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
                     where p.table_name = ?""", [sha, table])
             con.execute("insert into store.file_tables values (?, ?, ?, ?)",
                         [sha, table, read, stored])
+            if stored < read:
+                left_out[table] = read - stored
             if kind == "snapshot":
                 column = SNAPSHOT_PARTITION.get(table)
                 part = f"coalesce({column}::varchar, '')" if column else "''"
@@ -286,6 +308,9 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
                     select distinct ?, ?, {part} from ingested_{table}
                     union select ?, ?, '' where not exists (select 1 from ingested_{table})
                     """, [sha, table, sha, table])  # a snapshot's rows are stored whole
+        if left_out:
+            note = already_stored_note(entry.format, left_out)
+            entry.note = f"{entry.note}; {note}" if entry.note else note
         con.execute("insert into store.files values (?, ?, ?, ?, ?, ?, ?, ?)",
                     [sha, entry.source_file, entry.format, entry.note, entry.size_bytes, kind,
                      as_of, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
@@ -293,6 +318,7 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
     except BaseException:
         con.execute("rollback")
         raise
+    return sum(left_out.values())
 
 
 # a sign-in event that is its account's latest success for its source and application
@@ -513,6 +539,14 @@ def collect_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_pa
               f.stored_as_of] for f in files],
             columns=["source_file", "format", "status", "note", "size_bytes", "sha256",
                      "stored_as_of"]))
+        con.execute(ALREADY_STORED_DDL)
+        con.execute("""
+            insert into input_already_stored
+            select n.name, t.table_name, t.rows_read - t.rows_stored
+            from store.file_tables as t
+            inner join store_names as n using (sha256)
+            where t.rows_read > t.rows_stored
+            order by n.name, t.table_name""")
         con.execute("checkpoint store")
     finally:
         con.execute("detach store")
@@ -644,7 +678,7 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                                  files, sha, prepared)
                     entry = files[-1]
                     if entry.status == "read":
-                        _store_file(con, entry, as_of)
+                        summary.rows_already_stored += _store_file(con, entry, as_of)
                         entry.stored_as_of = as_of
                         known[entry.sha256] = (entry.format, entry.note, as_of)
                         sightings.append((place, entry.sha256, rel))

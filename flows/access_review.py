@@ -164,11 +164,13 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None, as_of: str |
                                                 dt.date.fromisoformat(as_of or ""), config,
                                                 run)
             kept = {"store_new": summary.new, "store_seen_before": summary.seen_before,
-                    "store_from_store": summary.from_store, "store_not_read": summary.not_read}
-            logger.info("evidence store: %d files read and stored, %d seen before (not read "
-                        "again), %d no longer in the folder but kept, %d not needed by this "
-                        "run", summary.new, summary.seen_before, summary.from_store,
-                        summary.not_read)
+                    "store_from_store": summary.from_store, "store_not_read": summary.not_read,
+                    "store_rows_already_stored": summary.rows_already_stored}
+            logger.info("evidence store: %d files read and stored (%d of their rows already "
+                        "stored from an earlier file), %d seen before (not read again), %d no "
+                        "longer in the folder but kept, %d not needed by this run",
+                        summary.new, summary.rows_already_stored, summary.seen_before,
+                        summary.from_store, summary.not_read)
         else:
             files = ingest_inputs(Path(input_dir), con, config.application_lists,
                                   config.time_zones, config.cultures)
@@ -778,6 +780,11 @@ ARTIFACT_TITLES = {"review": "Clinical Connectivity access review",
                    "census": "Report2Web distribution and daily census"}
 
 
+def _already_stored_text(ingested: dict) -> str:
+    n = ingested.get("store_rows_already_stored", 0)
+    return f"; {n} rows of new files already in the evidence store" if n else ""
+
+
 def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, quality: dict,
                        findings: dict[str, int] | None, seconds: dict[str, float]) -> None:
     """A markdown summary and a table of counts on the flow run in the Prefect UI, under
@@ -793,7 +800,8 @@ def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, qu
                   + ("" if findings is None else
                      f"- findings: **{sum(findings.values())}**\n")
                   + f"- input files: {ingested['files']}; rows read {validated['read']}, "
-                  f"accepted {validated['accepted']}, quarantined {validated['quarantined']}\n"
+                  f"accepted {validated['accepted']}, quarantined {validated['quarantined']}"
+                  f"{_already_stored_text(ingested)}\n"
                   f"- data-quality expectations not met: {quality['not_met']} of "
                   f"{quality['expectations']}\n"
                   f"- stage seconds: "

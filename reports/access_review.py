@@ -51,6 +51,9 @@ GROUP_HEADERS = ["Request number", "Group", "Sponsoring Physician", "Sponsor ema
                  "Findings", "High-severity findings", "Attestation of", "Attestation due",
                  "Attestation status"]
 NOTES_HEADERS = ["Note", "Subject", "Reference", "Detail"]
+# rows of an event file the evidence store already had from an earlier file (the note says
+# by which key); read = accepted + quarantined, the file's rows = read + these
+ALREADY_STORED_HEADER = "Already stored"
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         f"select {', '.join(QUARANTINE_COLUMNS)} from quarantine "
         "order by source_file, source_line, column_name, rule").df()
     inputs = con.execute("select source_file, format, status, note, rows_read, rows_accepted, "
-                         "rows_quarantined from input_summary order by source_file").df()
+                         "rows_quarantined, rows_already_stored from input_summary "
+                         "order by source_file").df()
     catalog = con.execute("select rule, severity, description from findings_catalog").df()
     notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
     has_dq = has_table(con, "data_quality_results")
@@ -115,7 +119,8 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         "escape '\\'").fetchall()}
     scope["run_inputs"] = [list(r) for r in con.execute(
         "select source_file, format, status, size_bytes, sha256, rows_read, rows_accepted, "
-        "rows_quarantined from input_summary order by source_file").fetchall()]
+        "rows_quarantined, rows_already_stored from input_summary order by source_file"
+    ).fetchall()]
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
                  warning_counts=warning_counts)
@@ -228,7 +233,8 @@ def _summary(book: StreamingBook, ctx: ReviewContext, headline: Headline,
     ws.table(["Setting", "Value"], [[setting_label(k), v] for k, v in ctx.settings.items()])
     ws.skip()
     ws.line("Inputs", fmt="heading")
-    ws.table(["File", "Format", "Status", "Note", "Rows read", "Accepted", "Quarantined"],
+    ws.table(["File", "Format", "Status", "Note", "Rows read", "Accepted", "Quarantined",
+              ALREADY_STORED_HEADER],
              [list(r) for r in inputs.itertuples(index=False, name=None)])
 
 
@@ -309,7 +315,7 @@ def _run_sheet(book: StreamingBook, ctx: ReviewContext, inputs: list[list]) -> N
     ws.table(["Component", "Version"], [[k, v] for k, v in versions().items()])
     ws.skip(2)
     ws.table(["Input file", "Format", "Status", "Bytes", "SHA-256", "Rows read", "Accepted",
-              "Quarantined"], inputs)
+              "Quarantined", ALREADY_STORED_HEADER], inputs)
     ws.skip(2)
     ws.table(["Setting", "Key", "Value"],
              [[setting_label(k), k, v] for k, v in ctx.settings.items()])

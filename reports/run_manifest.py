@@ -29,11 +29,25 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _file_tables(reconciled: list[dict], already: dict[str, int]) -> dict[str, dict]:
+    """One file's rows per table: read = accepted + quarantined; `already_stored`, the
+    rows the evidence store had from an earlier file (left out, the stored ones used)."""
+    tables = {t: {"read": 0, "accepted": 0, "quarantined": 0} for t in already}
+    for t in reconciled:
+        tables[t["table_name"]] = {"read": int(t["rows_read"]),
+                                   "accepted": int(t["rows_accepted"]),
+                                   "quarantined": int(t["rows_quarantined"])}
+    return {t: {**counts, "already_stored": already.get(t, 0)}
+            for t, counts in sorted(tables.items())}
+
+
 def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str,
                        input_dir: str, settings: dict[str, str], outputs: list[Path],
                        fingerprint: str | None = None) -> Path:
     files = con.execute("select * from input_files order by source_file").df()
     recon = con.execute("select * from input_reconciliation").df()
+    already = {(f, t): int(n) for f, t, n in con.execute(
+        "select source_file, table_name, rows from input_already_stored").fetchall()}
     inputs = []
     for rec in files.to_dict("records"):
         tables = recon[recon["source_file"] == rec["source_file"]]
@@ -46,10 +60,8 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
             **({"stored_as_of": rec["stored_as_of"].date().isoformat()}
                if rec.get("stored_as_of") is not None and not pd.isna(rec["stored_as_of"])
                else {}),
-            "tables": {t["table_name"]: {"read": int(t["rows_read"]),
-                                         "accepted": int(t["rows_accepted"]),
-                                         "quarantined": int(t["rows_quarantined"])}
-                       for t in tables.to_dict("records")},
+            "tables": _file_tables(tables.to_dict("records"), {
+                t: n for (f, t), n in already.items() if f == rec["source_file"]}),
         })
     # a run that built no findings (the census) says nothing about them
     counts = dict(con.execute("select rule, count(*) from findings group by rule "

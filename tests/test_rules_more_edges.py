@@ -351,6 +351,24 @@ def test_r2w_recipients(tmp_path, recipient, alan_account, invalid):
     assert found == ({(RN, recipient, "R2W")} if invalid else set())
 
 
+def test_a_recipient_named_twice_on_one_form_is_one_recipient(tmp_path):
+    """The same recipient twice (once in capitals) on one provider's form, and a stranger
+    twice: one distribution entry and one finding each, and the run does not stop."""
+    from tests.conftest import build_warehouse
+
+    doc = person("Joan", "Clarke", "Provider", "MD", ("CERNER", "R2W"),
+                 report2web=dict(R2W_OK, recipients=[
+                     ALAN_EMAIL, ALAN_EMAIL.upper(), "stranger@elsewhere.example",
+                     " stranger@elsewhere.example"]))
+    case = alan_accounts(base(members=(ALAN, doc)))
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    assert con.execute("select email, application from findings where rule = "
+                       "'R2W_RECIPIENT_INVALID'").fetchall() == [
+        ("stranger@elsewhere.example", "R2W")]
+    assert con.execute("select email_recipients, recipients_left_off from r2w_distribution "
+                       "where delivery_method <> 'fax'").fetchall() == [(ALAN_EMAIL, 1)]
+
+
 def test_one_recipient_named_by_two_providers_is_two_findings(tmp_path):
     from tests.conftest import build_warehouse
 

@@ -218,6 +218,16 @@ def test_a_reexported_submission_is_kept_once(tmp_path):
             for t in ("enrollment_submissions", "enrollment_people",
                       "enrollment_app_requests")] == counts
     assert _findings(con2) == _findings(con)
+    # nothing of the re-exports is lost from the count: every row is one the store had
+    again = con2.execute("select source_file, rows_read, rows_already_stored, note "
+                         "from input_summary where source_file like 'enrollment/again_%' "
+                         "order by 1").fetchall()
+    originals = dict(con.execute("select source_file, rows_read from input_summary").fetchall())
+    assert [(f, r, n) for f, r, n, _ in again] == [
+        (f, 0, originals[f.replace("again_", "")]) for f, *_ in again]
+    assert sum(n for _, _, n, _ in again) == SUMMARIES[-1].rows_already_stored > 0
+    assert all("(the same request number and submission time): those are used" in note
+               for *_, note in again)
 
 
 def _ad_rows(con: duckdb.DuckDBPyConnection) -> set:
@@ -456,6 +466,18 @@ def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
         (None, "bob", "application_access_log", False)]
     assert con.execute("select message_control_id from raw_adt_events order by 1"
                        ).fetchall() == [("MSG1",), ("MSG2",)]
+    # each later file's rows the store already had are counted and said in its note
+    assert SUMMARIES[-1].rows_already_stored == 4
+    assert con.execute("select source_file, rows_read, rows_already_stored, note "
+                       "from input_summary where rows_already_stored > 0 order by 1"
+                       ).fetchall() == [
+        ("access_logs/pacs.csv", 1, 1, "1 of its rows the evidence store already had from an "
+         "earlier file (the same user, application, time and result): those are used, not "
+         "stored again"),
+        ("adt/batch2.hl7", 1, 1, "1 of its rows the evidence store already had from an "
+         "earlier file (the same message control ID): those are used, not stored again"),
+        ("signins/SignIns_2026-10-31.csv", 2, 2, "2 of its rows the evidence store already "
+         "had from an earlier file (the same Request ID): those are used, not stored again")]
     # the repeated row's unreadable date was left out with it; the new row's is kept
     assert con.execute("select source_file, source_line, rule from quarantine where "
                        "table_name = 'sign_in_events'").fetchall() == [

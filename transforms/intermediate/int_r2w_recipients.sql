@@ -8,7 +8,8 @@ with providers as (
 ),
 
 recipients as (
-    select
+    -- a recipient named twice (or in another case) on one form is one recipient
+    select distinct
         p.request_number,
         p.email as provider_email,
         p.person_name as provider_name,

@@ -1,6 +1,23 @@
 -- grain: one row per input file read (or refused) by this run, with its rows read, accepted
--- and quarantined (zero for a file that yielded no rows)
+-- and quarantined (zero for a file that yielded no rows), and the rows of an event file
+-- the evidence store already had from an earlier file (left out, the stored ones used)
 -- key: source_file
+with counts as (
+    select
+        source_file,
+        sum(rows_read)::bigint as rows_read,
+        sum(rows_accepted)::bigint as rows_accepted,
+        sum(rows_quarantined)::bigint as rows_quarantined,
+    from input_reconciliation
+    group by source_file
+),
+
+already_stored as (
+    select source_file, sum(rows)::bigint as rows_already_stored
+    from input_already_stored
+    group by source_file
+)
+
 select
     f.source_file,
     f.format,
@@ -8,10 +25,11 @@ select
     f.note,
     f.size_bytes,
     f.sha256,
-    coalesce(sum(r.rows_read), 0)::bigint as rows_read,
-    coalesce(sum(r.rows_accepted), 0)::bigint as rows_accepted,
-    coalesce(sum(r.rows_quarantined), 0)::bigint as rows_quarantined,
+    coalesce(c.rows_read, 0) as rows_read,
+    coalesce(c.rows_accepted, 0) as rows_accepted,
+    coalesce(c.rows_quarantined, 0) as rows_quarantined,
+    coalesce(s.rows_already_stored, 0) as rows_already_stored,
 from input_files as f
-left join input_reconciliation as r using (source_file)
-group by all
+left join counts as c using (source_file)
+left join already_stored as s using (source_file)
 order by f.source_file
