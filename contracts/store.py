@@ -105,7 +105,9 @@ SNAPSHOT_PARTITION = {"application_accounts": "application",
 RUN_READS: dict[str, frozenset[str] | None] = {
     "review": None,
     "census": frozenset({"enrollment", "docusign", "applications", "adt"}),
-    "dormant": frozenset({"directory", "sign_in", "applications"}),
+    # (the folder's enrollment too: without it an account added since the last review is
+    # an orphan to disable)
+    "dormant": frozenset({"directory", "sign_in", "applications", "enrollment"}),
 }
 # tables a run never uses: left empty, not even copied from the store
 RUN_LEAVES_EMPTY = {"dormant": frozenset({"adt_events"})}
@@ -495,6 +497,23 @@ def _nothing_newly_past(con: duckdb.DuckDBPyConnection, cutoff: dt.datetime) -> 
 def _stored_rows(con: duckdb.DuckDBPyConnection) -> int:
     return int(sum(con.execute(f"select count(*) from store.rows_{t}").fetchall()[0][0]
                    for t in ("sign_in_events", "adt_events")))
+
+
+def has_enrollment(store_path: Path, as_of: dt.date) -> bool:
+    """Whether a successful run as of `as_of` or earlier recorded enrollment (people) in
+    the store: what a dormant run whose folder holds none matches accounts against."""
+    if not store_path.exists():
+        return False
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        tables = {t for (t,) in con.execute("select table_name from information_schema.tables"
+                                            ).fetchall()}
+        if not {"sightings", "file_tables"} <= tables:
+            return False
+        return bool(con.execute("""
+            select exists (
+                select 1 from sightings as s inner join file_tables as t using (sha256)
+                where t.table_name = 'enrollment_people' and t.rows_stored > 0
+                    and s.as_of <= ?)""", [as_of]).fetchone()[0])
 
 
 def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_path: Path,

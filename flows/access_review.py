@@ -35,6 +35,7 @@ from ccreview.contracts.store import (
     assemble_from_store,
     collect_with_store,
     commit_run,
+    has_enrollment,
 )
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
@@ -561,13 +562,15 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     os.umask(0o077)
     as_of = as_of or dt.date.today().isoformat()
     run = RUN_OF_REPORTS.get(tuple(reports), "review")
-    require_inputs(Path(input_dir), run, load_config(config_path).application_lists)
+    kinds = require_inputs(Path(input_dir), run, load_config(config_path).application_lists)
     out = Path(out_dir)
     store_path = None if no_store else Path(store) if store else out / STORE
     with run_lock.holding(out, FLOW_OF_RUN[run]), contextlib.ExitStack() as locks:
         if store_path is not None and store_path.parent.resolve() != out.resolve():
             # a store shared by several output folders: one run at a time writes it
             locks.enter_context(run_lock.holding(store_path.parent, FLOW_OF_RUN[run]))
+        if run == "dormant" and not kinds["enrollment"]:
+            _require_stored_enrollment(input_dir, store_path, dt.date.fromisoformat(as_of))
         if run == "review":
             refuse_silent_replacement(out, dt.date.fromisoformat(as_of), replace)
         make_private(out)
@@ -583,6 +586,20 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
             cancel_data_docs(out_dir)
             _remove(half_built)  # a failed run leaves the previous run's files as they were
             raise
+
+
+def _require_stored_enrollment(input_dir: str, store_path: Path | None,
+                               as_of: dt.date) -> None:
+    """A dormant run matches accounts to the groups' members: with no enrollment in its
+    folder, the evidence store must hold some that a successful run recorded. Without any,
+    every account would be an orphan and the directory team told to disable them all."""
+    if store_path is not None and has_enrollment(store_path, as_of):
+        return
+    where = ("the evidence store has none either (run a review into it first)"
+             if store_path is not None else "and --no-store keeps none")
+    raise UsageError(f"--input {input_dir}: found no enrollment submissions or portal member "
+                     f"list, which the dormant lists match accounts against; {where}. "
+                     "Nothing was written.")
 
 
 def _warehouse_files(building: Path) -> tuple[Path, ...]:

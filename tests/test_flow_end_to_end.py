@@ -333,6 +333,33 @@ def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path, mo
     assert "findings_by_rule" not in json.loads((out / "run_manifest.json").read_text())
 
 
+def test_the_dormant_lists_on_their_own_are_the_review_s(review_run, tmp_path):
+    """`ccreview dormant` into a folder of its own (a fresh evidence store) matches the
+    accounts against the folder's enrollment and writes the review's lists byte for byte;
+    with no enrollment in its folder and none in its store it stops before writing
+    anything, rather than call every account an orphan to disable."""
+    reviewed, _ = review_run
+    out = tmp_path / "dormant-out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["dormant", "--input", str(SAMPLE), "--out", str(out),
+                     "--as-of", "2026-11-01"])
+    assert code == 0, printed.getvalue()[-2000:]
+    for name in ("dormant_accounts.csv", "dormant_disable_lan_ids.csv"):
+        assert (out / name).read_bytes() == (reviewed / name).read_bytes(), name
+    bare = tmp_path / "no-enrollment"
+    for kind in ("directory", "entra", "signins", "applications"):
+        shutil.copytree(SAMPLE / kind, bare / kind)
+    empty = tmp_path / "dormant-empty"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["dormant", "--input", str(bare), "--out", str(empty),
+                     "--as-of", "2026-11-01"])
+    assert code == 2
+    assert "found no enrollment submissions or portal member list" in printed.getvalue()
+    assert not [p for p in empty.iterdir() if not p.name.startswith(".")]
+
+
 EXTERNAL = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']|url\(\s*["']?)(?:https?:)?//""",
                       re.IGNORECASE)
 

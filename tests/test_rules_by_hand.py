@@ -277,6 +277,31 @@ def test_orphan_account(tmp_path):
                      ("", "temp@staffing.example", "PACS")}
 
 
+def test_two_orphan_accounts_of_one_address_are_two_findings(tmp_path):
+    """A departed person with two enabled directory accounts under one mail (and an
+    Entra-only pair sharing another): one finding per account, each on the dormant list
+    with its own UPN, and the run does not stop."""
+    org = Org()
+    org.group("CS0000119", [org.person(apps=("CERNER",))])
+    for lan in ("ghost1", "ghost2"):
+        org.case.accounts.append(Account(lan, "ghost@formerpractice.example",
+                                         entra_last_success=days_ago(3)))
+    for lan in ("cloud1", "cloud2"):
+        org.case.accounts.append(Account(lan, "cloud@formerpractice.example", in_ad=False,
+                                         entra_last_success=days_ago(3)))
+    folder = org.case.write(tmp_path / "in")
+    con = build_warehouse(folder, AS_OF)
+    found = con.execute("select email, lan_id from findings where rule = 'ORPHAN_ACCOUNT' "
+                        "order by all").fetchall()
+    assert found == [("cloud@formerpractice.example", "cloud1"),
+                     ("cloud@formerpractice.example", "cloud2"),
+                     ("ghost@formerpractice.example", "ghost1"),
+                     ("ghost@formerpractice.example", "ghost2")]
+    listed = con.execute("select email, upn from dormant_accounts where request_number = '' "
+                         "order by all").fetchall()
+    assert [u.split("@")[0] for _, u in listed] == ["cloud1", "cloud2", "ghost1", "ghost2"]
+
+
 # -- REMOVED_MEMBER_ACTIVE: a removed member's remaining access, and nothing else ---------
 
 def test_removed_member_active(tmp_path):

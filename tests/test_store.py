@@ -311,8 +311,8 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
 
 @pytest.mark.parametrize("run, parsed, left", [
     ("census", {"enrollment", "docusign", "applications", "adt"}, set()),
-    ("dormant", {"directory", "entra", "signins", "access_logs", "applications"},
-     {"adt_events"}),
+    ("dormant", {"directory", "entra", "signins", "access_logs", "applications",
+                 "enrollment"}, {"adt_events"}),
 ])
 def test_each_run_parses_only_what_it_needs(tmp_path, run, parsed, left):
     store = tmp_path / "evidence.duckdb"

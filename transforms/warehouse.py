@@ -439,6 +439,8 @@ keyed as (
         f.detail,
         c.control,
         c.recommended_action,
+        -- what tells apart findings of one rule, group, person and application
+        f.key_part,
     from all_rules as f
     inner join findings_catalog as c using (rule)
     left join int_groups as g on g.request_number = f.request_number

@@ -83,6 +83,8 @@ orphan_rows as (
     from support as f
     left join int_directory_identities as i
         on f.application = '' and coalesce(i.mail, i.upn) = f.email and i.enabled
+        -- a second account under the address: its own (the first is the first by UPN)
+        and (f.key_part is null or i.upn = f.key_part)
     left join int_application_accounts as a
         on f.application <> '' and a.application = f.application
         and coalesce(a.email, a.username) = f.email and a.match_method = 'unmatched'
