@@ -247,6 +247,43 @@ def test_a_signer_listed_twice_in_one_envelope(tmp_path):
         ("signers[0]", False), ("signers[1]", True)]
 
 
+def _roles_change(case: Case, rn: str, submitted, **sections) -> None:
+    """A change_group_roles request naming a new sponsor and/or administrator."""
+    case.submissions.append({"request_number": rn, "request_type": "change_group_roles",
+                             "group_request_number": RN,
+                             "submitted_at": submitted.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             **sections})
+
+
+def test_a_group_administrator_replaced_by_a_change_request(tmp_path):
+    """The guide's "Group Admin / Physician sponsor change requests": a change_group_roles
+    request naming Alan the administrator replaces Grace, who stays a member as Staff (her
+    suffix); the group has one administrator again, and nothing else is found."""
+    case = alan_accounts(base())
+    _roles_change(case, "CS0000301", days_ago(20),
+                  group_administrator=dict(ALAN, staff_type="Group Administrator"))
+    con = _build(tmp_path, case)
+    assert con.execute("select email, staff_type, is_group_admin from int_members "
+                       "order by email").fetchall() == [
+        (SPONSOR["email"].lower(), "Sponsoring Physician", False),
+        (ALAN_EMAIL, "Group Administrator", True),
+        (ADMIN["email"].lower(), "Staff", False)]
+    assert con.execute("select rule from findings").fetchall() == []
+
+
+def test_a_sponsor_replaced_by_a_change_request(tmp_path):
+    """A new Sponsoring Physician named by a change request: the former one stays a member
+    as a Provider (an MD), and the group has one sponsor."""
+    joan = person("Joan", "Clarke", "Sponsoring Physician", "MD", ("CERNER",))
+    case = base()
+    _roles_change(case, "CS0000302", days_ago(20), sponsoring_physician=joan)
+    con = _build(tmp_path, case)
+    assert con.execute("select email, staff_type from int_members where staff_type in "
+                       "('Sponsoring Physician', 'Provider') order by email").fetchall() == [
+        (SPONSOR["email"].lower(), "Provider"), (joan["email"].lower(), "Sponsoring Physician")]
+    assert findings(tmp_path / "again", case, "GROUP_ROLES_INVALID") == set()
+
+
 def test_group_roles_invalid(tmp_path):
     second_admin = person("Hedy", "Lamarr", "Group Administrator", "Staff", ("CERNER",))
     case = Case()

@@ -26,7 +26,8 @@ the applications that need them: `direct_secure_messaging` `{"direct_address"}`,
 "physician_census": true}`.
 
 `request_type` is `new_group`, `add_members`, `change_applications` (a member's full new
-list of applications), `remove_members` (members by email) or `change_group_roles`.
+list of applications), `remove_members` (members by email) or `change_group_roles` (a new
+`sponsoring_physician` and/or `group_administrator`, who replace the group's).
 Canonical tables: `enrollment_submissions` (one row per document), `enrollment_people`
 (one row per person named in a document) and `enrollment_app_requests` (one row per
 person x application requested).

@@ -3,7 +3,9 @@
 -- attribute is the latest value any addition stated (a portal member list that has no NPI
 -- column does not erase the NPI the registration gave). A person named twice in one
 -- submission takes the attributes of their first place in it, and is its administrator if
--- either place says so.
+-- either place says so. A group's sponsor and administrator are those its registration or
+-- its latest change_group_roles request named; one replaced keeps the staff type their
+-- suffix gives (Provider or Staff).
 -- key: request_number, email
 with events as (
     select * from stg_enrollment_people
@@ -75,6 +77,40 @@ first_add as (
     group by all
 ),
 
+role_namings as (
+    -- each naming of a group's sponsor or administrator: its registration, or a
+    -- change_group_roles request (the guide's "Group Admin / Physician sponsor change")
+    select
+        group_request_number,
+        email,
+        max(stated_in) filter (where form_section = 'sponsoring_physician') as as_sponsor,
+        max(stated_in) filter (where is_group_admin) as as_admin,
+    from adds
+    where request_type in ('new_group', 'change_group_roles')
+    group by all
+),
+
+latest_namings as (
+    select
+        group_request_number,
+        max(as_sponsor) as sponsor_named_in,
+        max(as_admin) as admin_named_in,
+    from role_namings
+    group by all
+),
+
+replaced as (
+    -- a sponsor or administrator a later naming did not name: replaced in that role, a
+    -- member still (unless removed), of the staff type their suffix gives
+    select
+        r.group_request_number,
+        r.email,
+        coalesce(r.as_sponsor < l.sponsor_named_in, false) as as_sponsor,
+        coalesce(r.as_admin < l.admin_named_in, false) as as_admin,
+    from role_namings as r
+    inner join latest_namings as l using (group_request_number)
+),
+
 suffix_classes as (
     select lower(suffix) as suffix_key, suffix_class from policy_suffix_classes
 ),
@@ -90,12 +126,17 @@ members as (
         a.middle_initial,
         a.last_name,
         concat_ws(' ', a.first_name, a.last_name) as person_name,
-        a.staff_type,
+        case
+            when (a.staff_type = 'Sponsoring Physician' and coalesce(rp.as_sponsor, false))
+                or (a.staff_type = 'Group Administrator' and coalesce(rp.as_admin, false))
+                then if(sc.suffix_class = 'Provider', 'Provider', 'Staff')
+            else a.staff_type
+        end as staff_type,
         a.suffix,
         coalesce(sc.suffix_class, 'Regular Staff') as suffix_class,
         sc.suffix_class is null as suffix_unknown,
-        coalesce(a.is_group_admin, false) or a.staff_type = 'Group Administrator'
-            as is_group_admin,
+        (coalesce(a.is_group_admin, false) or a.staff_type = 'Group Administrator')
+            and not coalesce(rp.as_admin, false) as is_group_admin,
         a.licensed_state,
         a.state_license_number,
         a.phone_as_entered,
@@ -110,6 +151,7 @@ members as (
     inner join latest_event as le using (group_request_number, email)
     inner join first_add as f using (group_request_number, email)
     left join suffix_classes as sc on lower(a.suffix) = sc.suffix_key
+    left join replaced as rp using (group_request_number, email)
 )
 
 select * from members
