@@ -28,10 +28,12 @@ evidence); ADT messages (PHI) are removed once their visit was discharged more t
 still known by its SHA-256, so dropping it in again does not bring them back.
 
 Each run reads what it needs: the census uses the folder's enrollment, DocuSign,
-application-list and ADT files; the dormant lists its directory, sign-in and
-application-list files. A file of another kind is listed as not read, whether or not the
-store knows it: what the run's models use of that kind comes from the store as the last
-successful review or dormant run left it.
+application-list, ADT and directory files (the last to check R2W recipients' accounts);
+the dormant lists its directory, sign-in, application-list and enrollment files. A file
+of another kind is listed as not read, whether or not the store knows it: what the run's
+models use of that kind comes from the store as the last successful run left it (a run
+whose folder holds none of what it cannot do without needs the store to have it:
+`flows/access_review.py: STORED_NEEDS`).
 
 The census needs only each account's latest successful sign-in per source and application
 (`RUN_COMPACTS`); the store keeps those rows in `latest_sign_ins`, merged in whenever a run
@@ -104,7 +106,9 @@ SNAPSHOT_PARTITION = {"application_accounts": "application",
 # the kinds of file (readers.sniff_kinds) each run parses; None: every file
 RUN_READS: dict[str, frozenset[str] | None] = {
     "review": None,
-    "census": frozenset({"enrollment", "docusign", "applications", "adt"}),
+    # (the folder's directory exports too: the census leaves off an R2W recipient whose
+    # account is disabled or dormant, as of the freshest export there is)
+    "census": frozenset({"enrollment", "docusign", "applications", "adt", "directory"}),
     # (the folder's enrollment too: without it an account added since the last review is
     # an orphan to disable)
     "dormant": frozenset({"directory", "sign_in", "applications", "enrollment"}),
@@ -499,21 +503,22 @@ def _stored_rows(con: duckdb.DuckDBPyConnection) -> int:
                    for t in ("sign_in_events", "adt_events")))
 
 
-def has_enrollment(store_path: Path, as_of: dt.date) -> bool:
-    """Whether a successful run as of `as_of` or earlier recorded enrollment (people) in
-    the store: what a dormant run whose folder holds none matches accounts against."""
+def has_stored(store_path: Path, as_of: dt.date, tables: tuple[str, ...]) -> bool:
+    """Whether a successful run as of `as_of` or earlier recorded rows of any of `tables`
+    in the store: what a run whose folder holds none of that kind takes from it (the
+    dormant run's enrollment, the census's directory accounts)."""
     if not store_path.exists():
         return False
     with duckdb.connect(str(store_path), read_only=True) as con:
-        tables = {t for (t,) in con.execute("select table_name from information_schema.tables"
-                                            ).fetchall()}
-        if not {"sightings", "file_tables"} <= tables:
+        have = {t for (t,) in con.execute("select table_name from information_schema.tables"
+                                          ).fetchall()}
+        if not {"sightings", "file_tables"} <= have:
             return False
         return bool(con.execute("""
             select exists (
                 select 1 from sightings as s inner join file_tables as t using (sha256)
-                where t.table_name = 'enrollment_people' and t.rows_stored > 0
-                    and s.as_of <= ?)""", [as_of]).fetchone()[0])
+                where list_contains(?, t.table_name) and t.rows_stored > 0
+                    and s.as_of <= ?)""", [list(tables), as_of]).fetchone()[0])
 
 
 def ingest_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_path: Path,

@@ -35,7 +35,7 @@ from ccreview.contracts.store import (
     assemble_from_store,
     collect_with_store,
     commit_run,
-    has_enrollment,
+    has_stored,
 )
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
@@ -569,8 +569,8 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
         if store_path is not None and store_path.parent.resolve() != out.resolve():
             # a store shared by several output folders: one run at a time writes it
             locks.enter_context(run_lock.holding(store_path.parent, FLOW_OF_RUN[run]))
-        if run == "dormant" and not kinds["enrollment"]:
-            _require_stored_enrollment(input_dir, store_path, dt.date.fromisoformat(as_of))
+        if run in STORED_NEEDS and not kinds[STORED_NEEDS[run][0]]:
+            _require_stored(run, input_dir, store_path, dt.date.fromisoformat(as_of))
         if run == "review":
             refuse_silent_replacement(out, dt.date.fromisoformat(as_of), replace)
         make_private(out)
@@ -588,18 +588,30 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
             raise
 
 
-def _require_stored_enrollment(input_dir: str, store_path: Path | None,
-                               as_of: dt.date) -> None:
-    """A dormant run matches accounts to the groups' members: with no enrollment in its
-    folder, the evidence store must hold some that a successful run recorded. Without any,
-    every account would be an orphan and the directory team told to disable them all."""
-    if store_path is not None and has_enrollment(store_path, as_of):
+# what a run needs in its folder or, failing that, in the evidence store as a successful
+# run recorded it: (kind of file, the tables that hold it, what it is for)
+STORED_NEEDS = {
+    "dormant": ("enrollment", ("enrollment_people",),
+                "enrollment submissions or portal member list, which the dormant lists match "
+                "accounts against (without, every account would look orphaned)"),
+    "census": ("directory", ("directory_accounts", "entra_users"),
+               "directory export (Active Directory or Entra ID users), by which the census "
+               "leaves off R2W recipients whose account is disabled or dormant (without, "
+               "patient alerts could reach them)"),
+}
+
+
+def _require_stored(run: str, input_dir: str, store_path: Path | None,
+                    as_of: dt.date) -> None:
+    """A run whose folder holds none of `STORED_NEEDS[run]` needs it in the evidence store,
+    recorded by a successful run as of its date or earlier; else it stops, writing
+    nothing."""
+    _, tables, what = STORED_NEEDS[run]
+    if store_path is not None and has_stored(store_path, as_of, tables):
         return
     where = ("the evidence store has none either (run a review into it first)"
              if store_path is not None else "and --no-store keeps none")
-    raise UsageError(f"--input {input_dir}: found no enrollment submissions or portal member "
-                     f"list, which the dormant lists match accounts against; {where}. "
-                     "Nothing was written.")
+    raise UsageError(f"--input {input_dir}: found no {what}; {where}. Nothing was written.")
 
 
 def _warehouse_files(building: Path) -> tuple[Path, ...]:

@@ -360,6 +360,24 @@ def test_the_dormant_lists_on_their_own_are_the_review_s(review_run, tmp_path):
     assert not [p for p in empty.iterdir() if not p.name.startswith(".")]
 
 
+def test_a_census_with_no_directory_export_anywhere_stops(prefect_harness, tmp_path):
+    """The census leaves off R2W recipients whose account is disabled or dormant: with no
+    directory export in its folder and none in its evidence store it cannot tell, and
+    stops before writing anything rather than send patient alerts unchecked."""
+    bare = tmp_path / "in"
+    for kind in ("enrollment", "docusign", "applications", "adt"):
+        shutil.copytree(SAMPLE / kind, bare / kind)
+    out = tmp_path / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["census", "--input", str(bare), "--out", str(out),
+                     "--as-of", "2026-11-01"])
+    assert code == 2
+    assert "found no directory export (Active Directory or Entra ID users)" in \
+        printed.getvalue()
+    assert not [p for p in out.iterdir() if not p.name.startswith(".")]
+
+
 EXTERNAL = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']|url\(\s*["']?)(?:https?:)?//""",
                       re.IGNORECASE)
 

@@ -310,7 +310,8 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
 
 
 @pytest.mark.parametrize("run, parsed, left", [
-    ("census", {"enrollment", "docusign", "applications", "adt"}, set()),
+    ("census", {"enrollment", "docusign", "applications", "adt", "directory", "entra"},
+     set()),
     ("dormant", {"directory", "entra", "signins", "access_logs", "applications",
                  "enrollment"}, {"adt_events"}),
 ])
@@ -346,6 +347,31 @@ def test_each_run_parses_only_what_it_needs(tmp_path, run, parsed, left):
     if run == "census":
         assert con.execute("select count(*) from raw_sign_in_events").fetchone()[0] < \
             review.execute("select count(*) from raw_sign_in_events").fetchone()[0] / 2
+
+
+def test_a_census_in_a_fresh_store_checks_recipients_against_its_folder_s_directory(
+        tmp_path):
+    """The daily census in a folder of its own (a store no review filled): an R2W
+    recipient whose directory account is disabled in the folder's exports is left off, as
+    the review of the same folder leaves them off."""
+    folder = shutil.copytree(SAMPLE, tmp_path / "in")
+    ad = folder / "directory" / "ad_users_ps51.csv"
+    ad.write_text("".join(line.replace('"True"', '"False"', 1) if "omar.okafor" in line
+                          else line for line in ad.read_text(encoding="utf-8-sig")
+                          .splitlines(keepends=True)), encoding="utf-8-sig")
+    graph = folder / "entra" / "users_page_001.json"
+    page = json.loads(graph.read_text(encoding="utf-8"))
+    for user in page["value"]:
+        if user.get("mail") == "omar.okafor@saltriverfm.com":
+            user["accountEnabled"] = False
+    graph.write_text(json.dumps(page), encoding="utf-8")
+    review, _ = _build(folder, SAMPLE_AS_OF, tmp_path / "review.duckdb")
+    census, _ = _build(folder, SAMPLE_AS_OF, tmp_path / "census.duckdb", run="census")
+    query = ("select provider_email, recipient_email, problem from int_r2w_recipients "
+             "order by all")
+    assert ("heather.stevens@saltriverfm.com", "omar.okafor@saltriverfm.com",
+            "has a disabled or expired account") in census.execute(query).fetchall()
+    assert census.execute(query).fetchall() == review.execute(query).fetchall()
 
 
 def test_retention_is_configuration():
@@ -385,10 +411,14 @@ def test_a_run_that_did_not_succeed_changes_no_later_snapshot(tmp_path):
                       ReviewConfig())
     assert refused.execute("select count(*) from ingested_directory_accounts"
                            ).fetchone()[0] < 10  # what it would have used
+    # a later census whose folder holds no directory export takes the store's: the last
+    # successful run's, not the refused one's
+    shutil.rmtree(partial / "directory")
+    shutil.rmtree(partial / "entra")
     census, files = _build(partial, SAMPLE_AS_OF + dt.timedelta(days=2), store, run="census")
     assert _ad_rows(census) == _ad_rows(reviewed)
-    assert {f.status for f in files if f.source_file.startswith("directory/")
-            and "[evidence store" not in f.source_file} == {"not read"}
+    assert not [f for f in files if f.source_file.startswith("directory/")
+                and "[evidence store" not in f.source_file]
 
 
 def test_at_300_groups_the_store_gives_the_findings_of_a_run_from_scratch(tmp_path):
