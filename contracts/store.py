@@ -509,7 +509,11 @@ def has_stored(store_path: Path, as_of: dt.date, tables: tuple[str, ...]) -> boo
     dormant run's enrollment, the census's directory accounts)."""
     if not store_path.exists():
         return False
-    with duckdb.connect(str(store_path), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(store_path), read_only=True)
+    except duckdb.Error:  # the message may quote the file's bytes
+        raise UsageError(_UNOPENABLE.format(store_path)) from None
+    with con:
         have = {t for (t,) in con.execute("select table_name from information_schema.tables"
                                           ).fetchall()}
         if not {"sightings", "file_tables"} <= have:
@@ -622,15 +626,17 @@ def commit_run(con: duckdb.DuckDBPyConnection, store_path: Path, as_of: dt.date,
     return removed
 
 
+_UNOPENABLE = ("--store {}: cannot be opened as the evidence store (not a DuckDB database, "
+               "unreadable, or in use by another program)")
+
+
 def _attach(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     store_path.parent.mkdir(parents=True, exist_ok=True)
     new_store = not store_path.exists()
     try:
         con.execute(f"attach '{sql_path(store_path)}' as store")
     except duckdb.Error:  # the message may quote the file's bytes
-        raise UsageError(f"--store {store_path}: cannot be opened as the evidence store (not "
-                         "a DuckDB database, unreadable, or in use by another program)"
-                         ) from None
+        raise UsageError(_UNOPENABLE.format(store_path)) from None
     if new_store:
         os.chmod(store_path, 0o600)
     create_store_tables(con)

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.contracts.store import commit_run, ingest_with_store
+from ccreview.contracts.store import commit_run, has_stored, ingest_with_store
 from ccreview.core.config import Retention, ReviewConfig
 from ccreview.core.vocabulary import FINDING_COLUMNS
 from ccreview.transforms.warehouse import build_models, load_reference_tables
@@ -397,6 +397,10 @@ def test_an_unreadable_store_is_one_line_naming_it(tmp_path):
         _build(SAMPLE, SAMPLE_AS_OF, store)
     assert str(store) in str(exc.value) and "Jane" not in str(exc.value)
     assert "\n" not in str(exc.value)
+    # and where a run without enrollment asks the store whether it has some
+    with pytest.raises(UsageError) as exc:
+        has_stored(store, SAMPLE_AS_OF, ("enrollment_people",))
+    assert str(store) in str(exc.value) and "Jane" not in str(exc.value)
 
 
 def test_a_run_that_did_not_succeed_changes_no_later_snapshot(tmp_path):
