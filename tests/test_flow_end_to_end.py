@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import duckdb
 import openpyxl
@@ -347,34 +348,34 @@ def test_the_dormant_lists_on_their_own_are_the_review_s(review_run, tmp_path):
     assert code == 0, printed.getvalue()[-2000:]
     for name in ("dormant_accounts.csv", "dormant_disable_lan_ids.csv"):
         assert (out / name).read_bytes() == (reviewed / name).read_bytes(), name
-    bare = tmp_path / "no-enrollment"
-    for kind in ("directory", "entra", "signins", "applications"):
-        shutil.copytree(SAMPLE / kind, bare / kind)
-    empty = tmp_path / "dormant-empty"
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        code = main(["dormant", "--input", str(bare), "--out", str(empty),
-                     "--as-of", "2026-11-01"])
-    assert code == 2
-    assert "found no enrollment submissions or portal member list" in printed.getvalue()
-    assert not [p for p in empty.iterdir() if not p.name.startswith(".")]
+    _refused_without_its_evidence(tmp_path, "dormant",
+                                  ("directory", "entra", "signins", "applications"),
+                                  "found no enrollment submissions or portal member list")
 
 
 def test_a_census_with_no_directory_export_anywhere_stops(prefect_harness, tmp_path):
     """The census leaves off R2W recipients whose account is disabled or dormant: with no
     directory export in its folder and none in its evidence store it cannot tell, and
     stops before writing anything rather than send patient alerts unchecked."""
-    bare = tmp_path / "in"
-    for kind in ("enrollment", "docusign", "applications", "adt"):
+    _refused_without_its_evidence(tmp_path, "census",
+                                  ("enrollment", "docusign", "applications", "adt"),
+                                  "found no directory export (Active Directory or Entra ID "
+                                  "users)")
+
+
+def _refused_without_its_evidence(tmp_path: Path, run: str, kinds: tuple[str, ...],
+                                  says: str) -> None:
+    """`run` on those folders of the sample, into a new --out (a fresh store): exit 2, the
+    reason, and nothing written."""
+    bare = tmp_path / f"{run}-in"
+    for kind in kinds:
         shutil.copytree(SAMPLE / kind, bare / kind)
-    out = tmp_path / "out"
+    out = tmp_path / f"{run}-refused"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        code = main(["census", "--input", str(bare), "--out", str(out),
-                     "--as-of", "2026-11-01"])
+        code = main([run, "--input", str(bare), "--out", str(out), "--as-of", "2026-11-01"])
     assert code == 2
-    assert "found no directory export (Active Directory or Entra ID users)" in \
-        printed.getvalue()
+    assert says in printed.getvalue()
     assert not [p for p in out.iterdir() if not p.name.startswith(".")]
 
 
