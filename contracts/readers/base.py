@@ -62,15 +62,15 @@ class ReadResult:
 
 
 def reject_repeated_request(result: ReadResult, row_index: int,
-                            requested: dict[tuple[str, str], str], person_app: tuple[str, str],
-                            column: str) -> None:
+                            requested: dict[tuple[str, str], str], email: str,
+                            application: str, column: str) -> None:
     """Quarantine a request for an application the same person (by normalised email) has
     already asked for in the same submission: the form named the application twice, or
     named the person twice (a sponsor also entered as the administrator or a member). The
     first request stands, so the person's applications are unchanged; the repeat is
     quarantined with where the first one is, not counted twice. `requested` maps (email,
     application) to the column of the first request, for one submission."""
-    key = (person_app[0].strip().lower(), person_app[1])
+    key = (email.strip().lower(), application)
     if key not in requested:
         requested[key] = column
         return

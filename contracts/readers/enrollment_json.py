@@ -288,7 +288,7 @@ def _read_person(result: ReadResult, sub: dict, section: str, person: Any, recor
             result.reject("enrollment_app_requests", ridx, f"{section}.applications",
                           "application", "not one of the five Clinical Connectivity applications")
         elif row["email"]:
-            reject_repeated_request(result, ridx, requested, (row["email"], code),
+            reject_repeated_request(result, ridx, requested, row["email"], code,
                                     f"{section}.applications")
 
 

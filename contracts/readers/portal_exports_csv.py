@@ -109,7 +109,7 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
                     "application": code, "details": "{}", "source_line": line,
                     "source_path": header})
                 if row.get("email"):
-                    reject_repeated_request(result, ridx, requested, (row["email"], code),
+                    reject_repeated_request(result, ridx, requested, row["email"], code,
                                             header)
     return result
 
