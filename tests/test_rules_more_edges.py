@@ -3,6 +3,8 @@ group roles, application details), on hand-written organisations in the real for
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from ccreview.core.config import ReviewConfig
@@ -247,6 +249,10 @@ def test_a_signer_listed_twice_in_one_envelope(tmp_path):
         ("signers[0]", False), ("signers[1]", True)]
 
 
+def _iso_z(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _roles_change(case: Case, rn: str, submitted, **sections) -> None:
     """A change_group_roles request naming a new sponsor and/or administrator."""
     case.submissions.append({"request_number": rn, "request_type": "change_group_roles",
@@ -269,6 +275,32 @@ def test_a_group_administrator_replaced_by_a_change_request(tmp_path):
         (ALAN_EMAIL, "Group Administrator", True),
         (ADMIN["email"].lower(), "Staff", False)]
     assert con.execute("select rule from findings").fetchall() == []
+    # the DAA in force is the group's, signed by Grace as its administrator 100 days ago:
+    # it stays in force, and the reviewer is told its renewal needs Alan's signature
+    assert con.execute("select note, subject, reference, detail from review_notes"
+                       ).fetchall() == [
+        ("DAA signed by a former group administrator", RN, "env-1",
+         f"{ADMIN['email'].lower()} signed the DAA in force as the Group Administrator on "
+         f"{days_ago(100):%Y-%m-%d}; the group's Group Administrator is now {ALAN_EMAIL}, "
+         f"who has not signed it. The agreement stays in force until "
+         f"{days_ago(100).date() + dt.timedelta(days=365):%Y-%m-%d}; its renewal needs their "
+         "signature.")]
+
+
+def test_a_renewal_signed_by_the_new_administrator_leaves_no_note(tmp_path):
+    """Near misses of the note above: the DAA in force signed by the administrator named
+    since (a renewal after the change), or by the party from an address the group does not
+    know (the same person's other mailbox), is the party's own signature."""
+    case = alan_accounts(base())
+    _roles_change(case, "CS0000301", days_ago(20),
+                  group_administrator=dict(ALAN, staff_type="Group Administrator"))
+    signed = {"status": "completed", "signedDateTime": _iso_z(days_ago(5))}
+    case.daa(RN, completed=days_ago(5), signers=[
+        {"roleName": "Sponsoring Physician", "email": "ada.home@mail.example", **signed},
+        {"roleName": "Group Administrator", "email": ALAN_EMAIL, **signed}])
+    con = _build(tmp_path, case)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select note from review_notes").fetchall() == []
 
 
 def test_a_sponsor_replaced_by_a_change_request(tmp_path):

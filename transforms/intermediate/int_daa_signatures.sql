@@ -38,5 +38,11 @@ select
         where s.envelope_id = e.envelope_id
             and (s.email = p.email or s.party = p.party)
     ) as has_signed,
+    -- signed from the party's own address (else only for the party's role: a signer with
+    -- another address, perhaps their predecessor in the role; review_notes says which)
+    exists (
+        select 1 from signed as s
+        where s.envelope_id = e.envelope_id and s.email = p.email
+    ) as signed_by_party_email,
 from envelopes as e
 inner join parties as p using (request_number)

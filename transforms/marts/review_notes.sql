@@ -1,7 +1,7 @@
 -- grain: one row per thing a reviewer must decide that is not a finding: an account whose
 -- identity evidence is ambiguous, a suffix the policy table does not know (treated as
--- Regular Staff until the policy says otherwise), or a DAA envelope no group can be
--- linked to
+-- Regular Staff until the policy says otherwise), a DAA envelope no group can be linked
+-- to, or a DAA in force that a party's predecessor signed for them
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -32,6 +32,53 @@ unlinked_envelopes as (
         unlinked_reason as detail,
     from int_daa_envelopes
     where request_number is null
+),
+
+in_force_envelopes as (
+    -- the envelope that keeps each group's DAA in force: its latest fully signed one
+    select s.request_number, s.envelope_id, s.completed_at, d.lapses_on
+    from int_daa_signatures as s
+    inner join int_group_daa as d using (request_number)
+    where d.daa_active
+    group by s.request_number, s.envelope_id, s.completed_at, d.lapses_on
+    having bool_and(s.has_signed)
+    qualify row_number() over (
+        partition by s.request_number order by s.completed_at desc, s.envelope_id desc
+    ) = 1
+),
+
+predecessors as (
+    -- a party of the agreement in force counted only by their role, signed by someone the
+    -- group names in another place: the person who held the role then. The agreement is
+    -- the group's and stays in force for its term; its renewal needs the current party.
+    select
+        e.request_number,
+        e.envelope_id,
+        e.completed_at,
+        e.lapses_on,
+        s.party,
+        s.party_email,
+        string_agg(distinct r.email, ', ' order by r.email) as signed_by,
+    from in_force_envelopes as e
+    inner join int_daa_signatures as s using (request_number, envelope_id)
+    inner join stg_daa_recipients as r
+        on r.envelope_id = e.envelope_id and r.party = s.party and r.has_signed
+    inner join int_members as m
+        on m.request_number = e.request_number and m.email = r.email
+    where not s.signed_by_party_email and r.email <> s.party_email
+    group by all
+),
+
+predecessor_signatures as (
+    select
+        'DAA signed by a former ' || lower(party) as note,
+        request_number as subject,
+        envelope_id as reference,
+        printf('%s signed the DAA in force as the %s on %s; the group''s %s is now %s, who has '
+               'not signed it. The agreement stays in force until %s; its renewal needs their '
+               'signature.', signed_by, party, strftime(completed_at, '%Y-%m-%d'), party,
+               party_email, strftime(lapses_on, '%Y-%m-%d')) as detail,
+    from predecessors
 )
 
 select * from ambiguities
@@ -39,4 +86,6 @@ union all
 select * from unknown_suffixes
 union all
 select * from unlinked_envelopes
+union all
+select * from predecessor_signatures
 order by note, subject, reference
