@@ -449,3 +449,36 @@ def test_one_recipient_named_by_two_providers_is_two_findings(tmp_path):
     keys = con.execute("select finding_key from findings where rule = "
                        "'R2W_RECIPIENT_INVALID'").fetchall()
     assert len(set(keys)) == 2
+
+
+@pytest.mark.parametrize("disabled_first", [True, False])
+def test_a_directory_user_the_exports_disagree_on_is_counted_enabled(tmp_path, disabled_first):
+    """Two rows for one AD user (overlapping exports, one older): enabled in one, disabled in
+    the other. Whichever comes first, the user counts as enabled, so the access it may grant
+    stays in the review (here an orphan to disable), the latest logon either row records
+    counts, and the reviewer is told which rows disagree."""
+    bob = [Account("bob", "bob@gone.example", enabled=False, in_entra=False,
+                   ad_last_logon=days_ago(200)),
+           Account("bob", "bob@gone.example", in_entra=False, ad_last_logon=days_ago(150))]
+    case = alan_accounts(base())
+    case.accounts += bob if disabled_first else bob[::-1]
+    con = _build(tmp_path, case)
+    assert con.execute("select rule, email from findings").fetchall() == [
+        ("ORPHAN_ACCOUNT", "bob@gone.example")]
+    assert con.execute("select enabled, ad_last_logon_at::date from int_directory_identities "
+                       "where lan_id = 'bob'").fetchall() == [(True, days_ago(150).date())]
+    enabled_line, disabled_line = (6, 5) if disabled_first else (5, 6)
+    assert con.execute("select note, subject, reference, detail from review_notes"
+                       ).fetchall() == [
+        ("directory user listed enabled and disabled", "bob@cc.example.org", "directory",
+         f"enabled in ad.csv:{enabled_line}; disabled or expired in ad.csv:{disabled_line}. "
+         "Counted enabled until the exports agree (remove the older one).")]
+
+
+def test_a_directory_user_listed_twice_alike_leaves_no_note(tmp_path):
+    """The near miss: the same user twice, both disabled: disabled, and nothing to resolve."""
+    case = alan_accounts(base())
+    case.accounts += [Account("bob", "bob@gone.example", enabled=False, in_entra=False)] * 2
+    con = _build(tmp_path, case)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select note from review_notes").fetchall() == []

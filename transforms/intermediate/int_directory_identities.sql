@@ -1,14 +1,30 @@
 -- grain: one row per directory identity (UPN): the AD user and its synced Entra ID user;
 -- Entra's latest successful sign-in is the later of signInActivity and the sign-in log
+-- A user listed twice (two exports that overlap) is read from the row that grants access
+-- (enabled, not expired) when the rows disagree, so the access stays in the review;
+-- review_notes lists the disagreement. The latest logon either row records counts.
 -- key: upn
 with ad as (
-    select * from stg_directory_accounts
-    qualify row_number() over (partition by upn order by source_file, source_line) = 1
+    select
+        a.* replace (max(a.last_logon_at) over (partition by a.upn) as last_logon_at),
+    from stg_directory_accounts as a
+    cross join (select as_of_ts from run_parameters) as p
+    qualify row_number() over (
+        partition by a.upn
+        order by coalesce(a.enabled and not coalesce(a.account_expires_at < p.as_of_ts, false),
+                          false) desc,
+            a.source_file, a.source_line
+    ) = 1
 ),
 
 entra as (
-    select * from stg_entra_users
-    qualify row_number() over (partition by upn order by source_file, source_line) = 1
+    select
+        * replace (max(last_successful_sign_in_at) over (partition by upn)
+                   as last_successful_sign_in_at),
+    from stg_entra_users
+    qualify row_number() over (
+        partition by upn order by coalesce(enabled, false) desc, source_file, source_line
+    ) = 1
 ),
 
 joined as (

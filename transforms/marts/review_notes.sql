@@ -1,7 +1,8 @@
 -- grain: one row per thing a reviewer must decide that is not a finding: an account whose
 -- identity evidence is ambiguous, a suffix the policy table does not know (treated as
 -- Regular Staff until the policy says otherwise), a DAA envelope no group can be linked
--- to, or a DAA in force that a party's predecessor signed for them
+-- to, a DAA in force that a party's predecessor signed for them, or a directory user two
+-- rows of the exports disagree on (enabled in one, disabled or expired in the other)
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -79,6 +80,37 @@ predecessor_signatures as (
                'signature.', signed_by, party, strftime(completed_at, '%Y-%m-%d'), party,
                party_email, strftime(lapses_on, '%Y-%m-%d')) as detail,
     from predecessors
+),
+
+directory_rows as (
+    select
+        'directory' as source, upn, source_file, source_line,
+        coalesce(enabled and not coalesce(account_expires_at < p.as_of_ts, false), false)
+            as grants_access,
+    from stg_directory_accounts
+    cross join (select as_of_ts from run_parameters) as p
+    union all
+    select 'Entra ID', upn, source_file, source_line, coalesce(enabled, false)
+    from stg_entra_users
+),
+
+directory_disagreements as (
+    -- counted enabled (int_directory_identities): the access it may grant stays in review
+    select
+        'directory user listed enabled and disabled' as note,
+        upn as subject,
+        source as reference,
+        printf('enabled in %s; disabled or expired in %s. Counted enabled until the exports '
+               'agree (remove the older one).',
+               string_agg(source_file || ':' || source_line, ', '
+                          order by source_file, source_line) filter (where grants_access),
+               string_agg(source_file || ':' || source_line, ', '
+                          order by source_file, source_line) filter (where not grants_access))
+            as detail,
+    from directory_rows
+    where upn is not null
+    group by upn, source
+    having count(distinct grants_access) > 1
 )
 
 select * from ambiguities
@@ -88,4 +120,6 @@ union all
 select * from unlinked_envelopes
 union all
 select * from predecessor_signatures
+union all
+select * from directory_disagreements
 order by note, subject, reference
