@@ -294,6 +294,7 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
     """Everything that can be checked before anything is written or Prefect starts: the
     folders, the configuration, the inputs the run cannot do without."""
     from ccreview.contracts.readers import require_inputs
+    from ccreview.contracts.store import STORE, require_stored
     from ccreview.core.config import load_config
 
     _check_folders(args)
@@ -307,7 +308,11 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
     # below and the flow's modules load (their imports take a third of a second before
     # the first input is looked at); a check that fails stops it on the way out
     prefect_runtime.start_server_early()
-    require_inputs(args.input, run, config.application_lists)
+    kinds = require_inputs(args.input, run, config.application_lists)
+    # what the folder lacks, from the evidence store: refused here, before the flow (and
+    # its failure hooks) starts or the output folder is made
+    store = None if args.no_store else args.store or args.out / STORE
+    require_stored(run, args.input, kinds, store, args.as_of, certain=False)
     if run == "review":
         from ccreview.core.history import refuse_silent_replacement
 

@@ -33,7 +33,7 @@ the dormant lists its directory, sign-in, application-list and enrollment files.
 of another kind is listed as not read, whether or not the store knows it: what the run's
 models use of that kind comes from the store as the last successful run left it (a run
 whose folder holds none of what it cannot do without needs the store to have it:
-`flows/access_review.py: STORED_NEEDS`).
+`STORED_NEEDS`, `require_stored`).
 
 The census needs only each account's latest successful sign-in per source and application
 (`RUN_COMPACTS`); the store keeps those rows in `latest_sign_ins`, merged in whenever a run
@@ -54,6 +54,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -503,15 +504,54 @@ def _stored_rows(con: duckdb.DuckDBPyConnection) -> int:
                    for t in ("sign_in_events", "adt_events")))
 
 
-def has_stored(store_path: Path, as_of: dt.date, tables: tuple[str, ...]) -> bool:
+# what a run needs in its folder or, failing that, in the evidence store as a successful
+# run recorded it: (kind of file, the tables that hold it, what it is for)
+STORED_NEEDS = {
+    "dormant": ("enrollment", ("enrollment_people",),
+                "enrollment submissions or portal member list, which the dormant lists match "
+                "accounts against (without, every account would look orphaned)"),
+    "census": ("directory", ("directory_accounts", "entra_users"),
+               "directory export (Active Directory or Entra ID users), by which the census "
+               "leaves off R2W recipients whose account is disabled or dormant (without, "
+               "patient alerts could reach them)"),
+}
+
+
+def require_stored(run: str, input_dir: Path | str, kinds: Mapping[str, int],
+                   store_path: Path | None, as_of: dt.date, *, certain: bool = True) -> bool:
+    """A run whose folder holds none of `STORED_NEEDS[run]` needs it in the evidence store,
+    recorded by a successful run as of its date or earlier; else a usage error, before
+    anything is written. Returns whether the need is settled. With `certain=False` (the
+    check before the run takes its locks) a store that cannot be opened now, perhaps
+    another run writing it, leaves it unsettled instead: the run asks again once it holds
+    the store."""
+    if run not in STORED_NEEDS or kinds.get(STORED_NEEDS[run][0]):
+        return True
+    _, tables, what = STORED_NEEDS[run]
+    if store_path is not None:
+        found = has_stored(store_path, as_of, tables, certain=certain)
+        if found is None:
+            return False
+        if found:
+            return True
+    where = ("the evidence store has none either (run a review into it first)"
+             if store_path is not None else "and --no-store keeps none")
+    raise UsageError(f"--input {input_dir}: found no {what}; {where}. Nothing was written.")
+
+
+def has_stored(store_path: Path, as_of: dt.date, tables: tuple[str, ...], *,
+               certain: bool = True) -> bool | None:
     """Whether a successful run as of `as_of` or earlier recorded rows of any of `tables`
     in the store: what a run whose folder holds none of that kind takes from it (the
-    dormant run's enrollment, the census's directory accounts)."""
+    dormant run's enrollment, the census's directory accounts). A store that cannot be
+    opened is a usage error, or None (not known now) when not `certain`."""
     if not store_path.exists():
         return False
     try:
         con = duckdb.connect(str(store_path), read_only=True)
     except duckdb.Error:  # the message may quote the file's bytes
+        if not certain:
+            return None
         raise UsageError(_UNOPENABLE.format(store_path)) from None
     with con:
         have = {t for (t,) in con.execute("select table_name from information_schema.tables"

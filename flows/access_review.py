@@ -35,7 +35,7 @@ from ccreview.contracts.store import (
     assemble_from_store,
     collect_with_store,
     commit_run,
-    has_stored,
+    require_stored,
 )
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
@@ -565,12 +565,15 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     kinds = require_inputs(Path(input_dir), run, load_config(config_path).application_lists)
     out = Path(out_dir)
     store_path = None if no_store else Path(store) if store else out / STORE
+    # asked before the locks too, so that a refusal leaves no folder or lock file behind
+    settled = require_stored(run, input_dir, kinds, store_path,
+                             dt.date.fromisoformat(as_of), certain=False)
     with run_lock.holding(out, FLOW_OF_RUN[run]), contextlib.ExitStack() as locks:
         if store_path is not None and store_path.parent.resolve() != out.resolve():
             # a store shared by several output folders: one run at a time writes it
             locks.enter_context(run_lock.holding(store_path.parent, FLOW_OF_RUN[run]))
-        if run in STORED_NEEDS and not kinds[STORED_NEEDS[run][0]]:
-            _require_stored(run, input_dir, store_path, dt.date.fromisoformat(as_of))
+        if not settled:
+            require_stored(run, input_dir, kinds, store_path, dt.date.fromisoformat(as_of))
         if run == "review":
             refuse_silent_replacement(out, dt.date.fromisoformat(as_of), replace)
         make_private(out)
@@ -586,32 +589,6 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
             cancel_data_docs(out_dir)
             _remove(half_built)  # a failed run leaves the previous run's files as they were
             raise
-
-
-# what a run needs in its folder or, failing that, in the evidence store as a successful
-# run recorded it: (kind of file, the tables that hold it, what it is for)
-STORED_NEEDS = {
-    "dormant": ("enrollment", ("enrollment_people",),
-                "enrollment submissions or portal member list, which the dormant lists match "
-                "accounts against (without, every account would look orphaned)"),
-    "census": ("directory", ("directory_accounts", "entra_users"),
-               "directory export (Active Directory or Entra ID users), by which the census "
-               "leaves off R2W recipients whose account is disabled or dormant (without, "
-               "patient alerts could reach them)"),
-}
-
-
-def _require_stored(run: str, input_dir: str, store_path: Path | None,
-                    as_of: dt.date) -> None:
-    """A run whose folder holds none of `STORED_NEEDS[run]` needs it in the evidence store,
-    recorded by a successful run as of its date or earlier; else it stops, writing
-    nothing."""
-    _, tables, what = STORED_NEEDS[run]
-    if store_path is not None and has_stored(store_path, as_of, tables):
-        return
-    where = ("the evidence store has none either (run a review into it first)"
-             if store_path is not None else "and --no-store keeps none")
-    raise UsageError(f"--input {input_dir}: found no {what}; {where}. Nothing was written.")
 
 
 def _warehouse_files(building: Path) -> tuple[Path, ...]:

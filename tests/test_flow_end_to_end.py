@@ -366,17 +366,34 @@ def test_a_census_with_no_directory_export_anywhere_stops(prefect_harness, tmp_p
 def _refused_without_its_evidence(tmp_path: Path, run: str, kinds: tuple[str, ...],
                                   says: str) -> None:
     """`run` on those folders of the sample, into a new --out (a fresh store): exit 2, the
-    reason, and nothing written."""
+    reason, nothing written (not even the folder or its lock file), and no flow run
+    started; the flow itself, as a deployment starts it, refuses the same way."""
+    from ccreview.core.errors import UsageError
+    from ccreview.flows import access_review
+    from ccreview.flows.access_review import RUN_OF_REPORTS, run_stages
+
     bare = tmp_path / f"{run}-in"
     for kind in kinds:
         shutil.copytree(SAMPLE / kind, bare / kind)
     out = tmp_path / f"{run}-refused"
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        code = main([run, "--input", str(bare), "--out", str(out), "--as-of", "2026-11-01"])
-    assert code == 2
+    flow = {"dormant": "dormant_accounts", "census": "daily_census"}[run]
+
+    def started(*_args, **_kwargs):
+        raise AssertionError("the flow started (and its failure hooks would run)")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(access_review, flow, started)
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            code = main([run, "--input", str(bare), "--out", str(out), "--as-of",
+                         "2026-11-01"])
+    assert code == 2, printed.getvalue()[-2000:]
     assert says in printed.getvalue()
-    assert not [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert not out.exists()
+    reports = next(r for r, name in RUN_OF_REPORTS.items() if name == run)
+    with pytest.raises(UsageError, match=re.escape(says)):
+        run_stages(str(bare), str(out), "2026-11-01", None, reports)
+    assert not out.exists()
 
 
 EXTERNAL = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']|url\(\s*["']?)(?:https?:)?//""",
