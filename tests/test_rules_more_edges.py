@@ -482,3 +482,20 @@ def test_a_directory_user_listed_twice_alike_leaves_no_note(tmp_path):
     con = _build(tmp_path, case)
     assert con.execute("select rule from findings").fetchall() == []
     assert con.execute("select note from review_notes").fetchall() == []
+
+
+def test_an_application_account_the_list_gives_twice_disagreeing(tmp_path):
+    """An application list naming one username active and inactive: the account counts as
+    active (Alan's Cerner access stays in the review, allowed and used: no finding), and
+    the reviewer is told which rows disagree."""
+    case = alan_accounts(base())
+    case.app_accounts.append(AppAccount("CERNER", "alan", active=False, last_access=days_ago(2)))
+    con = _build(tmp_path, case)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select account_active from int_entitlements where email = ? and "
+                       "application = 'CERNER'", [ALAN_EMAIL]).fetchall() == [(True,)]
+    assert con.execute("select note, subject, reference, detail from review_notes"
+                       ).fetchall() == [
+        ("application account listed active and inactive", "alan", "CERNER",
+         "active in apps.csv:4; inactive in apps.csv:6. Counted active until the exports "
+         "agree (remove the older one).")]

@@ -1,8 +1,8 @@
 -- grain: one row per thing a reviewer must decide that is not a finding: an account whose
 -- identity evidence is ambiguous, a suffix the policy table does not know (treated as
 -- Regular Staff until the policy says otherwise), a DAA envelope no group can be linked
--- to, a DAA in force that a party's predecessor signed for them, or a directory user two
--- rows of the exports disagree on (enabled in one, disabled or expired in the other)
+-- to, a DAA in force that a party's predecessor signed for them, or an account two rows
+-- of the exports disagree on (enabled or active in one, not in the other)
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -82,9 +82,10 @@ predecessor_signatures as (
     from predecessors
 ),
 
-directory_rows as (
+account_rows as (
+    -- every export row of an account, and whether it grants access
     select
-        'directory' as source, upn, source_file, source_line,
+        'directory' as source, upn as account, source_file, source_line,
         coalesce(enabled and not coalesce(account_expires_at < p.as_of_ts, false), false)
             as grants_access,
     from stg_directory_accounts
@@ -92,24 +93,32 @@ directory_rows as (
     union all
     select 'Entra ID', upn, source_file, source_line, coalesce(enabled, false)
     from stg_entra_users
+    union all
+    select application, username, source_file, source_line, coalesce(active, false)
+    from stg_application_accounts
 ),
 
-directory_disagreements as (
-    -- counted enabled (int_directory_identities): the access it may grant stays in review
+account_disagreements as (
+    -- an account two rows disagree on counts as granting access
+    -- (int_directory_identities, int_entitlements): the access stays in the review
     select
-        'directory user listed enabled and disabled' as note,
-        upn as subject,
+        if(source in ('directory', 'Entra ID'), 'directory user listed enabled and disabled',
+           'application account listed active and inactive') as note,
+        account as subject,
         source as reference,
-        printf('enabled in %s; disabled or expired in %s. Counted enabled until the exports '
-               'agree (remove the older one).',
+        printf('%s in %s; %s in %s. Counted %s until the exports agree (remove the older '
+               'one).',
+               if(source in ('directory', 'Entra ID'), 'enabled', 'active'),
                string_agg(source_file || ':' || source_line, ', '
                           order by source_file, source_line) filter (where grants_access),
+               if(source in ('directory', 'Entra ID'), 'disabled or expired', 'inactive'),
                string_agg(source_file || ':' || source_line, ', '
-                          order by source_file, source_line) filter (where not grants_access))
+                          order by source_file, source_line) filter (where not grants_access),
+               if(source in ('directory', 'Entra ID'), 'enabled', 'active'))
             as detail,
-    from directory_rows
-    where upn is not null
-    group by upn, source
+    from account_rows
+    where account is not null
+    group by account, source
     having count(distinct grants_access) > 1
 )
 
@@ -121,5 +130,5 @@ select * from unlinked_envelopes
 union all
 select * from predecessor_signatures
 union all
-select * from directory_disagreements
+select * from account_disagreements
 order by note, subject, reference
