@@ -8,12 +8,10 @@ with ad as (
     select
         a.* replace (max(a.last_logon_at) over (partition by a.upn) as last_logon_at),
     from stg_directory_accounts as a
-    cross join (select as_of_ts from run_parameters) as p
     qualify row_number() over (
         partition by a.upn
-        order by coalesce(a.enabled and not coalesce(a.account_expires_at < p.as_of_ts, false),
-                          false) desc,
-            a.source_file, a.source_line
+        order by coalesce(a.enabled and not a.expired, false) desc, a.source_file,
+            a.source_line
     ) = 1
 ),
 
@@ -40,10 +38,10 @@ joined as (
         entra.upn is not null as in_entra,
         ad.enabled as ad_enabled,
         entra.enabled as entra_enabled,
-        coalesce(ad.account_expires_at < p.as_of_ts, false) as ad_expired,
+        coalesce(ad.expired, false) as ad_expired,
         case
             when ad.upn is not null
-                then ad.enabled and not coalesce(ad.account_expires_at < p.as_of_ts, false)
+                then ad.enabled and not ad.expired
             else entra.enabled
         end as enabled,
         -- dates
@@ -55,7 +53,6 @@ joined as (
     full outer join entra on ad.upn = entra.upn
     left join int_last_successful_events as log
         on log.source = 'entra_sign_in_log' and log.user_name = coalesce(ad.upn, entra.upn)
-    cross join run_parameters as p
 )
 
 select * from joined

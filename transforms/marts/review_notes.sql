@@ -86,10 +86,8 @@ account_rows as (
     -- every export row of an account, and whether it grants access
     select
         'directory' as source, upn as account, source_file, source_line,
-        coalesce(enabled and not coalesce(account_expires_at < p.as_of_ts, false), false)
-            as grants_access,
+        coalesce(enabled and not expired, false) as grants_access,
     from stg_directory_accounts
-    cross join (select as_of_ts from run_parameters) as p
     union all
     select 'Entra ID', upn, source_file, source_line, coalesce(enabled, false)
     from stg_entra_users

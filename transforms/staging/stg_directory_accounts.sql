@@ -20,6 +20,9 @@ renamed as (
         -- flags
         enabled,
         account_expires_at,
+        -- accountExpires passed by the review date: the account grants no access
+        coalesce(account_expires_at < (select as_of_ts from run_parameters), false)
+            as expired,
         -- dates
         created_at,
         last_logon_at,
