@@ -287,6 +287,33 @@ def test_a_group_administrator_replaced_by_a_change_request(tmp_path):
          "signature.")]
 
 
+def test_a_sponsor_who_was_the_administrator_hands_that_role_on(tmp_path):
+    """The common case in a small practice: the physician registered as sponsor and
+    administrator, signed the DAA once for both, and later names the office manager the
+    administrator. The agreement stays in force (no NO_ACTIVE_DAA for the whole group: the
+    sponsor's signature stood for the administrator then), and the reviewer is told."""
+    case = Case()
+    case.register(RN, SPONSOR, None, [ALAN])  # Ada is sponsor and administrator
+    case.accounts.append(Account("ada", SPONSOR["email"], entra_last_success=days_ago(1)))
+    case.app_accounts.append(AppAccount("CERNER", "ada", last_access=days_ago(1)))
+    alan_accounts(case)
+    _roles_change(case, "CS0000303", days_ago(20),
+                  group_administrator=dict(ALAN, staff_type="Group Administrator"))
+    con = _build(tmp_path, case)
+    assert con.execute("select email, staff_type, is_group_admin from int_members "
+                       "order by email").fetchall() == [
+        (SPONSOR["email"].lower(), "Sponsoring Physician", False),
+        (ALAN_EMAIL, "Group Administrator", True)]
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select note, subject, detail from review_notes").fetchall() == [
+        ("DAA signed by a former group administrator", RN,
+         f"{SPONSOR['email'].lower()} signed the DAA in force as the Group Administrator on "
+         f"{days_ago(100):%Y-%m-%d}; the group's Group Administrator is now {ALAN_EMAIL}, "
+         f"who has not signed it. The agreement stays in force until "
+         f"{days_ago(100).date() + dt.timedelta(days=365):%Y-%m-%d}; its renewal needs their "
+         "signature.")]
+
+
 def test_a_renewal_signed_by_the_new_administrator_leaves_no_note(tmp_path):
     """Near misses of the note above: the DAA in force signed by the administrator named
     since (a renewal after the change), or by the party from an address the group does not

@@ -1,8 +1,10 @@
 -- grain: one row per completed DAA envelope x party that must sign it, and whether they did
 -- The parties are the group's current Sponsoring Physician, Group Administrator and, when
 -- the group answered YES, its Corporate/Legal Representative. A party signed when a signer
--- of the envelope who signed has the party's email, or stands for the party's role. A
--- sponsor who is also the administrator signs once, for both.
+-- of the envelope who signed has the party's email, stands for the party's role, or held
+-- that role before (named it by the registration or a change request: the agreement is
+-- the group's, and a change of person does not end it; review_notes says so). A sponsor
+-- who is also the administrator signs once, for both.
 -- key: envelope_id, party, party_email?
 with envelopes as (
     select * from int_daa_envelopes
@@ -23,6 +25,17 @@ parties as (
     where has_corporate_rep
 ),
 
+former_holders as (
+    -- everyone the group ever named its sponsor or administrator
+    select request_number, 'Sponsoring Physician' as party, email
+    from int_members
+    where ever_sponsor
+    union all
+    select request_number, 'Group Administrator' as party, email
+    from int_members
+    where ever_admin
+),
+
 signed as (
     select * from stg_daa_recipients where has_signed
 )
@@ -36,10 +49,13 @@ select
     exists (
         select 1 from signed as s
         where s.envelope_id = e.envelope_id
-            and (s.email = p.email or s.party = p.party)
+            and (s.email = p.email or s.party = p.party or exists (
+                select 1 from former_holders as f
+                where f.request_number = e.request_number and f.party = p.party
+                    and f.email = s.email))
     ) as has_signed,
-    -- signed from the party's own address (else only for the party's role: a signer with
-    -- another address, perhaps their predecessor in the role; review_notes says which)
+    -- signed from the party's own address (else for the party's role or by a former
+    -- holder of it: perhaps their predecessor; review_notes says which)
     exists (
         select 1 from signed as s
         where s.envelope_id = e.envelope_id and s.email = p.email

@@ -107,6 +107,8 @@ replaced as (
         r.email,
         coalesce(r.as_sponsor < l.sponsor_named_in, false) as as_sponsor,
         coalesce(r.as_admin < l.admin_named_in, false) as as_admin,
+        r.as_sponsor is not null as named_sponsor,
+        r.as_admin is not null as named_admin,
     from role_namings as r
     inner join latest_namings as l using (group_request_number)
 ),
@@ -137,6 +139,10 @@ members as (
         sc.suffix_class is null as suffix_unknown,
         (coalesce(a.is_group_admin, false) or a.staff_type = 'Group Administrator')
             and not coalesce(rp.as_admin, false) as is_group_admin,
+        -- named the group's sponsor / administrator by its registration or a change
+        -- request, now or before (whose DAA signature still stands for the role)
+        coalesce(rp.named_sponsor, false) as ever_sponsor,
+        coalesce(rp.named_admin, false) as ever_admin,
         a.licensed_state,
         a.state_license_number,
         a.phone_as_entered,

@@ -49,9 +49,11 @@ in_force_envelopes as (
 ),
 
 predecessors as (
-    -- a party of the agreement in force counted only by their role, signed by someone the
-    -- group names in another place: the person who held the role then. The agreement is
-    -- the group's and stays in force for its term; its renewal needs the current party.
+    -- a party of the agreement in force who did not sign it, counted by the signature of
+    -- someone the group names in another place who signed for the role or held it before
+    -- (a sponsor who was also the administrator signed once, for both): the person who
+    -- held the role then. The agreement is the group's and stays in force for its term;
+    -- its renewal needs the current party.
     select
         e.request_number,
         e.envelope_id,
@@ -63,10 +65,13 @@ predecessors as (
     from in_force_envelopes as e
     inner join int_daa_signatures as s using (request_number, envelope_id)
     inner join stg_daa_recipients as r
-        on r.envelope_id = e.envelope_id and r.party = s.party and r.has_signed
+        on r.envelope_id = e.envelope_id and r.has_signed
     inner join int_members as m
         on m.request_number = e.request_number and m.email = r.email
     where not s.signed_by_party_email and r.email <> s.party_email
+        and (r.party = s.party
+             or (s.party = 'Sponsoring Physician' and m.ever_sponsor)
+             or (s.party = 'Group Administrator' and m.ever_admin))
     group by all
 ),
 
