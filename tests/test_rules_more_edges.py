@@ -278,13 +278,18 @@ def test_a_group_administrator_replaced_by_a_change_request(tmp_path):
     # the DAA in force is the group's, signed by Grace as its administrator 100 days ago:
     # it stays in force, and the reviewer is told its renewal needs Alan's signature
     assert con.execute("select note, subject, reference, detail from review_notes"
-                       ).fetchall() == [
-        ("DAA signed by a former group administrator", RN, "env-1",
-         f"{ADMIN['email'].lower()} signed the DAA in force as the Group Administrator on "
-         f"{days_ago(100):%Y-%m-%d}; the group's Group Administrator is now {ALAN_EMAIL}, "
-         f"who has not signed it. The agreement stays in force until "
-         f"{days_ago(100).date() + dt.timedelta(days=365):%Y-%m-%d}; its renewal needs their "
-         "signature.")]
+                       ).fetchall() == [_former_administrator_note(ADMIN["email"], "env-1")]
+
+
+def _former_administrator_note(signer: str, envelope: str) -> tuple:
+    """The To resolve row for the case's DAA (completed 100 days ago), signed by `signer`
+    as administrator before Alan was named to the role."""
+    return ("DAA signed by a former group administrator", RN, envelope,
+            f"{signer.lower()} signed the DAA in force as the Group Administrator on "
+            f"{days_ago(100):%Y-%m-%d}; the group's Group Administrator is now {ALAN_EMAIL}, "
+            f"who has not signed it. The agreement stays in force until "
+            f"{days_ago(100).date() + dt.timedelta(days=365):%Y-%m-%d}; its renewal needs "
+            "their signature.")
 
 
 def test_a_sponsor_who_was_the_administrator_hands_that_role_on(tmp_path):
@@ -305,13 +310,8 @@ def test_a_sponsor_who_was_the_administrator_hands_that_role_on(tmp_path):
         (SPONSOR["email"].lower(), "Sponsoring Physician", False),
         (ALAN_EMAIL, "Group Administrator", True)]
     assert con.execute("select rule from findings").fetchall() == []
-    assert con.execute("select note, subject, detail from review_notes").fetchall() == [
-        ("DAA signed by a former group administrator", RN,
-         f"{SPONSOR['email'].lower()} signed the DAA in force as the Group Administrator on "
-         f"{days_ago(100):%Y-%m-%d}; the group's Group Administrator is now {ALAN_EMAIL}, "
-         f"who has not signed it. The agreement stays in force until "
-         f"{days_ago(100).date() + dt.timedelta(days=365):%Y-%m-%d}; its renewal needs their "
-         "signature.")]
+    assert con.execute("select note, subject, reference, detail from review_notes"
+                       ).fetchall() == [_former_administrator_note(SPONSOR["email"], "env-1")]
 
 
 def test_a_renewal_signed_by_the_new_administrator_leaves_no_note(tmp_path):
