@@ -330,6 +330,22 @@ def test_a_renewal_signed_by_the_new_administrator_leaves_no_note(tmp_path):
     assert con.execute("select note from review_notes").fetchall() == []
 
 
+def test_a_newer_envelope_the_new_administrator_did_not_sign_moves_no_note(tmp_path):
+    """After the change, a renewal DocuSign marks completed that Alan never signed is not in
+    force: the agreement in force is still the one Grace signed, and the note names it, not
+    the newer envelope; the group's overview says whom the newer one lacks."""
+    case = alan_accounts(base())
+    _roles_change(case, "CS0000301", days_ago(20),
+                  group_administrator=dict(ALAN, staff_type="Group Administrator"))
+    case.daa(RN, completed=days_ago(5), unsigned=("Group Administrator",))
+    con = _build(tmp_path, case)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select note, subject, reference, detail from review_notes"
+                       ).fetchall() == [_former_administrator_note(ADMIN["email"], "env-1")]
+    assert con.execute("select daa_missing_signers from group_overview").fetchall() == [
+        ("Group Administrator",)]
+
+
 def test_a_sponsor_replaced_by_a_change_request(tmp_path):
     """A new Sponsoring Physician named by a change request: the former one stays a member
     as a Provider (an MD), and the group has one sponsor."""

@@ -3,8 +3,8 @@
 -- the group answered YES, its Corporate/Legal Representative. A party signed when a signer
 -- of the envelope who signed has the party's email, stands for the party's role, or held
 -- that role before (named it by the registration or a change request: the agreement is
--- the group's, and a change of person does not end it; review_notes says so). A sponsor
--- who is also the administrator signs once, for both.
+-- the group's, and a change of person does not end it; stood_in_by names who, and
+-- review_notes lists them). A sponsor who is also the administrator signs once, for both.
 -- key: envelope_id, party, party_email?
 with envelopes as (
     select * from int_daa_envelopes
@@ -38,6 +38,23 @@ former_holders as (
 
 signed as (
     select * from stg_daa_recipients where has_signed
+),
+
+stood_for as (
+    -- every signer of a completed envelope with each role they stood for: the role they
+    -- signed under, and any role the group ever named them to
+    select s.envelope_id, s.party, s.email
+    from signed as s
+    union
+    select s.envelope_id, f.party, s.email
+    from signed as s
+    inner join envelopes as e using (envelope_id)
+    inner join former_holders as f
+        on f.request_number = e.request_number and f.email = s.email
+),
+
+group_people as (
+    select distinct request_number, email from int_members
 )
 
 select
@@ -48,17 +65,25 @@ select
     p.email as party_email,
     exists (
         select 1 from signed as s
-        where s.envelope_id = e.envelope_id
-            and (s.email = p.email or s.party = p.party or exists (
-                select 1 from former_holders as f
-                where f.request_number = e.request_number and f.party = p.party
-                    and f.email = s.email))
+        where s.envelope_id = e.envelope_id and s.email = p.email
+    ) or exists (
+        select 1 from stood_for as f
+        where f.envelope_id = e.envelope_id and f.party = p.party
     ) as has_signed,
     -- signed from the party's own address (else for the party's role or by a former
-    -- holder of it: perhaps their predecessor; review_notes says which)
+    -- holder of it)
     exists (
         select 1 from signed as s
         where s.envelope_id = e.envelope_id and s.email = p.email
     ) as signed_by_party_email,
+    -- who else stood for the party, among the people the group names (perhaps the party's
+    -- predecessor: review_notes lists them when the party did not sign); a signer for the
+    -- role the group does not know is taken for the party's other mailbox
+    coalesce((
+        select list_sort(list(distinct f.email)) from stood_for as f
+        inner join group_people as g
+            on g.request_number = e.request_number and g.email = f.email
+        where f.envelope_id = e.envelope_id and f.party = p.party and f.email <> p.email
+    ), []) as stood_in_by,
 from envelopes as e
 inner join parties as p using (request_number)

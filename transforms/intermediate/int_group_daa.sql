@@ -35,6 +35,8 @@ in_force as (
         request_number,
         min(completed_at) as first_completed_at,
         max(completed_at) as last_completed_at,
+        -- the fully signed envelope last_completed_at is of (ties: the last envelope id)
+        arg_max(envelope_id, (completed_at, envelope_id)) as last_completed_envelope_id,
     from completed
     where len(missing_signers) = 0
     group by all
@@ -64,6 +66,7 @@ daa as (
         g.request_number,
         c.first_completed_at,
         c.last_completed_at,
+        c.last_completed_envelope_id,
         c.last_completed_at::date + p.daa_term_days as lapses_on,
         l.latest_envelope_status,
         case when len(lc.latest_missing_signers) > 0

@@ -35,44 +35,26 @@ unlinked_envelopes as (
     where request_number is null
 ),
 
-in_force_envelopes as (
-    -- the envelope that keeps each group's DAA in force: its latest fully signed one
-    select s.request_number, s.envelope_id, s.completed_at, d.lapses_on
-    from int_daa_signatures as s
-    inner join int_group_daa as d using (request_number)
-    where d.daa_active
-    group by s.request_number, s.envelope_id, s.completed_at, d.lapses_on
-    having bool_and(s.has_signed)
-    qualify row_number() over (
-        partition by s.request_number order by s.completed_at desc, s.envelope_id desc
-    ) = 1
-),
-
 predecessors as (
-    -- a party of the agreement in force who did not sign it, counted by the signature of
-    -- someone the group names in another place who signed for the role or held it before
-    -- (a sponsor who was also the administrator signed once, for both): the person who
-    -- held the role then. The agreement is the group's and stays in force for its term;
-    -- its renewal needs the current party.
+    -- a party of the agreement in force (int_group_daa) who did not sign it, counted by the
+    -- signature of someone the group names in another place who signed for the role or
+    -- held it before (int_daa_signatures.stood_in_by; a sponsor who was also the
+    -- administrator signed once, for both): the person who held the role then. The
+    -- agreement is the group's and stays in force for its term; its renewal needs the
+    -- current party.
     select
-        e.request_number,
-        e.envelope_id,
-        e.completed_at,
-        e.lapses_on,
+        d.request_number,
+        s.envelope_id,
+        s.completed_at,
+        d.lapses_on,
         s.party,
         s.party_email,
-        string_agg(distinct r.email, ', ' order by r.email) as signed_by,
-    from in_force_envelopes as e
-    inner join int_daa_signatures as s using (request_number, envelope_id)
-    inner join stg_daa_recipients as r
-        on r.envelope_id = e.envelope_id and r.has_signed
-    inner join int_members as m
-        on m.request_number = e.request_number and m.email = r.email
-    where not s.signed_by_party_email and r.email <> s.party_email
-        and (r.party = s.party
-             or (s.party = 'Sponsoring Physician' and m.ever_sponsor)
-             or (s.party = 'Group Administrator' and m.ever_admin))
-    group by all
+        array_to_string(s.stood_in_by, ', ') as signed_by,
+    from int_group_daa as d
+    inner join int_daa_signatures as s
+        on s.request_number = d.request_number
+        and s.envelope_id = d.last_completed_envelope_id
+    where d.daa_active and not s.signed_by_party_email and len(s.stood_in_by) > 0
 ),
 
 predecessor_signatures as (
