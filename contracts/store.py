@@ -269,6 +269,13 @@ def already_stored_note(fmt: str, rows: dict[str, int]) -> str:
             f"earlier file ({same}): those are used, not stored again")
 
 
+def already_stored_summary(rows: int) -> str:
+    """The run's one line for `rows` rows of its new files the store already had (the
+    command line and the Prefect artifact both say it so); empty when there are none."""
+    return (f"{rows} rows of new files already in the evidence store from an earlier file "
+            "(Inputs sheet: by file)" if rows else "")
+
+
 def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date) -> int:
     """Append the file just read into `ingested_*` (row ids from 0) to the store, in one
     transaction: its rows (events without those the store already has), parse issues,

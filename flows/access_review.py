@@ -32,6 +32,7 @@ from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
 from ccreview.contracts.store import (
     STORE,
+    already_stored_summary,
     assemble_from_store,
     collect_with_store,
     commit_run,
@@ -786,11 +787,6 @@ ARTIFACT_TITLES = {"review": "Clinical Connectivity access review",
                    "census": "Report2Web distribution and daily census"}
 
 
-def _already_stored_text(ingested: dict) -> str:
-    n = ingested.get("store_rows_already_stored", 0)
-    return f"; {n} rows of new files already in the evidence store" if n else ""
-
-
 def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, quality: dict,
                        findings: dict[str, int] | None, seconds: dict[str, float]) -> None:
     """A markdown summary and a table of counts on the flow run in the Prefect UI, under
@@ -800,6 +796,8 @@ def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, qu
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     flow_name = FLOW_OF_RUN[run]
+    already = already_stored_summary(ingested.get("store_rows_already_stored", 0))
+    already = f"; {already}" if already else ""
     create_markdown_artifact(
         key=f"{flow_name}-summary",
         markdown=(f"# {ARTIFACT_TITLES[run]} as of {as_of}\n\n"
@@ -807,7 +805,7 @@ def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, qu
                      f"- findings: **{sum(findings.values())}**\n")
                   + f"- input files: {ingested['files']}; rows read {validated['read']}, "
                   f"accepted {validated['accepted']}, quarantined {validated['quarantined']}"
-                  f"{_already_stored_text(ingested)}\n"
+                  f"{already}\n"
                   f"- data-quality expectations not met: {quality['not_met']} of "
                   f"{quality['expectations']}\n"
                   f"- stage seconds: "

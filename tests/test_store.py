@@ -15,7 +15,12 @@ import openpyxl
 import pytest
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.contracts.store import commit_run, has_stored, ingest_with_store
+from ccreview.contracts.store import (
+    already_stored_summary,
+    commit_run,
+    has_stored,
+    ingest_with_store,
+)
 from ccreview.core.config import Retention, ReviewConfig
 from ccreview.core.vocabulary import FINDING_COLUMNS
 from ccreview.transforms.warehouse import build_models, load_reference_tables
@@ -502,6 +507,11 @@ def test_hand_written_overlapping_exports_are_kept_once_by_their_keys(tmp_path):
                        ).fetchall() == [("MSG1",), ("MSG2",)]
     # each later file's rows the store already had are counted and said in its note
     assert SUMMARIES[-1].rows_already_stored == 4
+    # the run's one line for them (the command line's Inputs line, the Prefect artifact)
+    assert already_stored_summary(SUMMARIES[-1].rows_already_stored) == (
+        "4 rows of new files already in the evidence store from an earlier file (Inputs "
+        "sheet: by file)")
+    assert already_stored_summary(0) == ""
     assert con.execute("select source_file, rows_read, rows_already_stored, note "
                        "from input_summary where rows_already_stored > 0 order by 1"
                        ).fetchall() == [
