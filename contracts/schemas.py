@@ -20,7 +20,7 @@ from ccreview.core.identifiers import (
     is_valid_npi,
     normalize_phone,
 )
-from ccreview.core.vocabulary import REQUEST_TYPES
+from ccreview.core.vocabulary import ADT_EVENTS, REQUEST_TYPES
 
 APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
 ENVELOPE_STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined",
@@ -99,7 +99,7 @@ REASONS = {
     "application": "not one of the five Clinical Connectivity applications",
     "envelope_status": "not a DocuSign envelope status",
     "add_needs_person": "a member added without first name, last name, staff type or suffix",
-    "adt_event": "not an ADT event the census uses (A01, A02, A03, A04, A08)",
+    "adt_event": f"not an ADT event the census uses ({', '.join(ADT_EVENTS)})",
     "npi_check_digit": "the NPI is not 10 digits with a valid check digit (kept: a "
                        "Sponsoring Physician's NPI is judged by SPONSOR_NOT_QUALIFIED)",
     "middle_initial_xor_flag": "give one middle initial or tick No M.I., not both and not "
@@ -304,9 +304,9 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
         "adt_events", "one row per ADT message (PHI)",
         (
             Column("message_control_id", "varchar", "MSH-10: a message processed once", True),
-            Column("event_type", "varchar", "A01 admit, A02 transfer, A03 discharge, "
-                   "A04 registration, A08 update", True,
-                   (_one_of(("A01", "A02", "A03", "A04", "A08"), "adt_event"),)),
+            Column("event_type", "varchar", "MSH-9.2: "
+                   + ", ".join(f"{code} {name.lower()}" for code, (name, _) in ADT_EVENTS.items()),
+                   True, (_one_of(tuple(ADT_EVENTS), "adt_event"),)),
             Column("message_at", "timestamp", "MSH-7 message time", True),
             Column("recorded_at", "timestamp", "EVN-2 event recorded time"),
             Column("sending_facility", "varchar", "MSH-4"),

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from ccreview.core.secrets import secret
+from ccreview.core.vocabulary import ADT_EVENTS
 from ccreview.reports.files import (
     atomic_path,
     building_folder,
@@ -49,8 +50,6 @@ CENSUS_HEADERS = ["Last name", "First name", "Date of birth", "FIN", "MRN", "Fac
                   "Unit", "Room", "Bed", "Admitted / registered", "Status", "Chief complaint",
                   "Patient phone", "Primary care physician"]
 MOVEMENT_HEADERS = ["FIN", "Last name", "Event", "When", "Facility", "Unit", "Room", "Bed"]
-EVENT_NAMES = {"A01": "Admit", "A02": "Transfer", "A03": "Discharge", "A04": "Registration",
-               "A08": "Update"}
 PASSWORD_VARIABLE = "CCREVIEW_CENSUS_PASSWORD"
 # the warehouse models each report reads: a census run builds these and what they need
 DISTRIBUTION_MODELS = ("r2w_distribution", "int_r2w_recipients")
@@ -207,7 +206,7 @@ def _census_workbook(path: Path, as_of: dt.date, provider: str, rows: list, move
             f"Physician Census for {provider} as of {as_of.isoformat()}: {len(rows)} "
             "patients. Protected health information: do not forward outside the practice.")),
         Table("Movements", MOVEMENT_HEADERS,
-              [[m[0], m[1], EVENT_NAMES.get(m[2], m[2]), *m[3:]] for m in moves])], phi=True,
+              [[m[0], m[1], ADT_EVENTS[m[2]][0], *m[3:]] for m in moves])], phi=True,
         in_building=True)  # the census folder is built aside and swapped in whole
     if password is not None:
         _encrypt_in_place(path, password)

@@ -357,6 +357,46 @@ def test_census_scope_is_the_patient_class_whatever_the_message(tmp_path):
     assert summary == (6,)
 
 
+def test_cancellations_pre_admits_and_class_changes_follow_the_visit(tmp_path):
+    """The events a Cerner ADT feed sends besides admit, transfer, discharge, registration
+    and update: a cancelled discharge (A13) puts the patient back on the census; a cancelled
+    admission or visit (A11) takes it off (no patient data for an encounter that did not
+    happen); a pre-admit (A05) is not there yet; A06/A07 change the class. None of them is
+    quarantined, and the Movements sheet names them."""
+    messages = _visits(
+        ("BACK", [("A01", "I"), ("A03", "I"), ("A13", "I")]),
+        ("GONE_AGAIN", [("A01", "I"), ("A03", "I"), ("A13", "I"), ("A03", "I")]),
+        ("CANCELLED", [("A01", "I"), ("A11", "I")]),
+        ("CANCELLED_ED", [("A04", "E"), ("A11", "E")]),
+        ("READMITTED", [("A01", "I"), ("A11", "I"), ("A01", "I")]),
+        ("PREADMITTED", [("A05", "I")]),
+        ("ARRIVED", [("A05", "P"), ("A01", "I")]),
+        ("TO_INPATIENT", [("A04", "O"), ("A06", "I")]),
+        ("TO_OUTPATIENT", [("A01", "I"), ("A07", "O")]),
+        ("TRANSFER_UNDONE", [("A01", "I"), ("A02", "I"), ("A12", "I")]),
+    )
+    con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
+    assert con.execute("select count(*) from quarantine where table_name = 'adt_events'"
+                       ).fetchone() == (0,)
+    rows = dict(con.execute("select fin, visit_state from census_patients").fetchall())
+    assert rows == dict.fromkeys(
+        ["BACK", "READMITTED", "ARRIVED", "TO_INPATIENT", "TRANSFER_UNDONE"], "admitted")
+    states = dict(con.execute("select fin, visit_state from int_adt_visits "
+                              "where not on_census").fetchall())
+    assert states == {"GONE_AGAIN": "discharged", "CANCELLED": "cancelled",
+                      "CANCELLED_ED": "cancelled", "PREADMITTED": "pre-admitted",
+                      "TO_OUTPATIENT": "out of census scope"}
+    assert con.execute("select visits_cancelled, visits_pre_admitted, visits_out_of_scope "
+                       "from census_summary").fetchone() == (2, 1, 1)
+    written = write_census(con, tmp_path / "out", DAY.date(), password=None)
+    book = next(p for p in written if ADA["npi"] in p.name)
+    sheet = openpyxl.load_workbook(book, read_only=True)["Movements"]
+    events = {(r[0], r[2]) for r in sheet.iter_rows(values_only=True)}
+    assert {("BACK", "Discharge cancelled"), ("TO_INPATIENT", "Changed to inpatient"),
+            ("TRANSFER_UNDONE", "Transfer cancelled"), ("READMITTED", "Admit or visit "
+            "cancelled")} <= events
+
+
 # -- times and structured fields as the feeds send them ------------------------------------
 
 def test_hl7_times_with_and_without_offsets_mean_the_same_instant(tmp_path):

@@ -170,7 +170,7 @@ def test_hl7_adt_with_mllp_framing():
     rec = read_input_file(FIXTURES / "adt_mllp.hl7")
     assert rec.format == "hl7-v2-adt"
     rows = rec.result.rows["adt_events"]
-    assert [r["event_type"] for r in rows] == ["A04", "A01", "A02", "A05", "A03"]
+    assert [r["event_type"] for r in rows] == ["A04", "A01", "A02", "A31", "A03"]
     ed, admit, transfer = rows[:3]
     assert ed["message_control_id"] == "MSG0001" and ed["patient_class"] == "E"
     assert ed["fin"] == "FIN9001" and ed["mrn"] == "MRN1001"

@@ -285,7 +285,19 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
     store, folder = _store_and_folder(tmp_path)
     feed = (_adt_message("M1", "A01", "F100", "20261001080000")  # discharged 2026-10-20
             + _adt_message("M2", "A03", "F100", "20261020080000")
-            + _adt_message("M3", "A01", "F200", "20261028080000"))  # still in
+            + _adt_message("M3", "A01", "F200", "20261028080000")  # still in
+            # discharged on 10-10, the discharge cancelled the next day: still in
+            + _adt_message("M4", "A01", "F300", "20261001080000")
+            + _adt_message("M5", "A03", "F300", "20261010080000")
+            + _adt_message("M6", "A13", "F300", "20261011080000")
+            # the admission cancelled on 10-02: no visit since
+            + _adt_message("M7", "A01", "F400", "20261001080000")
+            + _adt_message("M8", "A11", "F400", "20261002080000")
+            # a cancelled discharge, then discharged again on 10-12
+            + _adt_message("M9", "A01", "F500", "20261001080000")
+            + _adt_message("M10", "A03", "F500", "20261005080000")
+            + _adt_message("M11", "A13", "F500", "20261006080000")
+            + _adt_message("M12", "A03", "F500", "20261012080000"))
     (folder / "adt").mkdir()
     (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
     _write_csv(folder / "access_logs" / "log.csv", ACCESS_LOG_HEADER,
@@ -298,7 +310,8 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
     config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
     con, _ = _build(folder, SAMPLE_AS_OF, store, config=config)
     with duckdb.connect(str(store), read_only=True) as s:
-        assert s.execute("select distinct fin from rows_adt_events").fetchall() == [("F200",)]
+        assert s.execute("select distinct fin from rows_adt_events order by fin"
+                         ).fetchall() == [("F200",), ("F300",)]
         assert s.execute("select \"user\", occurred_at::date::varchar from "
                          "rows_sign_in_events order by all").fetchall() == [
             ("newuser", "2026-10-29"), ("newuser", "2026-10-30"), ("olduser", "2025-07-01")]
@@ -311,7 +324,7 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
     # the same feed dropped in again is known by its SHA-256: the visit does not come back
     _build(folder, SAMPLE_AS_OF, store, config=config)
     with duckdb.connect(str(store), read_only=True) as s:
-        assert s.execute("select count(distinct fin) from rows_adt_events").fetchone() == (1,)
+        assert s.execute("select count(distinct fin) from rows_adt_events").fetchone() == (2,)
 
 
 @pytest.mark.parametrize("run, parsed, left", [

@@ -47,6 +47,7 @@ from ccreview.core.patient_data import (  # noqa: F401 - PATIENT_TABLES: re-expo
     patient_data_path,
     table_home,
 )
+from ccreview.core.vocabulary import ADT_EVENTS
 
 HERE = Path(__file__).parent
 LAYERS = ("staging", "intermediate", "marts", "findings")
@@ -204,6 +205,10 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
         con.execute(f"create or replace table {table} (domain varchar)")
         if values:
             con.executemany(f"insert into {table} values (?)", [[v] for v in values])
+    con.execute("create or replace table adt_event_types (event_type varchar, "
+                "event_name varchar, visit_effect varchar)")
+    con.executemany("insert into adt_event_types values (?, ?, ?)",
+                    [[code, name, effect] for code, (name, effect) in ADT_EVENTS.items()])
 
 
 # What the models comparing this run with earlier ones read from the run history, all from

@@ -43,7 +43,7 @@ class Retention:
     """How long the evidence store keeps events. Sign-in and application access events:
     `event_days` back from the review date (each account's latest successful event is kept
     longer: it is the dormancy evidence). ADT messages (PHI): while the visit is open and
-    `adt_days_after_discharge` days after its discharge, no longer."""
+    `adt_days_after_discharge` days after its discharge or cancellation, no longer."""
     event_days: int = 400
     adt_days_after_discharge: int = 7
 

@@ -44,6 +44,29 @@ SUITE_LABELS = {"enrollment_submissions": "Enrollment submissions",
                 "adt_events": "ADT messages"}
 
 
+# The HL7 v2 ADT events the census reads: their name on a census's Movements sheet, and
+# what each says about the visit (int_adt_visits: the latest event that says something
+# decides; the store keeps a visit until 7 days after it was discharged or cancelled).
+# "in": the patient is in the hospital (admitted, registered, back after a cancelled
+# discharge); None: says nothing about it (a transfer, an update, a cancelled transfer).
+# Other events (A17 bed swap, A28/A31 person updates, merges) are quarantined as not used.
+ADT_EVENTS: dict[str, tuple[str, str | None]] = {
+    "A01": ("Admit", "in"),
+    "A02": ("Transfer", None),
+    "A03": ("Discharge", "discharged"),
+    "A04": ("Registration", "in"),
+    "A05": ("Pre-admit", "pre-admitted"),
+    "A06": ("Changed to inpatient", "in"),
+    "A07": ("Changed to outpatient", "in"),
+    "A08": ("Update", None),
+    "A11": ("Admit or visit cancelled", "cancelled"),
+    "A12": ("Transfer cancelled", None),
+    "A13": ("Discharge cancelled", "in"),
+}
+# the visit is over: the store keeps its messages for `adt_days_after_discharge` more days
+ADT_CLOSED = ("discharged", "cancelled")
+
+
 # where `ccreview pull` keeps its cursors and pages in progress, inside the input folder;
 # the readers list it as ccreview's own, not as an input
 PULL_STATE_FOLDER = ".ccreview-pull"

@@ -2,10 +2,12 @@
 
 **HL7 v2** (parsed with the `hl7` library): one or more messages per file, segments ending
 in `\\r` (`\\n` and `\\r\\n` are accepted too), optionally MLLP-framed (`0x0B` ... `0x1C 0x0D`).
-Events A01 (admit), A02 (transfer), A03 (discharge), A04 (registration, e.g. ED) and A08
-(update). Fields read: MSH-4 sending facility, MSH-7 message time, MSH-9 event, MSH-10
-control id; EVN-2 recorded time; PID-3 MRN, PID-5 name, PID-7 birth date, PID-13 phone
-(an XTN: its formatted number, else area code and local number from components 6 and 7),
+The events of `ccreview.core.vocabulary.ADT_EVENTS`: A01 admit, A02 transfer, A03
+discharge, A04 registration (e.g. ED), A05 pre-admit, A06/A07 changed to
+inpatient/outpatient, A08 update, A11/A12/A13 admit or visit, transfer, discharge
+cancelled. Fields read: MSH-4 sending facility, MSH-7 message time, MSH-9 event, MSH-10
+control id; EVN-2 recorded time; PID-3 MRN, PID-5 name, PID-7 birth date, PID-13 phone (an
+XTN: its formatted number, else area code and local number from components 6 and 7),
 PID-18 account number (FIN); PD1-4 primary care provider (id = NPI, name); PV1-2 patient
 class, PV1-3 location (unit^room^bed^facility), PV1-7 attending, PV1-19 visit number,
 PV1-44 admit and PV1-45 discharge times; PV2-3 admit reason (chief complaint).
@@ -37,7 +39,6 @@ from ccreview.contracts.readers.base import ReadResult, csv_records, parse_datet
 FORMAT_HL7 = "hl7-v2-adt"
 FORMAT_CSV = "adt-csv-extract"
 TABLE = "adt_events"
-EVENTS = ("A01", "A02", "A03", "A04", "A08")
 CSV_HEADERS = {"message_control_id", "event_type", "fin"}
 _MLLP = re.compile(r"[\x0b\x1c]")
 COLUMNS = ("message_control_id", "event_type", "message_at", "recorded_at", "sending_facility",

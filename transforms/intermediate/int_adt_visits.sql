@@ -1,11 +1,15 @@
 -- grain: one row per visit (FIN): its state as of the run from its events in event-time
 -- order (not arrival order), up to the end of the as-of date. PHI.
+-- Whether the patient is in the hospital is what the latest event that says so says
+-- (adt_event_types.visit_effect): admitted, registered, changed to inpatient or outpatient,
+-- or a discharge cancelled (A13) is in; a discharge (A03) takes the visit off the census, a
+-- cancelled admission or visit (A11) too, and a pre-admit (A05) is not there yet. A visit
+-- seen only through transfers and updates (the feed began during the stay) is in.
 -- Scope is the visit's patient class (PV1-2, the latest event that states one), whatever the
 -- message type: inpatient (I) and obstetrics (B) are admitted, emergency (E) is in the ED;
 -- outpatient, pre-admit and recurring visits (O, P, R; an A04 is often a clinic visit) never
--- reach a census (minimum necessary). A discharge (A03) takes the visit off the census;
--- transfers (A02) and updates (A08) move the patient, change the class or the primary care
--- provider.
+-- reach a census (minimum necessary). Transfers (A02, cancelled: A12) and updates (A08)
+-- move the patient, change the class or the primary care provider.
 -- key: fin
 with events as (
     select e.*
@@ -41,16 +45,33 @@ patient_class as (
     qualify row_number() over (partition by fin order by recency) = 1
 ),
 
+presence as (
+    -- what the latest event that says whether the patient is in the hospital says
+    select o.fin, t.visit_effect as presence
+    from ordered as o
+    inner join adt_event_types as t using (event_type)
+    where t.visit_effect is not null
+    qualify row_number() over (partition by o.fin order by o.recency) = 1
+),
+
 flags as (
     select
         fin,
-        bool_or(event_type = 'A03') as discharged,
-        bool_or(event_type = 'A01') as admitted,
-        bool_or(event_type = 'A04') as registered,
+        -- the visit's start was seen: an admission, registration or pre-admit
+        bool_or(event_type in ('A01', 'A04', 'A05', 'A06', 'A07')) as start_seen,
         min(event_at) as first_event_at,
         count(*) as events,
     from events
     group by fin
+),
+
+visits as (
+    select
+        f.*,
+        coalesce(s.presence, 'in') as presence,
+        coalesce(s.presence = 'discharged', false) as discharged,
+    from flags as f
+    left join presence as s using (fin)
 )
 
 select
@@ -71,18 +92,16 @@ select
     l.facility,
     coalesce(l.admit_at, f.first_event_at) as admit_at,
     f.discharged,
-    f.admitted,
-    f.registered,
-    not f.discharged and coalesce(c.visit_class in ('I', 'B', 'E'), false) as on_census,
+    f.presence = 'in' and coalesce(c.visit_class in ('I', 'B', 'E'), false) as on_census,
     case
-        when f.discharged and not (f.admitted or f.registered) then 'discharge without admit'
-        when f.discharged then 'discharged'
+        when f.discharged and not f.start_seen then 'discharge without admit'
+        when f.presence <> 'in' then f.presence
         when c.visit_class in ('I', 'B') then 'admitted'
         when c.visit_class = 'E' then 'ED'
         else 'out of census scope'
     end as visit_state,
     f.events,
 from latest as l
-inner join flags as f using (fin)
+inner join visits as f using (fin)
 left join pcp as p using (fin)
 left join patient_class as c using (fin)

@@ -10,6 +10,9 @@ select
         as discharges_without_admit,
     (select count(*) from int_adt_visits where visit_state = 'out of census scope')
         as visits_out_of_scope,
+    (select count(*) from int_adt_visits where visit_state = 'cancelled') as visits_cancelled,
+    (select count(*) from int_adt_visits where visit_state = 'pre-admitted')
+        as visits_pre_admitted,
     (select count(*) from int_adt_visits as v where v.on_census and not exists (
         select 1 from r2w_distribution as d
         where d.provider_npi = v.pcp_npi and d.physician_census and d.distributed
