@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import errno
 import gc
+import json
 import logging
 import os
 import shutil
@@ -306,17 +307,21 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
     config = load_config(args.config)
     # the arguments are sound: the temporary Prefect server starts now, while the checks
     # below and the flow's modules load (their imports take a third of a second before
-    # the first input is looked at); a check that fails stops it on the way out
+    # the first input is looked at); a check that fails stops it
     prefect_runtime.start_server_early()
-    kinds = require_inputs(args.input, run, config.application_lists)
-    # what the folder lacks, from the evidence store: refused here, before the flow (and
-    # its failure hooks) starts or the output folder is made
-    store = None if args.no_store else args.store or args.out / STORE
-    require_stored(run, args.input, kinds, store, args.as_of, certain=False)
-    if run == "review":
-        from ccreview.core.history import refuse_silent_replacement
+    try:
+        kinds = require_inputs(args.input, run, config.application_lists)
+        # what the folder lacks, from the evidence store: refused here, before the flow (and
+        # its failure hooks) starts or the output folder is made
+        store = None if args.no_store else args.store or args.out / STORE
+        require_stored(run, args.input, kinds, store, args.as_of, certain=False)
+        if run == "review":
+            from ccreview.core.history import refuse_silent_replacement
 
-        refuse_silent_replacement(args.out, args.as_of, args.replace)
+            refuse_silent_replacement(args.out, args.as_of, args.replace)
+    except BaseException:
+        prefect_runtime.stop_server_early()
+        raise
     # the Data Docs builder imports Great Expectations while the run starts
     from ccreview.contracts.expectations import start_builder_early
 
@@ -351,6 +356,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     dq = result["data_quality"]
     print(f"Data quality: {dq['expectations']} expectations, {dq['not_met']} not met "
           f"(Data Docs: {args.out / 'data_quality' / 'index.html'})")
+    _print_census_feed(args.out)
     _print_patient_data(result)
     problems = sum(ing.get(f"files_{s}", 0) for s in ("unreadable", "unrecognised", "skipped"))
     if problems:
@@ -361,6 +367,24 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def _store(args: argparse.Namespace) -> str | None:
     return str(args.store.resolve()) if args.store else None
+
+
+def _print_census_feed(out: Path) -> None:
+    """How the run's census used the ADT feed (`census_feed` in run_manifest.json: counts
+    only), so that the R2W team sees a feed that stopped or visits left off."""
+    try:
+        feed = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))[
+            "census_feed"]
+    except (OSError, ValueError, KeyError):
+        return
+    off = ", ".join(f"{feed[k]} {what}" for k, what in (
+        ("visits_out_of_scope", "out of census scope"), ("visits_cancelled", "cancelled"),
+        ("visits_pre_admitted", "pre-admitted"),
+        ("discharges_without_admit", "discharged with no admission seen")) if feed[k])
+    print(f"ADT feed: {feed['messages']} messages ({feed['duplicate_messages']} sent "
+          f"twice), {feed['visits']} visits: {feed['on_census']} in the hospital in census "
+          f"scope, {feed['on_census_pcp_not_subscribed']} of them with a primary care "
+          f"physician who receives no census{f'; not listed: {off}' if off else ''}")
 
 
 def _print_patient_data(result: dict) -> None:
@@ -416,6 +440,7 @@ def cmd_census(args: argparse.Namespace) -> int:
                            args.task_runner, args.workers, args.accept_shrink,
                            args.keep_patient_data, _store(args), args.no_store, args.force)
     _print_outputs(result, args.out)
+    _print_census_feed(args.out)
     _print_patient_data(result)
     return EXIT_OK
 

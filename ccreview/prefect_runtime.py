@@ -186,6 +186,16 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def stop_server_early() -> None:
+    """Stop the server `start_server_early` started (a check after it refused the run),
+    releasing the start lock now rather than when the process ends: a process that calls
+    the command line again (a test, a script) would otherwise wait on its own lock."""
+    global _early
+    server, _early = _early, None
+    if server is not None:
+        server.stop()
+
+
 @contextlib.contextmanager
 def prefect_api() -> Iterator[str]:
     """The API this run talks to: `PREFECT_API_URL` when set (checked first), else a

@@ -53,7 +53,8 @@ MOVEMENT_HEADERS = ["FIN", "Last name", "Event", "When", "Facility", "Unit", "Ro
 PASSWORD_VARIABLE = "CCREVIEW_CENSUS_PASSWORD"
 # the warehouse models each report reads: a census run builds these and what they need
 DISTRIBUTION_MODELS = ("r2w_distribution", "int_r2w_recipients")
-CENSUS_MODELS = ("census_providers", "census_patients", "census_movements")
+CENSUS_MODELS = ("census_providers", "census_patients", "census_movements",
+                 "census_summary")
 MANIFEST_COLUMNS = ["file", "request_number", "provider_name", "provider_email",
                     "provider_npi", "recipients", "patients", "encrypted"]
 

@@ -71,11 +71,17 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
         "select count(*), count(*) filter (where not success) from data_quality_results"
     ).fetchall()[0] if has_table(con, "data_quality_results") else (0, 0)
     base = path.parent
+    # how the ADT feed was used (counts only) when the run wrote censuses
+    feed = con.execute("select * from census_summary") if has_table(
+        con, "census_summary") else None
+    feed = None if feed is None else {d[0]: int(v) for d, v in
+                                      zip(feed.description, feed.fetchone(), strict=True)}
     manifest = {
         "as_of": as_of, "input_dir": input_dir, "inputs": inputs, "settings": settings,
         **({} if counts is None else
            {"findings_by_rule": {k: int(v) for k, v in counts.items()}}),
         "data_quality": {"expectations": int(quality[0]), "not_met": int(quality[1])},
+        **({} if feed is None else {"census_feed": feed}),
         "versions": versions(),
         "outputs": [{"path": p.relative_to(base).as_posix() if p.is_relative_to(base)
                      else p.name, "size_bytes": p.stat().st_size, "sha256": file_sha256(p)}

@@ -105,6 +105,26 @@ def test_bad_application_list_layout_is_a_usage_error(capsys, tmp_path, toml, na
     assert code == 2 and names in err
 
 
+def test_a_refused_run_stops_the_server_it_started(capsys, tmp_path, monkeypatch):
+    """The temporary server starts once the arguments are sound; a check after that (no
+    inputs here) refuses the run and stops it at once, releasing its start lock: a process
+    that runs the command line again (a script, a test) would otherwise wait on it."""
+    import fcntl
+
+    from ccreview import prefect_runtime
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "home" / "profiles.toml"))
+    (tmp_path / "in").mkdir()
+    code, _, err = _run(capsys, "review", "--input", str(tmp_path / "in"), "--out",
+                        str(tmp_path / "out"))
+    assert code == 2 and "found no enrollment submissions" in err
+    assert prefect_runtime._early is None
+    with open(tmp_path / "home" / ".ccreview-server-start.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: raises when held
+
+
 def test_the_command_skips_the_last_sweep_but_keeps_status_and_exit_handlers(tmp_path):
     """`ccreview` (the console script, `run`) freezes the objects before the process ends,
     so that the interpreter does not sweep them one by one; the status is `main`'s and

@@ -331,7 +331,17 @@ def test_the_census_builds_only_what_its_workbooks_read(review_run, tmp_path, mo
     assert {"census_providers", "r2w_distribution", "int_r2w_recipients"} <= tables
     assert not {t for t in tables if t.startswith("rule_")}
     assert not {"findings", "findings_all", "finding_exceptions", "dormant_accounts"} & tables
-    assert "findings_by_rule" not in json.loads((out / "run_manifest.json").read_text())
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert "findings_by_rule" not in manifest
+    # how the feed was used, counts only: recorded and said, the same as the review's
+    with duckdb.connect(str(reviewed / "warehouse.duckdb"), read_only=True) as con:
+        cur = con.execute("select * from census_summary")
+        feed = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    assert manifest["census_feed"] == feed
+    assert feed["messages"] > feed["duplicate_messages"] > 0 and feed["on_census"] > 0
+    assert (f"ADT feed: {feed['messages']} messages ({feed['duplicate_messages']} sent "
+            f"twice), {feed['visits']} visits: {feed['on_census']} in the hospital in census "
+            f"scope, {feed['on_census_pcp_not_subscribed']} of them") in printed.getvalue()
 
 
 def test_the_dormant_lists_on_their_own_are_the_review_s(review_run, tmp_path):
