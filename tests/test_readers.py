@@ -429,6 +429,36 @@ _EDGE_HL7 = "\r".join([
 ])
 
 
+@pytest.mark.parametrize(("pd1_4", "npi", "name"), [
+    # one identifier: as it is, whatever it is
+    ("1234567893^WELBY^MARCUS", "1234567893", "MARCUS WELBY"),
+    # the hospital's own number first, then the NPI by its assigning authority (XCN-9)
+    ("4417^WELBY^MARCUS^^^^^^DOCNBR~1234567893^WELBY^MARCUS^^^^^^NPI", "1234567893",
+     "MARCUS WELBY"),
+    # by its identifier type code (XCN-13)
+    ("4417^WELBY^MARCUS^^^^^^CERNER^^^^PRSNL~1234567893^WELBY^MARCUS^^^^^^CMS^^^^NPI",
+     "1234567893", "MARCUS WELBY"),
+    # unlabelled: the repetition that holds a valid NPI
+    ("4417^WELBY^MARCUS~1234567893^WELBY^MARCUS", "1234567893", "MARCUS WELBY"),
+    # nothing looks like an NPI: the first, for the census to find no provider by it
+    ("4417^WELBY^MARCUS~5512^WELBY^M", "4417", "MARCUS WELBY"),
+])
+@pytest.mark.parametrize("fast", [True, False])  # the fast split, and python-hl7's parse
+def test_the_primary_care_provider_s_npi_among_repeated_identifiers(monkeypatch, pd1_4, npi,
+                                                                    name, fast):
+    """PD1-4 repeated once per identifier the provider has, as Cerner feeds send it: the
+    census matches providers by NPI, so the NPI repetition is read, not the first."""
+    from ccreview.contracts.readers import adt_hl7
+
+    if not fast:
+        monkeypatch.setattr(adt_hl7._Split, "of", staticmethod(lambda body: None))
+    text = "\r".join(["MSH|^~\\&|ADT|VRMC|R2W|CC|20261031080000+0000||ADT^A01|P1|P|2.5.1",
+                      "PID|1||MRN1||DOE^JANE||19600101|F||||||||||FIN1", f"PD1||||{pd1_4}",
+                      "PV1|1|I|4W"])
+    row = adt_hl7.read_hl7(text, dt.UTC).rows["adt_events"][0]
+    assert (row["pcp_npi"], row["pcp_name"]) == (npi, name)
+
+
 @pytest.mark.parametrize("source", ["edge", "fixtures", "sample", "hostile"])
 def test_the_fast_hl7_reading_equals_python_hl7s(monkeypatch, source):
     """Every message the fast path takes gives the same row and the same issues as

@@ -8,7 +8,8 @@ inpatient/outpatient, A08 update, A11/A12/A13 admit or visit, transfer, discharg
 cancelled. Fields read: MSH-4 sending facility, MSH-7 message time, MSH-9 event, MSH-10
 control id; EVN-2 recorded time; PID-3 MRN, PID-5 name, PID-7 birth date, PID-13 phone (an
 XTN: its formatted number, else area code and local number from components 6 and 7),
-PID-18 account number (FIN); PD1-4 primary care provider (id = NPI, name); PV1-2 patient
+PID-18 account number (FIN); PD1-4 primary care provider (NPI and name; of several
+repetitions, the one labelled NPI, else the first holding a valid NPI); PV1-2 patient
 class, PV1-3 location (unit^room^bed^facility), PV1-7 attending, PV1-19 visit number,
 PV1-44 admit and PV1-45 discharge times; PV2-3 admit reason (chief complaint).
 `source_line` is the number of the message's MSH segment in the file (empty lines and
@@ -35,6 +36,7 @@ from functools import partial
 import hl7
 
 from ccreview.contracts.readers.base import ReadResult, csv_records, parse_datetime, to_utc
+from ccreview.core.identifiers import is_valid_npi
 
 FORMAT_HL7 = "hl7-v2-adt"
 FORMAT_CSV = "adt-csv-extract"
@@ -166,6 +168,31 @@ def _phone(msg: _Split | _Parsed) -> str | None:
     return " ".join(p for p in (area, local) if p)
 
 
+# PD1-4 repetitions read at most (a feed sends one per identifier the provider has)
+_PCP_REPETITIONS = 10
+
+
+def _pcp(msg: _Split | _Parsed) -> tuple[str | None, str | None, str | None]:
+    """PD1-4, the primary care provider (an XCN): (NPI, given name, family name). A feed
+    may repeat the field once per identifier (`4417^SMITH^JO^^^^^^DOCNBR~1234567893^SMITH^
+    JO^^^^^^NPI`): the repetition whose assigning authority (component 9) or identifier type
+    (13) says NPI, else the first whose identifier is a valid NPI, else the first."""
+    if msg.get("PD1", 4, 1, 2) is None and msg.get("PD1", 4, 2, 2) is None:  # one
+        return msg.get("PD1", 4, 1), msg.get("PD1", 4, 3), msg.get("PD1", 4, 2)
+    reps = []
+    for rep in range(1, _PCP_REPETITIONS + 1):
+        ident, family, given = (msg.get("PD1", 4, c, rep) for c in (1, 2, 3))
+        if ident is None and family is None and given is None:
+            break
+        labels = {(msg.get("PD1", 4, c, rep) or "").upper() for c in (9, 13)}
+        reps.append((ident, given, family, "NPI" in labels))
+    if not reps:
+        return None, None, None
+    chosen = (next((r for r in reps if r[3]), None)
+              or next((r for r in reps if is_valid_npi(r[0])), None) or reps[0])
+    return chosen[:3]
+
+
 def read_hl7(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
     """`tz`: the feed's time zone for timestamps without an offset (None: UTC)."""
     result = ReadResult(FORMAT_HL7)
@@ -178,7 +205,7 @@ def read_hl7(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
             result.reject(TABLE, idx, "(message)", "hl7_syntax", "not a parseable HL7 message")
             continue
         family, given = msg.get("PID", 5, 1), msg.get("PID", 5, 2)
-        pcp_family, pcp_given = msg.get("PD1", 4, 2), msg.get("PD1", 4, 3)
+        pcp_npi, pcp_given, pcp_family = _pcp(msg)
         raw = {
             "message_control_id": msg.get("MSH", 10),
             "event_type": msg.get("MSH", 9, 2) or msg.get("EVN", 1),
@@ -191,7 +218,7 @@ def read_hl7(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
             "birth_date": msg.get("PID", 7),
             "patient_phone": _phone(msg),
             "fin": msg.get("PID", 18) or msg.get("PV1", 19),
-            "pcp_npi": msg.get("PD1", 4, 1),
+            "pcp_npi": pcp_npi,
             "pcp_name": " ".join(p for p in (pcp_given, pcp_family) if p) or None,
             "patient_class": msg.get("PV1", 2),
             "unit": msg.get("PV1", 3, 1),
