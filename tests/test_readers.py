@@ -429,6 +429,28 @@ _EDGE_HL7 = "\r".join([
 ])
 
 
+@pytest.mark.parametrize(("pid3", "mrn"), [
+    ("MRN1", "MRN1"),
+    ("MRN1^^^VRMC^MR", "MRN1"),
+    ("MRN1~MRN1B", "MRN1"),  # unlabelled: the first
+    # the community MRN first, the hospital's by its type code (CX-5)
+    ("C77^^^HIE^CMRN~MRN1^^^VRMC^MR", "MRN1"),
+    # a social security number is never the MRN, first or alone
+    ("123-45-6789^^^SSA^SS~MRN1^^^VRMC^MRN", "MRN1"),
+    ("123456789^^^SSA^SS~C77^^^HIE^CMRN", "C77"),
+    ("123456789^^^SSA^SS", None),
+])
+@pytest.mark.parametrize("fast", [True, False])  # the fast split, and python-hl7's parse
+def test_the_mrn_among_the_patient_s_identifiers(monkeypatch, pid3, mrn, fast):
+    from ccreview.contracts.readers import adt_hl7
+
+    if not fast:
+        monkeypatch.setattr(adt_hl7._Split, "of", staticmethod(lambda body: None))
+    text = "\r".join(["MSH|^~\\&|ADT|VRMC|R2W|CC|20261031080000+0000||ADT^A01|P1|P|2.5.1",
+                      f"PID|1||{pid3}||DOE^JANE||19600101|F||||||||||FIN1", "PV1|1|I|4W"])
+    assert adt_hl7.read_hl7(text, dt.UTC).rows["adt_events"][0]["mrn"] == mrn
+
+
 @pytest.mark.parametrize(("pd1_4", "npi", "name"), [
     # one identifier: as it is, whatever it is
     ("1234567893^WELBY^MARCUS", "1234567893", "MARCUS WELBY"),

@@ -6,9 +6,10 @@ The events of `ccreview.core.vocabulary.ADT_EVENTS`: A01 admit, A02 transfer, A0
 discharge, A04 registration (e.g. ED), A05 pre-admit, A06/A07 changed to
 inpatient/outpatient, A08 update, A11/A12/A13 admit or visit, transfer, discharge
 cancelled. Fields read: MSH-4 sending facility, MSH-7 message time, MSH-9 event, MSH-10
-control id; EVN-2 recorded time; PID-3 MRN, PID-5 name, PID-7 birth date, PID-13 phone (an
-XTN: its formatted number, else area code and local number from components 6 and 7),
-PID-18 account number (FIN); PD1-4 primary care provider (NPI and name; of several
+control id; EVN-2 recorded time; PID-3 MRN (of several identifiers, the one of type MR,
+else the first that is not a social security number), PID-5 name, PID-7 birth date, PID-13
+phone (an XTN: its formatted number, else area code and local number from components 6 and
+7), PID-18 account number (FIN); PD1-4 primary care provider (NPI and name; of several
 repetitions, the one labelled NPI, else the first holding a valid NPI); PV1-2 patient
 class, PV1-3 location (unit^room^bed^facility), PV1-7 attending, PV1-19 visit number,
 PV1-44 admit and PV1-45 discharge times; PV2-3 admit reason (chief complaint).
@@ -168,8 +169,8 @@ def _phone(msg: _Split | _Parsed) -> str | None:
     return " ".join(p for p in (area, local) if p)
 
 
-# PD1-4 repetitions read at most (a feed sends one per identifier the provider has)
-_PCP_REPETITIONS = 10
+# repetitions of PD1-4 or PID-3 read at most (a feed sends one per identifier)
+_REPETITIONS = 10
 
 
 def _pcp(msg: _Split | _Parsed) -> tuple[str | None, str | None, str | None]:
@@ -180,7 +181,7 @@ def _pcp(msg: _Split | _Parsed) -> tuple[str | None, str | None, str | None]:
     if msg.get("PD1", 4, 1, 2) is None and msg.get("PD1", 4, 2, 2) is None:  # one
         return msg.get("PD1", 4, 1), msg.get("PD1", 4, 3), msg.get("PD1", 4, 2)
     reps = []
-    for rep in range(1, _PCP_REPETITIONS + 1):
+    for rep in range(1, _REPETITIONS + 1):
         ident, family, given = (msg.get("PD1", 4, c, rep) for c in (1, 2, 3))
         if ident is None and family is None and given is None:
             break
@@ -191,6 +192,28 @@ def _pcp(msg: _Split | _Parsed) -> tuple[str | None, str | None, str | None]:
     chosen = (next((r for r in reps if r[3]), None)
               or next((r for r in reps if is_valid_npi(r[0])), None) or reps[0])
     return chosen[:3]
+
+
+# identifier type codes (CX-5) of a medical record number, and of a social security number
+_MRN_TYPES = frozenset({"MR", "MRN"})
+_SSN_TYPES = frozenset({"SS", "SSN"})
+
+
+def _mrn(msg: _Split | _Parsed) -> str | None:
+    """PID-3, the patient's identifiers (CX, repeated): the one whose type (component 5)
+    is MR, else the first that is not a social security number (never sent on to a
+    census: minimum necessary)."""
+    if msg.get("PID", 3, 1, 2) is None and msg.get("PID", 3, 5, 2) is None:  # one
+        return None if (msg.get("PID", 3, 5) or "").upper() in _SSN_TYPES \
+            else msg.get("PID", 3)
+    ids = []
+    for rep in range(1, _REPETITIONS + 1):
+        ident, kind = msg.get("PID", 3, 1, rep), (msg.get("PID", 3, 5, rep) or "").upper()
+        if ident is None and not kind:
+            break
+        ids.append((ident, kind))
+    return (next((i for i, k in ids if k in _MRN_TYPES and i), None)
+            or next((i for i, k in ids if k not in _SSN_TYPES and i), None))
 
 
 def read_hl7(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
@@ -212,7 +235,7 @@ def read_hl7(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
             "message_at": msg.get("MSH", 7),
             "recorded_at": msg.get("EVN", 2),
             "sending_facility": msg.get("MSH", 4),
-            "mrn": msg.get("PID", 3),
+            "mrn": _mrn(msg),
             "patient_family_name": family,
             "patient_given_name": given,
             "birth_date": msg.get("PID", 7),
