@@ -46,12 +46,14 @@ def render() -> str:
         out += [f"### `{formats}`", "", inspect.cleandoc(module.__doc__ or ""), ""]
     out += ["## Canonical tables", "",
             "Every row carries `source_file` and `source_line` (physical line of a CSV, "
-            "1-based record of a JSON file). A row failing any rule below is quarantined.", ""]
+            "1-based record of a JSON file). A row failing any rule below is quarantined, "
+            "except a warning's, which keeps it.", ""]
     for c in CONTRACTS.values():
         out += [f"### `{c.table}`", "", f"Grain: {c.grain}.", "",
                 "| column | type | required | meaning | rules |", "|---|---|---|---|---|"]
         for col in c.columns:
-            rules = ", ".join(f"`{ch.name}`" for ch in col.checks)
+            rules = ", ".join(f"`{ch.name}`" + (" (warning: kept)" if col.warns else "")
+                              for ch in col.checks)
             out.append(f"| `{col.name}` | {col.type} | {'yes' if col.required else ''} | "
                        f"{col.meaning} | {rules} |")
         if c.row_checks:

@@ -274,7 +274,7 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
         failures = (_required_failures(con, contract) if df is None
                     else _contract_failures(contract.schema, df))
         warned = (_contract_failures(contract.warning_schema, df)
-                  if contract.warning_checks and df is not None else None)
+                  if contract.has_warnings and df is not None else None)
         if reuse and df is not None:
             failures, warned = _with_stored_verdicts(con, t, failures, warned)
         if warned is not None:

@@ -34,6 +34,9 @@ class Column:
     meaning: str
     required: bool = False
     checks: tuple[pa.Check, ...] = ()
+    # its checks are reported but keep the row (the value is left out in staging): a
+    # mistyped phone number must not take a person or a group out of the review
+    warns: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,13 +54,19 @@ class Contract:
     warning_checks: tuple[pa.Check, ...] = field(default=())
 
     @property
+    def has_warnings(self) -> bool:
+        return bool(self.warning_checks) or any(c.warns for c in self.columns)
+
+    @property
     def warning_schema(self) -> pa.DataFrameSchema:
-        return pa.DataFrameSchema(checks=list(self.warning_checks), strict=False)
+        cols = {c.name: pa.Column(None, checks=list(c.checks), nullable=True, required=False)
+                for c in self.columns if c.warns}
+        return pa.DataFrameSchema(cols, checks=list(self.warning_checks), strict=False)
 
     @property
     def schema(self) -> pa.DataFrameSchema:
-        cols = {c.name: pa.Column(None, checks=list(c.checks), nullable=not c.required,
-                                  required=False)
+        cols = {c.name: pa.Column(None, checks=[] if c.warns else list(c.checks),
+                                  nullable=not c.required, required=False)
                 for c in self.columns}
         return pa.DataFrameSchema(cols, checks=list(self.row_checks), strict=False)
 
@@ -92,7 +101,8 @@ REASONS = {
     "not_nullable": "a required value is missing",
     "request_number_pattern": "not a request number (CS followed by 7 digits)",
     "email_syntax": "not an email address",
-    "phone_nanp": "not a ten-digit North American phone number",
+    "phone_nanp": "not a ten-digit North American phone number (kept: the number is left "
+                  "out, the person or group stays in the review)",
     "staff_type": "not a staff type of the form (Sponsoring Physician, Group Administrator, "
                   "Provider, Staff)",
     "request_type": "not a known kind of submission",
@@ -152,7 +162,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
                    "registration", True, (_request_number(),)),
             Column("submitted_at", "timestamp", "when it was submitted (UTC)", True),
             Column("group_name", "varchar", "practice name (registrations)"),
-            Column("practice_fax", "varchar", "practice fax number", False, (_phone(),)),
+            Column("practice_fax", "varchar", "practice fax number", False, (_phone(),),
+                   warns=True),
             Column("corporate_rep_answer", "varchar", "YES/NO: is there a Corporate Officer or "
                    "Legal Representative"),
             Column("corporate_rep_name", "varchar", "their full name"),
@@ -179,7 +190,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("no_middle_initial", "boolean", "the No M.I. box"),
             Column("last_name", "varchar", "last name"),
             Column("email", "varchar", "email as entered", True, (_email(),)),
-            Column("phone", "varchar", "phone as entered", False, (_phone(),)),
+            Column("phone", "varchar", "phone as entered (an extension written after the "
+                   "number is read as the extension)", False, (_phone(),), warns=True),
             Column("phone_extension", "varchar", "phone extension"),
             Column("staff_type", "varchar", "staff type", False,
                    (_one_of(STAFF_TYPES, "staff_type"),)),

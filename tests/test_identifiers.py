@@ -15,6 +15,7 @@ from ccreview.core.identifiers import (
     is_valid_npi,
     normalize_phone,
     npi_check_digit,
+    split_phone,
 )
 
 nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
@@ -71,6 +72,39 @@ def test_phone_normalisation_is_none_or_ten_digits(value):
 
 def test_the_guides_nine_digit_typo_is_not_a_phone_number():
     assert normalize_phone("999-999-999") is None
+
+
+@given(area, exchange, line, st.integers(1, 99999).map(str))
+def test_an_extension_written_after_the_number_is_the_extension(a, e, n, ext):
+    for written in (f"{a}-{e}-{n} x{ext}", f"({a}) {e}-{n} ext. {ext}",
+                    f"{a}.{e}.{n}, Extension {ext}", f"{a}{e}{n}#{ext}", f"{a}-{e}-{n}X{ext}"):
+        assert normalize_phone(written) == f"{a}-{e}-{n}"
+        assert split_phone(written)[1] == ext
+
+
+_PHONE_TEXT = st.one_of(
+    st.text(max_size=24),
+    st.text(alphabet="0123456789 ()-.+xXet#,;", max_size=24),
+    st.builds(lambda a, e, n, tail: f"{a}-{e}-{n}{tail}", area, exchange, line,
+              st.sampled_from(["", " x12", " ext. 7", "#99", " ext", " x", "x1234567"])))
+
+
+@given(st.lists(_PHONE_TEXT, min_size=1, max_size=20).map(
+    lambda v: [*v, "\u0664\u0668\u0660-555-0111", "480-555-0111 x\u0661\u0662"]))
+def test_the_warehouse_reads_a_phone_number_as_the_contract_does(values):
+    """The staging's macros (made from the same patterns) and the contract's Python agree
+    on every string: the number, and the extension."""
+    import duckdb
+
+    from ccreview.transforms.warehouse import PHONE_MACROS
+
+    con = duckdb.connect()
+    for macro in PHONE_MACROS:
+        con.execute(macro)
+    got = con.execute("select nanp_phone(v), phone_extension_part(v) from "
+                      "unnest(?::varchar[]) with ordinality as t(v, i) order by i",
+                      [values]).fetchall()
+    assert got == [(normalize_phone(v), split_phone(v)[1]) for v in values]
 
 
 @given(st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1),

@@ -424,6 +424,43 @@ def test_dsm_for_a_non_provider(tmp_path):
         (RN, DOC, "DSM")}
 
 
+@pytest.mark.parametrize(("phone", "stored", "extension", "warned"), [
+    ("480-555-0111 x12", "480-555-0111", "12", False),  # the extension typed after it
+    ("(480) 555-0111 ext. 7", "480-555-0111", "7", False),
+    ("480-555-011", None, None, True),                  # a digit short
+    ("call the front desk", None, None, True),
+])
+def test_a_phone_number_typed_another_way_keeps_the_person_in_the_review(
+        tmp_path, phone, stored, extension, warned):
+    """A member's phone as people type it: an extension after the number is read as the
+    extension; a number that is none is listed as a warning and left out. Either way the
+    member, their requests and their accounts stay in the review (quarantining the person
+    made their accounts orphans: three high findings for a typo)."""
+    con = _build(tmp_path, alan_accounts(base(members=(dict(ALAN, phone=phone),))))
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select phone, phone_extension from int_members where email = ?",
+                       [ALAN_EMAIL]).fetchall() == [(stored, extension)]
+    assert con.execute("select table_name, column_name, rule from row_warnings").fetchall() \
+        == ([("enrollment_people", "phone", "phone_nanp")] if warned else [])
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+
+
+def test_a_mistyped_practice_fax_keeps_the_group_in_the_review(tmp_path):
+    """The registration's practice fax a digit short: the group stays (quarantining the
+    registration took the group and its DAA out: NO_ACTIVE_DAA for everyone with access),
+    the fax is listed as a warning; the administrator's phone, with the extension the form
+    has a field for, is what support calls."""
+    case = alan_accounts(base())
+    case.submissions[0]["group"]["practice_fax"] = "602-555-019"
+    case.submissions[0]["group_administrator"] = dict(ADMIN, phone_extension="204")
+    con = _build(tmp_path, case)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select table_name, column_name, rule from row_warnings").fetchall() \
+        == [("enrollment_submissions", "practice_fax", "phone_nanp")]
+    assert con.execute("select admin_phone from group_admin_contacts").fetchall() == [
+        ("602-555-0100 x204",)]
+
+
 R2W_OK = {"fax_number": "(602) 555-0123", "lab_facilities": ["Raymond Medical Center"],
           "alerts": {"Discharged": "fax", "Labs ordered by you": "both"},
           "recipients": [ALAN_EMAIL]}
@@ -435,6 +472,8 @@ R2W_OK = {"fax_number": "(602) 555-0123", "lab_facilities": ["Raymond Medical Ce
     ("QVENTUS", {"facilities": ["Raymond Medical Center"]}, True),
     ("R2W", R2W_OK, False),
     ("R2W", dict(R2W_OK, fax_number=""), True),
+    ("R2W", dict(R2W_OK, fax_number="602-555-012"), True),  # a digit short
+    ("R2W", dict(R2W_OK, fax_number="602-555-0123 ext. 4"), False),
     ("R2W", dict(R2W_OK, lab_facilities=[]), True),
     ("R2W", dict(R2W_OK, alerts={"Discharged": "pigeon"}), True),
     ("R2W", dict(R2W_OK, alerts={}), True),

@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 
 from ccreview.core.config import ReviewConfig
-from ccreview.core.identifiers import is_valid_npi
+from ccreview.core.identifiers import NANP_DIGITS, PHONE_WITH_EXTENSION, is_valid_npi
 from ccreview.core.patient_data import (  # noqa: F401 - PATIENT_TABLES: re-exported
     PATIENT_TABLES,
     attach_patient_data,
@@ -307,12 +307,31 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
+# Phone numbers in SQL, made from the patterns the contracts' check uses
+# (core.identifiers: split_phone, normalize_phone): the number written before an
+# extension, the extension, and the number as NNN-NNN-NNNN (NULL when it is not a ten-digit
+# North American number). Kept in the warehouse: its views call them.
+_EXTENSION_GIVEN = f"nullif(trim(regexp_extract(p, '{PHONE_WITH_EXTENSION}', 1)), '')"
+PHONE_MACROS = (
+    f"create or replace macro phone_number_part(p) as coalesce({_EXTENSION_GIVEN}, p)",
+    f"create or replace macro phone_extension_part(p) as case when {_EXTENSION_GIVEN} is "
+    f"not null then regexp_extract(p, '{PHONE_WITH_EXTENSION}', 2) end",
+    "create or replace macro nanp_phone(p) as case when regexp_full_match("
+    f"regexp_replace(phone_number_part(p), '\\D', '', 'g'), '{NANP_DIGITS}') then "
+    f"regexp_replace(regexp_replace(phone_number_part(p), '\\D', '', 'g'), '^{NANP_DIGITS}$',"
+    " '\\1-\\2-\\3') end",
+)
+
+
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """Python checks the SQL calls, shared with the readers (and property-tested there)."""
+    """Python checks the SQL calls, shared with the readers (and property-tested there),
+    and the phone macros."""
     # already registered on this connection (DuckDB says so with either error)
     with contextlib.suppress(duckdb.CatalogException, duckdb.NotImplementedException):
         con.create_function("is_valid_npi", _npi_or_false, ["VARCHAR"], "BOOLEAN",
                             null_handling="special")
+    for macro in PHONE_MACROS:
+        con.execute(macro)
 
 
 def _npi_or_false(value: str | None) -> bool:

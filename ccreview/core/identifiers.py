@@ -49,20 +49,35 @@ def is_valid_npi(value: str | None) -> bool:
     return npi_check_digit(s[:9]) == int(s[9])
 
 
+# A phone number as people write it, perhaps followed by an extension ("x12", "ext. 12",
+# "extension 12", "#12"): group 1 the number, group 2 the extension; and the digits of a
+# ten-digit North American number (a leading 1 allowed; area code and exchange start 2-9).
+# Python's re (ASCII) and DuckDB's RE2 read both alike: the warehouse's phone macros
+# (transforms/warehouse.py) are made from them.
+PHONE_WITH_EXTENSION = r"(?i)^(.*?)\s*[,;]?\s*(?:x|ext\.?|extension|#)\s*(\d{1,6})\s*$"
+NANP_DIGITS = r"1?([2-9]\d{2})([2-9]\d{2})(\d{4})"
+
+
+def split_phone(value: str) -> tuple[str, str | None]:
+    """(the number, the extension written after it or None)."""
+    match = re.match(PHONE_WITH_EXTENSION, value, re.ASCII)
+    if match and match.group(1).strip():
+        return match.group(1), match.group(2)
+    return value, None
+
+
 def normalize_phone(value: str | None) -> str | None:
     """Ten-digit North American number as `NNN-NNN-NNNN`, or None if it is not one.
 
     Accepts the ways a person writes the same number: `602-555-0142`, `(602) 555-0142`,
-    `602.555.0142`, `+1 602 555 0142`, `6025550142`.
+    `602.555.0142`, `+1 602 555 0142`, `6025550142`, and any of them with an extension
+    after it (`602-555-0142 x12`, `ext. 12`: see `split_phone`).
     """
     if value is None:
         return None
-    digits = re.sub(r"\D", "", str(value))
-    if len(digits) == 11 and digits[0] == "1":
-        digits = digits[1:]
-    if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
-        return None
-    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    digits = re.sub(r"\D", "", split_phone(str(value))[0], flags=re.ASCII)
+    match = re.fullmatch(NANP_DIGITS, digits, re.ASCII)
+    return "-".join(match.groups()) if match else None
 
 
 def staff_type_label(value: str | None) -> str | None:

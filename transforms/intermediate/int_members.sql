@@ -66,6 +66,8 @@ latest_add as (
         max_by(phone_as_entered, recency) filter (where phone_as_entered is not null)
             as phone_as_entered,
         max_by(phone, recency) filter (where phone is not null) as phone,
+        -- the extension given with that number
+        max_by(phone_extension, recency) filter (where phone is not null) as phone_extension,
     from adds
     group by all
 ),
@@ -147,6 +149,7 @@ members as (
         a.state_license_number,
         a.phone_as_entered,
         a.phone,
+        a.phone_extension,
         -- state
         case when le.latest_action = 'remove' then 'removed' else 'active' end as member_status,
         f.added_at,

@@ -52,14 +52,7 @@ select
     -- alert
     a.alert,
     lower(a.delivery_method) as delivery_method,
-    case
-        when length(regexp_replace(a.fax_as_entered, '\D', '', 'g')) = 10
-            then regexp_replace(regexp_replace(a.fax_as_entered, '\D', '', 'g'),
-                                '^(\d{3})(\d{3})(\d{4})$', '\1-\2-\3')
-        when regexp_full_match(regexp_replace(a.fax_as_entered, '\D', '', 'g'), '1\d{10}')
-            then regexp_replace(regexp_replace(a.fax_as_entered, '\D', '', 'g'),
-                                '^1(\d{3})(\d{3})(\d{4})$', '\1-\2-\3')
-    end as fax_number,
+    nanp_phone(a.fax_as_entered) as fax_number,
     case when lower(a.delivery_method) in ('email', 'both') then r.email_recipients end
         as email_recipients,
     case when lower(a.delivery_method) in ('email', 'both') then r.recipient_names end

@@ -30,17 +30,13 @@ renamed as (
         trim(specialty) as specialty,
         upper(trim(licensed_state)) as licensed_state,
         trim(state_license_number) as state_license_number,
-        -- contact: ten-digit North American numbers as NNN-NNN-NNNN
+        -- contact: ten-digit North American numbers as NNN-NNN-NNNN (NULL when not one: the
+        -- row was kept with a warning); an extension written after the number is the
+        -- extension when the form's own field is empty
         phone as phone_as_entered,
-        case
-            when length(regexp_replace(phone, '\D', '', 'g')) = 10
-                then regexp_replace(regexp_replace(phone, '\D', '', 'g'),
-                                    '^(\d{3})(\d{3})(\d{4})$', '\1-\2-\3')
-            when regexp_full_match(regexp_replace(phone, '\D', '', 'g'), '1\d{10}')
-                then regexp_replace(regexp_replace(phone, '\D', '', 'g'),
-                                    '^1(\d{3})(\d{3})(\d{4})$', '\1-\2-\3')
-        end as phone,
-        phone_extension,
+        nanp_phone(phone) as phone,
+        coalesce(nullif(trim(phone_extension), ''), phone_extension_part(phone))
+            as phone_extension,
         -- lineage
         source_file,
         source_line,

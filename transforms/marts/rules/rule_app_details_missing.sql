@@ -19,9 +19,11 @@ checked as (
                     then 'no facility where surgeries are scheduled' end
             ], lambda x: x is not null)
             else list_filter([
-                case when length(regexp_replace(coalesce(r.details ->> 'fax_number', ''),
-                                                '\D', '', 'g')) not in (10, 11)
-                    then 'no practice fax number' end,
+                case when coalesce(trim(r.details ->> 'fax_number'), '') = ''
+                    then 'no practice fax number'
+                when nanp_phone(r.details ->> 'fax_number') is null
+                    then 'the practice fax number is not a ten-digit North American number'
+                end,
                 case when coalesce(json_array_length(r.details -> 'lab_facilities'), 0) = 0
                     then 'no lab facility' end,
                 case when len(coalesce(map_values(json_transform(
