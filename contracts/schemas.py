@@ -104,7 +104,7 @@ REASONS = {
     "phone_nanp": "not a ten-digit North American phone number (kept: the number is left "
                   "out, the person or group stays in the review)",
     "staff_type": "not a staff type of the form (Sponsoring Physician, Group Administrator, "
-                  "Provider, Staff)",
+                  "Provider, Staff) (kept: a role the policy allows no application)",
     "request_type": "not a known kind of submission",
     "application": "not one of the five Clinical Connectivity applications",
     "envelope_status": "not a DocuSign envelope status",
@@ -167,7 +167,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("corporate_rep_answer", "varchar", "YES/NO: is there a Corporate Officer or "
                    "Legal Representative"),
             Column("corporate_rep_name", "varchar", "their full name"),
-            Column("corporate_rep_email", "varchar", "their email", False, (_email(),)),
+            Column("corporate_rep_email", "varchar", "their email", False, (_email(),),
+                   warns=True),
             Column("r2w_privacy_accepted", "boolean", "Report2Web privacy policy box checked"),
         ),
     ),
@@ -194,7 +195,7 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
                    "number is read as the extension)", False, (_phone(),), warns=True),
             Column("phone_extension", "varchar", "phone extension"),
             Column("staff_type", "varchar", "staff type", False,
-                   (_one_of(STAFF_TYPES, "staff_type"),)),
+                   (_one_of(STAFF_TYPES, "staff_type"),), warns=True),
             Column("suffix", "varchar", "suffix (MD, NP, PA, DO, Surgery Scheduler, Staff, ...)"),
             Column("title", "varchar", "title"),
             Column("specialty", "varchar", "specialty (providers)"),
@@ -231,7 +232,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
         (
             Column("sam_account_name", "varchar", "LAN ID", True),
             Column("user_principal_name", "varchar", "UPN", True, (_email(),)),
-            Column("mail", "varchar", "mail attribute", False, (_email(),)),
+            Column("mail", "varchar", "mail attribute", False, (_email(),),
+                   warns=True),
             Column("given_name", "varchar", "first name"),
             Column("surname", "varchar", "last name"),
             Column("display_name", "varchar", "Name"),
@@ -250,7 +252,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
         (
             Column("object_id", "varchar", "Entra object id"),
             Column("user_principal_name", "varchar", "UPN", True, (_email(),)),
-            Column("mail", "varchar", "mail", False, (_email(),)),
+            Column("mail", "varchar", "mail", False, (_email(),),
+                   warns=True),
             Column("display_name", "varchar", "display name"),
             Column("given_name", "varchar", "first name"),
             Column("surname", "varchar", "last name"),
@@ -271,7 +274,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("application", "varchar", "CERNER, PACS, DSM, QVENTUS or R2W", True,
                    (_one_of(APPLICATIONS, "application"),)),
             Column("username", "varchar", "login: LAN ID or UPN", True),
-            Column("email", "varchar", "email the application keeps", False, (_email(),)),
+            Column("email", "varchar", "email the application keeps", False, (_email(),),
+                   warns=True),
             Column("display_name", "varchar", "name as the application shows it"),
             Column("active", "boolean", "account active", True),
             Column("created_at", "timestamp", "created (UTC)"),
@@ -304,7 +308,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("role_name", "varchar", "Sponsoring Physician, Group Administrator, "
                    "Corporate or Legal Representative"),
             Column("name", "varchar", "signer's name"),
-            Column("email", "varchar", "signer's email", False, (_email(),)),
+            Column("email", "varchar", "signer's email", False, (_email(),),
+                   warns=True),
             Column("status", "varchar", "recipient status (sent, delivered, completed, "
                    "declined...)"),
             Column("signed_at", "timestamp", "when they signed"),

@@ -12,6 +12,7 @@ from ccreview.core.identifiers import (
     FILETIME_NEVER,
     datetime_to_filetime,
     filetime_to_datetime,
+    is_valid_email,
     is_valid_npi,
     normalize_phone,
     npi_check_digit,
@@ -96,10 +97,10 @@ def test_the_warehouse_reads_a_phone_number_as_the_contract_does(values):
     on every string: the number, and the extension."""
     import duckdb
 
-    from ccreview.transforms.warehouse import PHONE_MACROS
+    from ccreview.transforms.warehouse import SQL_MACROS
 
     con = duckdb.connect()
-    for macro in PHONE_MACROS:
+    for macro in SQL_MACROS:
         con.execute(macro)
     got = con.execute("select nanp_phone(v), phone_extension_part(v) from "
                       "unnest(?::varchar[]) with ordinality as t(v, i) order by i",
@@ -133,3 +134,20 @@ def test_export_date_formats_parse_to_the_same_instant(value):
 def test_graph_never_is_not_a_date():
     assert parse_datetime("0001-01-01T00:00:00Z") is None
     assert parse_datetime("") is None
+
+
+@given(st.lists(st.one_of(st.text(max_size=24), st.emails(),
+                          st.text(alphabet="ab.@-_ \t\u00a0\u0661", max_size=16)),
+                min_size=1, max_size=20).map(
+    lambda v: [*v, "\ta@b.co", " a@b.co\n", "\u00a0a@b.co", "a\u00a0b@c.co"]))
+def test_the_warehouse_reads_an_email_address_as_the_contract_does(values):
+    import duckdb
+
+    from ccreview.transforms.warehouse import SQL_MACROS
+
+    con = duckdb.connect()
+    for macro in SQL_MACROS:
+        con.execute(macro)
+    got = con.execute("select coalesce(valid_email(v), false) from unnest(?::varchar[]) "
+                      "with ordinality as t(v, i) order by i", [values]).fetchall()
+    assert [g for (g,) in got] == [is_valid_email(v) for v in values]

@@ -461,6 +461,47 @@ def test_a_mistyped_practice_fax_keeps_the_group_in_the_review(tmp_path):
         ("602-555-0100 x204",)]
 
 
+def test_an_enabled_account_with_a_malformed_mail_stays_in_the_review(tmp_path):
+    """An AD and Entra user whose mail attribute is no address (`ghost@clinic`): kept with a
+    warning, so that an enabled account matching no member is still ORPHAN_ACCOUNT
+    (quarantining it let the account out of the review altogether)."""
+    case = alan_accounts(base())
+    case.accounts.append(Account("ghost", "ghost@clinic", entra_last_success=days_ago(1)))
+    con = _build(tmp_path, case)
+    assert con.execute("select rule, email, application from findings").fetchall() == [
+        ("ORPHAN_ACCOUNT", "ghost@clinic", "")]
+    assert con.execute("select table_name, column_name, rule from row_warnings order by all"
+                       ).fetchall() == [("directory_accounts", "mail", "email_syntax"),
+                                        ("entra_users", "mail", "email_syntax")]
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+
+
+def test_a_member_with_a_staff_type_the_policy_does_not_know(tmp_path):
+    """A staff type outside the form's four (a "Nurse" typed into a member list): the member
+    stays, with a warning, and what they hold is ROLE_NOT_ALLOWED (the policy table allows
+    that role nothing) rather than three orphan accounts of a member who vanished."""
+    con = _build(tmp_path, alan_accounts(base(members=(dict(ALAN, staff_type="Nurse"),))))
+    assert con.execute("select rule, email, application from findings order by all"
+                       ).fetchall() == [("ROLE_NOT_ALLOWED", ALAN_EMAIL, "CERNER"),
+                                        ("ROLE_NOT_ALLOWED", ALAN_EMAIL, "PACS")]
+    assert con.execute("select table_name, column_name, rule from row_warnings").fetchall() \
+        == [("enrollment_people", "staff_type", "staff_type")]
+
+
+def test_a_corporate_representative_email_that_is_no_address(tmp_path):
+    """The representative named YES with an email that is no address: the registration
+    stays (quarantining it took the group and its DAA away: NO_ACTIVE_DAA for everyone), and
+    the group is GROUP_ROLES_INVALID as if the email were missing; the representative's
+    signature, by role, still counts for the DAA."""
+    case = alan_accounts(base(corporate="YES", corporate_name="Rita Rep",
+                              corporate_email="rita@"))
+    con = _build(tmp_path, case)
+    assert con.execute("select rule, detail from findings").fetchall() == [
+        ("GROUP_ROLES_INVALID", "Corporate/Legal Representative named YES without a valid "
+         "email")]
+    assert con.execute("select daa_active from int_group_daa").fetchall() == [(True,)]
+
+
 R2W_OK = {"fax_number": "(602) 555-0123", "lab_facilities": ["Raymond Medical Center"],
           "alerts": {"Discharged": "fax", "Labs ordered by you": "both"},
           "recipients": [ALAN_EMAIL]}

@@ -40,7 +40,12 @@ from pathlib import Path
 import duckdb
 
 from ccreview.core.config import ReviewConfig
-from ccreview.core.identifiers import NANP_DIGITS, PHONE_WITH_EXTENSION, is_valid_npi
+from ccreview.core.identifiers import (
+    EMAIL_RE,
+    NANP_DIGITS,
+    PHONE_WITH_EXTENSION,
+    is_valid_npi,
+)
 from ccreview.core.patient_data import (  # noqa: F401 - PATIENT_TABLES: re-exported
     PATIENT_TABLES,
     attach_patient_data,
@@ -307,12 +312,13 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-# Phone numbers in SQL, made from the patterns the contracts' check uses
-# (core.identifiers: split_phone, normalize_phone): the number written before an
-# extension, the extension, and the number as NNN-NNN-NNNN (NULL when it is not a ten-digit
-# North American number). Kept in the warehouse: its views call them.
+# Phone numbers and email addresses in SQL, made from the patterns the contracts' checks
+# use (core.identifiers: split_phone, normalize_phone, is_valid_email): the number written
+# before an extension, the extension, the number as NNN-NNN-NNNN (NULL when it is not a
+# ten-digit North American number), and whether a value is an email address. Kept in the
+# warehouse: its views call them.
 _EXTENSION_GIVEN = f"nullif(trim(regexp_extract(p, '{PHONE_WITH_EXTENSION}', 1)), '')"
-PHONE_MACROS = (
+SQL_MACROS = (
     f"create or replace macro phone_number_part(p) as coalesce({_EXTENSION_GIVEN}, p)",
     f"create or replace macro phone_extension_part(p) as case when {_EXTENSION_GIVEN} is "
     f"not null then regexp_extract(p, '{PHONE_WITH_EXTENSION}', 2) end",
@@ -320,17 +326,19 @@ PHONE_MACROS = (
     f"regexp_replace(phone_number_part(p), '\\D', '', 'g'), '{NANP_DIGITS}') then "
     f"regexp_replace(regexp_replace(phone_number_part(p), '\\D', '', 'g'), '^{NANP_DIGITS}$',"
     " '\\1-\\2-\\3') end",
+    "create or replace macro valid_email(p) as regexp_full_match("
+    f"regexp_replace(p, '^\\s+|\\s+$', '', 'g'), '{EMAIL_RE.pattern}')",
 )
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Python checks the SQL calls, shared with the readers (and property-tested there),
-    and the phone macros."""
+    and the phone and email macros."""
     # already registered on this connection (DuckDB says so with either error)
     with contextlib.suppress(duckdb.CatalogException, duckdb.NotImplementedException):
         con.create_function("is_valid_npi", _npi_or_false, ["VARCHAR"], "BOOLEAN",
                             null_handling="special")
-    for macro in PHONE_MACROS:
+    for macro in SQL_MACROS:
         con.execute(macro)
 
 

@@ -16,7 +16,9 @@ renamed as (
         practice_fax,
         upper(trim(corporate_rep_answer)) = 'YES' as has_corporate_rep,
         trim(corporate_rep_name) as corporate_rep_name,
-        lower(trim(corporate_rep_email)) as corporate_rep_email,
+        -- an address that is none was kept with a warning: no email (GROUP_ROLES_INVALID)
+        case when valid_email(corporate_rep_email) then lower(trim(corporate_rep_email)) end
+            as corporate_rep_email,
         r2w_privacy_accepted,
         -- dates
         submitted_at,

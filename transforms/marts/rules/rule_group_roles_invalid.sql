@@ -27,7 +27,7 @@ checked as (
             case when r.has_corporate_rep and r.corporate_rep_name is null
                 then 'Corporate/Legal Representative named YES without a name' end,
             case when r.has_corporate_rep and r.corporate_rep_email is null
-                then 'Corporate/Legal Representative named YES without an email' end
+                then 'Corporate/Legal Representative named YES without a valid email' end
         ], lambda x: x is not null) as problems,
     from roles as r
 )
