@@ -18,6 +18,7 @@ from ccreview.core.identifiers import (
     STAFF_TYPES,
     is_valid_email,
     is_valid_npi,
+    normalize_npi,
     normalize_phone,
 )
 from ccreview.core.vocabulary import ADT_EVENTS, REQUEST_TYPES
@@ -125,7 +126,8 @@ def reason_for(check: str) -> str:
 
 def _npi_valid_where_given(df: pd.DataFrame) -> pd.Series:
     npi = df.get("npi", pd.Series(None, index=df.index))
-    return npi.isna() | npi.map(lambda v: v is None or v != v or is_valid_npi(v))
+    return npi.isna() | npi.map(lambda v: v is None or v != v
+                                or is_valid_npi(normalize_npi(v)))
 
 
 def _middle_initial_xor_flag(df: pd.DataFrame) -> pd.Series:

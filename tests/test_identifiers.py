@@ -14,6 +14,7 @@ from ccreview.core.identifiers import (
     filetime_to_datetime,
     is_valid_email,
     is_valid_npi,
+    normalize_npi,
     normalize_phone,
     npi_check_digit,
     split_phone,
@@ -151,3 +152,22 @@ def test_the_warehouse_reads_an_email_address_as_the_contract_does(values):
     got = con.execute("select coalesce(valid_email(v), false) from unnest(?::varchar[]) "
                       "with ordinality as t(v, i) order by i", [values]).fetchall()
     assert [g for (g,) in got] == [is_valid_email(v) for v in values]
+
+
+@given(st.lists(st.one_of(st.text(max_size=16), st.text(alphabet="0123456789 -.\t", max_size=16),
+                          nine_digits.map(lambda d: f"{d[:3]}-{d[3:6]}-{d[6:]}3")),
+                min_size=1, max_size=20).map(lambda v: [*v, " 123 456 7893\n", "123.456.7893"]))
+def test_the_warehouse_reads_an_npi_as_the_contract_does(values):
+    """An NPI written with spaces, hyphens or dots is its ten digits, in the contract's
+    check and in staging alike."""
+    import duckdb
+
+    from ccreview.transforms.warehouse import SQL_MACROS
+
+    con = duckdb.connect()
+    for macro in SQL_MACROS:
+        con.execute(macro)
+    got = con.execute("select npi_digits(v) from unnest(?::varchar[]) with ordinality "
+                      "as t(v, i) order by i", [values]).fetchall()
+    assert [g for (g,) in got] == [normalize_npi(v) for v in values]
+    assert normalize_npi(" 123 456 7893\n") == "1234567893" and is_valid_npi("1234567893")

@@ -502,6 +502,22 @@ def test_a_corporate_representative_email_that_is_no_address(tmp_path):
     assert con.execute("select daa_active from int_group_daa").fetchall() == [(True,)]
 
 
+def test_a_sponsor_npi_written_with_separators_is_the_same_npi(tmp_path):
+    """The sponsor's NPI typed as people write numbers (`123-456-7893`, `123 456 7893`): the
+    same ten digits, so no check-digit warning and no SPONSOR_NOT_QUALIFIED, and the NPI
+    the census matches the ADT feed's against is the digits."""
+    digits = SPONSOR["npi"]
+    for n, written in enumerate((f"{digits[:3]}-{digits[3:6]}-{digits[6:]}",
+                                 f" {digits[:4]} {digits[4:7]} {digits[7:]} ")):
+        case = alan_accounts(base())
+        case.submissions[0]["sponsoring_physician"] = dict(SPONSOR, npi=written)
+        con = _build(tmp_path / str(n), case)
+        assert con.execute("select rule from findings").fetchall() == []
+        assert con.execute("select count(*) from row_warnings").fetchone() == (0,)
+        assert con.execute("select npi from int_members where staff_type = "
+                           "'Sponsoring Physician'").fetchall() == [(digits,)]
+
+
 R2W_OK = {"fax_number": "(602) 555-0123", "lab_facilities": ["Raymond Medical Center"],
           "alerts": {"Discharged": "fax", "Labs ordered by you": "both"},
           "recipients": [ALAN_EMAIL]}

@@ -43,6 +43,7 @@ from ccreview.core.config import ReviewConfig
 from ccreview.core.identifiers import (
     EMAIL_RE,
     NANP_DIGITS,
+    NPI_SEPARATORS,
     PHONE_WITH_EXTENSION,
     is_valid_npi,
 )
@@ -312,11 +313,14 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-# Phone numbers and email addresses in SQL, made from the patterns the contracts' checks
-# use (core.identifiers: split_phone, normalize_phone, is_valid_email): the number written
-# before an extension, the extension, the number as NNN-NNN-NNNN (NULL when it is not a
-# ten-digit North American number), and whether a value is an email address. Kept in the
-# warehouse: its views call them.
+# Phone numbers, NPIs and email addresses in SQL, made from the patterns the contracts'
+# checks use (core.identifiers: split_phone, normalize_phone, normalize_npi,
+# is_valid_email): the number written before an extension, the extension, the number as
+# NNN-NNN-NNNN (NULL when it is not a ten-digit North American number), an NPI's ten
+# digits, and whether a value is an email address. Kept in the warehouse: its views call
+# them.
+# p without the ASCII white space around it, as Python's str.strip(_ASCII_SPACE)
+_TRIMMED = "trim(p, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))"
 _EXTENSION_GIVEN = f"nullif(trim(regexp_extract(p, '{PHONE_WITH_EXTENSION}', 1)), '')"
 SQL_MACROS = (
     f"create or replace macro phone_number_part(p) as coalesce({_EXTENSION_GIVEN}, p)",
@@ -326,6 +330,9 @@ SQL_MACROS = (
     f"regexp_replace(phone_number_part(p), '\\D', '', 'g'), '{NANP_DIGITS}') then "
     f"regexp_replace(regexp_replace(phone_number_part(p), '\\D', '', 'g'), '^{NANP_DIGITS}$',"
     " '\\1-\\2-\\3') end",
+    "create or replace macro npi_digits(p) as case when regexp_full_match(regexp_replace("
+    f"{_TRIMMED}, '{NPI_SEPARATORS}', '', 'g'), '[0-9]{{10}}') then "
+    f"regexp_replace({_TRIMMED}, '{NPI_SEPARATORS}', '', 'g') else {_TRIMMED} end",
     "create or replace macro valid_email(p) as regexp_full_match("
     f"regexp_replace(p, '^\\s+|\\s+$', '', 'g'), '{EMAIL_RE.pattern}')",
 )

@@ -43,6 +43,23 @@ def npi_check_digit(first9: str) -> int:
     return (10 - total % 10) % 10
 
 
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+
+# what people put between an NPI's digits (`1234 567 893`, `123-456-7893`); the warehouse's
+# npi_digits macro is made from it
+NPI_SEPARATORS = r"[\s.-]"
+
+
+def normalize_npi(value: str | None) -> str | None:
+    """An NPI as people write it: its ten digits when, without separators, it is ten
+    digits; else the value stripped, for the check digit to judge."""
+    if value is None:
+        return None
+    text = str(value).strip(_ASCII_SPACE)
+    digits = re.sub(NPI_SEPARATORS, "", text, flags=re.ASCII)
+    return digits if re.fullmatch(r"[0-9]{10}", digits) else text
+
+
 def is_valid_npi(value: str | None) -> bool:
     if value is None:
         return False
@@ -91,9 +108,6 @@ def staff_type_label(value: str | None) -> str | None:
         return None
     key = re.sub(r"[\s_\-]+", " ", str(value)).strip().lower()
     return _STAFF_TYPE_ALIASES.get(key, str(value).strip() or None)
-
-
-_ASCII_SPACE = " \t\n\r\x0b\x0c"
 
 
 def is_valid_email(value: str | None) -> bool:

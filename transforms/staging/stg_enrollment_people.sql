@@ -11,7 +11,8 @@ renamed as (
         upper(trim(request_number)) as request_number,
         upper(trim(group_request_number)) as group_request_number,
         lower(trim(email)) as email,
-        trim(npi) as npi,
+        -- ten digits however separated (`123-456-7893`), else as given for the check
+        npi_digits(npi) as npi,
         -- event
         request_type,
         action,
