@@ -84,6 +84,18 @@ def test_an_extension_written_after_the_number_is_the_extension(a, e, n, ext):
         assert split_phone(written)[1] == ext
 
 
+def _with_macros():
+    """A DuckDB connection with the warehouse's macros, to compare with the Python."""
+    import duckdb
+
+    from ccreview.transforms.warehouse import SQL_MACROS
+
+    con = duckdb.connect()
+    for macro in SQL_MACROS:
+        con.execute(macro)
+    return con
+
+
 _PHONE_TEXT = st.one_of(
     st.text(max_size=24),
     st.text(alphabet="0123456789 ()-.+xXet#,;", max_size=24),
@@ -96,13 +108,7 @@ _PHONE_TEXT = st.one_of(
 def test_the_warehouse_reads_a_phone_number_as_the_contract_does(values):
     """The staging's macros (made from the same patterns) and the contract's Python agree
     on every string: the number, and the extension."""
-    import duckdb
-
-    from ccreview.transforms.warehouse import SQL_MACROS
-
-    con = duckdb.connect()
-    for macro in SQL_MACROS:
-        con.execute(macro)
+    con = _with_macros()
     got = con.execute("select nanp_phone(v), phone_extension_part(v) from "
                       "unnest(?::varchar[]) with ordinality as t(v, i) order by i",
                       [values]).fetchall()
@@ -142,13 +148,7 @@ def test_graph_never_is_not_a_date():
                 min_size=1, max_size=20).map(
     lambda v: [*v, "\ta@b.co", " a@b.co\n", "\u00a0a@b.co", "a\u00a0b@c.co"]))
 def test_the_warehouse_reads_an_email_address_as_the_contract_does(values):
-    import duckdb
-
-    from ccreview.transforms.warehouse import SQL_MACROS
-
-    con = duckdb.connect()
-    for macro in SQL_MACROS:
-        con.execute(macro)
+    con = _with_macros()
     got = con.execute("select coalesce(valid_email(v), false) from unnest(?::varchar[]) "
                       "with ordinality as t(v, i) order by i", [values]).fetchall()
     assert [g for (g,) in got] == [is_valid_email(v) for v in values]
@@ -160,13 +160,7 @@ def test_the_warehouse_reads_an_email_address_as_the_contract_does(values):
 def test_the_warehouse_reads_an_npi_as_the_contract_does(values):
     """An NPI written with spaces, hyphens or dots is its ten digits, in the contract's
     check and in staging alike."""
-    import duckdb
-
-    from ccreview.transforms.warehouse import SQL_MACROS
-
-    con = duckdb.connect()
-    for macro in SQL_MACROS:
-        con.execute(macro)
+    con = _with_macros()
     got = con.execute("select npi_digits(v) from unnest(?::varchar[]) with ordinality "
                       "as t(v, i) order by i", [values]).fetchall()
     assert [g for (g,) in got] == [normalize_npi(v) for v in values]
