@@ -439,6 +439,8 @@ _EDGE_HL7 = "\r".join([
     ("123-45-6789^^^SSA^SS~MRN1^^^VRMC^MRN", "MRN1"),
     ("123456789^^^SSA^SS~C77^^^HIE^CMRN", "C77"),
     ("123456789^^^SSA^SS", None),
+    # an empty first repetition, then one holding only its type: read past both
+    ("~^^^^SS~MRN1^^^^MR", "MRN1"),
 ])
 @pytest.mark.parametrize("fast", [True, False])  # the fast split, and python-hl7's parse
 def test_the_mrn_among_the_patient_s_identifiers(monkeypatch, pid3, mrn, fast):
@@ -464,6 +466,9 @@ def test_the_mrn_among_the_patient_s_identifiers(monkeypatch, pid3, mrn, fast):
     ("4417^WELBY^MARCUS~1234567893^WELBY^MARCUS", "1234567893", "MARCUS WELBY"),
     # nothing looks like an NPI: the first, for the census to find no provider by it
     ("4417^WELBY^MARCUS~5512^WELBY^M", "4417", "MARCUS WELBY"),
+    # an empty first repetition; a repetition labelled NPI but holding no number
+    ("~1234567893^WELBY^MARCUS", "1234567893", "MARCUS WELBY"),
+    ("1234567893^WELBY^MARCUS~^^^^^^^^NPI", "1234567893", "MARCUS WELBY"),
 ])
 @pytest.mark.parametrize("fast", [True, False])  # the fast split, and python-hl7's parse
 def test_the_primary_care_provider_s_npi_among_repeated_identifiers(monkeypatch, pd1_4, npi,

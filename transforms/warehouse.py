@@ -333,14 +333,14 @@ SQL_MACROS = (
     "create or replace macro npi_digits(p) as case when regexp_full_match(regexp_replace("
     f"{_TRIMMED}, '{NPI_SEPARATORS}', '', 'g'), '[0-9]{{10}}') then "
     f"regexp_replace({_TRIMMED}, '{NPI_SEPARATORS}', '', 'g') else {_TRIMMED} end",
-    "create or replace macro valid_email(p) as regexp_full_match("
-    f"regexp_replace(p, '^\\s+|\\s+$', '', 'g'), '{EMAIL_RE.pattern}')",
+    f"create or replace macro valid_email(p) as regexp_full_match({_TRIMMED}, "
+    f"'{EMAIL_RE.pattern}')",
 )
 
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Python checks the SQL calls, shared with the readers (and property-tested there),
-    and the phone and email macros."""
+    and the phone, NPI and email macros."""
     # already registered on this connection (DuckDB says so with either error)
     with contextlib.suppress(duckdb.CatalogException, duckdb.NotImplementedException):
         con.create_function("is_valid_npi", _npi_or_false, ["VARCHAR"], "BOOLEAN",

@@ -173,25 +173,30 @@ def _phone(msg: _Split | _Parsed) -> str | None:
 _REPETITIONS = 10
 
 
+def _repetitions(msg: _Split | _Parsed, segment: str, field: int,
+                 components: tuple[int, ...]) -> list[tuple[str | None, ...]]:
+    """The field's repetitions that hold something, each as its `components` (at least
+    one: the first, though empty)."""
+    first = tuple(msg.get(segment, field, c) for c in components)
+    if all(msg.get(segment, field, c, 2) is None for c in components):
+        return [first]  # the usual one: no second repetition holding what is read
+    reps = [values for values in (tuple(msg.get(segment, field, c, rep) for c in components)
+                                  for rep in range(1, _REPETITIONS + 1))
+            if any(v is not None for v in values)]
+    return reps or [first]
+
+
 def _pcp(msg: _Split | _Parsed) -> tuple[str | None, str | None, str | None]:
     """PD1-4, the primary care provider (an XCN): (NPI, given name, family name). A feed
     may repeat the field once per identifier (`4417^SMITH^JO^^^^^^DOCNBR~1234567893^SMITH^
     JO^^^^^^NPI`): the repetition whose assigning authority (component 9) or identifier type
     (13) says NPI, else the first whose identifier is a valid NPI, else the first."""
-    if msg.get("PD1", 4, 1, 2) is None and msg.get("PD1", 4, 2, 2) is None:  # one
-        return msg.get("PD1", 4, 1), msg.get("PD1", 4, 3), msg.get("PD1", 4, 2)
-    reps = []
-    for rep in range(1, _REPETITIONS + 1):
-        ident, family, given = (msg.get("PD1", 4, c, rep) for c in (1, 2, 3))
-        if ident is None and family is None and given is None:
-            break
-        labels = {(msg.get("PD1", 4, c, rep) or "").upper() for c in (9, 13)}
-        reps.append((ident, given, family, "NPI" in labels))
-    if not reps:
-        return None, None, None
-    chosen = (next((r for r in reps if r[3]), None)
+    reps = _repetitions(msg, "PD1", 4, (1, 3, 2, 9, 13))
+    chosen = (next((r for r in reps if r[0] and "NPI" in {(r[3] or "").upper(),
+                                                       (r[4] or "").upper()}),
+                   None)
               or next((r for r in reps if is_valid_npi(r[0])), None) or reps[0])
-    return chosen[:3]
+    return chosen[0], chosen[1], chosen[2]
 
 
 # identifier type codes (CX-5) of a medical record number, and of a social security number
@@ -203,15 +208,7 @@ def _mrn(msg: _Split | _Parsed) -> str | None:
     """PID-3, the patient's identifiers (CX, repeated): the one whose type (component 5)
     is MR, else the first that is not a social security number (never sent on to a
     census: minimum necessary)."""
-    if msg.get("PID", 3, 1, 2) is None and msg.get("PID", 3, 5, 2) is None:  # one
-        return None if (msg.get("PID", 3, 5) or "").upper() in _SSN_TYPES \
-            else msg.get("PID", 3)
-    ids = []
-    for rep in range(1, _REPETITIONS + 1):
-        ident, kind = msg.get("PID", 3, 1, rep), (msg.get("PID", 3, 5, rep) or "").upper()
-        if ident is None and not kind:
-            break
-        ids.append((ident, kind))
+    ids = [(i, (k or "").upper()) for i, k in _repetitions(msg, "PID", 3, (1, 5))]
     return (next((i for i, k in ids if k in _MRN_TYPES and i), None)
             or next((i for i, k in ids if k not in _SSN_TYPES and i), None))
 
