@@ -55,35 +55,46 @@ stood_for as (
 
 group_people as (
     select distinct request_number, email from int_members
+),
+
+judged as (
+    select
+        e.request_number,
+        e.envelope_id,
+        e.completed_at,
+        p.party,
+        p.email as party_email,
+        -- signed from the party's own address
+        exists (
+            select 1 from signed as s
+            where s.envelope_id = e.envelope_id and s.email = p.email
+        ) as signed_by_party_email,
+        -- or someone stood for the party's role: signed for it, or held it before
+        exists (
+            select 1 from stood_for as f
+            where f.envelope_id = e.envelope_id and f.party = p.party
+        ) as signed_for_role,
+        -- who else stood for the party, among the people the group names (perhaps the
+        -- party's predecessor: review_notes lists them when the party did not sign); a
+        -- signer for the role the group does not know is taken for the party's other
+        -- mailbox
+        coalesce((
+            select list_sort(list(distinct f.email)) from stood_for as f
+            inner join group_people as g
+                on g.request_number = e.request_number and g.email = f.email
+            where f.envelope_id = e.envelope_id and f.party = p.party and f.email <> p.email
+        ), []) as stood_in_by,
+    from envelopes as e
+    inner join parties as p using (request_number)
 )
 
 select
-    e.request_number,
-    e.envelope_id,
-    e.completed_at,
-    p.party,
-    p.email as party_email,
-    exists (
-        select 1 from signed as s
-        where s.envelope_id = e.envelope_id and s.email = p.email
-    ) or exists (
-        select 1 from stood_for as f
-        where f.envelope_id = e.envelope_id and f.party = p.party
-    ) as has_signed,
-    -- signed from the party's own address (else for the party's role or by a former
-    -- holder of it)
-    exists (
-        select 1 from signed as s
-        where s.envelope_id = e.envelope_id and s.email = p.email
-    ) as signed_by_party_email,
-    -- who else stood for the party, among the people the group names (perhaps the party's
-    -- predecessor: review_notes lists them when the party did not sign); a signer for the
-    -- role the group does not know is taken for the party's other mailbox
-    coalesce((
-        select list_sort(list(distinct f.email)) from stood_for as f
-        inner join group_people as g
-            on g.request_number = e.request_number and g.email = f.email
-        where f.envelope_id = e.envelope_id and f.party = p.party and f.email <> p.email
-    ), []) as stood_in_by,
-from envelopes as e
-inner join parties as p using (request_number)
+    request_number,
+    envelope_id,
+    completed_at,
+    party,
+    party_email,
+    signed_by_party_email or signed_for_role as has_signed,
+    signed_by_party_email,
+    stood_in_by,
+from judged
