@@ -41,6 +41,14 @@ def _file_tables(reconciled: list[dict], already: dict[str, int]) -> dict[str, d
             for t, counts in sorted(tables.items())}
 
 
+def _census_feed(con: duckdb.DuckDBPyConnection) -> dict[str, int] | None:
+    """How the ADT feed was used (`census_summary`: counts only), when the run built it."""
+    if not has_table(con, "census_summary"):
+        return None
+    cur = con.execute("select * from census_summary")
+    return {d[0]: int(v) for d, v in zip(cur.description, cur.fetchone(), strict=True)}
+
+
 def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str,
                        input_dir: str, settings: dict[str, str], outputs: list[Path],
                        fingerprint: str | None = None) -> Path:
@@ -71,11 +79,7 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
         "select count(*), count(*) filter (where not success) from data_quality_results"
     ).fetchall()[0] if has_table(con, "data_quality_results") else (0, 0)
     base = path.parent
-    # how the ADT feed was used (counts only) when the run wrote censuses
-    feed = con.execute("select * from census_summary") if has_table(
-        con, "census_summary") else None
-    feed = None if feed is None else {d[0]: int(v) for d, v in
-                                      zip(feed.description, feed.fetchone(), strict=True)}
+    feed = _census_feed(con)
     manifest = {
         "as_of": as_of, "input_dir": input_dir, "inputs": inputs, "settings": settings,
         **({} if counts is None else
