@@ -23,7 +23,7 @@ import pandera.pandas as pa
 
 from ccreview.contracts.read_ahead import Prepared
 from ccreview.contracts.readers import display_name, read_input_file, sign_in_events_csv, survey
-from ccreview.contracts.schemas import CONTRACTS, Contract, reason_for
+from ccreview.contracts.schemas import CONTRACTS, ROW_CHECK_COLUMNS, Contract, reason_for
 from ccreview.core.config import (
     HOSPITAL_CULTURES,
     HOSPITAL_TIME_ZONES,
@@ -393,6 +393,14 @@ def _record_warnings(con: duckdb.DuckDBPyConnection, table: str,
         order by r.source_file, r.source_line""")
 
 
+# failures pandera reports of a column, not of any row
+_COLUMN_LEVEL = frozenset({"column_in_dataframe", "column_in_schema"})
+
+
+class CheckCrashed(RuntimeError):
+    """A contract check raised instead of judging the rows."""
+
+
 def _contract_failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataFrame:
     """pandera failure cases -> (_row_id, column, rule, reason); values are dropped."""
     columns = ["_row_id", "column_name", "rule", "reason"]
@@ -406,12 +414,18 @@ def _contract_failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataF
     out = []
     for rec in fc.itertuples(index=False):
         idx = rec.index
-        if idx is None or (isinstance(idx, float) and pd.isna(idx)):
-            continue  # column-level failure (e.g. a whole column missing): not a row's fault
         check = str(rec.check)
+        if idx is None or (isinstance(idx, float) and pd.isna(idx)):
+            if check not in _COLUMN_LEVEL:
+                # the check itself raised: judged nothing, so it must not pass every row
+                # (the exception's text may quote a value: only its type is named)
+                raise CheckCrashed(
+                    f"the contract check {check.split('(')[0]} could not run "
+                    f"({str(rec.failure_case).split('(')[0]}): a defect, no row was judged")
+            continue  # column-level failure (e.g. a whole column missing): not a row's fault
         rule = "not_nullable" if "not_nullable" in check else check.split("(")[0]
         row_level = rec.schema_context == "DataFrameSchema" or not isinstance(rec.column, str)
-        column = "(row)" if row_level else rec.column
+        column = ROW_CHECK_COLUMNS.get(rule, "(row)") if row_level else rec.column
         out.append({"_row_id": int(df.at[int(idx), "_row_id"]), "column_name": column,
                     "rule": rule, "reason": reason_for(rule)})
     return pd.DataFrame(out, columns=columns).drop_duplicates()

@@ -16,6 +16,7 @@ import pandera.pandas as pa
 from ccreview.core.identifiers import (
     REQUEST_NUMBER_RE,
     STAFF_TYPES,
+    implicit_upn,
     is_valid_email,
     is_valid_npi,
     normalize_npi,
@@ -115,8 +116,24 @@ REASONS = {
                        "Sponsoring Physician's NPI is judged by SPONSOR_NOT_QUALIFIED)",
     "middle_initial_xor_flag": "give one middle initial or tick No M.I., not both and not "
                                "neither (kept)",
+    "account_identifiable": "no UPN that is an address and no distinguished name with DC= "
+                            "labels to make its implicit UPN (LAN ID@domain) from: the "
+                            "account cannot be told from another",
+    "implicit_upn": "no UPN, or one that is not an address: the account is reviewed as its "
+                    "implicit UPN, LAN ID@the domain of its distinguished name, as Windows "
+                    "accepts it at sign-in (kept)",
     "hl7_syntax": "not a parseable HL7 message",
     "hl7_date": "not an HL7 date",
+}
+
+
+# the column a row-level check judges, named in the quarantine and warning lists (a check
+# that weighs several columns, such as add_needs_person, is the row's)
+ROW_CHECK_COLUMNS = {
+    "account_identifiable": "user_principal_name",
+    "implicit_upn": "user_principal_name",
+    "npi_check_digit": "npi",
+    "middle_initial_xor_flag": "middle_initial",
 }
 
 
@@ -147,6 +164,29 @@ def _adds_complete(df: pd.DataFrame) -> pd.Series:
     present = pd.concat([df.get(c, pd.Series(None, index=df.index)).notna() for c in needed],
                         axis=1).all(axis=1)
     return ~is_add | present
+
+
+def _upn_is_address(df: pd.DataFrame) -> pd.Series:
+    return df.get("user_principal_name", pd.Series(None, index=df.index)).map(is_valid_email)
+
+
+def _implicit_upn_given(df: pd.DataFrame) -> pd.Series:
+    sam = df.get("sam_account_name", pd.Series(None, index=df.index))
+    dn = df.get("distinguished_name", pd.Series(None, index=df.index))
+    return pd.Series([implicit_upn(s, d) is not None for s, d in zip(sam, dn, strict=True)],
+                     index=df.index, dtype=bool)
+
+
+def _account_identifiable(df: pd.DataFrame) -> pd.Series:
+    """An AD account is its UPN, or (none, or one that is no address) its implicit UPN:
+    without either it cannot be told from another."""
+    return _upn_is_address(df) | _implicit_upn_given(df)
+
+
+def _upn_given(df: pd.DataFrame) -> pd.Series:
+    """Warned: an account identified by its implicit UPN (an unidentifiable one is
+    quarantined instead)."""
+    return _upn_is_address(df) | ~_implicit_upn_given(df)
 
 
 _SOURCE = "the file and line (or record) it came from"
@@ -233,7 +273,8 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
         "directory_accounts", "one row per Active Directory user",
         (
             Column("sam_account_name", "varchar", "LAN ID", True),
-            Column("user_principal_name", "varchar", "UPN", True, (_email(),)),
+            Column("user_principal_name", "varchar", "UPN; empty or not an address: the "
+                   "account is the implicit UPN, LAN ID @ the DN's DC labels"),
             Column("mail", "varchar", "mail attribute", False, (_email(),),
                    warns=True),
             Column("given_name", "varchar", "first name"),
@@ -248,6 +289,9 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("password_last_set_at", "timestamp", "pwdLastSet"),
             Column("account_expires_at", "timestamp", "accountExpires; empty = never"),
         ),
+        row_checks=(pa.Check(_account_identifiable, name="account_identifiable",
+                             ignore_na=False),),
+        warning_checks=(pa.Check(_upn_given, name="implicit_upn", ignore_na=False),),
     ),
     Contract(
         "entra_users", "one row per Entra ID user",

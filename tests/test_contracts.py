@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
@@ -24,7 +25,7 @@ def test_each_bad_row_is_quarantined_with_a_located_reason(bad_inputs):
     assert ("directory_accounts", "ad.csv", 3, "whenCreated", "datetime") in q
     assert ("directory_accounts", "ad.csv", 4, "lastlogontimestamp", "filetime") in q
     assert ("directory_accounts", "ad.csv", 5, "sam_account_name", "not_nullable") in q
-    assert ("directory_accounts", "ad.csv", 5, "user_principal_name", "not_nullable") in q
+    assert ("directory_accounts", "ad.csv", 5, "user_principal_name", "account_identifiable") in q
     assert ("directory_accounts", "ad.csv", 6, "(row)", "csv_width") in q
     assert ("directory_accounts", "ad.csv", 7, "Enabled", "boolean") in q
     assert ("enrollment_people", "enrollment.json", 1, "email", "email_syntax") in q
@@ -123,8 +124,8 @@ def test_warning_checks_keep_the_row_and_list_it(tmp_path):
     con, counts = _ingest(tmp_path)
     assert counts[("reg.json", "enrollment_people")].quarantined == 0
     warned = con.execute("select column_name, rule from row_warnings order by all").fetchall()
-    assert warned == [("(row)", "middle_initial_xor_flag"), ("(row)", "middle_initial_xor_flag"),
-                      ("(row)", "npi_check_digit")]
+    assert warned == [("middle_initial", "middle_initial_xor_flag"),
+                      ("middle_initial", "middle_initial_xor_flag"), ("npi", "npi_check_digit")]
 
 
 def test_a_bulk_tables_accepted_rows_are_a_view_that_leaves_the_quarantined_out():
@@ -153,3 +154,26 @@ def test_a_bulk_tables_accepted_rows_are_a_view_that_leaves_the_quarantined_out(
         (3, "user", "not_nullable"), (4, "occurred_at", "not_nullable")]
     validate_ingested(con)  # again on the same warehouse: the view is replaced
     assert con.execute("select count(*) from raw_sign_in_events").fetchone() == (1,)
+
+
+def test_a_check_that_raises_stops_the_run_instead_of_passing_every_row():
+    """pandera reports a check that raised as a failure of no row; read as a column-level
+    failure it passed every row (an AD check crashing on a missing DN let every account
+    through). It stops the run now, naming the check and the exception's type only (its
+    text may quote a value)."""
+    import pandera.pandas as pa
+
+    from ccreview.contracts.ingest import CheckCrashed, _contract_failures
+
+    def crashes(df):
+        raise TypeError("Jane Doe's value")
+
+    schema = pa.DataFrameSchema({"a": pa.Column(None, nullable=True)},
+                                checks=[pa.Check(crashes, name="crashes")])
+    with pytest.raises(CheckCrashed) as caught:
+        _contract_failures(schema, pd.DataFrame({"a": ["x"], "_row_id": [1]}))
+    assert str(caught.value) == ("the contract check crashes could not run (TypeError): a "
+                                 "defect, no row was judged")
+    # a column the schema names and the frame lacks is still no row's failure
+    absent = pa.DataFrameSchema({"b": pa.Column(None, required=True)})
+    assert _contract_failures(absent, pd.DataFrame({"a": ["x"], "_row_id": [1]})).empty

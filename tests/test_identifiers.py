@@ -12,6 +12,7 @@ from ccreview.core.identifiers import (
     FILETIME_NEVER,
     datetime_to_filetime,
     filetime_to_datetime,
+    implicit_upn,
     is_valid_email,
     is_valid_npi,
     normalize_npi,
@@ -166,3 +167,31 @@ def test_the_warehouse_reads_an_npi_as_the_contract_does(values):
                       "as t(v, i) order by i", [values]).fetchall()
     assert [g for (g,) in got] == [normalize_npi(v) for v in values]
     assert normalize_npi(" 123 456 7893\n") == "1234567893" and is_valid_npi("1234567893")
+
+
+_DN_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.lists(st.tuples(st.sampled_from(["CN", "OU", "DC", "dc", " DC", "Dc "]),
+                       st.text(alphabet="abZ9- \t\\,\u00e9", max_size=6)),
+             max_size=5).map(lambda parts: ",".join(f"{k}={v}" for k, v in parts)))
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(alphabet="ab-_ \t\u00e9", max_size=6)),
+                          st.one_of(st.none(), _DN_TEXT)), min_size=1, max_size=20).map(
+    lambda v: [*v, ("svc", "CN=Scan\\, Svc,OU=S, DC=cc ,DC=Example,dc=org"), (" ", "DC=a"),
+               ("x", "DC=,DC= b\t")]))
+def test_the_warehouse_makes_the_implicit_upn_as_the_contract_does(pairs):
+    con = _with_macros()
+    got = con.execute("select implicit_upn(p[1], p[2]) from unnest(?::varchar[][]) "
+                      "with ordinality as t(p, i) order by i",
+                      [[list(p) for p in pairs]]).fetchall()
+    assert [g for (g,) in got] == [implicit_upn(s, d) for s, d in pairs]
+
+
+def test_the_implicit_upn_is_the_lan_id_at_the_dns_domain():
+    assert implicit_upn("svc-scan", "CN=Scan\\, Svc,OU=Service, DC=cc ,DC=example,DC=org") \
+        == "svc-scan@cc.example.org"
+    assert implicit_upn("svc", "CN=Scan,OU=Service") is None  # no domain
+    assert implicit_upn("", "DC=cc,DC=org") is None
+    assert implicit_upn(None, "DC=cc,DC=org") is None
+    assert implicit_upn("svc", float("nan")) is None  # a frame's missing value

@@ -638,3 +638,47 @@ def test_an_application_account_the_list_gives_twice_disagreeing(tmp_path):
         ("application account listed active and inactive", "alan", "CERNER",
          "active in apps.csv:4; inactive in apps.csv:6. Counted active until the exports "
          "agree (remove the older one).")]
+
+
+def test_an_ad_account_without_a_upn_is_reviewed_as_its_implicit_upn(tmp_path):
+    """AD lets an account have no userPrincipalName (service accounts, scripted creation)
+    or one that is no address; Windows then accepts LAN ID@domain at sign-in. Such an
+    account was quarantined, so an enabled one matching no member escaped the review. It
+    is reviewed now as that implicit UPN, the domain read from its distinguished name:
+    a member's is matched by mail and joins their Entra user; the others are
+    ORPHAN_ACCOUNT. Without a DN as well it cannot be identified and is quarantined."""
+    from ccreview.core.identifiers import datetime_to_filetime
+
+    case = alan_accounts(base())
+    folder = case.write(tmp_path / "in")
+    logon = datetime_to_filetime(days_ago(3))
+    never = "9223372036854775807"
+    rows = [  # SamAccountName, UserPrincipalName, mail, DistinguishedName
+        ("ada", "ada@cc.example.org", SPONSOR["email"], "CN=Ada Lovelace,OU=Community,DC=cc,"
+         "DC=example,DC=org"),
+        ("grace", "grace@cc.example.org", ADMIN["email"], ""),
+        ("alan", "", ALAN_EMAIL, "CN=Turing\\, Alan,OU=Community,DC=cc,DC=example,DC=org"),
+        ("svc-scan", "", "", "CN=Scan Service,OU=Service Accounts,DC=CC,DC=Example,DC=org"),
+        ("jdoe", "jdoe", "", "CN=J Doe, OU=Community, DC=cc, DC=example, DC=org"),
+        ("nodn", "", "", ""),
+    ]
+    lines = ["#TYPE Microsoft.ActiveDirectory.Management.ADUser",
+             '"DistinguishedName","Enabled","SamAccountName","UserPrincipalName","mail",'
+             '"whenCreated","lastLogonTimestamp","accountExpires"']
+    lines += [f'"{dn}","True","{sam}","{upn}","{mail}","1/15/2023 9:03:12 AM","{logon}",'
+              f'"{never}"' for sam, upn, mail, dn in rows]
+    (folder / "ad.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
+    from tests.conftest import build_warehouse
+
+    con = build_warehouse(folder, AS_OF)
+    assert con.execute("select rule, email, application from findings order by all"
+                       ).fetchall() == [("ORPHAN_ACCOUNT", "jdoe@cc.example.org", ""),
+                                        ("ORPHAN_ACCOUNT", "svc-scan@cc.example.org", "")]
+    assert con.execute("select source_line, column_name, rule from row_warnings "
+                       "order by all").fetchall() == [
+        (5, "user_principal_name", "implicit_upn"), (6, "user_principal_name", "implicit_upn"),
+        (7, "user_principal_name", "implicit_upn")]
+    assert con.execute("select source_line, column_name, rule from quarantine").fetchall() \
+        == [(8, "user_principal_name", "account_identifiable")]
+    assert con.execute("select in_active_directory, in_entra from int_directory_identities "
+                       "where upn = 'alan@cc.example.org'").fetchall() == [(True, True)]

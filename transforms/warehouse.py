@@ -41,6 +41,7 @@ import duckdb
 
 from ccreview.core.config import ReviewConfig
 from ccreview.core.identifiers import (
+    DN_DOMAIN_COMPONENT,
     EMAIL_RE,
     NANP_DIGITS,
     NPI_SEPARATORS,
@@ -335,6 +336,13 @@ SQL_MACROS = (
     f"regexp_replace({_TRIMMED}, '{NPI_SEPARATORS}', '', 'g') else {_TRIMMED} end",
     f"create or replace macro valid_email(p) as regexp_full_match({_TRIMMED}, "
     f"'{EMAIL_RE.pattern}')",
+    # sam@domain from the DN's DC labels (core.identifiers.implicit_upn)
+    "create or replace macro dn_domain(dn) as array_to_string(list_filter(list_transform("
+    f"regexp_extract_all(dn, '{DN_DOMAIN_COMPONENT}', 1), lambda p: {_TRIMMED}), "
+    "lambda p: p <> ''), '.')",
+    "create or replace macro implicit_upn(sam, dn) as case when "
+    f"{_TRIMMED.replace('(p,', '(sam,')} <> '' and dn_domain(dn) <> '' then "
+    f"{_TRIMMED.replace('(p,', '(sam,')} || '@' || dn_domain(dn) end",
 )
 
 

@@ -110,6 +110,27 @@ def staff_type_label(value: str | None) -> str | None:
     return _STAFF_TYPE_ALIASES.get(key, str(value).strip() or None)
 
 
+# A distinguished name's domain components (`...,DC=cc,DC=example,DC=org`): group 1 one
+# label. Windows accepts `sAMAccountName@<those labels joined by dots>` at logon when an
+# account has no userPrincipalName (its implicit UPN); the warehouse's implicit_upn macro
+# is made from this pattern.
+DN_DOMAIN_COMPONENT = r"(?i)(?:^|,)[ ]*DC=([^,]*)"
+
+
+def implicit_upn(sam_account_name: str | None, distinguished_name: str | None) -> str | None:
+    """`sam@domain` from an AD account's LAN ID and its distinguished name's DC labels (as
+    written: the warehouse lower-cases keys), or None when either is missing."""
+    if not isinstance(sam_account_name, str) or not isinstance(distinguished_name, str):
+        return None  # missing (None, or a frame's NaN)
+    sam = sam_account_name.strip(_ASCII_SPACE)
+    labels = [label.strip(_ASCII_SPACE) for label
+              in re.findall(DN_DOMAIN_COMPONENT, distinguished_name, re.ASCII)]
+    labels = [label for label in labels if label]
+    if not sam or not labels:
+        return None
+    return f"{sam}@{'.'.join(labels)}"
+
+
 def is_valid_email(value: str | None) -> bool:
     return value is not None and bool(EMAIL_RE.match(str(value).strip(_ASCII_SPACE)))
 

@@ -9,7 +9,12 @@ renamed as (
     select
         -- ids
         lower(trim(sam_account_name)) as lan_id,
-        lower(trim(user_principal_name)) as upn,
+        -- the account's key: its UPN, or (none, or one that is not an address) the
+        -- implicit UPN Windows accepts at sign-in, LAN ID@its DN's domain
+        lower(coalesce(
+            case when valid_email(user_principal_name) then trim(user_principal_name) end,
+            implicit_upn(sam_account_name, distinguished_name)
+        )) as upn,
         lower(trim(mail)) as mail,
         upper(trim(department)) as department,
         -- person
