@@ -82,9 +82,7 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection, input_files: bool = Tru
         create = "create temp table" if staging and c.bulk else "create table"
         con.execute(c.ddl().replace(f"create table {c.table} (",
                                     f"{create} {home} (\n  _row_id integer,", 1))
-    con.execute("""create or replace table parse_issues (
-        table_name varchar, _row_id integer, column_name varchar, rule varchar,
-        reason varchar)""")
+    con.execute(PARSE_ISSUES_DDL)
     if input_files:
         con.execute(INPUT_FILES_DDL)
         con.execute(ALREADY_STORED_DDL)
@@ -180,7 +178,8 @@ def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
         issues = pd.DataFrame([{"table_name": i.table,
                                 "_row_id": first_id[i.table] + i.row_index,
                                 "column_name": i.column, "rule": i.rule,
-                                "reason": i.reason} for i in res.issues])
+                                "reason": i.reason, "target_column": i.target}
+                               for i in res.issues])
         _insert(con, "parse_issues", issues)
     log.info("read %s as %s: %s", rel, entry.format,
              ", ".join(f"{n} {t}" for t, n in entry.tables.items()) or "no rows")
@@ -243,6 +242,11 @@ def rules_fingerprint() -> str:
     return digest.hexdigest()
 
 
+# what a reader could not read, per row: `column_name` as the export names it,
+# `target_column` the canonical column the value was for (empty for a row-level issue)
+PARSE_ISSUES_DDL = """create or replace table parse_issues (
+    table_name varchar, _row_id integer, column_name varchar, rule varchar, reason varchar,
+    target_column varchar)"""
 VERDICTS_DDL = """create or replace table {name} (
     table_name varchar, _row_id integer, column_name varchar, rule varchar, reason varchar,
     warning boolean)"""
@@ -268,8 +272,8 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
     for contract in CONTRACTS.values():
         t = contract.table
         issues = con.execute(
-            "select _row_id, column_name, rule, reason from parse_issues where table_name = ?",
-            [t]).df()
+            "select _row_id, column_name, rule, reason, target_column from parse_issues "
+            "where table_name = ?", [t]).df()
         df = None if contract.bulk else con.execute(_rows_to_check(con, t, reuse)).df()
         failures = (_required_failures(con, contract) if df is None
                     else _contract_failures(contract.schema, df))
@@ -280,11 +284,14 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
         if warned is not None:
             _record_warnings(con, t, warned)
         if len(issues) and len(failures):  # a value that did not parse is not also "missing"
-            parsed = set(zip(issues["_row_id"], issues["column_name"], strict=True))
+            parsed = {(r, c) for r, named, target in zip(
+                issues["_row_id"], issues["column_name"], issues["target_column"], strict=True)
+                for c in (named, target)}
             failures = failures[[(r, c) not in parsed or rule != "not_nullable" for r, c, rule
                                  in zip(failures["_row_id"], failures["column_name"],
                                         failures["rule"], strict=True)]]
-        all_issues = pd.concat([issues, failures], ignore_index=True)
+        all_issues = pd.concat([issues.drop(columns="target_column"), failures],
+                               ignore_index=True)
         if len(all_issues):
             all_issues["table_name"] = t
             _insert(con, "_issues", all_issues[["table_name", "_row_id", "column_name", "rule",

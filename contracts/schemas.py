@@ -283,11 +283,14 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("company", "varchar", "Company attribute (practice name)"),
             Column("department", "varchar", "Department attribute (group request number)"),
             Column("distinguished_name", "varchar", "DN"),
-            Column("enabled", "boolean", "account enabled", True),
-            Column("created_at", "timestamp", "whenCreated (UTC)"),
-            Column("last_logon_at", "timestamp", "lastLogonTimestamp (lags up to 14 days)"),
-            Column("password_last_set_at", "timestamp", "pwdLastSet"),
-            Column("account_expires_at", "timestamp", "accountExpires; empty = never"),
+            Column("enabled", "boolean", "Enabled, or userAccountControl without its "
+                   "ACCOUNTDISABLE bit", True),
+            Column("created_at", "timestamp", "whenCreated or Created (UTC)"),
+            Column("last_logon_at", "timestamp", "lastLogonTimestamp or LastLogonDate (lags "
+                   "up to 14 days)"),
+            Column("password_last_set_at", "timestamp", "pwdLastSet or PasswordLastSet"),
+            Column("account_expires_at", "timestamp", "accountExpires or "
+                   "AccountExpirationDate; empty = never"),
         ),
         row_checks=(pa.Check(_account_identifiable, name="account_identifiable",
                              ignore_na=False),),

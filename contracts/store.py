@@ -171,7 +171,16 @@ def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
         sha256 varchar, table_name varchar, rules varchar)""")
     con.execute("""create table if not exists store.parse_issues (
         sha256 varchar, table_name varchar, file_row integer, column_name varchar,
-        rule varchar, reason varchar)""")
+        rule varchar, reason varchar, target_column varchar)""")
+    if not con.execute("""select count(*) from duckdb_columns() where database_name = 'store'
+                          and table_name = 'parse_issues' and column_name = 'target_column'
+                          """).fetchone()[0]:
+        # a store made before issues named their canonical column: the readers of then
+        # named a required column as its canonical name in any case, or accountEnabled
+        con.execute("alter table store.parse_issues add column target_column varchar")
+        con.execute("""update store.parse_issues set target_column = case
+                           when lower(column_name) = 'accountenabled' then 'enabled'
+                           else lower(column_name) end""")
     for c in CONTRACTS.values():
         ddl = c.ddl().replace(f"create table {c.table} (",
                               f"create table if not exists store.rows_{c.table} (", 1)
@@ -308,7 +317,8 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
                         "as r on r._row_id = p._row_id" if dedup else "")
                 con.execute(f"""
                     insert into store.parse_issues
-                    select ?, p.table_name, p._row_id, p.column_name, p.rule, p.reason
+                    select ?, p.table_name, p._row_id, p.column_name, p.rule, p.reason,
+                           p.target_column
                     from parse_issues as p {kept}
                     where p.table_name = ?""", [sha, table])
             con.execute("insert into store.file_tables values (?, ?, ?, ?)",
@@ -921,7 +931,8 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
                        "sha256 in (select sha256 from store_names)", [table]).fetchone()[0]:
             con.execute(f"""
                 insert into parse_issues
-                select p.table_name, r._row_id, p.column_name, p.rule, p.reason
+                select p.table_name, r._row_id, p.column_name, p.rule, p.reason,
+                       p.target_column
                 from store.parse_issues as p
                 inner join (select sha256, file_row, _row_id from ({kept})) as r
                     using (sha256, file_row)

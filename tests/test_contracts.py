@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -177,3 +178,23 @@ def test_a_check_that_raises_stops_the_run_instead_of_passing_every_row():
     # a column the schema names and the frame lacks is still no row's failure
     absent = pa.DataFrameSchema({"b": pa.Column(None, required=True)})
     assert _contract_failures(absent, pd.DataFrame({"a": ["x"], "_row_id": [1]})).empty
+
+
+def test_a_value_that_does_not_parse_is_not_also_reported_missing(tmp_path):
+    """`Enabled` = `Perhaps`, a userAccountControl that is no number, an Entra
+    `accountEnabled` that is no boolean: one reason each, the parse's. The required-value
+    check had added "a required value is missing" on the canonical column, which the
+    export names otherwise (`Enabled` / `enabled`), for a value that was there."""
+    (tmp_path / "ad.csv").write_text(
+        "SamAccountName,UserPrincipalName,Enabled\r\nx,x@cc.example.org,Perhaps\r\n")
+    (tmp_path / "csvde.csv").write_text(
+        "DN,sAMAccountName,userPrincipalName,userAccountControl\r\n"
+        '"CN=y,DC=cc,DC=org",y,y@cc.example.org,enabled\r\n')
+    (tmp_path / "entra.json").write_text(json.dumps({"value": [
+        {"id": "1", "userPrincipalName": "z@cc.example.org", "accountEnabled": "maybe"}]}))
+    con, _ = _ingest(tmp_path)
+    assert con.execute("select source_file, column_name, rule from quarantine order by all"
+                       ).fetchall() == [("ad.csv", "Enabled", "boolean"),
+                                        ("csvde.csv", "userAccountControl",
+                                         "user_account_control"),
+                                        ("entra.json", "accountEnabled", "boolean")]

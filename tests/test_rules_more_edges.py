@@ -682,3 +682,99 @@ def test_an_ad_account_without_a_upn_is_reviewed_as_its_implicit_upn(tmp_path):
         == [(8, "user_principal_name", "account_identifiable")]
     assert con.execute("select in_active_directory, in_entra from int_directory_identities "
                        "where upn = 'alan@cc.example.org'").fetchall() == [(True, True)]
+
+
+# -- Active Directory exports as admins make them -----------------------------------------
+
+BARBARA = person("Barbara", "Liskov", "Staff", "Billing", ("CERNER",))
+EDSGER = person("Edsger", "Dijkstra", "Staff", "Coder", ("CERNER",))
+
+
+def _ad_case(tmp_path, header: str, rows: list[str], *, type_line: bool = True):
+    """Ada and Grace sign in to Entra; Alan, Barbara and Edsger are in AD only, with
+    application accounts that record no use yet, so AD's evidence is the only evidence."""
+    case = base(members=(ALAN, BARBARA, EDSGER))
+    for lan, who, apps in (("alan", ALAN, ("CERNER", "PACS")), ("bliskov", BARBARA, ("CERNER",)),
+                           ("edijkstra", EDSGER, ("CERNER",))):
+        case.accounts.append(Account(lan, who["email"], in_entra=False))
+        # provisioned lately, unused so far: no evidence, not yet APP_UNUSED
+        case.app_accounts += [AppAccount(app, lan, created=days_ago(20)) for app in apps]
+    folder = case.write(tmp_path / "in")
+    lines = (["#TYPE Selected.Microsoft.ActiveDirectory.Management.ADUser"] if type_line
+             else []) + [header, *rows]
+    (folder / "ad.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
+    from tests.conftest import build_warehouse
+
+    return build_warehouse(folder, AS_OF)
+
+
+def _local(days: float) -> str:
+    """A time `days` before the as-of date as PowerShell writes a DateTime on the
+    hospital's en-US host (its local clock)."""
+    from tests.cases import HOST_ZONE
+
+    return days_ago(days).astimezone(HOST_ZONE).strftime("%-m/%-d/%Y %-I:%M:%S %p")
+
+
+def test_an_ad_export_of_powershells_computed_dates(tmp_path):
+    """`Get-ADUser -Properties LastLogonDate,Created,AccountExpirationDate | Select-Object
+    ...`: the dates PowerShell computes from the attributes, as the host's clock time. They
+    were ignored: an account whose only evidence was its LastLogonDate read as never used
+    (NEVER_SIGNED_IN) and a passed AccountExpirationDate as no expiry."""
+    header = ('"SamAccountName","UserPrincipalName","mail","Enabled","Created",'
+              '"LastLogonDate","PasswordLastSet","AccountExpirationDate"')
+    rows = [f'"{lan}","{lan}@cc.example.org","{who["email"]}","True","{_local(400)}",'
+            f'"{_local(logon)}","{_local(400)}","{expires}"'
+            for lan, who, logon, expires in (
+                ("ada", SPONSOR, 1, ""), ("grace", ADMIN, 1, ""), ("alan", ALAN, 10, ""),
+                ("bliskov", BARBARA, 200, ""), ("edijkstra", EDSGER, 5, _local(3)))]
+    con = _ad_case(tmp_path, header, rows)
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+    assert con.execute("select rule, email, application from findings order by all"
+                       ).fetchall() == [
+        ("DISABLED_WITH_ACCESS", EDSGER["email"].lower(), "CERNER"),
+        ("DORMANT_ACCOUNT", BARBARA["email"].lower(), "")]
+    # Phoenix is UTC-7 all year: the clock time read back is the instant written
+    assert con.execute("select last_logon_at, created_at from stg_directory_accounts "
+                       "where lan_id = 'alan'").fetchone() == (
+        days_ago(10).replace(tzinfo=None, microsecond=0),
+        days_ago(400).replace(tzinfo=None, microsecond=0))
+
+
+def test_a_csvde_export_of_active_directory(tmp_path):
+    """`csvde -f users.csv -l "sAMAccountName,userPrincipalName,mail,userAccountControl,
+    whenCreated,lastLogonTimestamp,accountExpires"`: LDAP names, `DN` first, whether the
+    account is enabled in userAccountControl's ACCOUNTDISABLE bit (514 = disabled; 66048 =
+    enabled, password never expires), whenCreated as LDAP generalized time (UTC). Every
+    row had been quarantined (no Enabled column, an unknown date format)."""
+    from ccreview.core.identifiers import datetime_to_filetime
+
+    header = ("DN,objectClass,sAMAccountName,userPrincipalName,mail,userAccountControl,"
+              "whenCreated,lastLogonTimestamp,accountExpires")
+    created = days_ago(400).strftime("%Y%m%d%H%M%S.0Z")
+    rows = [f'"CN={lan},OU=Community,DC=cc,DC=example,DC=org",user,{lan},{upn},{mail},{uac},'
+            f'{created},{datetime_to_filetime(days_ago(logon))},9223372036854775807'
+            for lan, upn, mail, uac, logon in (
+                ("ada", "ada@cc.example.org", SPONSOR["email"], 512, 1),
+                ("grace", "grace@cc.example.org", ADMIN["email"], 66048, 1),
+                ("alan", "alan@cc.example.org", ALAN_EMAIL, 512, 3),
+                ("bliskov", "bliskov@cc.example.org", BARBARA["email"], 514, 3),
+                ("edijkstra", "edijkstra@cc.example.org", EDSGER["email"], 546, 3),
+                ("svc-fax", "", "", 66048, 3))]
+    con = _ad_case(tmp_path, header, rows, type_line=False)
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+    assert con.execute("select rule, email, application from findings order by all"
+                       ).fetchall() == [
+        ("DISABLED_WITH_ACCESS", BARBARA["email"].lower(), "CERNER"),
+        ("DISABLED_WITH_ACCESS", EDSGER["email"].lower(), "CERNER"),
+        ("ORPHAN_ACCOUNT", "svc-fax@cc.example.org", "")]
+    assert con.execute("select created_at from stg_directory_accounts where lan_id = 'alan'"
+                       ).fetchone() == (days_ago(400).replace(tzinfo=None, microsecond=0),)
+
+
+def test_a_user_account_control_that_is_no_number_is_quarantined_on_that_column(tmp_path):
+    header = "DN,sAMAccountName,userPrincipalName,mail,userAccountControl"
+    rows = [f'"CN=x,DC=cc,DC=org",alan,alan@cc.example.org,{ALAN_EMAIL},enabled']
+    con = _ad_case(tmp_path, header, rows, type_line=False)
+    assert con.execute("select source_line, column_name, rule from quarantine").fetchall() \
+        == [(2, "userAccountControl", "user_account_control")]

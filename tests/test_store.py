@@ -680,9 +680,9 @@ def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
 
 
 # A second Active Directory export, written by hand as PowerShell 5.1's Export-Csv writes
-# it: one good account and three the contracts judge (a UPN that is no address, a missing
-# LAN ID, an Enabled value that does not parse, which is a parse issue and not also
-# "missing").
+# it: one good account and three the contracts judge (a UPN that is no address, kept as
+# the implicit UPN with a warning; a missing LAN ID; an Enabled value that does not parse,
+# which is a parse issue and not also "missing").
 _AD_HEADER = ["DistinguishedName", "Enabled", "GivenName", "Name", "ObjectClass",
               "ObjectGUID", "SamAccountName", "Surname", "UserPrincipalName", "mail",
               "Company", "Department", "whenCreated", "lastLogonTimestamp", "pwdLastSet",
@@ -736,6 +736,8 @@ def test_the_store_keeps_each_file_s_verdicts_and_checks_only_new_rows(tmp_path,
         <= rules, rules
     # bvale's UPN is no address: kept as its implicit UPN, with a warning
     assert [r[4] for r in expected[1]] == ["implicit_upn", "npi_check_digit"]
+    assert [r[2:5] for r in expected[0] if r[1] == "directory/ad_users_vale.csv"] == [
+        (5, "sam_account_name", "not_nullable"), (6, "Enabled", "boolean")]
 
     checked: list[int] = []
     contract_failures = ingest._contract_failures
@@ -753,6 +755,13 @@ def test_the_store_keeps_each_file_s_verdicts_and_checks_only_new_rows(tmp_path,
     assert _judged(again) == expected and _reconciled(again) == _reconciled(first)
     assert sum(checked) == 0  # every row's verdict came from the store
     assert _findings(again) == _findings(scratch)
+    # a store made before parse issues named their canonical column takes the column on
+    with duckdb.connect(str(store)) as s:
+        s.execute("alter table parse_issues drop column target_column")
+    older, _ = _build(folder, SAMPLE_AS_OF, store)
+    assert _findings(older) == _findings(scratch)
+    assert (6, "Enabled", "boolean") in [r[2:5] for r in _judged(older)[0]
+                                         if r[1] == "directory/ad_users_vale.csv"]
 
     # a new export, a day later: only its rows are checked
     (folder / "directory" / "ad_users_vale_2.csv").write_bytes(

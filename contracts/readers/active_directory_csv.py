@@ -1,4 +1,4 @@
-"""Active Directory users as `Get-ADUser ... | Export-Csv` writes them.
+"""Active Directory users as `Get-ADUser ... | Export-Csv` or `csvde` writes them.
 
 Windows PowerShell 5.1 (a `#TYPE` first line, every field quoted, ASCII or UTF-8 with a
 BOM, or UTF-16 when redirected with `>`/`Out-File`) and PowerShell 7 (UTF-8 without BOM,
@@ -6,12 +6,20 @@ no type line, `-UseQuotes AsNeeded`). Headers match case-insensitively. `lastLog
 `pwdLastSet` and `accountExpires` are Windows FILETIME integers (0 and
 9223372036854775807 mean never); `whenCreated` is in the exporting culture's format
 (en-US: `1/15/2023 9:03:12 AM`), a clock time of the exporting host, read in the
-configured directory time zone and stored as UTC. Canonical table: `directory_accounts`.
+configured directory time zone and stored as UTC.
+
+The properties PowerShell computes from those attributes and an export often selects
+instead (`LastLogonDate`, `PasswordLastSet`, `AccountExpirationDate`, `Created`) are read
+the same way, as the host's clock time, where the attribute itself is not exported; and
+`csvde`'s export (LDAP names: `DN`, `userAccountControl` for whether the account is
+enabled, `whenCreated` as LDAP generalized time `20230115160312.0Z`, UTC). Canonical
+table: `directory_accounts`.
 """
 
 from __future__ import annotations
 
-from datetime import tzinfo
+import re
+from datetime import datetime, tzinfo
 from functools import partial
 
 from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
@@ -29,9 +37,18 @@ TEXT_COLUMNS = {  # export header (lower-case) -> canonical column
     "company": "company",
     "department": "department",
     "distinguishedname": "distinguished_name",
+    "dn": "distinguished_name",  # csvde
 }
-FILETIME_COLUMNS = {"lastlogontimestamp": "last_logon_at", "pwdlastset": "password_last_set_at",
-                    "accountexpires": "account_expires_at"}
+# canonical column -> (the attribute, a FILETIME; PowerShell's property computed from it,
+# the host's clock time in its culture)
+FILETIME_COLUMNS = {
+    "last_logon_at": ("lastlogontimestamp", "LastLogonDate"),
+    "password_last_set_at": ("pwdlastset", "PasswordLastSet"),
+    "account_expires_at": ("accountexpires", "AccountExpirationDate"),
+}
+# userAccountControl's ACCOUNTDISABLE flag
+_ACCOUNTDISABLE = 0x2
+_GENERALIZED_TIME = re.compile(r"(\d{14})(?:[.,]\d+)?Z")
 
 
 def _filetime(value: str | None):
@@ -42,6 +59,26 @@ def _filetime(value: str | None):
     return None if dt is None else dt.replace(tzinfo=None)
 
 
+def _enabled_from_flags(value: str | None) -> bool | None:
+    """userAccountControl (csvde, or an export without PowerShell's `Enabled`): enabled
+    unless ACCOUNTDISABLE is set."""
+    if value is None or not value.strip():
+        return None
+    try:
+        flags = int(value.strip(), 0)
+    except ValueError:
+        raise ValueError("not a userAccountControl integer") from None
+    return not flags & _ACCOUNTDISABLE
+
+
+def _when_created(value: str | None, tz: tzinfo | None, culture: str) -> datetime | None:
+    """LDAP generalized time (`20230115160312.0Z`, UTC) or the culture's clock time."""
+    match = _GENERALIZED_TIME.fullmatch((value or "").strip())
+    if match:
+        return datetime.strptime(match.group(1), "%Y%m%d%H%M%S")
+    return parse_datetime(value, tz=tz, culture=culture)
+
+
 def matches(header: list[str]) -> bool:
     return set(header) >= REQUIRED_HEADERS
 
@@ -50,6 +87,7 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
     """`tz`: the exporting host's time zone (None: UTC); `culture`: its date format."""
     result = ReadResult(FORMAT)
     table = "directory_accounts"
+    local = partial(parse_datetime, tz=tz, culture=culture)
     for line, rec in csv_records(text):
         row: dict = {"source_line": line}
         idx = result.add(table, row)
@@ -59,12 +97,24 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
             continue
         for src, dst in TEXT_COLUMNS.items():
             value = rec.get(src, "").strip()
-            row[dst] = value or None
-        result.convert(table, idx, row, "enabled", parse_bool, rec.get("enabled"), "Enabled",
-                       "boolean")
-        when = partial(parse_datetime, tz=tz, culture=culture)
-        result.convert(table, idx, row, "created_at", when, rec.get("whencreated"),
-                       "whenCreated", "datetime")
-        for src, dst in FILETIME_COLUMNS.items():
-            result.convert(table, idx, row, dst, _filetime, rec.get(src), src, "filetime")
+            if value or dst not in row:
+                row[dst] = value or None
+        if "enabled" in rec or "useraccountcontrol" not in rec:
+            result.convert(table, idx, row, "enabled", parse_bool, rec.get("enabled"),
+                           "Enabled", "boolean")
+        else:
+            result.convert(table, idx, row, "enabled", _enabled_from_flags,
+                           rec.get("useraccountcontrol"), "userAccountControl",
+                           "user_account_control")
+        created = "whencreated" if "whencreated" in rec else "created"
+        result.convert(table, idx, row, "created_at",
+                       partial(_when_created, tz=tz, culture=culture), rec.get(created),
+                       "whenCreated" if created == "whencreated" else "Created", "datetime")
+        for dst, (attribute, computed) in FILETIME_COLUMNS.items():
+            if attribute in rec or computed.lower() not in rec:
+                result.convert(table, idx, row, dst, _filetime, rec.get(attribute),
+                               attribute, "filetime")
+            else:
+                result.convert(table, idx, row, dst, local, rec.get(computed.lower()),
+                               computed, "datetime")
     return result

@@ -28,6 +28,9 @@ class Issue:
     column: str
     rule: str
     reason: str
+    # the canonical column the value was read into (`column` names it as the export
+    # does): left empty by the failure, it is not also reported missing
+    target: str | None = None
 
 
 @dataclass
@@ -47,8 +50,9 @@ class ReadResult:
         rows.append(row)
         return len(rows) - 1
 
-    def reject(self, table: str, row_index: int, column: str, rule: str, reason: str) -> None:
-        self.issues.append(Issue(table, row_index, column, rule, reason))
+    def reject(self, table: str, row_index: int, column: str, rule: str, reason: str,
+               target: str | None = None) -> None:
+        self.issues.append(Issue(table, row_index, column, rule, reason, target))
 
     def convert(self, table: str, row_index: int, row: dict, dst: str, parse, raw,
                 column: str, rule: str) -> None:
@@ -58,7 +62,7 @@ class ReadResult:
             row[dst] = parse(raw)
         except (ValueError, OverflowError) as exc:
             row[dst] = None
-            self.reject(table, row_index, column, rule, str(exc))
+            self.reject(table, row_index, column, rule, str(exc), dst)
 
 
 def reject_repeated_request(result: ReadResult, row_index: int,

@@ -124,14 +124,15 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
         from (select rowid + 1 as n, * from _events_raw)
     """, [rel])
     base = f"{first_row_id} + rowid"
-    for column, condition, rule, reason in (
-        ("timestamp", f"{occurred} is null", "datetime", "not a date/time in a known format"),
-        ("success", f"not ({success_ok}) or ({success_ok}) is null", "boolean",
+    for column, target, condition, rule, reason in (
+        ("timestamp", "occurred_at", f"{occurred} is null", "datetime",
+         "not a date/time in a known format"),
+        ("success", "success", f"not ({success_ok}) or ({success_ok}) is null", "boolean",
          "not a recognised success/status value"),
     ):
         con.execute(f"""
             insert into parse_issues
-            select '{TABLE}', {base}, '{column}', '{rule}', '{reason}'
+            select '{TABLE}', {base}, '{column}', '{rule}', '{reason}', '{target}'
             from _events_raw where {condition}
         """)
     accepted = con.execute("select count(*) from _events_raw").fetchall()[0][0]
@@ -146,7 +147,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
         con.execute(f"""
             insert into parse_issues
             select '{TABLE}', {start} + row_number() over (order by r) - 1, '(row)',
-                   'csv_width', 'the row cannot be split into the header''s fields'
+                   'csv_width', 'the row cannot be split into the header''s fields', null
             from _events_rejected_lines
         """)
     for t in ("_events_raw", "_events_rejected_lines", "_events_rejected_ranked"):
