@@ -287,7 +287,7 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
                    "ACCOUNTDISABLE bit", True),
             Column("created_at", "timestamp", "whenCreated or Created (UTC)"),
             Column("last_logon_at", "timestamp", "lastLogonTimestamp or LastLogonDate (lags "
-                   "up to 14 days)"),
+                   "up to 14 days), or lastLogon when later"),
             Column("password_last_set_at", "timestamp", "pwdLastSet or PasswordLastSet"),
             Column("account_expires_at", "timestamp", "accountExpires or "
                    "AccountExpirationDate; empty = never"),

@@ -778,3 +778,29 @@ def test_a_user_account_control_that_is_no_number_is_quarantined_on_that_column(
     con = _ad_case(tmp_path, header, rows, type_line=False)
     assert con.execute("select source_line, column_name, rule from quarantine").fetchall() \
         == [(2, "userAccountControl", "user_account_control")]
+
+
+def test_an_ad_export_of_last_logon_counts_its_later_date(tmp_path):
+    """`Get-ADUser -Properties lastLogon,lastLogonTimestamp`: lastLogon (not replicated,
+    exact for the domain controller asked) is evidence too, the later of the two. Read
+    alone it had been ignored: Barbara, who signed in 3 days ago by it, was dormant by a
+    lastLogonTimestamp 200 days old, and Alan, with only lastLogon, never signed in."""
+    from ccreview.core.identifiers import datetime_to_filetime
+
+    def ft(days):
+        return "" if days is None else str(datetime_to_filetime(days_ago(days)))
+
+    header = ('"SamAccountName","UserPrincipalName","mail","Enabled","whenCreated",'
+              '"lastLogonTimestamp","lastLogon"')
+    rows = [f'"{lan}","{lan}@cc.example.org","{who["email"]}","True","{_local(400)}",'
+            f'"{ft(replicated)}","{ft(exact)}"'
+            for lan, who, replicated, exact in (
+                ("ada", SPONSOR, 1, 1), ("grace", ADMIN, 1, None),
+                ("alan", ALAN, None, 10), ("bliskov", BARBARA, 200, 3),
+                ("edijkstra", EDSGER, 200, 150))]
+    con = _ad_case(tmp_path, header, rows)
+    assert con.execute("select rule, email from findings order by all").fetchall() == [
+        ("DORMANT_ACCOUNT", EDSGER["email"].lower())]
+    assert con.execute("select lan_id, last_logon_at from stg_directory_accounts "
+                       "where lan_id in ('alan', 'grace') order by 1").fetchall() == [
+        ("alan", days_ago(10).replace(tzinfo=None)), ("grace", days_ago(1).replace(tzinfo=None))]

@@ -10,10 +10,11 @@ configured directory time zone and stored as UTC.
 
 The properties PowerShell computes from those attributes and an export often selects
 instead (`LastLogonDate`, `PasswordLastSet`, `AccountExpirationDate`, `Created`) are read
-the same way, as the host's clock time, where the attribute itself is not exported; and
-`csvde`'s export (LDAP names: `DN`, `userAccountControl` for whether the account is
-enabled, `whenCreated` as LDAP generalized time `20230115160312.0Z`, UTC). Canonical
-table: `directory_accounts`.
+the same way, as the host's clock time, where the attribute itself is not exported.
+`lastLogon` (not replicated: exact, as the domain controller the export asked saw it)
+counts too, the later of it and `lastLogonTimestamp`. And `csvde`'s export (LDAP names:
+`DN`, `userAccountControl` for whether the account is enabled, `whenCreated` as LDAP
+generalized time `20230115160312.0Z`, UTC). Canonical table: `directory_accounts`.
 """
 
 from __future__ import annotations
@@ -117,4 +118,13 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
             else:
                 result.convert(table, idx, row, dst, local, rec.get(computed.lower()),
                                computed, "datetime")
+        if "lastlogon" in rec:  # exact, as the domain controller asked saw it: the later
+            try:
+                exact = _filetime(rec.get("lastlogon"))
+            except ValueError as exc:
+                result.reject(table, idx, "lastLogon", "filetime", str(exc), "last_logon_at")
+                exact = None
+            if exact is not None and (row["last_logon_at"] is None
+                                      or exact > row["last_logon_at"]):
+                row["last_logon_at"] = exact
     return result
