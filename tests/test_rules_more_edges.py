@@ -804,3 +804,24 @@ def test_an_ad_export_of_last_logon_counts_its_later_date(tmp_path):
     assert con.execute("select lan_id, last_logon_at from stg_directory_accounts "
                        "where lan_id in ('alan', 'grace') order by 1").fetchall() == [
         ("alan", days_ago(10).replace(tzinfo=None)), ("grace", days_ago(1).replace(tzinfo=None))]
+
+
+def test_an_application_list_naming_users_domain_backslash_lan_id(tmp_path):
+    """Applications that sign in with Windows accounts (PACS Synapse among them) list
+    users by their down-level logon name, `CC\\alan`. Read as a username matching no LAN
+    ID, Alan's PACS account was an ORPHAN_ACCOUNT and his requested PACS looked never
+    provisioned; it is his account now, its use read from an access log naming him by his
+    LAN ID (and Cerner's, listing him by LAN ID, from a log naming him `CC\\Alan`). One
+    that is nobody's is still an orphan, named as its list names it."""
+    case = alan_accounts(base(), apps=("CERNER",))
+    # the list records no use; PACS's access log names him by his LAN ID
+    case.app_accounts += [AppAccount("PACS", "CC\\alan"),
+                          AppAccount("PACS", "CC\\Nobody", last_access=days_ago(2))]
+    case.access.append(("alan", "PACS", days_ago(2), True))
+    # Cerner's list records no use either; its access log names him as PACS's list does
+    case.app_accounts = [a if (a.username, a.application) != ("alan", "CERNER")
+                         else AppAccount("CERNER", "alan") for a in case.app_accounts]
+    case.access.append(("CC\\Alan", "CERNER", days_ago(3), True))
+    con = _build(tmp_path, case)
+    assert con.execute("select rule, email, lan_id, application from findings order by all"
+                       ).fetchall() == [("ORPHAN_ACCOUNT", "cc\\nobody", "cc\\nobody", "PACS")]

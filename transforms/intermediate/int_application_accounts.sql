@@ -32,13 +32,13 @@ with_identity as (
             as last_access_at,
         coalesce(by_lan.upn, by_upn.upn) as upn,
     from accounts as a
-    left join identities as by_lan on a.username = by_lan.lan_id
+    left join identities as by_lan on a.login_name = by_lan.lan_id
     left join identities as by_upn on by_lan.upn is null and a.username = by_upn.upn
     left join access_log as log_user
-        on log_user.user_name = a.username and log_user.application = a.application
+        on log_user.user_name = a.login_name and log_user.application = a.application
     left join access_log as log_upn
         on log_upn.user_name = coalesce(by_lan.upn, by_upn.upn)
-        and log_upn.user_name <> a.username
+        and log_upn.user_name <> a.login_name
         and log_upn.application = a.application
 ),
 

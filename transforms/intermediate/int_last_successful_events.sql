@@ -1,13 +1,27 @@
 -- grain: one row per user x log source x application: the latest successful event
 -- (the Entra sign-in log gives the directory sign-ins; the application access logs give
--- each application's use)
+-- each application's use). An access log's user named by a down-level logon name
+-- (`CC\jdoe`) is its LAN ID, as stg_application_accounts.login_name reads the lists.
 -- key: user_name, source, application?
+with latest as (
+    select
+        user_name,
+        source,
+        case when source = 'application_access_log' then application end as application,
+        max(occurred_at) as last_success_at,
+        count(*) as successful_events,
+    from stg_sign_in_events
+    where success
+    group by all
+)
+
+-- (the names read once per user, not once per event)
 select
-    user_name,
+    case when source = 'application_access_log'
+        then regexp_replace(user_name, '^[^\\@]+\\', '') else user_name end as user_name,
     source,
-    case when source = 'application_access_log' then application end as application,
-    max(occurred_at) as last_success_at,
-    count(*) as successful_events,
-from stg_sign_in_events
-where success
+    application,
+    max(last_success_at) as last_success_at,
+    sum(successful_events)::bigint as successful_events,
+from latest
 group by all

@@ -9,6 +9,9 @@ renamed as (
     select
         application,
         lower(trim(username)) as username,
+        -- the LAN ID of a down-level logon name (`CC\jdoe`: applications signing in with
+        -- Windows accounts list users so); otherwise the username
+        regexp_replace(lower(trim(username)), '^[^\\@]+\\', '') as login_name,
         lower(trim(email)) as email,
         display_name,
         role,
