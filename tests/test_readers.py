@@ -538,3 +538,24 @@ def _hostile_hl7() -> str:
         "EVN|A01|20261031080000+0000\r"
         f"PID|1||MRNH||{p.replace('|', ' ')}^PAT||19600101|F|||||||||FINH\r"
         "PV1|1|I|4W^1^A^VRMC|||||||||||||||||FINH\r" for i, p in enumerate(PAYLOADS))
+
+
+def test_an_application_lists_status_words_are_read_as_active_or_not(tmp_path):
+    """User lists say whether an account is usable in words (`Active` / `Inactive`,
+    `Enabled` / `Disabled`, Cerner's `A` / `I`) rather than true/false; each was a parse
+    issue that quarantined the account, taking an active one out of the review. A word
+    that says neither (`Locked`) is still quarantined: guessing could hide access."""
+    from ccreview.core.config import config_from_dict
+
+    layout = {"name": "PACS user export", "application": "PACS",
+              "columns": {"username": "User ID", "active": "Status"}}
+    path = tmp_path / "pacs.csv"
+    path.write_text("User ID,Status\n" + "".join(
+        f"u{i},{word}\n" for i, word in enumerate(
+            ["Active", "Inactive", "ENABLED", "disabled", "A", "I", "Locked"])))
+    rec = read_input_file(path, config_from_dict({"application_lists": [layout]})
+                          .application_lists)
+    assert [r["active"] for r in rec.result.rows["application_accounts"]] == [
+        True, False, True, False, True, False, None]
+    assert [(i.row_index, i.column, i.rule) for i in rec.result.issues] == [
+        (6, "active", "boolean")]

@@ -8,7 +8,7 @@ The canonical layout, one row per application account:
 | `username`    | the account's login: LAN ID or UPN                             |
 | `email`       | the account's email, if the application keeps one              |
 | `display_name`| as the application shows it                                    |
-| `active`      | true/false                                                     |
+| `active`      | true/false, or Active/Inactive, Enabled/Disabled, A/I          |
 | `created`     | when the account was created                                   |
 | `last_access` | last successful use of the application; empty = never          |
 | `role`        | role or position in the application                            |
@@ -31,6 +31,18 @@ from ccreview.core.config import ApplicationListLayout
 
 FORMAT = "application-user-list-csv"
 REQUIRED_HEADERS = {"application", "username", "active"}
+
+
+# how user lists say whether an account is usable, besides true/false (Cerner's A / I);
+# any other word (Locked, Suspended) is not guessed
+_ACTIVE = {"active": True, "enabled": True, "a": True,
+           "inactive": False, "disabled": False, "i": False}
+
+
+def parse_active(value: str | None) -> bool | None:
+    """The `active` column: a boolean (`parse_bool`) or a status word."""
+    word = _ACTIVE.get(str(value).strip().lower()) if value is not None else None
+    return word if word is not None else parse_bool(value)
 
 
 def matches(header: list[str]) -> bool:
@@ -65,7 +77,7 @@ def read(text: str, layout: ApplicationListLayout | None = None,
         row["application"] = APPLICATION_NAMES.get(app.lower(), app.upper() or None)
         for col in ("username", "email", "display_name", "role"):
             row[col] = rec.get(col, "").strip() or None
-        result.convert(table, idx, row, "active", parse_bool, rec.get("active"), "active",
+        result.convert(table, idx, row, "active", parse_active, rec.get("active"), "active",
                        "boolean")
         for src, dst in (("created", "created_at"), ("last_access", "last_access_at")):
             result.convert(table, idx, row, dst, partial(parse_datetime, culture=culture),
