@@ -825,3 +825,48 @@ def test_an_application_list_naming_users_domain_backslash_lan_id(tmp_path):
     con = _build(tmp_path, case)
     assert con.execute("select rule, email, lan_id, application from findings order by all"
                        ).fetchall() == [("ORPHAN_ACCOUNT", "cc\\nobody", "cc\\nobody", "PACS")]
+
+
+def test_entra_users_as_the_graph_powershell_sdk_writes_them(tmp_path):
+    """`Get-MgUser -All -Property Id,UserPrincipalName,Mail,AccountEnabled,CreatedDateTime,
+    SignInActivity | ConvertTo-Json -Depth 5 > entra.json` in Windows PowerShell 5.1: an
+    array of PascalCase objects, dates as `\\/Date(ms)\\/`, UTF-16 with a BOM; and one user
+    exported alone is an object, not an array. Neither was recognised, so Alan, whose
+    sign-ins only Entra records, was NEVER_SIGNED_IN, and an enabled Entra user matching
+    nobody went unreviewed."""
+    import json
+
+    case = base()
+    case.accounts.append(Account("alan", ALAN_EMAIL))  # in AD and Entra; no AD logon
+    case.app_accounts += [AppAccount(app, "alan", created=days_ago(20))
+                          for app in ("CERNER", "PACS")]
+    folder = case.write(tmp_path / "in")
+
+    def ms(days):
+        return f"/Date({int(days_ago(days).timestamp() * 1000)})/"
+
+    def user(lan, mail, signed_in, enabled=True):
+        return {"AccountEnabled": enabled, "CreatedDateTime": ms(400),
+                "DisplayName": lan, "Id": f"00000000-0000-0000-0000-{lan:0>12}",
+                "Mail": mail, "OnPremisesSamAccountName": lan,
+                "SignInActivity": {"LastNonInteractiveSignInDateTime": None,
+                                   "LastSignInDateTime": signed_in and ms(signed_in),
+                                   "LastSuccessfulSignInDateTime": signed_in and ms(signed_in),
+                                   "AdditionalProperties": {}},
+                "UserPrincipalName": f"{lan}@cc.example.org", "AdditionalProperties": {}}
+
+    array = [user("ada", SPONSOR["email"], 1), user("grace", ADMIN["email"], 1),
+             user("alan", ALAN_EMAIL, 5)]
+    text = json.dumps(array, indent=4).replace("/Date(", "\\/Date(").replace(")/", ")\\/")
+    (folder / "entra.json").write_text(text.replace("\n", "\r\n"), encoding="utf-16")
+    (folder / "entra_one.json").write_text(json.dumps(user("ghost", None, 30)),
+                                           encoding="utf-16")
+    from tests.conftest import build_warehouse
+
+    con = build_warehouse(folder, AS_OF)
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+    assert con.execute("select rule, email from findings order by all").fetchall() == [
+        ("ORPHAN_ACCOUNT", "ghost@cc.example.org")]
+    assert con.execute("select last_successful_sign_in_at from stg_entra_users "
+                       "where upn = 'alan@cc.example.org'").fetchone() == (
+        days_ago(5).replace(tzinfo=None),)

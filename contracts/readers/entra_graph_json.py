@@ -4,11 +4,18 @@
 "@odata.nextLink": ...}`; several page files form one export. `signInActivity` may be null
 and its dates may be `0001-01-01T00:00:00Z`, meaning never. `lastSuccessfulSignInDateTime`
 is the one that counts for dormancy (`lastSignInDateTime` includes failed attempts).
-Canonical table: `entra_users`.
+
+The same users as the Graph PowerShell SDK gives them (`Get-MgUser -All -Property ... |
+ConvertTo-Json -Depth 5`): an array (one user: an object), members named in PascalCase
+(`UserPrincipalName`, `SignInActivity.LastSuccessfulSignInDateTime`; names match
+case-insensitively), and from Windows PowerShell 5.1 dates as `/Date(<ms>)/` (escaped
+`\\/`) and the file in UTF-16 when redirected with `>`. Canonical table: `entra_users`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from ccreview.contracts.readers.base import ReadResult, parse_bool, parse_datetime
@@ -16,14 +23,42 @@ from ccreview.contracts.readers.base import ReadResult, parse_bool, parse_dateti
 FORMAT = "entra-graph-json"
 
 
+def _users(body: Any) -> list | None:
+    """The users of a Graph page, of `ConvertTo-Json`'s array, or of its single object."""
+    if isinstance(body, dict) and isinstance(body.get("value"), list):
+        return body["value"]
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict) and "userprincipalname" in _lower_keys(body):
+        return [body]
+    return None
+
+
+def _lower_keys(obj: Any) -> dict:
+    """A JSON object's members by lower-case name (the SDK's `UserPrincipalName` is
+    Graph's `userPrincipalName`); anything else, no members."""
+    return {str(k).lower(): v for k, v in obj.items()} if isinstance(obj, dict) else {}
+
+
 def matches(body: Any) -> bool:
-    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        return False
-    ctx = str(body.get("@odata.context", ""))
-    if "#users" in ctx:
+    if isinstance(body, dict) and "#users" in str(body.get("@odata.context", "")):
         return True
-    first = body["value"][0] if body["value"] else {}
-    return isinstance(first, dict) and "userPrincipalName" in first
+    users = _users(body)
+    return bool(users) and "userprincipalname" in _lower_keys(users[0])
+
+
+# Windows PowerShell 5.1's ConvertTo-Json writes a DateTime as `\/Date(<ms since
+# 1970, UTC>)\/` (json.loads leaves `/Date(...)/`), an offset after the milliseconds
+# being the writer's zone, not a change to the instant
+_MS_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
+
+
+def _graph_time(value: str | None) -> dt.datetime | None:
+    match = _MS_DATE.fullmatch(value or "")
+    if match:
+        return (dt.datetime(1970, 1, 1)
+                + dt.timedelta(milliseconds=int(match.group(1))))
+    return parse_datetime(value)
 
 
 def _text(v: Any) -> str | None:
@@ -36,31 +71,32 @@ def _text(v: Any) -> str | None:
 def read(body: dict) -> ReadResult:
     result = ReadResult(FORMAT)
     table = "entra_users"
-    for record, user in enumerate(body.get("value", []), start=1):
+    for record, given in enumerate(_users(body) or [], start=1):
         row: dict = {"source_line": record}
         idx = result.add(table, row)
-        if not isinstance(user, dict):
+        if not isinstance(given, dict):
             result.reject(table, idx, "(record)", "shape", "the user is not a JSON object")
             continue
+        user = _lower_keys(given)
         row.update({
             "object_id": _text(user.get("id")),
-            "user_principal_name": _text(user.get("userPrincipalName")),
+            "user_principal_name": _text(user.get("userprincipalname")),
             "mail": _text(user.get("mail")),
-            "display_name": _text(user.get("displayName")),
-            "given_name": _text(user.get("givenName")),
+            "display_name": _text(user.get("displayname")),
+            "given_name": _text(user.get("givenname")),
             "surname": _text(user.get("surname")),
-            "on_premises_sam_account_name": _text(user.get("onPremisesSamAccountName")),
-            "company": _text(user.get("companyName")),
+            "on_premises_sam_account_name": _text(user.get("onpremisessamaccountname")),
+            "company": _text(user.get("companyname")),
             "department": _text(user.get("department")),
         })
-        result.convert(table, idx, row, "enabled", parse_bool, user.get("accountEnabled"),
+        result.convert(table, idx, row, "enabled", parse_bool, user.get("accountenabled"),
                        "accountEnabled", "boolean")
-        activity = user.get("signInActivity") or {}
+        activity = _lower_keys(user.get("signinactivity"))
         for src, dst, obj in (
             ("createdDateTime", "created_at", user),
             ("lastSuccessfulSignInDateTime", "last_successful_sign_in_at", activity),
             ("lastSignInDateTime", "last_sign_in_at", activity),
         ):
-            raw = _text(obj.get(src)) if isinstance(obj, dict) else None
-            result.convert(table, idx, row, dst, parse_datetime, raw, src, "datetime")
+            raw = _text(obj.get(src.lower()))
+            result.convert(table, idx, row, dst, _graph_time, raw, src, "datetime")
     return result
