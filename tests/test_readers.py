@@ -559,3 +559,17 @@ def test_an_application_lists_status_words_are_read_as_active_or_not(tmp_path):
         True, False, True, False, True, False, None]
     assert [(i.row_index, i.column, i.rule) for i in rec.result.issues] == [
         (6, "active", "boolean")]
+
+
+def test_entra_users_in_pascal_case_are_known_before_reading(tmp_path):
+    """The check before a run (and the store's choice of what a run reads) looked for
+    Graph's `"userPrincipalName"` exactly, so the PowerShell SDK's export was no
+    directory: a dormant run whose folder held only it was refused."""
+    from ccreview.contracts.readers import sniff_kinds
+
+    path = tmp_path / "entra.json"
+    path.write_text('[\r\n    {\r\n        "AccountEnabled":  true,\r\n        '
+                    '"SignInActivity":  {"LastSuccessfulSignInDateTime":  null},\r\n        '
+                    '"UserPrincipalName":  "ada@cc.example.org"\r\n    }\r\n]',
+                    encoding="utf-16")
+    assert sniff_kinds(path) == {"directory", "sign_in"}

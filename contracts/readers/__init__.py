@@ -325,9 +325,10 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
         if '"request_number"' in stripped and ('"request_type"' in stripped
                                                or '"sponsoring_physician"' in stripped):
             kinds.add("enrollment")
-        if '"userPrincipalName"' in stripped:
+        lowered = stripped.lower()  # Graph's names, or the PowerShell SDK's PascalCase
+        if '"userprincipalname"' in lowered:
             kinds.add("directory")
-            if '"signInActivity"' in stripped:
+            if '"signinactivity"' in lowered:
                 kinds.add("sign_in")
         if '"envelopes"' in stripped:
             kinds.add("docusign")
