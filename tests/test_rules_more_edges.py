@@ -870,3 +870,66 @@ def test_entra_users_as_the_graph_powershell_sdk_writes_them(tmp_path):
     assert con.execute("select last_successful_sign_in_at from stg_entra_users "
                        "where upn = 'alan@cc.example.org'").fetchone() == (
         days_ago(5).replace(tzinfo=None),)
+
+
+# -- DocuSign as integrations keep it -------------------------------------------------------
+
+def _summary(status: str, when: dt.datetime, signed: bool) -> dict:
+    """An envelope as `GET /envelopes/{id}?include=recipients,custom_fields` returns it."""
+    iso = when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+    signers = [{"recipientId": str(k), "roleName": role, "email": who["email"],
+                "name": f"{who['first_name']} {who['last_name']}", "routingOrder": "1",
+                "status": "completed" if signed else "sent",
+                **({"signedDateTime": iso} if signed else {})}
+               for k, (role, who) in enumerate((("Sponsoring Physician", SPONSOR),
+                                                ("Group Administrator", ADMIN)), start=1)]
+    env = {"envelopeId": "5f0c3b52-8f0e-4a8e-9d44-6f3f2a1c9b10", "status": status,
+           "emailSubject": "Please DocuSign: Clinical Connectivity Data Access Agreement",
+           "sentDateTime": (when - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+           "statusChangedDateTime": iso, "recipients": {"signers": signers},
+           "customFields": {"textCustomFields": [
+               {"fieldId": "1", "name": "RequestNumber", "value": RN, "show": "true"}]}}
+    if status == "completed":
+        env["completedDateTime"] = iso
+    return env
+
+
+def _with_daa_file(tmp_path, name: str, body) -> object:
+    import json
+
+    case = alan_accounts(base(daa=False))
+    folder = case.write(tmp_path / "in")
+    (folder / "docusign.json").unlink()
+    (folder / name).write_text(json.dumps(body, indent=2))
+    from tests.conftest import build_warehouse
+
+    return build_warehouse(folder, AS_OF)
+
+
+def test_a_daa_saved_as_one_envelope(tmp_path):
+    """The envelope as the API returns one (`GET /envelopes/{id}`), saved one per file: an
+    object, not a listStatusChanges page. It was a JSON shape no reader knew, so the
+    group had no DAA and everyone with access was NO_ACTIVE_DAA."""
+    con = _with_daa_file(tmp_path, "envelope.json", _summary("completed", days_ago(100), True))
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select daa_active from int_group_daa").fetchall() == [(True,)]
+
+
+def test_a_daa_from_docusign_connect_messages(tmp_path):
+    """DocuSign Connect's JSON messages, as an integration stores them (an array, one per
+    event): the envelope is each message's summary, its latest state counts."""
+    messages = [{"event": event, "apiVersion": "v2.1", "retryCount": 0,
+                 "generatedDateTime": when.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+                 "data": {"accountId": "8d1c0a2e-0000-4000-8000-000000000001",
+                          "envelopeId": "5f0c3b52-8f0e-4a8e-9d44-6f3f2a1c9b10",
+                          "envelopeSummary": {k: v for k, v in
+                                              _summary(status, when, signed).items()
+                                              if k != "envelopeId"}}}
+                for event, status, when, signed in (
+                    ("envelope-sent", "sent", days_ago(102), False),
+                    ("envelope-completed", "completed", days_ago(100), True))]
+    con = _with_daa_file(tmp_path, "connect.json", messages)
+    assert con.execute("select rule from findings").fetchall() == []
+    assert con.execute("select status, daa_active from int_group_daa "
+                       "inner join int_daa_envelopes using (request_number)").fetchall() \
+        == [("completed", True)]

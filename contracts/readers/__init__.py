@@ -330,7 +330,7 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
             kinds.add("directory")
             if '"signinactivity"' in lowered:
                 kinds.add("sign_in")
-        if '"envelopes"' in stripped:
+        if '"envelopes"' in stripped or '"envelopeid"' in lowered:
             kinds.add("docusign")
         return kinds
     return _table_kinds(stripped, layouts)

@@ -1,6 +1,12 @@
 """DAA envelopes as the DocuSign eSignature API's `listStatusChanges` returns them
 (`GET /accounts/{id}/envelopes?include=recipients,custom_fields`).
 
+Also one envelope as `GET /envelopes/{envelopeId}?include=recipients,custom_fields` returns
+it, an array of such envelopes, and DocuSign Connect's JSON messages (the webhook's
+`{"event": "envelope-completed", "data": {"envelopeId": ..., "envelopeSummary": {...}}}`),
+one or an array of them; a message's envelope is its summary. Several states of one
+envelope (a message per event, overlapping exports) count as its latest.
+
 An envelope is linked to its group by a text custom field `RequestNumber`; failing that,
 by a request number (`CS` + 7 digits) in its `emailSubject`. Canonical tables:
 `daa_envelopes` (one row per envelope) and `daa_recipients` (one per signer, with its
@@ -19,8 +25,34 @@ FORMAT = "docusign-envelopes-json"
 _RN = re.compile(r"\bCS\d{7}\b")
 
 
+def _envelope(obj: Any) -> dict | None:
+    """An envelope, or a Connect message's envelope summary (with the message's envelope
+    id when the summary omits it); None for anything else."""
+    if not isinstance(obj, dict):
+        return None
+    data = obj.get("data")
+    if isinstance(data, dict) and isinstance(data.get("envelopeSummary"), dict):
+        summary = data["envelopeSummary"]
+        return summary if summary.get("envelopeId") else {
+            **summary, "envelopeId": data.get("envelopeId")}
+    return obj if "envelopeId" in obj else None
+
+
+def _envelopes(body: Any) -> list | None:
+    """The envelopes of a listStatusChanges page, of one envelope or Connect message, or
+    of an array of them (an item that is neither is kept, for its record to be rejected)."""
+    if isinstance(body, dict) and isinstance(body.get("envelopes"), list):
+        return body["envelopes"]
+    if isinstance(body, list):
+        if not body or _envelope(body[0]) is None:
+            return None
+        return [_envelope(item) or item for item in body]
+    one = _envelope(body)
+    return None if one is None else [one]
+
+
 def matches(body: Any) -> bool:
-    return isinstance(body, dict) and isinstance(body.get("envelopes"), list)
+    return _envelopes(body) is not None
 
 
 def _text(v: Any) -> str | None:
@@ -40,9 +72,9 @@ def request_number_of(env: dict) -> str | None:
     return m.group(0) if m else None
 
 
-def read(body: dict) -> ReadResult:
+def read(body: Any) -> ReadResult:
     result = ReadResult(FORMAT)
-    for record, env in enumerate(body.get("envelopes", []), start=1):
+    for record, env in enumerate(_envelopes(body) or [], start=1):
         row: dict = {"source_line": record}
         idx = result.add("daa_envelopes", row)
         if not isinstance(env, dict):
