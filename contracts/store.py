@@ -78,6 +78,7 @@ from ccreview.contracts.readers import (
     display_name,
     docusign_json,
     enrollment_json,
+    entra_sign_in_json,
     is_event_log,
     sign_in_events_csv,
     sniff_kinds,
@@ -99,6 +100,7 @@ SCHEMA_VERSION = "1"
 EVENT_FORMATS = frozenset({
     enrollment_json.FORMAT, docusign_json.FORMAT, adt_hl7.FORMAT_HL7, adt_hl7.FORMAT_CSV,
     sign_in_events_csv.FORMAT_ENTRA, sign_in_events_csv.FORMAT_ACCESS,
+    entra_sign_in_json.FORMAT,
 })
 # every other format (directory, Entra users, application lists, the portal's member and
 # DAA lists) is a snapshot

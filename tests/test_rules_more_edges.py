@@ -933,3 +933,50 @@ def test_a_daa_from_docusign_connect_messages(tmp_path):
     assert con.execute("select status, daa_active from int_group_daa "
                        "inner join int_daa_envelopes using (request_number)").fetchall() \
         == [("completed", True)]
+
+
+def test_an_entra_sign_in_log_in_json(tmp_path):
+    """The sign-in log as JSON: a Graph `auditLogs/signIns` page, the portal's Download as
+    JSON (an array), the PowerShell SDK's ConvertTo-Json (PascalCase, `\\/Date(ms)\\/`).
+    A page was read as Entra *users* (its records carry a UPN) and each quarantined for
+    a missing accountEnabled; the others were unrecognised. So Alan, whose sign-ins only
+    the log records (no signInActivity without a premium licence), was NEVER_SIGNED_IN.
+    errorCode 0 is a success; a failure or an interrupted (MFA) sign-in is not."""
+    import json
+
+    case = base()
+    case.accounts.append(Account("alan", ALAN_EMAIL))  # Entra without signInActivity
+    case.app_accounts += [AppAccount(app, "alan", created=days_ago(20))
+                          for app in ("CERNER", "PACS")]
+    folder = case.write(tmp_path / "in")
+
+    def sign_in(n, days, code, upn="alan@cc.example.org"):
+        return {"id": f"0b5c7e4d-1a2b-4c3d-8e9f-{n:012d}", "userPrincipalName": upn,
+                "createdDateTime": days_ago(days).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "userDisplayName": "Alan Turing", "appDisplayName": "Clinical Connectivity",
+                "clientAppUsed": "Browser", "isInteractive": True,
+                "status": {"errorCode": code, "failureReason": "Other.",
+                           "additionalDetails": None}}
+
+    (folder / "signins_page.json").write_text(json.dumps({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns",
+        "value": [sign_in(1, 40, 0), sign_in(2, 39, 50126)]}))
+    (folder / "signins_download.json").write_text(json.dumps(
+        [sign_in(3, 5, 0), sign_in(4, 2, 50074), sign_in(1, 40, 0)]))
+    sdk = {k[0].upper() + k[1:]: v for k, v in sign_in(5, 1, 50126).items()}
+    sdk["Status"] = {"ErrorCode": 50126, "FailureReason": "Invalid username or password."}
+    sdk["CreatedDateTime"] = f"\\/Date({int(days_ago(1).timestamp() * 1000)})\\/"
+    (folder / "signin_one.json").write_text(
+        json.dumps(sdk).replace("\\\\/", "\\/"), encoding="utf-16")
+    from tests.conftest import build_warehouse
+
+    con = build_warehouse(folder, AS_OF)
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+    assert con.execute("select rule, email from findings").fetchall() == []
+    assert con.execute("select source_file, count(*), count(*) filter (where success) "
+                       "from stg_sign_in_events group by all order by all").fetchall() == [
+        ("signin_one.json", 1, 0), ("signins_download.json", 3, 2),
+        ("signins_page.json", 2, 1)]
+    assert con.execute("select last_success_at from int_last_successful_events "
+                       "where user_name = 'alan@cc.example.org'").fetchall() == [
+        (days_ago(5).replace(tzinfo=None),)]

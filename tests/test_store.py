@@ -947,3 +947,31 @@ def test_the_latest_successes_kept_from_entra_downloads_follow_each_source(tmp_p
         ("entra_sign_in_log", ann, workspace, "2026-10-31T10:00:00"),
         ("entra_sign_in_log", bob, workspace, "2026-10-28T07:00:00"),
         ("entra_sign_in_log", bob, workspace, "2026-10-28T07:00:00")]
+
+
+def test_a_json_sign_in_log_accumulates_in_the_store_once_per_request(tmp_path):
+    """A Graph sign-in page is an event file: its sign-ins stay when the export is gone,
+    and a later page overlapping it adds only the requests it had not (by Request ID)."""
+    folder = shutil.copytree(SAMPLE, tmp_path / "in")
+
+    def page(*ids):
+        return json.dumps({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns",
+            "value": [{"id": f"0b5c7e4d-1a2b-4c3d-8e9f-{n:012d}",
+                       "createdDateTime": f"2026-10-{20 + n}T08:00:00Z",
+                       "userPrincipalName": "someone@ccpartners.examplehealth.org",
+                       "appDisplayName": "Clinical Connectivity",
+                       "status": {"errorCode": 0}} for n in ids]})
+
+    (folder / "signins_a.json").write_text(page(1, 2))
+    store = tmp_path / "evidence.duckdb"
+    _build(folder, SAMPLE_AS_OF, store)
+    (folder / "signins_a.json").unlink()
+    (folder / "signins_b.json").write_text(page(2, 3))
+    _build(folder, SAMPLE_AS_OF + dt.timedelta(days=1), store)
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select request_id from rows_sign_in_events where request_id "
+                         "like '0b5c7e4d-%' order by 1").fetchall() == [
+            (f"0b5c7e4d-1a2b-4c3d-8e9f-{n:012d}",) for n in (1, 2, 3)]
+        assert s.execute("select distinct kind from files where source_file like "
+                         "'signins_%.json'").fetchall() == [("event",)]

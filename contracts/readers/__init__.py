@@ -20,6 +20,7 @@ from ccreview.contracts.readers import (
     docusign_json,
     enrollment_json,
     entra_graph_json,
+    entra_sign_in_json,
     portal_exports_csv,
     sign_in_events_csv,
 )
@@ -47,7 +48,8 @@ __all__ = ["READER_MODULES", "REQUIRED_INPUTS", "Issue", "ReadResult", "Recognis
 
 # every reader, in the order the data dictionary documents them
 READER_MODULES = (enrollment_json, portal_exports_csv, active_directory_csv, entra_graph_json,
-                  application_list_csv, docusign_json, sign_in_events_csv, adt_hl7)
+                  application_list_csv, docusign_json, sign_in_events_csv, entra_sign_in_json,
+                  adt_hl7)
 
 # Files the generator writes next to the exports: known, deliberately not read.
 GROUND_TRUTH_HEADERS = (["rule", "request_number", "email", "application"],  # findings
@@ -147,6 +149,8 @@ def _read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...],
                 from None
         if enrollment_json.documents(body) is not None:
             return Recognised(enrollment_json.FORMAT, enrollment_json.read(str(path), body))
+        if entra_sign_in_json.matches(body):  # (records with a UPN, as Entra users have)
+            return Recognised(entra_sign_in_json.FORMAT, entra_sign_in_json.read(body))
         if entra_graph_json.matches(body):
             return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body))
         if docusign_json.matches(body):
@@ -326,7 +330,9 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
                                                or '"sponsoring_physician"' in stripped):
             kinds.add("enrollment")
         lowered = stripped.lower()  # Graph's names, or the PowerShell SDK's PascalCase
-        if '"userprincipalname"' in lowered:
+        if '"userprincipalname"' in lowered and '"appdisplayname"' in lowered:
+            kinds.add("sign_in")  # a sign-in log
+        elif '"userprincipalname"' in lowered:
             kinds.add("directory")
             if '"signinactivity"' in lowered:
                 kinds.add("sign_in")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from ccreview.core.errors import UnreadableInputError
@@ -231,6 +232,26 @@ def parse_datetime(value: str | None, tz: tzinfo | None = None,
         if dt is None:
             raise ValueError("not a date/time in a known format") from None
     return to_utc(dt, tz)
+
+
+# Windows PowerShell 5.1's ConvertTo-Json writes a DateTime as `\/Date(<ms since 1970,
+# UTC>)\/` (json.loads leaves `/Date(...)/`); an offset after the milliseconds is the
+# writer's zone, not a change to the instant
+_MS_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
+
+
+def parse_json_datetime(value: str | None) -> datetime | None:
+    """A time in a JSON export: ISO 8601 (Graph) or PowerShell's `/Date(ms)/`."""
+    match = _MS_DATE.fullmatch(value or "")
+    if match:
+        return datetime(1970, 1, 1) + timedelta(milliseconds=int(match.group(1)))
+    return parse_datetime(value)
+
+
+def lower_keys(obj: object) -> dict:
+    """A JSON object's members by lower-case name (the PowerShell SDK's
+    `UserPrincipalName` is Graph's `userPrincipalName`); anything else, no members."""
+    return {str(k).lower(): v for k, v in obj.items()} if isinstance(obj, dict) else {}
 
 
 def to_utc(dt: datetime, tz: tzinfo | None) -> datetime:

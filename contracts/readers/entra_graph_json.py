@@ -14,11 +14,14 @@ case-insensitively), and from Windows PowerShell 5.1 dates as `/Date(<ms>)/` (es
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
-from ccreview.contracts.readers.base import ReadResult, parse_bool, parse_datetime
+from ccreview.contracts.readers.base import (
+    ReadResult,
+    lower_keys,
+    parse_bool,
+    parse_json_datetime,
+)
 
 FORMAT = "entra-graph-json"
 
@@ -29,36 +32,16 @@ def _users(body: Any) -> list | None:
         return body["value"]
     if isinstance(body, list):
         return body
-    if isinstance(body, dict) and "userprincipalname" in _lower_keys(body):
+    if isinstance(body, dict) and "userprincipalname" in lower_keys(body):
         return [body]
     return None
-
-
-def _lower_keys(obj: Any) -> dict:
-    """A JSON object's members by lower-case name (the SDK's `UserPrincipalName` is
-    Graph's `userPrincipalName`); anything else, no members."""
-    return {str(k).lower(): v for k, v in obj.items()} if isinstance(obj, dict) else {}
 
 
 def matches(body: Any) -> bool:
     if isinstance(body, dict) and "#users" in str(body.get("@odata.context", "")):
         return True
     users = _users(body)
-    return bool(users) and "userprincipalname" in _lower_keys(users[0])
-
-
-# Windows PowerShell 5.1's ConvertTo-Json writes a DateTime as `\/Date(<ms since
-# 1970, UTC>)\/` (json.loads leaves `/Date(...)/`), an offset after the milliseconds
-# being the writer's zone, not a change to the instant
-_MS_DATE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
-
-
-def _graph_time(value: str | None) -> dt.datetime | None:
-    match = _MS_DATE.fullmatch(value or "")
-    if match:
-        return (dt.datetime(1970, 1, 1)
-                + dt.timedelta(milliseconds=int(match.group(1))))
-    return parse_datetime(value)
+    return bool(users) and "userprincipalname" in lower_keys(users[0])
 
 
 def _text(v: Any) -> str | None:
@@ -77,7 +60,7 @@ def read(body: dict) -> ReadResult:
         if not isinstance(given, dict):
             result.reject(table, idx, "(record)", "shape", "the user is not a JSON object")
             continue
-        user = _lower_keys(given)
+        user = lower_keys(given)
         row.update({
             "object_id": _text(user.get("id")),
             "user_principal_name": _text(user.get("userprincipalname")),
@@ -91,12 +74,12 @@ def read(body: dict) -> ReadResult:
         })
         result.convert(table, idx, row, "enabled", parse_bool, user.get("accountenabled"),
                        "accountEnabled", "boolean")
-        activity = _lower_keys(user.get("signinactivity"))
+        activity = lower_keys(user.get("signinactivity"))
         for src, dst, obj in (
             ("createdDateTime", "created_at", user),
             ("lastSuccessfulSignInDateTime", "last_successful_sign_in_at", activity),
             ("lastSignInDateTime", "last_sign_in_at", activity),
         ):
             raw = _text(obj.get(src.lower()))
-            result.convert(table, idx, row, dst, _graph_time, raw, src, "datetime")
+            result.convert(table, idx, row, dst, parse_json_datetime, raw, src, "datetime")
     return result
