@@ -573,3 +573,20 @@ def test_entra_users_in_pascal_case_are_known_before_reading(tmp_path):
                     '"UserPrincipalName":  "ada@cc.example.org"\r\n    }\r\n]',
                     encoding="utf-16")
     assert sniff_kinds(path) == {"directory", "sign_in"}
+
+
+def test_an_hl7_batch_file(tmp_path):
+    """A batch file (the HL7 batch protocol: FHS, BHS, the messages, BTS, FTS), as feeds
+    deliver a day's ADT over SFTP. It was not recognised as HL7 (it does not start with
+    MSH), and read as HL7 its header would have been a message of its own."""
+    messages = (FIXTURES / "adt_plain_lf.hl7").read_text().strip().split("\n")
+    path = tmp_path / "adt_batch.hl7"
+    path.write_text("\r".join(["FHS|^~\\&|ADT|VRMC|R2W|CC|20261029000500",
+                               "BHS|^~\\&|ADT|VRMC|R2W|CC|20261029000500", *messages,
+                               "BTS|2", "FTS|1"]) + "\r")
+    rec = read_input_file(path)
+    assert rec.format == "hl7-v2-adt"
+    assert [(r["event_type"], r["fin"], r["source_line"])
+            for r in rec.result.rows["adt_events"]] == [("A04", "FIN9001", 3),
+                                                         ("A01", "FIN9001", 9)]
+    assert rec.result.issues == []

@@ -1,7 +1,8 @@
 """ADT events for the census: HL7 v2 ADT messages, or a CSV extract of the same fields.
 
 **HL7 v2** (parsed with the `hl7` library): one or more messages per file, segments ending
-in `\\r` (`\\n` and `\\r\\n` are accepted too), optionally MLLP-framed (`0x0B` ... `0x1C 0x0D`).
+in `\\r` (`\\n` and `\\r\\n` are accepted too), optionally MLLP-framed (`0x0B` ... `0x1C 0x0D`),
+or a batch file (the batch protocol's FHS/BHS headers and BTS/FTS trailers around them).
 The events of `ccreview.core.vocabulary.ADT_EVENTS`: A01 admit, A02 transfer, A03
 discharge, A04 registration (e.g. ED), A05 pre-admit, A06/A07 changed to
 inpatient/outpatient, A08 update, A11/A12/A13 admit or visit, transfer, discharge
@@ -59,16 +60,24 @@ def _hl7_parse(value: str) -> dt.datetime | None:
     return hl7.parse_datetime(value)
 
 
+# the HL7 batch protocol's envelope around the messages of a batch file (file and batch
+# header and trailer segments): no message's part
+_BATCH_SEGMENTS = ("FHS|", "BHS|", "BTS|", "FTS|")
+
+
 def looks_like_hl7(head: str) -> bool:
-    return _MLLP.sub("", head).lstrip().startswith("MSH|")
+    return _MLLP.sub("", head).lstrip().startswith(("MSH|", "FHS|", "BHS|"))
 
 
 def split_messages(text: str) -> list[tuple[int, str]]:
     """(segment number of MSH, message text with `\\r` separators) for each message.
-    Segments are numbered from 1 across the file; empty ones and MLLP framing don't count."""
+    Segments are numbered from 1 across the file; empty ones and MLLP framing don't count;
+    a batch file's FHS, BHS, BTS and FTS segments count but are no message's."""
     segments = [s for s in re.split(r"\r\n|\r|\n", _MLLP.sub("\r", text)) if s.strip()]
     messages: list[tuple[int, list[str]]] = []
     for i, seg in enumerate(segments, start=1):
+        if seg.startswith(_BATCH_SEGMENTS):
+            continue
         if seg.startswith("MSH|") or not messages:
             messages.append((i, [seg]))
         else:
