@@ -66,7 +66,7 @@ def _enabled_from_flags(value: str | None) -> bool | None:
     if value is None or not value.strip():
         return None
     try:
-        flags = int(value.strip(), 0)
+        flags = int(value.strip())
     except ValueError:
         raise ValueError("not a userAccountControl integer") from None
     return not flags & _ACCOUNTDISABLE

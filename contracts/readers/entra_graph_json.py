@@ -51,7 +51,7 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
-def read(body: dict) -> ReadResult:
+def read(body: Any) -> ReadResult:
     result = ReadResult(FORMAT)
     table = "entra_users"
     for record, given in enumerate(_users(body) or [], start=1):
