@@ -336,6 +336,9 @@ SQL_MACROS = (
     f"regexp_replace({_TRIMMED}, '{NPI_SEPARATORS}', '', 'g') else {_TRIMMED} end",
     f"create or replace macro valid_email(p) as regexp_full_match({_TRIMMED}, "
     f"'{EMAIL_RE.pattern}')",
+    # the LAN ID of a down-level logon name (`cc\jdoe`), else the name itself: how
+    # Windows-authenticated applications list and log their users
+    r"create or replace macro logon_lan_id(u) as regexp_replace(u, '^[^\\@]+\\', '')",
     # sam@domain from the DN's DC labels (core.identifiers.implicit_upn)
     "create or replace macro dn_domain(dn) as array_to_string(list_filter(list_transform("
     f"regexp_extract_all(dn, '{DN_DOMAIN_COMPONENT}', 1), lambda p: {_TRIMMED}), "

@@ -18,7 +18,7 @@ with latest as (
 -- (the names read once per user, not once per event)
 select
     case when source = 'application_access_log'
-        then regexp_replace(user_name, '^[^\\@]+\\', '') else user_name end as user_name,
+        then logon_lan_id(user_name) else user_name end as user_name,
     source,
     application,
     max(last_success_at) as last_success_at,

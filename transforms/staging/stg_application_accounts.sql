@@ -11,7 +11,7 @@ renamed as (
         lower(trim(username)) as username,
         -- the LAN ID of a down-level logon name (`CC\jdoe`: applications signing in with
         -- Windows accounts list users so); otherwise the username
-        regexp_replace(lower(trim(username)), '^[^\\@]+\\', '') as login_name,
+        logon_lan_id(lower(trim(username))) as login_name,
         lower(trim(email)) as email,
         display_name,
         role,
