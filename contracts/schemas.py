@@ -170,23 +170,29 @@ def _upn_is_address(df: pd.DataFrame) -> pd.Series:
     return df.get("user_principal_name", pd.Series(None, index=df.index)).map(is_valid_email)
 
 
-def _implicit_upn_given(df: pd.DataFrame) -> pd.Series:
-    sam = df.get("sam_account_name", pd.Series(None, index=df.index))
-    dn = df.get("distinguished_name", pd.Series(None, index=df.index))
-    return pd.Series([implicit_upn(s, d) is not None for s, d in zip(sam, dn, strict=True)],
-                     index=df.index, dtype=bool)
+def _implicit_upn_given(df: pd.DataFrame, rows: pd.Series) -> pd.Series:
+    """Whether an implicit UPN can be made, judged for `rows` only (False elsewhere): the
+    few accounts without a UPN that is an address, not every account."""
+    given = pd.Series(False, index=df.index, dtype=bool)
+    sam = df.get("sam_account_name", pd.Series(None, index=df.index))[rows]
+    dn = df.get("distinguished_name", pd.Series(None, index=df.index))[rows]
+    if rows.any():
+        given[rows] = [implicit_upn(s, d) is not None for s, d in zip(sam, dn, strict=True)]
+    return given
 
 
 def _account_identifiable(df: pd.DataFrame) -> pd.Series:
     """An AD account is its UPN, or (none, or one that is no address) its implicit UPN:
     without either it cannot be told from another."""
-    return _upn_is_address(df) | _implicit_upn_given(df)
+    address = _upn_is_address(df)
+    return address | _implicit_upn_given(df, ~address)
 
 
 def _upn_given(df: pd.DataFrame) -> pd.Series:
     """Warned: an account identified by its implicit UPN (an unidentifiable one is
     quarantined instead)."""
-    return _upn_is_address(df) | ~_implicit_upn_given(df)
+    address = _upn_is_address(df)
+    return address | ~_implicit_upn_given(df, ~address)
 
 
 _SOURCE = "the file and line (or record) it came from"
