@@ -447,18 +447,20 @@ def _retained(table: str, rows: str, retention: Retention, as_of: dt.date) -> st
         return (f"(r.occurred_at is null or r.occurred_at >= timestamp '{cutoff}' or "
                 f"{_LATEST_SUCCESS.format(rows=rows)})")
     if table == "adt_events":
-        # a visit whose latest event saying whether the patient is there (ADT_EVENTS, in
-        # event-time order as int_adt_visits reads them) discharged or cancelled it before
-        # the cutoff: a cancelled discharge (A13) keeps it
+        # a visit whose latest event saying whether the patient is there (ADT_EVENTS, or
+        # another event carrying a discharge time; in event-time order as int_adt_visits
+        # reads them) discharged or cancelled it before the cutoff: a cancelled discharge
+        # (A13) keeps it
         says = ", ".join(f"'{code}'" for code, (_, effect) in ADT_EVENTS.items() if effect)
         closes = ", ".join(f"'{code}'" for code, (_, effect) in ADT_EVENTS.items()
                            if effect in ADT_CLOSED)
         return f"""(r.fin is null or r.fin not in (
-            select fin from {rows} where event_type in ({says}) and fin is not null
+            select fin from {rows}
+            where (event_type in ({says}) or discharge_at is not null) and fin is not null
             qualify row_number() over (
                 partition by fin order by coalesce(recorded_at, message_at) desc,
                 message_at desc, message_control_id desc) = 1
-            and event_type in ({closes})
+            and (event_type in ({closes}) or event_type not in ({says}))
             and coalesce(discharge_at, recorded_at, message_at) < timestamp '{adt_cutoff}'))"""
     return None
 

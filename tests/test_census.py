@@ -397,6 +397,35 @@ def test_cancellations_pre_admits_and_class_changes_follow_the_visit(tmp_path):
             "cancelled")} <= events
 
 
+def test_a_discharge_time_on_an_update_takes_the_visit_off_the_census(tmp_path):
+    """A feed whose discharge (A03) was lost, or that reports the discharge on an update
+    (A08 or a transfer carrying PV1-45), has still discharged the patient: patient data for
+    that visit must not reach a census (minimum necessary). A later cancelled discharge
+    (A13) puts the patient back; an update without PV1-45 after an A03 says nothing."""
+    t0 = DAY - dt.timedelta(days=3)
+    h = dt.timedelta(hours=1)
+
+    def msg(ctl, event, n, fin, discharge=None):
+        return adt(ctl, event, t0 + n * h, fin, "PATIENT", ADA["npi"], admit=t0,
+                   discharge=discharge)
+
+    messages = [
+        msg("U1", "A01", 0, "UPDATED_OUT"), msg("U2", "A08", 1, "UPDATED_OUT", t0 + h),
+        msg("T1", "A01", 0, "MOVED_OUT"), msg("T2", "A02", 1, "MOVED_OUT", t0 + h),
+        msg("B1", "A01", 0, "BACK"), msg("B2", "A08", 1, "BACK", t0 + h),
+        msg("B3", "A13", 2, "BACK"),
+        msg("G1", "A01", 0, "GONE"), msg("G2", "A03", 1, "GONE", t0 + h),
+        msg("G3", "A08", 2, "GONE"),
+        msg("S1", "A01", 0, "STAYING"), msg("S2", "A08", 1, "STAYING"),
+    ]
+    con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
+    rows = dict(con.execute("select fin, visit_state from int_adt_visits").fetchall())
+    assert rows == {"UPDATED_OUT": "discharged", "MOVED_OUT": "discharged",
+                    "BACK": "admitted", "GONE": "discharged", "STAYING": "admitted"}
+    assert {r[0] for r in con.execute("select fin from census_patients").fetchall()} == {
+        "BACK", "STAYING"}
+
+
 # -- times and structured fields as the feeds send them ------------------------------------
 
 def test_hl7_times_with_and_without_offsets_mean_the_same_instant(tmp_path):

@@ -271,13 +271,14 @@ def test_snapshots_replace_each_other_and_answer_for_their_date(tmp_path):
     assert _ad_rows(again) == _ad_rows(con_old) != _ad_rows(scratch)
 
 
-def _adt_message(control_id: str, event: str, fin: str, at: str) -> str:
+def _adt_message(control_id: str, event: str, fin: str, at: str, discharge: str = "") -> str:
     return "\r".join([
         f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^{event}|{control_id}|P|2.5",
         f"EVN|{event}|{at}",
         f"PID|1||MRN{fin}^^^BANNER^MR||Doe^Jane||19700101|F|||||^PRN^PH^^^602^5550100|||||"
         f"{fin}",
-        "PV1|1|I|4W^401^A^BANNER||||^Attending^Ann|||||||||||||" + fin,
+        "PV1|1|I|4W^401^A^BANNER||||^Attending^Ann|||||||||||||" + fin
+        + ("|" * 25 + discharge if discharge else ""),  # PV1-45
     ]) + "\r"
 
 
@@ -297,7 +298,14 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
             + _adt_message("M9", "A01", "F500", "20261001080000")
             + _adt_message("M10", "A03", "F500", "20261005080000")
             + _adt_message("M11", "A13", "F500", "20261006080000")
-            + _adt_message("M12", "A03", "F500", "20261012080000"))
+            + _adt_message("M12", "A03", "F500", "20261012080000")
+            # the discharge reported on an update (PV1-45) on 10-12, the A03 lost: gone
+            + _adt_message("M13", "A01", "F600", "20261001080000")
+            + _adt_message("M14", "A08", "F600", "20261012090000", "20261012080000")
+            # so reported, then cancelled (A13): still in
+            + _adt_message("M15", "A01", "F700", "20261001080000")
+            + _adt_message("M16", "A08", "F700", "20261005090000", "20261005080000")
+            + _adt_message("M17", "A13", "F700", "20261006080000"))
     (folder / "adt").mkdir()
     (folder / "adt" / "feed.hl7").write_text(feed, encoding="utf-8")
     _write_csv(folder / "access_logs" / "log.csv", ACCESS_LOG_HEADER,
@@ -311,7 +319,7 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
     con, _ = _build(folder, SAMPLE_AS_OF, store, config=config)
     with duckdb.connect(str(store), read_only=True) as s:
         assert s.execute("select distinct fin from rows_adt_events order by fin"
-                         ).fetchall() == [("F200",), ("F300",)]
+                         ).fetchall() == [("F200",), ("F300",), ("F700",)]
         assert s.execute("select \"user\", occurred_at::date::varchar from "
                          "rows_sign_in_events order by all").fetchall() == [
             ("newuser", "2026-10-29"), ("newuser", "2026-10-30"), ("olduser", "2025-07-01")]
@@ -324,7 +332,7 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
     # the same feed dropped in again is known by its SHA-256: the visit does not come back
     _build(folder, SAMPLE_AS_OF, store, config=config)
     with duckdb.connect(str(store), read_only=True) as s:
-        assert s.execute("select count(distinct fin) from rows_adt_events").fetchone() == (2,)
+        assert s.execute("select count(distinct fin) from rows_adt_events").fetchone() == (3,)
 
 
 @pytest.mark.parametrize("run, parsed, left", [

@@ -3,8 +3,9 @@
 -- Whether the patient is in the hospital is what the latest event that says so says
 -- (adt_event_types.visit_effect): admitted, registered, changed to inpatient or outpatient,
 -- or a discharge cancelled (A13) is in; a discharge (A03) takes the visit off the census, a
--- cancelled admission or visit (A11) too, and a pre-admit (A05) is not there yet. A visit
--- seen only through transfers and updates (the feed began during the stay) is in.
+-- cancelled admission or visit (A11) too, and a pre-admit (A05) is not there yet; an update
+-- or transfer that carries a discharge time (PV1-45) discharged the patient. A visit seen
+-- only through transfers and updates without one (the feed began during the stay) is in.
 -- Scope is the visit's patient class (PV1-2, the latest event that states one), whatever the
 -- message type: inpatient (I) and obstetrics (B) are admitted, emergency (E) is in the ED;
 -- outpatient, pre-admit and recurring visits (O, P, R; an A04 is often a clinic visit) never
@@ -46,11 +47,17 @@ patient_class as (
 ),
 
 presence as (
-    -- what the latest event that says whether the patient is in the hospital says
-    select o.fin, t.visit_effect as presence
+    -- what the latest event that says whether the patient is in the hospital says: its
+    -- type's effect, else a discharge time (PV1-45) by then on an update or a transfer (a
+    -- feed whose A03 was lost, or that reports the discharge on an A08)
+    select
+        o.fin,
+        coalesce(t.visit_effect, 'discharged') as presence,
     from ordered as o
     inner join adt_event_types as t using (event_type)
+    cross join run_parameters as p
     where t.visit_effect is not null
+        or o.discharge_at < p.as_of_ts + interval 1 day
     qualify row_number() over (partition by o.fin order by o.recency) = 1
 ),
 
