@@ -915,10 +915,17 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
         # retention always keeps), judged on the stored rows before any is numbered and
         # named: through the numbered rows, the latest-success search read them twice
         # with every column (20 s for the 28 million sign-ins at 10,000 groups)
+        # A review as of a past date counts the successes by the end of that date only
+        # (int_last_successful_events): where a stored latest success is later, the
+        # latest by then is searched for
+        by_then = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0))
         if table in compact and rows == "store.rows_sign_in_events" \
-                and _latest_sign_ins_current(con):  # kept as files were stored
-            rows, keep = "store.latest_sign_ins", None
+                and _latest_sign_ins_current(con) \
+                and not con.execute("select exists (select 1 from store.latest_sign_ins "
+                                    "where occurred_at >= ?)", [by_then]).fetchone()[0]:
+            rows, keep = "store.latest_sign_ins", None  # kept as files were stored
         elif table in compact:
+            rows = f"(select * from {rows} where occurred_at < timestamp '{by_then}')"
             keep = _LATEST_SUCCESS.format(rows=rows)
         elif table == "sign_in_events" and not _any_past_retention(con, rows, retention,
                                                                   as_of):

@@ -261,6 +261,25 @@ def test_sign_in_log_success_counts_and_failure_does_not(tmp_path):
     assert DORMANT not in _findings(tmp_path / "b", case)
 
 
+def test_a_review_as_of_a_past_date_counts_only_the_events_by_then(tmp_path):
+    """Re-running a past review on a folder whose logs run on past its as-of date: a
+    sign-in or an application use after that date was not evidence then (the account was
+    dormant, the application unused, on the as-of date), one during the as-of date was."""
+    case = _one_member_case(MEMBER, entra_last_success=days_ago(200))
+    case.sign_ins += [("m1", days_ago(-3), True)]
+    assert DORMANT in _findings(tmp_path / "a", case)
+    case.sign_ins += [("m1", days_ago(-0.9), True)]  # 21:36 on the as-of date
+    assert DORMANT not in _findings(tmp_path / "b", case)
+
+    case = _one_member_case(MEMBER, entra_last_success=days_ago(1))
+    case.app_accounts.append(AppAccount("CERNER", "m1", last_access=days_ago(200)))
+    case.access.append(("m1", "Cerner Millennium", days_ago(-3), True))
+    unused = ("APP_UNUSED", "CS0000001", MEMBER["email"], "CERNER")
+    assert unused in _findings(tmp_path / "c", case)
+    case.access.append(("m1", "Cerner Millennium", days_ago(-0.9), True))
+    assert unused not in _findings(tmp_path / "d", case)
+
+
 def test_access_log_use_counts_for_the_application(tmp_path):
     case = _one_member_case(MEMBER, entra_last_success=days_ago(1))
     case.app_accounts.append(AppAccount("CERNER", "m1", last_access=days_ago(200)))

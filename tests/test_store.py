@@ -674,6 +674,21 @@ def test_the_latest_successes_kept_as_files_are_stored_are_those_of_every_event(
         searching, _ = _build(folder, SAMPLE_AS_OF, store, run="census")
     assert _events(census) == _events(searching)
     assert len(_events(census)) == len(latest)
+    # a census as of a date before some of them counts the latest successes by then, as
+    # the search over every stored event does (bo's of 10-03, not 10-20)
+    earlier = dt.date(2026, 10, 12)
+    _build(folder, earlier, store)  # a review as of then saw the files
+    census_then, _ = _build(folder, earlier, store, run="census")
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "_latest_sign_ins_current", lambda con: False)
+        searching_then, _ = _build(folder, earlier, store, run="census")
+
+    def by_then(con) -> list:
+        return con.execute("select user_name, application, last_success_at::date::varchar "
+                           "from int_last_successful_events order by all").fetchall()
+    assert by_then(census_then) == by_then(searching_then) == [
+        ("amy", "PACS", "2026-10-05"), ("bo", "PACS", "2026-10-03"),
+        ("cy", "QVENTUS", "2026-10-10"), ("di", "PACS", "2026-10-04")]
     # a store made before the table existed gets it on its next run
     with duckdb.connect(str(store)) as s:
         s.execute("drop table latest_sign_ins")
