@@ -40,6 +40,11 @@ The census needs only each account's latest successful sign-in per source and ap
 stores new sign-in files (`_refresh_latest_sign_ins`), so that a census copies them instead
 of searching every stored event.
 
+Each file's rows are a reading of it: `store.files.readers` records the readers'
+fingerprint (`readers_fingerprint`: their code, the parsing libraries, the reading
+settings) it was read under, and a file the folder holds under another one is read again,
+its stored reading replaced (`_forget_reading`); one the folder no longer holds keeps it.
+
 The contracts' verdicts on a file's rows (failures and warnings) are kept with them, under a
 fingerprint of the rules (`ingest.rules_fingerprint`): a later run checks only the rows of
 files the store has no verdicts for (`_stored_verdicts`, `_keep_verdicts`).
@@ -80,6 +85,7 @@ from ccreview.contracts.readers import (
     enrollment_json,
     entra_sign_in_json,
     is_event_log,
+    readers_fingerprint,
     sign_in_events_csv,
     sniff_kinds,
     survey,
@@ -147,6 +153,7 @@ class StoreSummary:
     from_store: int = 0
     not_read: int = 0
     rows_already_stored: int = 0  # rows of the new files an earlier file had brought
+    read_again: int = 0  # of `new`: files the store held, read under other readers
 
 
 def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -158,6 +165,9 @@ def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""create table if not exists store.files (
         sha256 varchar primary key, source_file varchar, format varchar, note varchar,
         size_bytes bigint, kind varchar, first_as_of date, read_at timestamp)""")
+    # the readers' fingerprint a file's rows were read under (`readers_fingerprint`;
+    # empty in a store made before it was kept)
+    con.execute("alter table store.files add column if not exists readers varchar")
     con.execute("""create table if not exists store.file_tables (
         sha256 varchar, table_name varchar, rows_read bigint, rows_stored bigint)""")
     con.execute("""create table if not exists store.file_parts (
@@ -288,16 +298,20 @@ def already_stored_summary(rows: int) -> str:
             "(Inputs sheet: by file)" if rows else "")
 
 
-def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date) -> int:
+def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date,
+                readers: str, replacing: bool = False) -> int:
     """Append the file just read into `ingested_*` (row ids from 0) to the store, in one
     transaction: its rows (events without those the store already has), parse issues,
-    per-table counts and, for a snapshot, the partitions it replaces. The rows left out as
+    per-table counts and, for a snapshot, the partitions it replaces; `replacing`: what
+    the store held of it, read under other readers, goes first. The rows left out as
     already stored are counted in the file's note (kept with it); returns how many."""
     kind = kind_of(entry.format)
     sha = entry.sha256
     left_out: dict[str, int] = {}
     con.execute("begin transaction")
     try:
+        if replacing:
+            _forget_reading(con, sha)
         if kind == "event":
             for table, sql in _DEDUP_SETUP.items():
                 if table in entry.tables:
@@ -338,14 +352,36 @@ def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date
         if left_out:
             note = already_stored_note(entry.format, left_out)
             entry.note = f"{entry.note}; {note}" if entry.note else note
-        con.execute("insert into store.files values (?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("insert into store.files (sha256, source_file, format, note, size_bytes, "
+                    "kind, first_as_of, read_at, readers) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [sha, entry.source_file, entry.format, entry.note, entry.size_bytes, kind,
-                     as_of, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+                     as_of, dt.datetime.now(dt.UTC).replace(tzinfo=None), readers])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return sum(left_out.values())
+
+
+def _forget_reading(con: duckdb.DuckDBPyConnection, sha: str) -> None:
+    """Remove what the store holds of file `sha` as read (rows, issues, counts, parts,
+    verdicts, its entry), inside the caller's transaction, before it is stored again as
+    read now; its sightings stay. The kept latest sign-ins are then rebuilt whole and the
+    next prune searches every stored sign-in: rows retention had removed come back with
+    the new reading and are judged again."""
+    had_sign_ins = con.execute("select exists (select 1 from store.file_tables where "
+                               "sha256 = ? and table_name = 'sign_in_events')",
+                               [sha]).fetchone()[0]
+    for table in CONTRACTS:
+        con.execute(f"delete from store.rows_{table} where sha256 = ?", [sha])
+    for about in ("parse_issues", "file_tables", "file_parts", "verdicts", "verdicts_made",
+                  "files"):
+        con.execute(f"delete from store.{about} where sha256 = ?", [sha])
+    if had_sign_ins:
+        con.execute("create table if not exists store.latest_sign_ins_files "
+                    "(sha256 varchar)")
+        con.execute("delete from store.latest_sign_ins_files")
+        con.execute("delete from store.meta where key = ?", [PRUNED_KEY])
 
 
 # a sign-in event that is its account's latest success for its source and application
@@ -712,13 +748,22 @@ def _attach(con: duckdb.DuckDBPyConnection, store_path: Path) -> None:
     create_store_tables(con)
 
 
+READ_AGAIN = ("read again: the store held it as read by an earlier version of the readers "
+              "or under other reading settings")
+
+
 def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.date,
                     settings: tuple, reads: frozenset[str] | None, summary: StoreSummary
                     ) -> tuple[list[InputFile], list[tuple[str, str]]]:
     """Every file of the folder: known ones by their SHA-256, new ones read and stored.
     Returns the folder's entries and (sha256, name) of those the store holds, in order."""
+    readers = readers_fingerprint(settings)
     known = dict((sha, (fmt, note, first)) for sha, fmt, note, first in con.execute(
-        "select sha256, format, note, first_as_of from store.files").fetchall())
+        "select sha256, format, note, first_as_of from store.files "
+        "where readers is not distinct from ?", [readers]).fetchall())
+    # files stored under other readers or reading settings: read again when in the folder
+    stale = dict(con.execute("select sha256, first_as_of from store.files "
+                             "where readers is distinct from ?", [readers]).fetchall())
     files: list[InputFile] = []
     sightings: list[tuple[int, str, str]] = []  # (place in the folder, sha256, name)
     paths, skipped = survey(input_dir)
@@ -778,9 +823,15 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                                  files, sha, prepared)
                     entry = files[-1]
                     if entry.status == "read":
-                        summary.rows_already_stored += _store_file(con, entry, as_of)
-                        entry.stored_as_of = as_of
-                        known[entry.sha256] = (entry.format, entry.note, as_of)
+                        again = entry.sha256 in stale
+                        # (a file read again keeps the as-of of the run that first stored it)
+                        entry.stored_as_of = stale.pop(entry.sha256) if again else as_of
+                        if again:
+                            entry.note = "; ".join(filter(None, (entry.note, READ_AGAIN)))
+                            summary.read_again += 1
+                        summary.rows_already_stored += _store_file(
+                            con, entry, entry.stored_as_of, readers, again)
+                        known[entry.sha256] = (entry.format, entry.note, entry.stored_as_of)
                         sightings.append((place, entry.sha256, rel))
                         summary.new += 1
                 bar.update(size)

@@ -167,12 +167,14 @@ def ingest(input_dir: str, warehouse: str, config_path: str | None, as_of: str |
                                                 run)
             kept = {"store_new": summary.new, "store_seen_before": summary.seen_before,
                     "store_from_store": summary.from_store, "store_not_read": summary.not_read,
-                    "store_rows_already_stored": summary.rows_already_stored}
-            logger.info("evidence store: %d files read and stored (%d of their rows already "
-                        "stored from an earlier file), %d seen before (not read again), %d no "
+                    "store_rows_already_stored": summary.rows_already_stored,
+                    "store_read_again": summary.read_again}
+            logger.info("evidence store: %d files read and stored (%d of them read again, "
+                        "held as read by earlier readers; %d of their rows already stored "
+                        "from an earlier file), %d seen before (not read again), %d no "
                         "longer in the folder but kept, %d not needed by this run",
-                        summary.new, summary.rows_already_stored, summary.seen_before,
-                        summary.from_store, summary.not_read)
+                        summary.new, summary.read_again, summary.rows_already_stored,
+                        summary.seen_before, summary.from_store, summary.not_read)
         else:
             files = ingest_inputs(Path(input_dir), con, config.application_lists,
                                   config.time_zones, config.cultures)

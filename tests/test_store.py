@@ -16,12 +16,13 @@ import pytest
 
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.store import (
+    READ_AGAIN,
     already_stored_summary,
     commit_run,
     has_stored,
     ingest_with_store,
 )
-from ccreview.core.config import Retention, ReviewConfig
+from ccreview.core.config import Retention, ReviewConfig, TimeZones
 from ccreview.core.vocabulary import FINDING_COLUMNS
 from ccreview.transforms.warehouse import build_models, load_reference_tables
 from tests.conftest import SAMPLE, SAMPLE_AS_OF
@@ -998,3 +999,71 @@ def test_a_json_sign_in_log_accumulates_in_the_store_once_per_request(tmp_path):
             (f"0b5c7e4d-1a2b-4c3d-8e9f-{n:012d}",) for n in (1, 2, 3)]
         assert s.execute("select distinct kind from files where source_file like "
                          "'signins_%.json'").fetchall() == [("event",)]
+
+
+# -- files the store holds as read by earlier readers or under other reading settings ----
+
+def _created(con: duckdb.DuckDBPyConnection) -> list:
+    return con.execute("select sam_account_name, created_at from raw_directory_accounts "
+                       "order by all").fetchall()
+
+
+def test_a_file_held_under_other_reading_settings_is_read_again(tmp_path):
+    """A store's rows are a reading of each file: when the reading settings change (here
+    the directory host's clock, Phoenix to UTC), the folder's files are read again, as a
+    from-scratch run reads them, and not left as read before."""
+    store = tmp_path / "evidence.duckdb"
+    folder = shutil.copytree(SAMPLE, tmp_path / "in")
+    phoenix, _ = _build(folder, SAMPLE_AS_OF, store)
+    utc = ReviewConfig(time_zones=TimeZones(directory="UTC", adt="America/Phoenix"))
+    again, files = _build(folder, SAMPLE_AS_OF, store, config=utc)
+    scratch, _ = _build(folder, SAMPLE_AS_OF, None, config=utc)
+    assert _created(again) == _created(scratch) != _created(phoenix)
+    assert (SUMMARIES[-1].new, SUMMARIES[-1].read_again, SUMMARIES[-1].seen_before) == (
+        20, 20, 0)
+    assert all(READ_AGAIN in f.note and f.stored_as_of == SAMPLE_AS_OF
+               for f in files if f.status == "read")
+    _build(folder, SAMPLE_AS_OF, store, config=utc)  # and then known again
+    assert (SUMMARIES[-1].new, SUMMARIES[-1].seen_before) == (0, 20)
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select count(*), count(distinct sha256), count(distinct readers) "
+                         "from files").fetchone() == (20, 20, 1)
+
+
+def test_a_file_held_as_an_earlier_reader_read_it_is_read_again(tmp_path):
+    """After an upgrade, a file the folder still holds is read by the new readers: here
+    the earlier reading of the access log had every event failed and of the AD export no
+    logon; the findings are then a from-scratch run's. A stored file the folder no longer
+    holds keeps the rows it was read with (there is nothing to read again)."""
+    store = tmp_path / "evidence.duckdb"
+    folder = shutil.copytree(SAMPLE, tmp_path / "in")
+    scratch, _ = _build(folder, SAMPLE_AS_OF, None)
+    _build(folder, SAMPLE_AS_OF, store)
+    gone = folder / "signins" / "entra_sign_ins_001.csv"
+    with duckdb.connect(str(store)) as s:
+        s.execute("update rows_sign_in_events set success = false where sha256 in "
+                  "(select sha256 from files where source_file like 'access_logs/%')")
+        s.execute("update rows_directory_accounts set last_logon_at = null")
+        s.execute("update files set readers = 'an earlier version' where source_file "
+                  "like 'access_logs/%' or source_file like 'directory/%' or source_file = ?",
+                  [gone.relative_to(folder).as_posix()])
+        gone_rows = s.execute("select count(*) from rows_sign_in_events where sha256 = ("
+                              "select sha256 from files where source_file = ?)",
+                              [gone.relative_to(folder).as_posix()]).fetchone()[0]
+    assert gone_rows > 0
+    gone.unlink()
+    again, files = _build(folder, SAMPLE_AS_OF, store)
+    assert SUMMARIES[-1].read_again == 3  # the access log and both AD exports
+    assert sorted(f.source_file for f in files if READ_AGAIN in (f.note or "")) == [
+        "access_logs/application_access_001.csv", "directory/ad_users_ps51.csv",
+        "directory/ad_users_ps7.csv"]
+    assert _findings(again) == _findings(scratch)
+    assert len(_findings(again, ACTIVITY_RULES)) > 0
+    with duckdb.connect(str(store), read_only=True) as s:
+        assert s.execute("select count(*) from rows_sign_in_events where sha256 = ("
+                         "select sha256 from files where source_file = ?)",
+                         [gone.relative_to(folder).as_posix()]).fetchone()[0] == gone_rows
+        assert s.execute("select readers from files where source_file = ?",
+                         [gone.relative_to(folder).as_posix()]).fetchone() == (
+            "an earlier version",)
+    _kept_latest(store)  # the kept latest successes are those of the stored events

@@ -6,6 +6,7 @@ Adding an input format is one reader module here plus one contract in `contracts
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import zipfile
@@ -44,7 +45,7 @@ from ccreview.core.vocabulary import PULL_STATE_FOLDER
 
 __all__ = ["READER_MODULES", "REQUIRED_INPUTS", "Issue", "ReadResult", "Recognised",
            "check_workbook_size", "discover", "display_name", "read_input_file",
-           "require_inputs", "sniff_kinds", "survey"]
+           "readers_fingerprint", "require_inputs", "sniff_kinds", "survey"]
 
 # every reader, in the order the data dictionary documents them
 READER_MODULES = (enrollment_json, portal_exports_csv, active_directory_csv, entra_graph_json,
@@ -67,6 +68,25 @@ class Recognised:
     result: ReadResult | None
     note: str = ""
     bulk: str | None = None  # canonical table a bulk loader fills
+
+
+def readers_fingerprint(settings: tuple) -> str:
+    """What a file's rows depend on besides its bytes: the readers' code and the modules
+    they call, the libraries that parse (hl7, openpyxl, pandas, DuckDB) and the reading
+    settings (`settings`: application-list layouts, time zones, cultures). The evidence
+    store reads a file it holds again when this differs from the one it was read under."""
+    from importlib import metadata
+
+    from ccreview.core import identifiers, vocabulary
+
+    digest = hashlib.sha256(repr(settings).encode())
+    for package in ("hl7", "openpyxl", "pandas", "duckdb"):
+        digest.update(f"|{package} {metadata.version(package)}".encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(module.read_bytes())
+    for module in (identifiers, vocabulary):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
 
 
 def read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...] = (),
