@@ -980,3 +980,73 @@ def test_an_entra_sign_in_log_in_json(tmp_path):
     assert con.execute("select last_success_at from int_last_successful_events "
                        "where user_name = 'alan@cc.example.org'").fetchall() == [
         (days_ago(5).replace(tzinfo=None),)]
+
+
+_DOWNLOAD_HEADER = ["userPrincipalName", "displayName", "surname", "mail", "givenName",
+                    "objectId", "userType", "jobTitle", "department", "accountEnabled",
+                    "usageLocation", "streetAddress", "state", "country",
+                    "physicalDeliveryOfficeName", "city", "postalCode", "telephoneNumber",
+                    "mobile", "authenticationAlternativePhoneNumber", "authenticationEmail",
+                    "alternateEmailAddress", "ageGroup", "consentProvidedForMinor",
+                    "legalAgeGroupClassification", "companyName", "creationType",
+                    "directorySynced", "invitationState", "identityIssuer", "createdDateTime"]
+
+
+@pytest.mark.parametrize("export", ["admin center download", "Get-MgUser | Export-Csv"])
+def test_entra_users_as_a_csv(tmp_path, export):
+    """The Entra admin center's Users > Download users file (no sign-in activity: the
+    sign-in log is Alan's evidence), and `Get-MgUser ... | Select UserPrincipalName, Mail,
+    AccountEnabled, CreatedDateTime, @{n='LastSuccessfulSignInDateTime'; e={...}} |
+    Export-Csv` from Windows PowerShell 5.1 (the `#TYPE` line, every field quoted, en-US
+    clock times in UTC). Neither was recognised: the enabled Entra user matching nobody
+    went unreviewed (no ORPHAN_ACCOUNT)."""
+    import csv as csv_module
+    import io
+
+    from tests.conftest import build_warehouse
+
+    case = base()
+    case.accounts.append(Account("alan", ALAN_EMAIL, in_entra=False))  # AD only here
+    case.app_accounts += [AppAccount(app, "alan", created=days_ago(20))
+                          for app in ("CERNER", "PACS")]
+    users = [("ada", SPONSOR["email"], True), ("grace", ADMIN["email"], True),
+             ("alan", ALAN_EMAIL, True), ("ghost", "", True), ("gone", "", False)]
+    out = io.StringIO()
+    if export == "admin center download":
+        case.sign_ins.append(("alan", days_ago(5), True))
+        writer = csv_module.writer(out, lineterminator="\r\n")
+        writer.writerow(_DOWNLOAD_HEADER)
+        for lan, mail, enabled in users:
+            row = dict.fromkeys(_DOWNLOAD_HEADER, "")
+            row.update({"userPrincipalName": f"{lan}@cc.example.org", "displayName": lan,
+                        "mail": mail, "objectId": f"00000000-0000-0000-0000-{lan:0>12}",
+                        "userType": "Member", "accountEnabled": str(enabled),
+                        "directorySynced": "True",
+                        "createdDateTime": days_ago(400).strftime("%Y-%m-%dT%H:%M:%SZ")})
+            writer.writerow(row.values())
+    else:
+        out.write('#TYPE Selected.Microsoft.Graph.PowerShell.Models.MicrosoftGraphUser\r\n')
+        writer = csv_module.writer(out, quoting=csv_module.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow(["UserPrincipalName", "Mail", "AccountEnabled", "CreatedDateTime",
+                         "LastSuccessfulSignInDateTime"])
+
+        def clock(t):
+            return t.strftime("%m/%d/%Y %I:%M:%S %p").lstrip("0").replace("/0", "/")
+        for lan, mail, enabled in users:
+            writer.writerow([f"{lan}@cc.example.org", mail, str(enabled),
+                             clock(days_ago(400)), clock(days_ago(5))])
+    folder = case.write(tmp_path / "in")
+    (folder / "entra.json").unlink()
+    (folder / "entra_users.csv").write_text(out.getvalue(), encoding="utf-8-sig")
+    con = build_warehouse(folder, AS_OF)
+    assert con.execute("select format from input_files where source_file = 'entra_users.csv'"
+                       ).fetchone() == ("entra-users-csv",)
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+    assert con.execute("select count(*) from stg_entra_users").fetchone() == (5,)
+    assert con.execute("select rule, email from findings order by all").fetchall() == [
+        ("ORPHAN_ACCOUNT", "ghost@cc.example.org")]
+    alan = con.execute("select created_at, last_successful_sign_in_at from stg_entra_users "
+                       "where upn = 'alan@cc.example.org'").fetchone()
+    assert alan[0] == days_ago(400).replace(tzinfo=None, microsecond=0)
+    assert alan[1] == (None if export == "admin center download"
+                       else days_ago(5).replace(tzinfo=None, microsecond=0))

@@ -188,6 +188,8 @@ def _table_format(text: str, layouts: tuple[ApplicationListLayout, ...]
     header = csv_header(text.lstrip("\ufeff \t\r\n"))
     if active_directory_csv.matches(header):
         return active_directory_csv.FORMAT, header
+    if entra_graph_json.matches_csv(header):
+        return entra_graph_json.FORMAT_CSV, header
     if application_list_csv.matches(header):
         return application_list_csv.FORMAT, header
     if application_list_csv.matching_layout(header, layouts) is not None:
@@ -210,6 +212,8 @@ def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
     if fmt == active_directory_csv.FORMAT:
         return Recognised(fmt, active_directory_csv.read(text, time_zones.zone("directory"),
                                                          cultures.directory))
+    if fmt == entra_graph_json.FORMAT_CSV:
+        return Recognised(fmt, entra_graph_json.read_csv(text))
     if fmt == application_list_csv.FORMAT:
         return Recognised(fmt, application_list_csv.read(text, None, cultures.applications))
     if fmt == "application-list-layout":
@@ -384,6 +388,7 @@ def _xlsx_head(path: Path, rows: int = 8) -> str:
 
 _KINDS_OF_TABLES = {
     active_directory_csv.FORMAT: {"directory"},
+    entra_graph_json.FORMAT_CSV: {"directory"},
     application_list_csv.FORMAT: {"applications"},
     "application-list-layout": {"applications"},
     portal_exports_csv.FORMAT_DAA: {"docusign"},
@@ -397,6 +402,9 @@ def _table_kinds(text: str, layouts: tuple[ApplicationListLayout, ...]) -> set[s
     kinds = set(_KINDS_OF_TABLES.get(fmt, set()))
     if fmt == active_directory_csv.FORMAT and "lastlogontimestamp" in header:
         kinds.add("sign_in")  # AD's lastLogonTimestamp is sign-in evidence too
+    if fmt == entra_graph_json.FORMAT_CSV and any(
+            "lastsuccessfulsignindatetime" in h for h in header):
+        kinds.add("sign_in")
     return kinds
 
 

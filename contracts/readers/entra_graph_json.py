@@ -9,7 +9,16 @@ The same users as the Graph PowerShell SDK gives them (`Get-MgUser -All -Propert
 ConvertTo-Json -Depth 5`): an array (one user: an object), members named in PascalCase
 (`UserPrincipalName`, `SignInActivity.LastSuccessfulSignInDateTime`; names match
 case-insensitively), and from Windows PowerShell 5.1 dates as `/Date(<ms>)/` (escaped
-`\\/`) and the file in UTF-16 when redirected with `>`. Canonical table: `entra_users`.
+`\\/`) and the file in UTF-16 when redirected with `>`.
+
+The same users as a CSV: the Entra admin center's **Download users** file (`Users > All
+users > Download users`: `userPrincipalName`, `displayName`, `objectId` or `id`,
+`accountEnabled` `True`/`False`, `createdDateTime`, ...; it carries no sign-in activity, so
+the sign-in logs are the evidence), or `Get-MgUser | Select ... | Export-Csv` with the
+sign-in dates as columns of their own (`LastSuccessfulSignInDateTime`, or prefixed
+`SignInActivity.`). Recognised by `userPrincipalName` and `accountEnabled` in the header
+(any case); times are ISO 8601 or the en-US clock format Export-Csv writes, in UTC (Graph's
+times are UTC). Canonical table: `entra_users`.
 """
 
 from __future__ import annotations
@@ -18,12 +27,16 @@ from typing import Any
 
 from ccreview.contracts.readers.base import (
     ReadResult,
+    csv_records,
     lower_keys,
     parse_bool,
     parse_json_datetime,
 )
 
 FORMAT = "entra-graph-json"
+FORMAT_CSV = "entra-users-csv"
+CSV_HEADERS = {"userprincipalname", "accountenabled"}
+_ACTIVITY_PREFIXES = ("signinactivity.", "signinactivity_")
 
 
 def _users(body: Any) -> list | None:
@@ -51,18 +64,49 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
+def matches_csv(header: list[str]) -> bool:
+    """A CSV of Entra users, by its (lower-cased) header."""
+    return set(header) >= CSV_HEADERS
+
+
 def read(body: Any) -> ReadResult:
-    result = ReadResult(FORMAT)
+    return _read_users(ReadResult(FORMAT), enumerate(_users(body) or [], start=1))
+
+
+def read_csv(text: str) -> ReadResult:
+    """The admin center's Download users file, or an Export-Csv of Get-MgUser."""
+    def users() -> Any:
+        for line, rec in csv_records(text):
+            if "__width_mismatch__" in rec:
+                yield line, rec
+                continue
+            user = {k: v for k, v in rec.items() if not k.startswith(_ACTIVITY_PREFIXES)}
+            user["signinactivity"] = {k.split(".", 1)[-1].split("_", 1)[-1]: v
+                                      for k, v in rec.items()
+                                      if k.startswith(_ACTIVITY_PREFIXES)}
+            for name in ("lastsuccessfulsignindatetime", "lastsignindatetime"):
+                if name in user:
+                    user["signinactivity"][name] = user.pop(name)
+            yield line, user
+    return _read_users(ReadResult(FORMAT_CSV), users())
+
+
+def _read_users(result: ReadResult, records: Any) -> ReadResult:
+    """The `entra_users` rows of (line or record number, user) pairs."""
     table = "entra_users"
-    for record, given in enumerate(_users(body) or [], start=1):
+    for record, given in records:
         row: dict = {"source_line": record}
         idx = result.add(table, row)
+        if isinstance(given, dict) and "__width_mismatch__" in given:
+            result.reject(table, idx, "(row)", "csv_width",
+                          "the row has a different number of fields than the header")
+            continue
         if not isinstance(given, dict):
             result.reject(table, idx, "(record)", "shape", "the user is not a JSON object")
             continue
         user = lower_keys(given)
         row.update({
-            "object_id": _text(user.get("id")),
+            "object_id": _text(user.get("id", user.get("objectid"))),
             "user_principal_name": _text(user.get("userprincipalname")),
             "mail": _text(user.get("mail")),
             "display_name": _text(user.get("displayname")),
