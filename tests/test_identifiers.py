@@ -19,6 +19,7 @@ from ccreview.core.identifiers import (
     normalize_phone,
     npi_check_digit,
     split_phone,
+    suffix_key,
 )
 
 nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
@@ -195,3 +196,16 @@ def test_the_implicit_upn_is_the_lan_id_at_the_dns_domain():
     assert implicit_upn("", "DC=cc,DC=org") is None
     assert implicit_upn(None, "DC=cc,DC=org") is None
     assert implicit_upn("svc", float("nan")) is None  # a frame's missing value
+
+
+@given(st.lists(st.one_of(st.text(alphabet="MDNPAOmdnpaoSurgery Schdl.\t\n\u00e9-,", max_size=20),
+                          st.sampled_from(["M.D.", " n.p. ", "Surgery  Scheduler", "PA-C"])),
+                min_size=1, max_size=20))
+def test_the_warehouse_compares_a_suffix_as_the_contract_does(values):
+    """`M.D.` is MD, in the enrollment reader's check and in int_members' policy join."""
+    con = _with_macros()
+    got = con.execute("select suffix_key(v) from unnest(?::varchar[]) with ordinality "
+                      "as t(v, i) order by i", [values]).fetchall()
+    assert [g for (g,) in got] == [suffix_key(v) for v in values]
+    assert suffix_key(" M. D.\t") == suffix_key("md") == "md"
+    assert suffix_key("Surgery  Scheduler") == suffix_key("surgery scheduler")

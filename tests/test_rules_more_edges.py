@@ -395,6 +395,27 @@ def test_qualified_nurse_practitioner_sponsor(tmp_path):
     assert findings(tmp_path, case, "SPONSOR_NOT_QUALIFIED") == set()
 
 
+@pytest.mark.parametrize("suffix", ["MD", "M.D.", "m.d.", "MD.", "D.O.", " N.P. ", "P.A."])
+def test_a_provider_suffix_written_with_periods_is_a_provider_suffix(tmp_path, suffix):
+    """`M.D.` is how many people write MD: the same suffix (Provider class), not an
+    unknown one that makes the sponsor unqualified and the suffix a review note."""
+    from tests.conftest import build_warehouse
+
+    case = Case()
+    provider = person("Joan", "Clarke", "Provider", "MD", ("CERNER", "PACS", "QVENTUS"),
+                      qventus={"role": "Scheduler", "facilities": ["Raymond Medical Center"]})
+    case.register(RN, dict(SPONSOR, suffix=suffix), dict(ADMIN, suffix="office manager."),
+                  [dict(provider, suffix=suffix)])
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    assert con.execute("select rule, email from findings where rule in ("
+                       "'SPONSOR_NOT_QUALIFIED', 'ROLE_NOT_ALLOWED')").fetchall() == []
+    assert con.execute("select note from review_notes").fetchall() == []
+    assert con.execute("select email, suffix_class from int_members order by all"
+                       ).fetchall() == [(SPONSOR["email"], "Provider"),
+                                        (ADMIN["email"], "Regular Staff"),
+                                        ("joan.clarke@clinic.example", "Provider")]
+
+
 # -- application details -----------------------------------------------------------------
 
 DOC = "joan.clarke@clinic.example"

@@ -46,6 +46,7 @@ from ccreview.core.identifiers import (
     NANP_DIGITS,
     NPI_SEPARATORS,
     PHONE_WITH_EXTENSION,
+    SUFFIX_IGNORED,
     is_valid_npi,
 )
 from ccreview.core.patient_data import (  # noqa: F401 - PATIENT_TABLES: re-exported
@@ -339,6 +340,9 @@ SQL_MACROS = (
     # the LAN ID of a down-level logon name (`cc\jdoe`), else the name itself: how
     # Windows-authenticated applications list and log their users
     r"create or replace macro logon_lan_id(u) as regexp_replace(u, '^[^\\@]+\\', '')",
+    # a suffix as compared with the policy table's (core.identifiers.suffix_key)
+    f"create or replace macro suffix_key(s) as lower(regexp_replace(s, '{SUFFIX_IGNORED}', "
+    "'', 'g'))",
     # sam@domain from the DN's DC labels (core.identifiers.implicit_upn)
     "create or replace macro dn_domain(dn) as array_to_string(list_filter(list_transform("
     f"regexp_extract_all(dn, '{DN_DOMAIN_COMPONENT}', 1), lambda p: {_TRIMMED}), "

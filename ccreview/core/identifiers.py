@@ -110,6 +110,17 @@ def staff_type_label(value: str | None) -> str | None:
     return _STAFF_TYPE_ALIASES.get(key, str(value).strip() or None)
 
 
+# What a suffix's spelling may add without changing it: periods and white space (`M.D.`,
+# ` N.P. `, `Office  Manager`). Suffixes are compared by `suffix_key` (and in SQL by the
+# suffix_key macro, made from this pattern) with the policy table's.
+SUFFIX_IGNORED = r"[. \t\n\r\f\v]"
+
+
+def suffix_key(value: str | None) -> str | None:
+    """The suffix as compared with the policy's: lower case, without periods or spaces."""
+    return None if value is None else re.sub(SUFFIX_IGNORED, "", str(value)).lower()
+
+
 # A distinguished name's domain components (`...,DC=cc,DC=example,DC=org`): group 1 one
 # label. Windows accepts `sAMAccountName@<those labels joined by dots>` at logon when an
 # account has no userPrincipalName (its implicit UPN); the warehouse's implicit_upn macro

@@ -52,6 +52,7 @@ from ccreview.core.identifiers import (
     STAFF_TYPES,
     is_valid_email,
     staff_type_label,
+    suffix_key,
 )
 from ccreview.core.vocabulary import SUBMISSION_TYPES
 
@@ -93,7 +94,7 @@ def unwrap(value: Any, key: str = "") -> Any:
 def _known_suffixes() -> frozenset[str]:
     path = Path(__file__).resolve().parent.parent / "policy" / "suffix_classes.csv"
     with path.open(encoding="utf-8", newline="") as fh:
-        return frozenset(r["suffix"].strip().lower() for r in csv.DictReader(fh))
+        return frozenset(suffix_key(r["suffix"]) for r in csv.DictReader(fh))
 
 
 def _is_bool(v: str) -> bool:
@@ -114,7 +115,7 @@ _CHECKS = {
     "group_request_number": lambda v: bool(REQUEST_NUMBER_RE.match(v)),
     "request_type": lambda v: v.lower() in SUBMISSION_TYPES,
     "staff_type": lambda v: staff_type_label(v) in STAFF_TYPES,
-    "suffix": lambda v: v.lower() in _SUFFIXES,
+    "suffix": lambda v: suffix_key(v) in _SUFFIXES,
     "applications": lambda v: all(application_code(a) for a in v.split(",") if a.strip()),
     "corporate_or_legal_representative": lambda v: v.lower() == "none" or _is_bool(v),
     "email": is_valid_email, "corporate_representative_email": is_valid_email,

@@ -116,7 +116,8 @@ replaced as (
 ),
 
 suffix_classes as (
-    select lower(suffix) as suffix_key, suffix_class from policy_suffix_classes
+    -- compared without case, periods or spaces (`M.D.` is MD)
+    select suffix_key(suffix) as suffix_key, suffix_class from policy_suffix_classes
 ),
 
 members as (
@@ -159,7 +160,7 @@ members as (
     from latest_add as a
     inner join latest_event as le using (group_request_number, email)
     inner join first_add as f using (group_request_number, email)
-    left join suffix_classes as sc on lower(a.suffix) = sc.suffix_key
+    left join suffix_classes as sc on suffix_key(a.suffix) = sc.suffix_key
     left join replaced as rp using (group_request_number, email)
 )
 
