@@ -277,6 +277,27 @@ def test_distribution_list_leaves_invalid_recipients_off(tmp_path):
                                          "r2w_distribution_2026-11-01.xlsx"}
 
 
+@pytest.mark.parametrize(("entered", "method"), [
+    ("E-mail", "email"), (" Email ", "email"), ("FAX", "fax"), ("Both", "both"),
+    ("Fax and E-mail", "both"), ("fax & email", "both"), ("Fax/Email", "both"),
+    (["fax", "email"], "both"), (["fax"], "fax")])
+def test_a_delivery_method_as_people_write_it(tmp_path, entered, method):
+    """The form's choice per alert (fax, email or both) as it is typed or exported: the
+    same method, not "an alert without a delivery method" (APP_DETAILS_MISSING) and an
+    email alert that reaches nobody."""
+    ada = dict(ADA, report2web=dict(R2W, alerts={"Discharged": entered}))
+    case = Case()
+    case.register("CS0000001", ada, None, [JOAN, ALAN])
+    case.accounts.append(Account("alan", ALAN["email"], entra_last_success=days_ago(1)))
+    case.adt = []
+    con = build_warehouse(_write(case, tmp_path / "in"), AS_OF)
+    assert con.execute("select delivery_method, email_recipients is not null "
+                       "from r2w_distribution where provider_email = ?", [ADA["email"]]
+                       ).fetchall() == [(method, method != "fax")]
+    assert con.execute("select detail from findings where rule = 'APP_DETAILS_MISSING' "
+                       "and email = ?", [ADA["email"]]).fetchall() == []
+
+
 def test_no_distribution_without_an_active_daa(tmp_path):
     case = Case()
     case.register("CS0000001", ADA, None, [JOAN, ALAN], daa=False)

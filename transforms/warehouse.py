@@ -340,6 +340,16 @@ SQL_MACROS = (
     # the LAN ID of a down-level logon name (`cc\jdoe`), else the name itself: how
     # Windows-authenticated applications list and log their users
     r"create or replace macro logon_lan_id(u) as regexp_replace(u, '^[^\\@]+\\', '')",
+    # an R2W alert's delivery method as typed or exported (`E-mail`, `Fax and Email`,
+    # `Fax/Email`, a JSON list) as the form's choice: fax, email or both; NULL otherwise
+    r'''create or replace macro delivery_parts(m) as list_sort(list_distinct(list_filter(
+        regexp_split_to_array(regexp_replace(regexp_replace(lower(m), 'e[- ]?mail',
+        'email', 'g'), '[\[\]"]', '', 'g'), '\s*(?:\band\b|&|/|,|\+)\s*|\s+'),
+        lambda p: p <> '')))''',
+    "create or replace macro delivery_method(m) as case "
+    "when delivery_parts(m) in (['both'], ['email', 'fax']) then 'both' "
+    "when delivery_parts(m) = ['email'] then 'email' "
+    "when delivery_parts(m) = ['fax'] then 'fax' end",
     # a suffix as compared with the policy table's (core.identifiers.suffix_key)
     f"create or replace macro suffix_key(s) as lower(regexp_replace(s, '{SUFFIX_IGNORED}', "
     "'', 'g'))",

@@ -22,7 +22,7 @@ Administrator, Provider, Staff), `suffix`, `title`, `specialty`, `licensed_state
 display names such as "Cerner Millennium" or codes such as CERNER), and the details of
 the applications that need them: `direct_secure_messaging` `{"direct_address"}`, `qventus`
 `{"role", "facilities": [...]}`, `report2web` `{"fax_number", "lab_facilities": [...],
-"alerts": {"<alert>": "fax" | "email" | "both"}, "recipients": [emails],
+"alerts": {"<alert>": "fax" | "email" | "both" | ["fax", "email"]}, "recipients": [emails],
 "physician_census": true}`.
 
 `request_type` is `new_group`, `add_members`, `change_applications` (a member's full new
@@ -313,9 +313,10 @@ def _details(person: dict, code: str, sub: dict) -> dict:
                 items = item.split(",") if isinstance(item, str) else item
                 details[name] = [t for t in map(parse_text, items or []) if t] \
                     if isinstance(items, list) else None
-            elif kind == "methods":
-                details[name] = {str(k): (parse_text(v) or "").lower()
-                                 for k, v in item.items()} if isinstance(item, dict) else None
+            elif kind == "methods":  # (both methods may come as a list: fax, email)
+                details[name] = {str(k): ", ".join(
+                    filter(None, map(parse_text, v if isinstance(v, list) else [v]))).lower()
+                    for k, v in item.items()} if isinstance(item, dict) else None
             else:
                 details[name] = parse_text(item)
         except ValueError:

@@ -51,12 +51,14 @@ select
     a.provider_npi,
     -- alert
     a.alert,
-    lower(a.delivery_method) as delivery_method,
+    -- (as entered when it is none of fax, email or both: APP_DETAILS_MISSING says so)
+    coalesce(delivery_method(a.delivery_method), lower(trim(a.delivery_method)))
+        as delivery_method,
     nanp_phone(a.fax_as_entered) as fax_number,
-    case when lower(a.delivery_method) in ('email', 'both') then r.email_recipients end
-        as email_recipients,
-    case when lower(a.delivery_method) in ('email', 'both') then r.recipient_names end
-        as recipient_names,
+    case when delivery_method(a.delivery_method) in ('email', 'both')
+        then r.email_recipients end as email_recipients,
+    case when delivery_method(a.delivery_method) in ('email', 'both')
+        then r.recipient_names end as recipient_names,
     coalesce(r.recipients_left_off, 0) as recipients_left_off,
     a.lab_facilities,
     a.physician_census,

@@ -32,7 +32,7 @@ checked as (
                 when not list_bool_and(list_transform(
                         map_values(json_transform(r.details -> 'alerts',
                                                   '"MAP(VARCHAR, VARCHAR)"')),
-                        lambda m: lower(m) in ('fax', 'email', 'both')))
+                        lambda m: delivery_method(m) is not null))
                     then 'an alert without a delivery method (fax, email or both)' end,
                 case when coalesce(json_array_length(r.details -> 'recipients'), 0) = 0
                     then 'no recipient chosen' end,
