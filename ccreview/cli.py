@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "holding it) to encrypt them. `review` writes them too.")
     _folders_and_config(census, "folder of exports with the ADT feed (searched recursively)",
                         "folder for the workbooks (created if missing)",
-                        "census date: patients admitted at the end of it (default: today)")
+                        "census date: patients admitted at the end of it, midnight on the "
+                        "hospital's clock (default: today)")
     _patient_data_flag(census)
 
     serve = sub.add_parser(

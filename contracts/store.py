@@ -694,7 +694,7 @@ def assemble_from_store(con: duckdb.DuckDBPyConnection, store_path: Path, as_of:
     _attach(con, store_path)
     try:
         _fill(con, as_of, RUN_LEAVES_EMPTY.get(run, frozenset()), config.retention,
-              RUN_COMPACTS.get(run, frozenset()))
+              RUN_COMPACTS.get(run, frozenset()), config.time_zones.day_end(as_of))
     finally:
         con.execute("detach store")
 
@@ -907,7 +907,8 @@ def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:
 
 
 def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
-          retention: Retention, compact: frozenset[str] = frozenset()) -> None:
+          retention: Retention, compact: frozenset[str] = frozenset(),
+          day_end: dt.datetime | None = None) -> None:
     """Copy the chosen files' rows into `ingested_*` and `parse_issues`, in the files'
     order as a read of one folder would (retention applied; `compact` tables keep each
     account's latest success only). A row's `_row_id` is its file's offset (the rows of
@@ -967,9 +968,9 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
         # named: through the numbered rows, the latest-success search read them twice
         # with every column (20 s for the 28 million sign-ins at 10,000 groups)
         # A review as of a past date counts the successes by the end of that date only
-        # (int_last_successful_events): where a stored latest success is later, the
-        # latest by then is searched for
-        by_then = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0))
+        # (`day_end`, on the hospital's clock, as int_last_successful_events): where a
+        # stored latest success is later, the latest by then is searched for
+        by_then = day_end or dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0))
         if table in compact and rows == "store.rows_sign_in_events" \
                 and _latest_sign_ins_current(con) \
                 and not con.execute("select exists (select 1 from store.latest_sign_ins "

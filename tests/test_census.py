@@ -447,6 +447,22 @@ def test_a_discharge_time_on_an_update_takes_the_visit_off_the_census(tmp_path):
         "BACK", "STAYING"}
 
 
+
+def test_the_census_date_ends_at_midnight_on_the_hospitals_clock(tmp_path):
+    """The census as of 1 November lists the patients admitted by the end of that day in
+    Phoenix (UTC-7): an admission at 19:00 Phoenix time is 02:00 UTC on the 2nd and was
+    left off a census run that evening; one at 01:00 on the 2nd, Phoenix time, is not
+    on it."""
+    evening = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)    # 19:00 on the 1st, Phoenix
+    next_day = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)   # 01:00 on the 2nd, Phoenix
+    messages = [adt("E1", "A01", evening, "EVENING", "PATIENT", ADA["npi"], admit=evening),
+                adt("N1", "A01", next_day, "NEXT_DAY", "PATIENT", ADA["npi"], admit=next_day)]
+    con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
+    assert [r[0] for r in con.execute("select fin from census_patients").fetchall()] == [
+        "EVENING"]
+    assert con.execute("select as_of_end_ts from run_parameters").fetchone() == (
+        dt.datetime(2026, 11, 2, 7, 0),)
+
 # -- times and structured fields as the feeds send them ------------------------------------
 
 def test_hl7_times_with_and_without_offsets_mean_the_same_instant(tmp_path):

@@ -172,6 +172,7 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     t = config.thresholds
     params = pd.DataFrame([{
         "as_of": as_of, "as_of_ts": pd.Timestamp(as_of),
+        "as_of_end_ts": pd.Timestamp(config.time_zones.day_end(as_of)),
         "dormancy_days": t.dormancy_days,
         "never_signed_in_grace_days": t.never_signed_in_grace_days,
         "ad_lastlogon_lag_days": t.ad_lastlogon_lag_days,
@@ -183,7 +184,8 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     ints = ", ".join(f"{c}::integer as {c}" for c in params.columns if c.endswith("_days"))
     con.register("_params", params)
     con.execute("create or replace table run_parameters as select as_of::date as as_of, "
-                f"as_of_ts::timestamp as as_of_ts, {ints} from _params")
+                f"as_of_ts::timestamp as as_of_ts, as_of_end_ts::timestamp as as_of_end_ts, "
+                f"{ints} from _params")
     con.unregister("_params")
     policy = CONTRACTS_DIR / "policy"
     con.execute("create or replace table policy_entitlements as select * from "

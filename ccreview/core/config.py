@@ -11,7 +11,7 @@ import contextlib
 import os
 import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,13 @@ class TimeZones:
 
     def zone(self, source: str) -> tzinfo:
         return _zone(getattr(self, source))
+
+    def day_end(self, day: date) -> datetime:
+        """The end of `day` (midnight after it) on the hospital's clock — the ADT feed's
+        zone — as naive UTC: what a run as of `day` counts happened before it, whatever
+        the zone of the machine that ran it."""
+        midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone("adt"))
+        return midnight.astimezone(UTC).replace(tzinfo=None)
 
 
 HOSPITAL_TIME_ZONES = TimeZones()  # the defaults

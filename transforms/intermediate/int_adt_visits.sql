@@ -1,5 +1,6 @@
 -- grain: one row per visit (FIN): its state as of the run from its events in event-time
--- order (not arrival order), up to the end of the as-of date. PHI.
+-- order (not arrival order), up to the end of the as-of date on the hospital's clock
+-- (run_parameters.as_of_end_ts). PHI.
 -- Whether the patient is in the hospital is what the latest event that says so says
 -- (adt_event_types.visit_effect): admitted, registered, changed to inpatient or outpatient,
 -- or a discharge cancelled (A13) is in; a discharge (A03) takes the visit off the census, a
@@ -16,7 +17,7 @@ with events as (
     select e.*
     from stg_adt_events as e
     cross join run_parameters as p
-    where e.event_at < p.as_of_ts + interval 1 day
+    where e.event_at < p.as_of_end_ts
 ),
 
 ordered as (
@@ -57,7 +58,7 @@ presence as (
     inner join adt_event_types as t using (event_type)
     cross join run_parameters as p
     where t.visit_effect is not null
-        or o.discharge_at < p.as_of_ts + interval 1 day
+        or o.discharge_at < p.as_of_end_ts
     qualify row_number() over (partition by o.fin order by o.recency) = 1
 ),
 

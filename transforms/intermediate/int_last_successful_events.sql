@@ -1,7 +1,8 @@
 -- grain: one row per user x log source x application: the latest successful event
 -- (the Entra sign-in log gives the directory sign-ins; the application access logs give
--- each application's use), up to the end of the as-of date. An access log's user named by a down-level logon name
--- (`CC\jdoe`) is its LAN ID, as stg_application_accounts.login_name reads the lists.
+-- each application's use), up to the end of the as-of date on the hospital's clock. An
+-- access log's user named by a down-level logon name (`CC\jdoe`) is its LAN ID, as
+-- stg_application_accounts.login_name reads the lists.
 -- key: user_name, source, application?
 with latest as (
     select
@@ -13,7 +14,7 @@ with latest as (
     from stg_sign_in_events
     where success
         -- by the end of the as-of date: a review of a past date on logs that run on past it
-        and occurred_at < (select as_of_ts from run_parameters) + interval 1 day
+        and occurred_at < (select as_of_end_ts from run_parameters)
     group by all
 )
 

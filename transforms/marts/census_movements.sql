@@ -22,5 +22,5 @@ select
 from stg_adt_events as e
 inner join patients as p using (fin)
 cross join run_parameters as r
-where e.event_at < r.as_of_ts + interval 1 day
+where e.event_at < r.as_of_end_ts
 order by p.request_number, p.provider_npi, e.patient_family_name, e.fin, e.event_at
