@@ -81,8 +81,7 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
     parser.add_argument("--input", required=True, type=Path, metavar="DIR", help=input_help)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help=out_help)
     if as_of_help:
-        parser.add_argument("--as-of", type=_as_of, default=dt.date.today(),
-                            metavar="YYYY-MM-DD", help=as_of_help)
+        parser.add_argument("--as-of", type=_as_of, metavar="YYYY-MM-DD", help=as_of_help)
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="TOML file: thresholds, severities, domain lists, application "
                              "list layouts, exceptions (see data/config/review.example.toml)")
@@ -231,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the review's output folder (holds history.duckdb)")
     attest.add_argument("--as-of", type=_as_of, metavar="YYYY-MM-DD",
                         help="the review whose workbooks these are (default: the latest)")
-    attest.add_argument("--received-by", type=_as_of, default=dt.date.today(),
+    attest.add_argument("--received-by", type=_as_of,
                         metavar="YYYY-MM-DD",
                         help="date of this intake: groups past due with nothing returned "
                              "are overdue (default: today)")
@@ -306,6 +305,8 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
         raise UsageError(f"--store {args.store}: a folder; give the store's file, e.g. "
                          f"{args.store / 'evidence.duckdb'}")
     config = load_config(args.config)
+    if args.as_of is None:  # today on the hospital's clock, not the machine's
+        args.as_of = config.time_zones.today()
     # the arguments are sound: the temporary Prefect server starts now, while the checks
     # below and the flow's modules load (their imports take a third of a second before
     # the first input is looked at); a check that fails stops it
@@ -510,6 +511,10 @@ def cmd_attest(args: argparse.Namespace) -> int:
     from ccreview.core.history import check_register
 
     check_register(args.out / "history.duckdb", args.as_of)
+    if args.received_by is None:  # today on the hospital's clock
+        from ccreview.core.config import HOSPITAL_TIME_ZONES
+
+        args.received_by = HOSPITAL_TIME_ZONES.today()
     print(f"ccreview attest: {args.returned} -> {args.out}", flush=True)
     from ccreview.flows.attestation_intake import attestation_intake
 

@@ -493,9 +493,10 @@ def run_name(flow_name: str, default: str = "today") -> Callable[[], str]:
     def name() -> str:
         from prefect.runtime import flow_run
 
-        as_of = (flow_run.parameters or {}).get("as_of")
+        parameters = flow_run.parameters or {}
+        as_of = parameters.get("as_of")
         if not as_of and default == "today":
-            as_of = dt.date.today().isoformat()
+            as_of = load_config(parameters.get("config_path")).time_zones.today().isoformat()
         return f"{flow_name} {as_of or default}"
     return name
 
@@ -563,9 +564,10 @@ def run_stages(input_dir: str, out_dir: str, as_of: str | None, config_path: str
     by its owner only."""
     redaction.install()  # also when a deployment runs the flow outside the CLI
     os.umask(0o077)
-    as_of = as_of or dt.date.today().isoformat()
+    config = load_config(config_path)
+    as_of = as_of or config.time_zones.today().isoformat()  # today on the hospital's clock
     run = RUN_OF_REPORTS.get(tuple(reports), "review")
-    kinds = require_inputs(Path(input_dir), run, load_config(config_path).application_lists)
+    kinds = require_inputs(Path(input_dir), run, config.application_lists)
     out = Path(out_dir)
     store_path = None if no_store else Path(store) if store else out / STORE
     # asked before the locks too, so that a refusal leaves no folder or lock file behind

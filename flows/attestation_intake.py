@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ccreview.contracts.attestation_returns import check_returns
 from ccreview.core import redaction, run_lock
+from ccreview.core.config import HOSPITAL_TIME_ZONES
 from ccreview.core.history import HISTORY, record_status
 from ccreview.flows.access_review import _retry_on_io_error, _sanitized, run_name
 from ccreview.flows.notify import notify_failure
@@ -53,7 +54,7 @@ def attestation_intake(returned_dir: str, out_dir: str, as_of: str | None = None
     os.umask(0o077)
     with run_lock.holding(Path(out_dir), "attestation-intake"):
         counts = intake(returned_dir, out_dir, as_of,
-                        received_on or dt.date.today().isoformat())
+                        received_on or HOSPITAL_TIME_ZONES.today().isoformat())
     s = counts["groups_by_status"]
     print(f"Attestations for the review of {counts['as_of']}: "
           + ", ".join(f"{n} {k}" for k, n in sorted(s.items()))

@@ -142,3 +142,26 @@ def test_the_command_skips_the_last_sweep_but_keeps_status_and_exit_handlers(tmp
     assert done.returncode == 2, done.stderr  # main's usage error: no inputs
     assert "found no enrollment submissions" in done.stderr
     assert done.stdout.strip() == "exit handlers ran; frozen: True"
+
+
+def test_the_default_as_of_is_today_on_the_hospitals_clock(tmp_path, monkeypatch):
+    """Without --as-of a run is as of today where the hospital is ([time_zones] adt), not
+    where the machine is: a UTC server in the Phoenix evening is already a day ahead. The
+    zone is chosen so that its date differs from the machine's now."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from ccreview.cli import _prepare_run, build_parser
+    from tests.conftest import SAMPLE
+
+    # UTC-12 and UTC+14 are 26 hours apart: one of them is on another date than the machine
+    zone = next(z for z in ("Etc/GMT+12", "Etc/GMT-14")
+                if dt.datetime.now(ZoneInfo(z)).date() != dt.date.today())
+    config = tmp_path / "review.toml"
+    config.write_text(f'[time_zones]\nadt = "{zone}"\n', encoding="utf-8")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing started early
+    args = build_parser().parse_args(["dormant", "--input", str(SAMPLE), "--out",
+                                      str(tmp_path / "out"), "--config", str(config)])
+    assert args.as_of is None
+    _prepare_run(args, "dormant")
+    assert args.as_of == dt.datetime.now(ZoneInfo(zone)).date() != dt.date.today()

@@ -88,6 +88,12 @@ class TimeZones:
     def zone(self, source: str) -> tzinfo:
         return _zone(getattr(self, source))
 
+    def today(self) -> date:
+        """Today on the hospital's clock (the ADT feed's zone): the default as-of date,
+        whatever the zone of the machine (a UTC server is a day ahead in the Phoenix
+        evening)."""
+        return datetime.now(self.zone("adt")).date()
+
     def day_end(self, day: date) -> datetime:
         """The end of `day` (midnight after it) on the hospital's clock — the ADT feed's
         zone — as naive UTC: what a run as of `day` counts happened before it, whatever
