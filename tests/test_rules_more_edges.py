@@ -79,6 +79,32 @@ def test_unsigned_renewal_does_not_end_an_agreement_in_force(tmp_path):
     assert findings(tmp_path / "b", case, "DAA_RENEWAL_DUE") == {(RN, None, None)}
 
 
+def test_a_daa_completed_after_the_as_of_date_was_not_in_force_on_it(tmp_path):
+    """A past review re-run on a DocuSign export taken later: the renewal completed three
+    days after the as-of date did not keep the lapsed agreement in force on it, and a
+    first agreement completed after it was still out for signature then."""
+    from tests.conftest import build_warehouse
+
+    case = alan_accounts(base(daa=False))
+    case.daa(RN, completed=days_ago(370))                      # lapsed 5 days before
+    case.daa(RN, completed=days_ago(-3), sent=days_ago(10))    # renewed 3 days after
+    con = build_warehouse(case.write(tmp_path / "a"), AS_OF)
+    assert con.execute("select daa_state from int_group_daa").fetchall() == [("lapsed",)]
+    assert (RN, ALAN_EMAIL, "PACS") in {
+        r for r in con.execute("select request_number, email, application from findings "
+                               "where rule = 'NO_ACTIVE_DAA'").fetchall()}
+    case = alan_accounts(base(daa=False))
+    case.daa(RN, completed=days_ago(-3), sent=days_ago(10))
+    con = build_warehouse(case.write(tmp_path / "b"), AS_OF)
+    assert con.execute("select daa_state from int_group_daa").fetchall() == [("sent",)]
+    assert con.execute("select count(*) from findings where rule = 'NO_ACTIVE_DAA'"
+                       ).fetchone()[0] > 0
+    case.daa(RN, status="sent", sent=days_ago(-2))  # sent after it: not there yet
+    con = build_warehouse(case.write(tmp_path / "c"), AS_OF)
+    assert con.execute("select daa_state from int_group_daa").fetchall() == [("sent",)]
+    assert con.execute("select count(*) from int_daa_envelopes").fetchone() == (1,)
+
+
 def test_corporate_representative_declined_the_daa(tmp_path):
     case = alan_accounts(base(daa=False, corporate="YES", corporate_name="Legal Rep",
                               corporate_email="rep@x.example"))

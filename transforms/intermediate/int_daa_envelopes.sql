@@ -1,4 +1,7 @@
--- grain: one row per DocuSign DAA envelope, with the group it belongs to
+-- grain: one row per DocuSign DAA envelope sent by the end of the as-of date, with the
+-- group it belongs to, in its state then: an envelope completed, declined or voided after
+-- it was still out for signature (`sent`) on the as-of date (a past review re-run on a
+-- later export)
 -- An envelope names its group by the RequestNumber custom field or a CS number in its
 -- subject. One that names none is linked by its signers' emails when they include the
 -- Sponsoring Physician's and the Group Administrator's of exactly one group; otherwise it
@@ -6,7 +9,11 @@
 -- envelope in two overlapping exports counts once: its latest state.
 -- key: envelope_id
 with envelopes as (
-    select * from stg_daa_envelopes
+    select e.*
+    from stg_daa_envelopes as e
+    cross join run_parameters as p
+    where coalesce(e.status_changed_at, e.sent_at) is null
+        or coalesce(e.sent_at, e.status_changed_at) < p.as_of_end_ts
     qualify row_number() over (
         partition by envelope_id
         order by status_changed_at desc nulls last, completed_at desc nulls last,
@@ -62,13 +69,15 @@ select
         when e.request_number is null and b.groups > 1
             then printf('names no request number and its signers fit %d groups', b.groups)
     end as unlinked_reason,
-    e.status,
+    case when coalesce(e.completed_at, e.declined_at, e.voided_at) >= p.as_of_end_ts
+        then 'sent' else e.status end as status,
     e.sent_at,
-    e.completed_at,
-    e.declined_at,
-    e.voided_at,
+    case when e.completed_at < p.as_of_end_ts then e.completed_at end as completed_at,
+    case when e.declined_at < p.as_of_end_ts then e.declined_at end as declined_at,
+    case when e.voided_at < p.as_of_end_ts then e.voided_at end as voided_at,
     e.status_changed_at,
     e.source_file,
     e.source_line,
 from envelopes as e
 left join by_signers as b using (envelope_id)
+cross join run_parameters as p
