@@ -272,6 +272,29 @@ def test_xlsx_exports_are_read_like_their_csv(tmp_path):
     assert rec.result.rows["application_accounts"][0]["active"] is False
 
 
+def test_xlsx_cells_of_every_date_and_time_type_are_read(tmp_path):
+    """A workbook typed by hand or by another tool: a created date formatted as a date, a
+    last-login column formatted as a time of day, a duration. A time cell had raised a
+    TypeError (a traceback instead of a reading)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["application", "username", "active", "created", "last_access", "login_time",
+               "session"])
+    ws.append(["PACS", "jdoe", "Active", dt.date(2025, 1, 2), dt.datetime(2026, 10, 1, 8),
+               dt.time(8, 30), dt.timedelta(hours=1, minutes=5)])
+    ws["D2"].number_format = "yyyy-mm-dd"
+    ws["F2"].number_format = "hh:mm"
+    ws["G2"].number_format = "[h]:mm"
+    wb.save(tmp_path / "apps.xlsx")
+    rec = read_input_file(tmp_path / "apps.xlsx")
+    assert not rec.result.issues
+    (row,) = rec.result.rows["application_accounts"]
+    assert (row["created_at"], row["last_access_at"], row["active"]) == (
+        dt.datetime(2025, 1, 2), dt.datetime(2026, 10, 1, 8), True)
+
+
 def test_a_corrupt_workbook_is_unreadable(tmp_path):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"xl/" + b"\x00" * 100)

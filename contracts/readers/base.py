@@ -15,7 +15,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from ccreview.core.errors import UnreadableInputError
@@ -280,6 +280,18 @@ def is_xlsx(head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04") and b"xl/" in head
 
 
+def _cell_text(value: object) -> str:
+    """A workbook cell as a CSV export writes it: a date and time as ISO text with a space
+    (`2026-10-01 08:00:00`), a date or a time of day as ISO text, anything else as text."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return str(value)
+
+
 def xlsx_as_csv_text(path: Path) -> str:
     """The first sheet of a workbook as CSV text (line n = row n), so that a CSV reader reads
     an XLSX export of the same table. Dates become ISO text; cells are never evaluated."""
@@ -294,8 +306,7 @@ def xlsx_as_csv_text(path: Path) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     try:
         for row in wb.worksheets[0].iter_rows(values_only=True):
-            writer.writerow(["" if v is None else v.isoformat(sep=" ")
-                             if hasattr(v, "isoformat") else str(v) for v in row])
+            writer.writerow([_cell_text(v) for v in row])
     finally:
         wb.close()
     return buf.getvalue()
