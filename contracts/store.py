@@ -826,11 +826,11 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
                         again = entry.sha256 in stale
                         # (a file read again keeps the as-of of the run that first stored it)
                         entry.stored_as_of = stale.pop(entry.sha256) if again else as_of
-                        if again:
-                            entry.note = "; ".join(filter(None, (entry.note, READ_AGAIN)))
-                            summary.read_again += 1
                         summary.rows_already_stored += _store_file(
                             con, entry, entry.stored_as_of, readers, again)
+                        if again:  # (said in this run's listing, not stored with the file)
+                            entry.note = "; ".join(filter(None, (entry.note, READ_AGAIN)))
+                            summary.read_again += 1
                         known[entry.sha256] = (entry.format, entry.note, entry.stored_as_of)
                         sightings.append((place, entry.sha256, rel))
                         summary.new += 1

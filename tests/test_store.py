@@ -1023,8 +1023,9 @@ def test_a_file_held_under_other_reading_settings_is_read_again(tmp_path):
         20, 20, 0)
     assert all(READ_AGAIN in f.note and f.stored_as_of == SAMPLE_AS_OF
                for f in files if f.status == "read")
-    _build(folder, SAMPLE_AS_OF, store, config=utc)  # and then known again
+    _, files = _build(folder, SAMPLE_AS_OF, store, config=utc)  # and then known again
     assert (SUMMARIES[-1].new, SUMMARIES[-1].seen_before) == (0, 20)
+    assert not any(READ_AGAIN in (f.note or "") for f in files)
     with duckdb.connect(str(store), read_only=True) as s:
         assert s.execute("select count(*), count(distinct sha256), count(distinct readers) "
                          "from files").fetchone() == (20, 20, 1)
