@@ -163,6 +163,23 @@ def test_disabled_or_expired_directory_account_with_application_access(tmp_path)
         (RN, ALAN_EMAIL, "CERNER"), (RN, ALAN_EMAIL, "PACS")}
 
 
+@pytest.mark.parametrize(("expires_utc", "expired"), [
+    (dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC), True),     # "end of 31 October" (Phoenix)
+    (dt.datetime(2026, 11, 1, 22, tzinfo=dt.UTC), True),    # 15:00 on the as-of date
+    (dt.datetime(2026, 11, 2, 7, tzinfo=dt.UTC), False),    # "end of 1 November"
+])
+def test_an_account_expiring_on_the_as_of_date_is_expired_on_it(tmp_path, expires_utc,
+                                                                 expired):
+    """AD's accountExpires as Active Directory Users and Computers sets it ("end of" a
+    day: the next midnight on the domain's clock, Phoenix here): expired on a date when it
+    expires on or before it, as a DAA lapsed on the as-of date is no longer in force. The
+    end of 31 October is 07:00 UTC on 1 November, which the UTC midnight had not reached."""
+    case = alan_accounts(base(), expires=expires_utc)
+    found = findings(tmp_path, case, "DISABLED_WITH_ACCESS")
+    assert found == ({(RN, ALAN_EMAIL, "CERNER"), (RN, ALAN_EMAIL, "PACS")} if expired
+                     else set())
+
+
 def test_removed_member_with_access_left_on(tmp_path):
     case = alan_accounts(base())
     case.change("CS0000002", RN, "remove_members", [{"email": ALAN_EMAIL}], days_ago(20))

@@ -25,8 +25,9 @@ renamed as (
         -- flags
         enabled,
         account_expires_at,
-        -- accountExpires passed by the review date: the account grants no access
-        coalesce(account_expires_at < (select as_of_ts from run_parameters), false)
+        -- accountExpires on or before the review date (its end on the hospital's clock):
+        -- the account grants no access
+        coalesce(account_expires_at < (select as_of_end_ts from run_parameters), false)
             as expired,
         -- dates
         created_at,
