@@ -165,15 +165,18 @@ def test_disabled_or_expired_directory_account_with_application_access(tmp_path)
 
 @pytest.mark.parametrize(("expires_utc", "expired"), [
     (dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC), True),     # "end of 31 October" (Phoenix)
-    (dt.datetime(2026, 11, 1, 22, tzinfo=dt.UTC), True),    # 15:00 on the as-of date
+    (dt.datetime(2026, 11, 1, 0, tzinfo=dt.UTC), True),     # 17:00 on 31 October
+    (dt.datetime(2026, 11, 1, 22, tzinfo=dt.UTC), False),   # 15:00 on the as-of date
+    (dt.datetime(2026, 11, 2, 0, tzinfo=dt.UTC), False),    # the UTC midnight after it
     (dt.datetime(2026, 11, 2, 7, tzinfo=dt.UTC), False),    # "end of 1 November"
 ])
-def test_an_account_expiring_on_the_as_of_date_is_expired_on_it(tmp_path, expires_utc,
-                                                                 expired):
+def test_an_account_expired_when_the_as_of_date_began_is_expired_on_it(tmp_path, expires_utc,
+                                                                        expired):
     """AD's accountExpires as Active Directory Users and Computers sets it ("end of" a
-    day: the next midnight on the domain's clock, Phoenix here): expired on a date when it
-    expires on or before it, as a DAA lapsed on the as-of date is no longer in force. The
-    end of 31 October is 07:00 UTC on 1 November, which the UTC midnight had not reached."""
+    day: the next midnight on the domain's clock, Phoenix here): expired on the as-of date
+    when it was reached as that date began on the hospital's clock, as a DAA lapses at the
+    start of its lapse date. The end of 31 October is 07:00 UTC on 1 November, which the
+    UTC midnight the review had compared with had not reached."""
     case = alan_accounts(base(), expires=expires_utc)
     found = findings(tmp_path, case, "DISABLED_WITH_ACCESS")
     assert found == ({(RN, ALAN_EMAIL, "CERNER"), (RN, ALAN_EMAIL, "PACS")} if expired

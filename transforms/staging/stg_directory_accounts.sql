@@ -25,9 +25,10 @@ renamed as (
         -- flags
         enabled,
         account_expires_at,
-        -- accountExpires on or before the review date (its end on the hospital's clock):
-        -- the account grants no access
-        coalesce(account_expires_at < (select as_of_end_ts from run_parameters), false)
+        -- accountExpires reached when the review date began on the hospital's clock (as a
+        -- DAA lapses at the start of its lapse date): the account grants no access
+        coalesce(account_expires_at
+                 <= (select as_of_end_ts - interval 1 day from run_parameters), false)
             as expired,
         -- dates
         created_at,
