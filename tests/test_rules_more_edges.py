@@ -484,6 +484,34 @@ def test_dsm_direct_address(tmp_path, dsm, suffix, direct, valid):
     assert found == (set() if valid else {(RN, DOC, "DSM")})
 
 
+def test_applications_named_as_the_guide_writes_them(tmp_path):
+    """`Direct Secure Messaging (DSM)`, `Report2Web (R2W)`, `PACS (Synapse)`: the guide's
+    names with the code in parentheses, in a form and in an application's user list. Each
+    had been "not one of the five applications": the requests were quarantined (their
+    accounts NOT_REQUESTED) and the list's accounts matched no application."""
+    from tests.conftest import build_warehouse
+
+    doc = person("Joan", "Clarke", "Provider", "MD", ("CERNER",),
+                 direct_secure_messaging={"direct_address": "jclarke@direct.clinic.example"},
+                 report2web={"fax_number": "602-555-0123", "lab_facilities": ["Raymond"],
+                             "alerts": {"Discharged": "fax"}, "recipients": [DOC],
+                             "privacy_policy_accepted": True})
+    doc["applications"] = ["Cerner  Millennium", "Direct Secure Messaging (DSM)",
+                           "Report2Web (R2W)", "PACS (Synapse)"]
+    case = base(members=(doc,))
+    case.accounts.append(Account("jclarke", DOC, entra_last_success=days_ago(1)))
+    case.app_accounts += [AppAccount(app, "jclarke", last_access=days_ago(1))
+                          for app in ("Cerner Millennium", "PACS (Synapse)",
+                                      "Direct Secure Messaging (DSM)", "Report2Web (R2W)")]
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+    assert con.execute("select application from int_entitlements where email = ? and "
+                       "is_requested and has_account order by all", [DOC]).fetchall() == [
+        ("CERNER",), ("DSM",), ("PACS",), ("R2W",)]
+    assert con.execute("select rule, application from findings where email = ?",
+                       [DOC]).fetchall() == []
+
+
 def test_dsm_for_a_non_provider(tmp_path):
     staff = person("Joan", "Clarke", "Staff", "Billing", ("CERNER", "DSM"),
                    direct_secure_messaging={"direct_address": "jc@direct.clinic.example"})

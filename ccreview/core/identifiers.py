@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from ccreview.core.vocabulary import APPLICATION_NAMES
+
 REQUEST_NUMBER_RE = re.compile(r"^CS\d{7}$")
 # an email address; ASCII classes, so that DuckDB's RE2 reads it alike (the warehouse's
 # valid_email macro is made from it)
@@ -108,6 +110,28 @@ def staff_type_label(value: str | None) -> str | None:
         return None
     key = re.sub(r"[\s_\-]+", " ", str(value)).strip().lower()
     return _STAFF_TYPE_ALIASES.get(key, str(value).strip() or None)
+
+
+def application_key(name: object) -> str:
+    """An application's name as `APPLICATION_NAMES` keys it: lower case, `_` and `-` as
+    spaces, runs of white space as one."""
+    return " ".join(str(name).replace("_", " ").replace("-", " ").split()).lower()
+
+
+_PARENTHESISED = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
+
+
+def application_code(name: object) -> str | None:
+    """CERNER, PACS, ... from a code, a display name or a choice value, also with its
+    code or product in parentheses (`Direct Secure Messaging (DSM)`, `PACS (Synapse)`);
+    None if it names none of the five applications, or two of them."""
+    key = application_key(name)
+    code = APPLICATION_NAMES.get(key)
+    match = _PARENTHESISED.match(key) if code is None else None
+    if match:
+        named = {APPLICATION_NAMES.get(part.strip()) for part in match.groups()} - {None}
+        code = named.pop() if len(named) == 1 else None
+    return code
 
 
 # What a suffix's spelling may add without changing it: periods and white space (`M.D.`,

@@ -11,6 +11,21 @@ SUBMISSION_TYPES = ("new_group", "add_members", "change_applications", "remove_m
                     "change_group_roles")
 REQUEST_TYPES = (*SUBMISSION_TYPES, "member_list")
 
+# How the sources and the people filling in forms name the five applications (lower case,
+# `_`/`-` read as spaces, runs of spaces as one): codes, the guide's names, ServiceNow
+# choice values, the portal's own column typos. `core.identifiers.application_code` reads
+# a name through it (also `Direct Secure Messaging (DSM)`); the event logs' SQL is made
+# from it (`contracts.readers.sign_in_events_csv`).
+APPLICATION_NAMES = {
+    "cerner": "CERNER", "cerner millennium": "CERNER", "cerner millenium": "CERNER",
+    "millennium": "CERNER",
+    "pacs": "PACS", "pacs synapse": "PACS", "synapse pacs": "PACS", "synapse": "PACS",
+    "dsm": "DSM", "direct secure messaging": "DSM", "direct messaging": "DSM",
+    "qventus": "QVENTUS",
+    "r2w": "R2W", "report2web": "R2W", "report 2 web": "R2W", "report to web": "R2W",
+    "repor 2 wee": "R2W",  # the portal member list's own header
+}
+
 # the columns of a finding, in findings.csv / .parquet and the Findings sheet
 FINDING_COLUMNS = ["finding_key", "rule", "severity", "request_number", "group_name", "email",
                    "person_name", "lan_id", "application", "detail", "control",

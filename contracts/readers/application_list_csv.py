@@ -26,8 +26,8 @@ from __future__ import annotations
 from functools import partial
 
 from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
-from ccreview.contracts.readers.enrollment_json import APPLICATION_NAMES
 from ccreview.core.config import ApplicationListLayout
+from ccreview.core.identifiers import application_code
 
 FORMAT = "application-user-list-csv"
 REQUIRED_HEADERS = {"application", "username", "active"}
@@ -74,7 +74,7 @@ def read(text: str, layout: ApplicationListLayout | None = None,
                           "the row has a different number of fields than the header")
             continue
         app = rec.get("application", "").strip()
-        row["application"] = APPLICATION_NAMES.get(app.lower(), app.upper() or None)
+        row["application"] = application_code(app) or app.upper() or None
         for col in ("username", "email", "display_name", "role"):
             row[col] = rec.get(col, "").strip() or None
         result.convert(table, idx, row, "active", parse_active, rec.get("active"), "active",

@@ -50,6 +50,7 @@ from ccreview.contracts.readers.base import (
 from ccreview.core.identifiers import (
     REQUEST_NUMBER_RE,
     STAFF_TYPES,
+    application_code,
     is_valid_email,
     staff_type_label,
     suffix_key,
@@ -58,13 +59,6 @@ from ccreview.core.vocabulary import SUBMISSION_TYPES
 
 FORMAT = "enrollment-json"
 
-APPLICATION_NAMES = {
-    "cerner millennium": "CERNER", "cerner millenium": "CERNER", "cerner": "CERNER",
-    "pacs synapse": "PACS", "synapse pacs": "PACS", "pacs": "PACS",
-    "direct secure messaging": "DSM", "dsm": "DSM",
-    "qventus": "QVENTUS",
-    "report2web": "R2W", "report 2 web": "R2W", "r2w": "R2W",
-}
 PERSON_FIELDS = ("first_name", "middle_initial", "last_name", "email", "phone",
                  "phone_extension", "suffix", "title", "specialty",
                  "licensed_state", "state_license_number", "npi")
@@ -130,13 +124,6 @@ def _recognised(key: str, value: Any) -> bool:
         return False
     check = _CHECKS.get(key)
     return check is None or isinstance(value, (dict, list)) or bool(check(str(value).strip()))
-
-
-def application_code(name: object) -> str | None:
-    """CERNER, PACS, ... from a display name, a code or a choice value
-    (`cerner_millennium`); None if it names none of the five applications."""
-    key = " ".join(str(name).replace("_", " ").replace("-", " ").split()).lower()
-    return APPLICATION_NAMES.get(key)
 
 
 def corporate_answer(value: object) -> str | None:

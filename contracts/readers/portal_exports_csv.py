@@ -30,20 +30,13 @@ from ccreview.contracts.readers.base import (
     parse_text,
     reject_repeated_request,
 )
-from ccreview.core.identifiers import staff_type_label
+from ccreview.core.identifiers import application_code, staff_type_label
 
 FORMAT_MEMBERS = "portal-group-member-list"
 FORMAT_DAA = "daa-status-csv"
 DAA_HEADERS = {"envelope_id", "request_number", "status", "recipient_role"}
 MEMBER_HEADERS = {"first name", "last name", "email address", "staff type", "suffix"}
 _RN = re.compile(r"\bCS\d{7}\b")
-APP_COLUMNS = {
-    "cerner millennium": "CERNER", "cerner millenium": "CERNER", "cerner": "CERNER",
-    "pacs synapse": "PACS", "pacs": "PACS",
-    "report2web": "R2W", "report 2 web": "R2W", "repor 2 wee": "R2W", "r2w": "R2W",
-    "direct secure messaging": "DSM", "dsm": "DSM",
-    "qventus": "QVENTUS",
-}
 PERSON_COLUMNS = {"first name": "first_name", "m.i.": "middle_initial",
                   "last name": "last_name", "phone number": "phone",
                   "email address": "email", "title": "title", "specialty": "specialty",
@@ -93,7 +86,7 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
         row["no_middle_initial"] = not row.get("middle_initial")
         requested: dict[tuple[str, str], str] = {}  # two columns of one application
         for header, value in rec.items():
-            code = APP_COLUMNS.get(header)
+            code = application_code(header)
             if code is None:
                 continue
             try:

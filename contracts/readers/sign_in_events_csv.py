@@ -24,21 +24,21 @@ from pathlib import Path
 
 import duckdb
 
+from ccreview.core.vocabulary import APPLICATION_NAMES
+
 FORMAT_ENTRA = "entra-sign-in-log-csv"
 FORMAT_ACCESS = "application-access-log-csv"
 ENTRA_HEADERS = {"date (utc)", "username", "status", "application"}
 ACCESS_HEADERS = {"user", "application", "timestamp", "success"}
 TABLE = "sign_in_events"
 
-_APP_CODES = """
-    case lower(trim({app}))
-        when 'cerner' then 'CERNER' when 'cerner millennium' then 'CERNER'
-        when 'pacs' then 'PACS' when 'pacs synapse' then 'PACS'
-        when 'dsm' then 'DSM' when 'direct secure messaging' then 'DSM'
-        when 'qventus' then 'QVENTUS'
-        when 'r2w' then 'R2W' when 'report2web' then 'R2W'
-        else upper(trim({app}))
-    end"""
+# an application's code from its name in a log (core.vocabulary.APPLICATION_NAMES, keyed
+# by its lower-cased trimmed name: the logs write their names one way), else the name
+# upper-cased
+_APP_CODES = ("case lower(trim({app})) "
+              + " ".join(f"when '{name}' then '{code}'"
+                         for name, code in APPLICATION_NAMES.items())
+              + " else upper(trim({app})) end")
 
 
 def detect(header: list[str]) -> str | None:
