@@ -165,3 +165,18 @@ def test_the_default_as_of_is_today_on_the_hospitals_clock(tmp_path, monkeypatch
     assert args.as_of is None
     _prepare_run(args, "dormant")
     assert args.as_of == dt.datetime.now(ZoneInfo(zone)).date() != dt.date.today()
+
+
+def test_the_as_of_date_s_first_and_last_instant_on_a_clock_that_changes():
+    """Hand-worked: New York leaves daylight saving on 1 November 2026, a 25-hour day
+    from 04:00 UTC (midnight EDT) to 05:00 UTC on the 2nd (midnight EST); Phoenix keeps
+    UTC-7. The start is the end of the day before, not the end minus 24 hours."""
+    import datetime as dt
+
+    from ccreview.core.config import TimeZones
+
+    new_york = TimeZones(adt="America/New_York")
+    day = dt.date(2026, 11, 1)
+    assert new_york.day_end(day - dt.timedelta(days=1)) == dt.datetime(2026, 11, 1, 4)
+    assert new_york.day_end(day) == dt.datetime(2026, 11, 2, 5)
+    assert TimeZones().day_end(day) == dt.datetime(2026, 11, 2, 7)

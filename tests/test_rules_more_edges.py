@@ -183,6 +183,20 @@ def test_an_account_expired_when_the_as_of_date_began_is_expired_on_it(tmp_path,
                      else set())
 
 
+def test_expiry_on_a_day_the_hospitals_clock_changes(tmp_path):
+    """New York's 1 November 2026 begins at 04:00 UTC (midnight EDT) and lasts 25 hours:
+    an account expiring at 04:30 UTC (00:30 that day) had not expired when the day began;
+    the end of the day minus 24 hours (05:00 UTC) would have called it expired."""
+    from ccreview.core.config import TimeZones
+
+    config = ReviewConfig(time_zones=TimeZones(adt="America/New_York"))
+    case = alan_accounts(base(), expires=dt.datetime(2026, 11, 1, 4, 30, tzinfo=dt.UTC))
+    assert findings(tmp_path, case, "DISABLED_WITH_ACCESS", config) == set()
+    case = alan_accounts(base(), expires=dt.datetime(2026, 11, 1, 4, 0, tzinfo=dt.UTC))
+    assert findings(tmp_path / "b", case, "DISABLED_WITH_ACCESS", config) == {
+        (RN, ALAN_EMAIL, "CERNER"), (RN, ALAN_EMAIL, "PACS")}
+
+
 def test_removed_member_with_access_left_on(tmp_path):
     case = alan_accounts(base())
     case.change("CS0000002", RN, "remove_members", [{"email": ALAN_EMAIL}], days_ago(20))

@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import date
+from datetime import date, timedelta
 from graphlib import TopologicalSorter
 from importlib.resources import files
 from pathlib import Path
@@ -172,6 +172,9 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     t = config.thresholds
     params = pd.DataFrame([{
         "as_of": as_of, "as_of_ts": pd.Timestamp(as_of),
+        # the as-of date's first and last instant on the hospital's clock (23 or 25 hours
+        # apart on a day its zone changes to or from daylight saving)
+        "as_of_start_ts": pd.Timestamp(config.time_zones.day_end(as_of - timedelta(days=1))),
         "as_of_end_ts": pd.Timestamp(config.time_zones.day_end(as_of)),
         "dormancy_days": t.dormancy_days,
         "never_signed_in_grace_days": t.never_signed_in_grace_days,
@@ -184,7 +187,8 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
     ints = ", ".join(f"{c}::integer as {c}" for c in params.columns if c.endswith("_days"))
     con.register("_params", params)
     con.execute("create or replace table run_parameters as select as_of::date as as_of, "
-                f"as_of_ts::timestamp as as_of_ts, as_of_end_ts::timestamp as as_of_end_ts, "
+                f"as_of_ts::timestamp as as_of_ts, as_of_start_ts::timestamp as as_of_start_ts, "
+                "as_of_end_ts::timestamp as as_of_end_ts, "
                 f"{ints} from _params")
     con.unregister("_params")
     policy = CONTRACTS_DIR / "policy"

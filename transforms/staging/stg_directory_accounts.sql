@@ -27,8 +27,7 @@ renamed as (
         account_expires_at,
         -- accountExpires reached when the review date began on the hospital's clock (as a
         -- DAA lapses at the start of its lapse date): the account grants no access
-        coalesce(account_expires_at
-                 <= (select as_of_end_ts - interval 1 day from run_parameters), false)
+        coalesce(account_expires_at <= (select as_of_start_ts from run_parameters), false)
             as expired,
         -- dates
         created_at,
