@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     attest.add_argument("--received-by", type=_as_of,
                         metavar="YYYY-MM-DD",
                         help="date of this intake: groups past due with nothing returned "
-                             "are overdue (default: today)")
+                             "are overdue (default: today on the hospital's clock)")
     _wait_flag(attest)
 
     hist = sub.add_parser(
@@ -511,17 +511,13 @@ def cmd_attest(args: argparse.Namespace) -> int:
     from ccreview.core.history import check_register
 
     check_register(args.out / "history.duckdb", args.as_of)
-    if args.received_by is None:  # today on the hospital's clock
-        from ccreview.core.config import HOSPITAL_TIME_ZONES
-
-        args.received_by = HOSPITAL_TIME_ZONES.today()
     print(f"ccreview attest: {args.returned} -> {args.out}", flush=True)
     from ccreview.flows.attestation_intake import attestation_intake
 
     with run_lock.holding(args.out, "attestation-intake", args.wait):
         result = _run_flow(attestation_intake, str(args.returned), str(args.out),
                            args.as_of.isoformat() if args.as_of else None,
-                           args.received_by.isoformat())
+                           args.received_by.isoformat() if args.received_by else None)
     print("\nWrote:")
     for p in result["outputs"]:
         print(f"  {p}")

@@ -758,12 +758,15 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
     """Every file of the folder: known ones by their SHA-256, new ones read and stored.
     Returns the folder's entries and (sha256, name) of those the store holds, in order."""
     readers = readers_fingerprint(settings)
-    known = dict((sha, (fmt, note, first)) for sha, fmt, note, first in con.execute(
-        "select sha256, format, note, first_as_of from store.files "
-        "where readers is not distinct from ?", [readers]).fetchall())
-    # files stored under other readers or reading settings: read again when in the folder
-    stale = dict(con.execute("select sha256, first_as_of from store.files "
-                             "where readers is distinct from ?", [readers]).fetchall())
+    known: dict[str, tuple] = {}
+    stale: dict[str, dt.date] = {}  # stored under other readers: read again when in the folder
+    for sha, fmt, note, first, current in con.execute(
+            "select sha256, format, note, first_as_of, readers is not distinct from ? "
+            "from store.files", [readers]).fetchall():
+        if current:
+            known[sha] = (fmt, note, first)
+        else:
+            stale[sha] = first
     files: list[InputFile] = []
     sightings: list[tuple[int, str, str]] = []  # (place in the folder, sha256, name)
     paths, skipped = survey(input_dir)
@@ -907,8 +910,7 @@ def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:
 
 
 def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
-          retention: Retention, compact: frozenset[str] = frozenset(),
-          day_end: dt.datetime | None = None) -> None:
+          retention: Retention, compact: frozenset[str], day_end: dt.datetime) -> None:
     """Copy the chosen files' rows into `ingested_*` and `parse_issues`, in the files'
     order as a read of one folder would (retention applied; `compact` tables keep each
     account's latest success only). A row's `_row_id` is its file's offset (the rows of
@@ -970,14 +972,13 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
         # A review as of a past date counts the successes by the end of that date only
         # (`day_end`, on the hospital's clock, as int_last_successful_events): where a
         # stored latest success is later, the latest by then is searched for
-        by_then = day_end or dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0))
         if table in compact and rows == "store.rows_sign_in_events" \
                 and _latest_sign_ins_current(con) \
                 and not con.execute("select exists (select 1 from store.latest_sign_ins "
-                                    "where occurred_at >= ?)", [by_then]).fetchone()[0]:
+                                    "where occurred_at >= ?)", [day_end]).fetchone()[0]:
             rows, keep = "store.latest_sign_ins", None  # kept as files were stored
         elif table in compact:
-            rows = f"(select * from {rows} where occurred_at < timestamp '{by_then}')"
+            rows = f"(select * from {rows} where occurred_at < timestamp '{day_end}')"
             keep = _LATEST_SUCCESS.format(rows=rows)
         elif table == "sign_in_events" and not _any_past_retention(con, rows, retention,
                                                                   as_of):

@@ -352,10 +352,8 @@ SQL_MACROS = (
         regexp_split_to_array(regexp_replace(regexp_replace(lower(m), 'e[- ]?mail',
         'email', 'g'), '[\[\]"]', '', 'g'), '\s*(?:\band\b|&|/|,|\+)\s*|\s+'),
         lambda p: p <> '')))''',
-    "create or replace macro delivery_method(m) as case "
-    "when delivery_parts(m) in (['both'], ['email', 'fax']) then 'both' "
-    "when delivery_parts(m) = ['email'] then 'email' "
-    "when delivery_parts(m) = ['fax'] then 'fax' end",
+    "create or replace macro delivery_method(m) as map {'both': 'both', 'email,fax': 'both', "
+    "'email': 'email', 'fax': 'fax'}[array_to_string(delivery_parts(m), ',')]",
     # a suffix as compared with the policy table's (core.identifiers.suffix_key)
     f"create or replace macro suffix_key(s) as lower(regexp_replace(s, '{SUFFIX_IGNORED}', "
     "'', 'g'))",

@@ -81,9 +81,9 @@ def read_csv(text: str) -> ReadResult:
                 yield line, rec
                 continue
             user = {k: v for k, v in rec.items() if not k.startswith(_ACTIVITY_PREFIXES)}
-            user["signinactivity"] = {k.split(".", 1)[-1].split("_", 1)[-1]: v
-                                      for k, v in rec.items()
-                                      if k.startswith(_ACTIVITY_PREFIXES)}
+            user["signinactivity"] = {
+                k.removeprefix(_ACTIVITY_PREFIXES[0]).removeprefix(_ACTIVITY_PREFIXES[1]): v
+                for k, v in rec.items() if k.startswith(_ACTIVITY_PREFIXES)}
             for name in ("lastsuccessfulsignindatetime", "lastsignindatetime"):
                 if name in user:
                     user["signinactivity"][name] = user.pop(name)

@@ -63,6 +63,7 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
     lines = text.lstrip("\ufeff").splitlines(keepends=True)
     title_rn = _RN.search("".join(lines[:header_line]))
     body = "".join(lines[header_line:])
+    codes: dict[str, str | None] = {}  # each column's application, named once per file
     for line, rec in csv_records(body):
         line += header_line
         rn = (rec.get("request number") or "").strip() or (title_rn.group(0) if title_rn
@@ -86,7 +87,9 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
         row["no_middle_initial"] = not row.get("middle_initial")
         requested: dict[tuple[str, str], str] = {}  # two columns of one application
         for header, value in rec.items():
-            code = application_code(header)
+            if header not in codes:
+                codes[header] = application_code(header)
+            code = codes[header]
             if code is None:
                 continue
             try:

@@ -12,8 +12,7 @@ with envelopes as (
     select e.*
     from stg_daa_envelopes as e
     cross join run_parameters as p
-    where coalesce(e.status_changed_at, e.sent_at) is null
-        or coalesce(e.sent_at, e.status_changed_at) < p.as_of_end_ts
+    where coalesce(e.sent_at, e.status_changed_at) < p.as_of_end_ts is not false
     qualify row_number() over (
         partition by envelope_id
         order by status_changed_at desc nulls last, completed_at desc nulls last,

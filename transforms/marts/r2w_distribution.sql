@@ -21,12 +21,17 @@ alerts as (
         unnest(map_keys(json_transform(p.details -> 'alerts', '"MAP(VARCHAR, VARCHAR)"')))
             as alert,
         unnest(map_values(json_transform(p.details -> 'alerts', '"MAP(VARCHAR, VARCHAR)"')))
-            as delivery_method,
+            as method_as_entered,
         p.details ->> 'fax_number' as fax_as_entered,
         array_to_string(coalesce(from_json(p.details -> 'lab_facilities', '["VARCHAR"]'), []),
                         '; ') as lab_facilities,
         coalesce((p.details ->> 'physician_census')::boolean, false) as physician_census,
     from providers as p
+),
+
+read_alerts as (
+    -- each alert's method read once (fax, email or both; NULL when it is none of them)
+    select *, delivery_method(method_as_entered) as delivery_method from alerts
 ),
 
 recipients as (
@@ -52,13 +57,12 @@ select
     -- alert
     a.alert,
     -- (as entered when it is none of fax, email or both: APP_DETAILS_MISSING says so)
-    coalesce(delivery_method(a.delivery_method), lower(trim(a.delivery_method)))
-        as delivery_method,
+    coalesce(a.delivery_method, lower(trim(a.method_as_entered))) as delivery_method,
     nanp_phone(a.fax_as_entered) as fax_number,
-    case when delivery_method(a.delivery_method) in ('email', 'both')
-        then r.email_recipients end as email_recipients,
-    case when delivery_method(a.delivery_method) in ('email', 'both')
-        then r.recipient_names end as recipient_names,
+    case when a.delivery_method in ('email', 'both') then r.email_recipients end
+        as email_recipients,
+    case when a.delivery_method in ('email', 'both') then r.recipient_names end
+        as recipient_names,
     coalesce(r.recipients_left_off, 0) as recipients_left_off,
     a.lab_facilities,
     a.physician_census,
@@ -67,7 +71,7 @@ select
     case when not coalesce(a.daa_active, false)
         then printf('no distribution: the group''s DAA is %s', coalesce(a.daa_state, 'none'))
     end as not_distributed_reason,
-from alerts as a
+from read_alerts as a
 left join recipients as r using (request_number, provider_email)
 left join int_groups as g using (request_number)
 order by a.request_number, a.provider_name, a.alert
