@@ -55,6 +55,14 @@ ALREADY_STORED_DDL = """
 create or replace table input_already_stored (
   source_file varchar, table_name varchar, rows bigint
 )"""
+# rows of an event file the evidence store holds (or held) that the run does not use: past
+# the store's retention, or more than the run needs (the census: each account's latest
+# successful sign-in only); filled by the store's `assemble_from_store`. Not used = the
+# file's stored rows minus the rows of it the run has (input_summary.rows_not_used)
+STORED_ROWS_DDL = """
+create or replace table input_stored_rows (
+  source_file varchar, table_name varchar, rows_stored bigint, why_not_used varchar
+)"""
 
 
 @dataclass
@@ -86,6 +94,7 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection, input_files: bool = Tru
     if input_files:
         con.execute(INPUT_FILES_DDL)
         con.execute(ALREADY_STORED_DDL)
+        con.execute(STORED_ROWS_DDL)
 
 
 def empty_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -330,6 +339,18 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
                        where table_name = '{c.table}') as b
                 using (_row_id)
             group by source_file""" for c in CONTRACTS.values()) + " order by all")
+    # what of the files' stored rows the run left out (`input_stored_rows`, by the store's
+    # assemble): the file's rows = read + already stored + not used
+    if not has_table(con, "input_stored_rows"):
+        con.execute(STORED_ROWS_DDL)
+    con.execute("""
+        create or replace table input_not_used as
+        select s.source_file, s.table_name,
+               (s.rows_stored - coalesce(c.rows_read, 0))::bigint as rows, s.why_not_used
+        from input_stored_rows as s
+        left join input_reconciliation as c using (source_file, table_name)
+        where s.rows_stored > coalesce(c.rows_read, 0)
+        order by all""")
     rows = con.execute("select * from input_reconciliation").fetchall()
     return {(f, t): TableCounts(r, a, q) for f, t, r, a, q in rows}
 

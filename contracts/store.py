@@ -68,6 +68,7 @@ import duckdb
 from ccreview.contracts.ingest import (
     ALREADY_STORED_DDL,
     INPUT_FILES_DDL,
+    STORED_ROWS_DDL,
     VERDICTS_DDL,
     InputFile,
     _ingest_file,
@@ -296,6 +297,13 @@ def already_stored_summary(rows: int) -> str:
     command line and the Prefect artifact both say it so); empty when there are none."""
     return (f"{rows} rows of new files already in the evidence store from an earlier file "
             "(Inputs sheet: by file)" if rows else "")
+
+
+def not_used_summary(rows: int) -> str:
+    """The run's one line for `rows` stored event rows it left out (past the store's
+    retention; the census's sign-ins but each account's latest success); empty when none."""
+    return (f"{rows} stored event rows not used by this run: past the evidence store's "
+            "retention or not needed (Inputs sheet: by file)" if rows else "")
 
 
 def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date,
@@ -661,7 +669,9 @@ def collect_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_pa
         if sightings:
             con.executemany("insert into store_sightings values (?, ?, ?, ?)",
                             [[as_of, sha, name, i] for i, (sha, name) in enumerate(sightings)])
-        from_store = _choose(con, as_of)
+        from_store = _choose(con, as_of,
+                             {f.source_file for f in files if f.status == "not read"},
+                             RUN_LEAVES_EMPTY.get(run, frozenset()))
         summary.from_store = len(from_store)
         files.extend(from_store)
         files.sort(key=lambda f: f.source_file)
@@ -782,9 +792,10 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
             # another run's kind: the store keeps what the review or dormant run took.
             # Not hashed either: at hospital scale the sign-in logs are gigabytes that
             # a census would read whole only to list their SHA-256
+            kind = "/".join(sorted(kinds))
             files.append(InputFile(rel, "not read", "not read",
-                                   f"a {'/'.join(sorted(kinds))} file this run does not "
-                                   "use; the runs that use it read it", size))
+                                   f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} file this "
+                                   "run does not use; the runs that use it read it", size))
             summary.not_read += 1
         else:
             todo.append((place, path, rel, size))
@@ -847,12 +858,17 @@ def _read_new_files(input_dir: Path, con: duckdb.DuckDBPyConnection, as_of: dt.d
     return files, [(sha, rel) for _, sha, rel in sorted(sightings)]
 
 
-def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:
+def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+            not_read: set[str] = frozenset(),
+            unused: frozenset[str] = frozenset()) -> list[InputFile]:
     """Which stored files the review as of `as_of` uses: every event file a successful
     run as of that date or earlier saw (this one included), and each snapshot partition's
     files of the latest such run (`store_chosen`); their names and order (`store_names`):
     the folder's files keep theirs, the others follow, named `<name> [evidence store
-    <sha256 prefix>]`. Returns entries for those others."""
+    <sha256 prefix>]`. Returns entries for those others; their note says whether a file
+    of that name is still in the folder (`not_read`: there, of a kind this run does not
+    read, so not hashed either) or no longer. Tables the run leaves empty (`unused`: the
+    dormant lists' ADT) are chosen from no file: their files are not listed as used."""
     # what successful runs saw, with this run in place of an earlier one as of its date
     # (for snapshots; the event files an earlier run as of that date saw stay in use)
     con.execute("""
@@ -874,14 +890,17 @@ def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:
         latest as (
             select table_name, part, max(as_of) as as_of from parts group by all
         )
-        select distinct t.sha256, t.table_name, null::varchar as part
-        from store.file_tables as t
-        inner join store.files as f using (sha256)
-        where f.kind = 'event' and t.sha256 in (select sha256 from _sightings)
-        union all
-        select distinct p.sha256, p.table_name, p.part
-        from parts as p inner join latest using (table_name, part, as_of)
-    """)
+        select * from (
+            select distinct t.sha256, t.table_name, null::varchar as part
+            from store.file_tables as t
+            inner join store.files as f using (sha256)
+            where f.kind = 'event' and t.sha256 in (select sha256 from _sightings)
+            union all
+            select distinct p.sha256, p.table_name, p.part
+            from parts as p inner join latest using (table_name, part, as_of)
+        )
+        where not list_contains($unused::varchar[], table_name)
+    """, {"unused": sorted(unused)})
     con.execute("""
         create or replace table store_names as
         with here as (
@@ -903,10 +922,26 @@ def _choose(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[InputFile]:
         from store_names as n inner join store.files as f using (sha256)
         where not n.in_folder order by n.ord""").fetchall()
     return [InputFile(name, fmt, "from store",
-                      f"{orig}, read by the run as of {first}: no longer in the folder, its "
-                      "rows are kept in the evidence store", int(size or 0), sha,
+                      f"{orig}, read by the run as of {first}: "
+                      + ("this run does not read the folder's files of its kind, " if orig
+                         in not_read else "no longer in the folder, ")
+                      + "its rows are kept in the evidence store", int(size or 0), sha,
                       stored_as_of=first)
             for name, fmt, size, sha, first, orig in others]
+
+
+# why a run leaves stored event rows out (input_summary's note names it): the tables whose
+# rows `_fill` filters (retention; the census's latest successes only)
+_NOT_USED_BECAUSE = {
+    "sign_in_events": lambda retention, compact: (
+        "this run uses each account's latest successful sign-in only" if compact else
+        f"older than the evidence store keeps ({retention.event_days} days; each "
+        "account's latest successful sign-in is kept)"),
+    "adt_events": lambda retention, compact: (
+        f"visits that ended (discharged or cancelled) more than "
+        f"{retention.adt_days_after_discharge} days before the as-of date: the evidence "
+        "store keeps no patient data of them"),
+}
 
 
 def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset[str],
@@ -919,6 +954,7 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
     without sorting the rows (a window over 28 million sign-ins spilled to disk for
     minutes)."""
     create_ingest_tables(con, input_files=False)
+    con.execute(STORED_ROWS_DDL)
     con.execute("""create or replace table verdict_files (table_name varchar,
         sha256 varchar, first_row_id bigint, known boolean, complete boolean)""")
     con.execute(VERDICTS_DDL.format(name="stored_verdicts"))
@@ -991,6 +1027,14 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
             from {filtered} as r inner join _offsets as o using (sha256)"""
         con.execute(f"insert into ingested_{table} (_row_id, {', '.join(cols)}, source_file) "
                     f"select _row_id, {', '.join(cols)}, _name from ({kept})")
+        if table in _NOT_USED_BECAUSE:  # what of the files' stored rows the run leaves out
+            con.execute(f"""
+                insert into input_stored_rows
+                select o.name, '{table}', t.rows_stored, ?
+                from _offsets as o
+                inner join store.file_tables as t
+                    on t.sha256 = o.sha256 and t.table_name = '{table}'
+                order by o.name""", [_NOT_USED_BECAUSE[table](retention, table in compact)])
         if con.execute("select count(*) from store.parse_issues where table_name = ? and "
                        "sha256 in (select sha256 from store_names)", [table]).fetchone()[0]:
             con.execute(f"""

@@ -36,6 +36,7 @@ from ccreview.contracts.store import (
     assemble_from_store,
     collect_with_store,
     commit_run,
+    not_used_summary,
     require_stored,
 )
 from ccreview.core import redaction, run_lock
@@ -221,11 +222,15 @@ def validate(warehouse: str) -> dict[str, int]:
     logger = get_run_logger()
     with connect_warehouse(warehouse) as con:
         counts = validate_ingested(con)
+        not_used = int(con.execute("select coalesce(sum(rows), 0) from input_not_used"
+                                   ).fetchone()[0])
     read = sum(c.read for c in counts.values())
     accepted = sum(c.accepted for c in counts.values())
     quarantined = sum(c.quarantined for c in counts.values())
-    logger.info("validated %d rows: %d accepted, %d quarantined", read, accepted, quarantined)
-    return {"read": read, "accepted": accepted, "quarantined": quarantined}
+    logger.info("validated %d rows: %d accepted, %d quarantined; %d stored rows not used",
+                read, accepted, quarantined, not_used)
+    return {"read": read, "accepted": accepted, "quarantined": quarantined,
+            "not_used": not_used}
 
 
 @task(name="data quality", cache_policy=NO_CACHE)
@@ -800,8 +805,9 @@ def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, qu
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     flow_name = FLOW_OF_RUN[run]
-    already = already_stored_summary(ingested.get("store_rows_already_stored", 0))
-    already = f"; {already}" if already else ""
+    already = "".join(f"; {line}" for line in (
+        already_stored_summary(ingested.get("store_rows_already_stored", 0)),
+        not_used_summary(validated.get("not_used", 0))) if line)
     create_markdown_artifact(
         key=f"{flow_name}-summary",
         markdown=(f"# {ARTIFACT_TITLES[run]} as of {as_of}\n\n"

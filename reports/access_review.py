@@ -52,8 +52,11 @@ GROUP_HEADERS = ["Request number", "Group", "Sponsoring Physician", "Sponsor ema
                  "Attestation status"]
 NOTES_HEADERS = ["Note", "Subject", "Reference", "Detail"]
 # rows of an event file the evidence store already had from an earlier file (the note says
-# by which key); read = accepted + quarantined, the file's rows = read + these
+# by which key), and those of it the store holds or held that the run does not use (past
+# its retention; the note says why); read = accepted + quarantined, the file's rows = read
+# + these two
 ALREADY_STORED_HEADER = "Already stored"
+NOT_USED_HEADER = "Not used"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         f"select {', '.join(QUARANTINE_COLUMNS)} from quarantine "
         "order by source_file, source_line, column_name, rule").df()
     inputs = con.execute("select source_file, format, status, note, rows_read, rows_accepted, "
-                         "rows_quarantined, rows_already_stored from input_summary "
+                         "rows_quarantined, rows_already_stored, rows_not_used from input_summary "
                          "order by source_file").df()
     catalog = con.execute("select rule, severity, description from findings_catalog").df()
     notes = con.execute(f"select {', '.join(NOTES_COLUMNS)} from review_notes").df()
@@ -119,7 +122,8 @@ def write_review_reports(con: duckdb.DuckDBPyConnection, out_dir: Path,
         "escape '\\'").fetchall()}
     scope["run_inputs"] = [list(r) for r in con.execute(
         "select source_file, format, status, size_bytes, sha256, rows_read, rows_accepted, "
-        "rows_quarantined, rows_already_stored from input_summary order by source_file"
+        "rows_quarantined, rows_already_stored, rows_not_used from input_summary "
+        "order by source_file"
     ).fetchall()]
     scope.update(quarantined=len(quarantine), to_resolve=len(notes),
                  expectations=expectations, quarantine_counts=quarantine_counts,
@@ -234,7 +238,7 @@ def _summary(book: StreamingBook, ctx: ReviewContext, headline: Headline,
     ws.skip()
     ws.line("Inputs", fmt="heading")
     ws.table(["File", "Format", "Status", "Note", "Rows read", "Accepted", "Quarantined",
-              ALREADY_STORED_HEADER],
+              ALREADY_STORED_HEADER, NOT_USED_HEADER],
              [list(r) for r in inputs.itertuples(index=False, name=None)])
 
 
@@ -315,7 +319,7 @@ def _run_sheet(book: StreamingBook, ctx: ReviewContext, inputs: list[list]) -> N
     ws.table(["Component", "Version"], [[k, v] for k, v in versions().items()])
     ws.skip(2)
     ws.table(["Input file", "Format", "Status", "Bytes", "SHA-256", "Rows read", "Accepted",
-              "Quarantined", ALREADY_STORED_HEADER], inputs)
+              "Quarantined", ALREADY_STORED_HEADER, NOT_USED_HEADER], inputs)
     ws.skip(2)
     ws.table(["Setting", "Key", "Value"],
              [[setting_label(k), k, v] for k, v in ctx.settings.items()])

@@ -29,15 +29,21 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _file_tables(reconciled: list[dict], already: dict[str, int]) -> dict[str, dict]:
+def _file_tables(reconciled: list[dict], already: dict[str, int],
+                 not_used: dict[str, tuple[int, str]]) -> dict[str, dict]:
     """One file's rows per table: read = accepted + quarantined; `already_stored`, the
-    rows the evidence store had from an earlier file (left out, the stored ones used)."""
-    tables = {t: {"read": 0, "accepted": 0, "quarantined": 0} for t in already}
+    rows the evidence store had from an earlier file (left out, the stored ones used);
+    `not_used`, its rows the store holds or held that the run leaves out (past retention;
+    the census's sign-ins but each account's latest success), and why. The file's rows
+    are read + already stored + not used."""
+    tables = {t: {"read": 0, "accepted": 0, "quarantined": 0} for t in (*already, *not_used)}
     for t in reconciled:
         tables[t["table_name"]] = {"read": int(t["rows_read"]),
                                    "accepted": int(t["rows_accepted"]),
                                    "quarantined": int(t["rows_quarantined"])}
-    return {t: {**counts, "already_stored": already.get(t, 0)}
+    return {t: {**counts, "already_stored": already.get(t, 0),
+                "not_used": not_used.get(t, (0, ""))[0],
+                **({"not_used_because": not_used[t][1]} if t in not_used else {})}
             for t, counts in sorted(tables.items())}
 
 
@@ -56,6 +62,9 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
     recon = con.execute("select * from input_reconciliation").df()
     already = {(f, t): int(n) for f, t, n in con.execute(
         "select source_file, table_name, rows from input_already_stored").fetchall()}
+    not_used = {(f, t): (int(n), why) for f, t, n, why in con.execute(
+        "select source_file, table_name, rows, why_not_used from input_not_used").fetchall()
+    } if has_table(con, "input_not_used") else {}
     inputs = []
     for rec in files.to_dict("records"):
         tables = recon[recon["source_file"] == rec["source_file"]]
@@ -68,8 +77,10 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
             **({"stored_as_of": rec["stored_as_of"].date().isoformat()}
                if rec.get("stored_as_of") is not None and not pd.isna(rec["stored_as_of"])
                else {}),
-            "tables": _file_tables(tables.to_dict("records"), {
-                t: n for (f, t), n in already.items() if f == rec["source_file"]}),
+            "tables": _file_tables(
+                tables.to_dict("records"),
+                {t: n for (f, t), n in already.items() if f == rec["source_file"]},
+                {t: n for (f, t), n in not_used.items() if f == rec["source_file"]}),
         })
     # a run that built no findings (the census) says nothing about them
     counts = dict(con.execute("select rule, count(*) from findings group by rule "

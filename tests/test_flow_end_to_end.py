@@ -225,6 +225,16 @@ def test_manifest_reconciles_every_input(review_run):
         assert len(i["sha256"]) == 64
         for t in i["tables"].values():
             assert t["read"] == t["accepted"] + t["quarantined"]
+    # every row of an event log: read, already stored, or not used (the sample's logs run
+    # back past the evidence store's 400 days: those rows are counted, with the reason)
+    for log in ("signins/entra_sign_ins_001.csv", "access_logs/application_access_001.csv"):
+        with (SAMPLE / log).open(encoding="utf-8-sig", newline="") as fh:
+            rows = sum(1 for _ in csv.DictReader(fh))
+        (t,) = [e["tables"]["sign_in_events"] for e in read if e["path"] == log]
+        assert t["read"] + t["already_stored"] + t["not_used"] == rows
+        assert t["not_used"] > 0 and t["not_used_because"].startswith("older than the evidence")
+    assert "rows not used by this run: past the evidence store's retention" in \
+        review_run[1][0]["printed"]
     outputs = {o["path"] for o in manifest["outputs"]}
     assert {"findings.csv", "findings.parquet", "quarantine.csv", "review_notes.csv",
             "access_review_2026-11-01.xlsx", "dormant_accounts.csv",

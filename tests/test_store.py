@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import shutil
@@ -334,6 +335,65 @@ def test_retention_removes_old_events_and_discharged_visits_for_good(tmp_path):
     _build(folder, SAMPLE_AS_OF, store, config=config)
     with duckdb.connect(str(store), read_only=True) as s:
         assert s.execute("select count(distinct fin) from rows_adt_events").fetchone() == (3,)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+
+
+def _inputs(con: duckdb.DuckDBPyConnection, like: str) -> list[tuple]:
+    return con.execute("select source_file, status, rows_read, rows_accepted, "
+                       "rows_quarantined, rows_already_stored, rows_not_used, note "
+                       "from input_summary where source_file like ? order by 1",
+                       [like]).fetchall()
+
+
+def test_rows_retention_or_the_run_leaves_out_are_counted_with_the_reason(tmp_path):
+    """Every row of a file is read, already stored or not used: rows past the store's
+    retention, or (the census) sign-ins other than each account's latest success, had
+    vanished from the run's counts (the sample's sign-in log: 1,035 rows, 1,029 read)."""
+    store, folder = _store_and_folder(tmp_path)
+    (folder / "adt").mkdir()
+    (folder / "adt" / "feed.hl7").write_text(  # 2 messages of a visit discharged long ago
+        _adt_message("M1", "A01", "F100", "20260901080000")
+        + _adt_message("M2", "A03", "F100", "20260905080000")
+        + _adt_message("M3", "A01", "F200", "20261028080000"), encoding="utf-8")
+    _write_csv(folder / "access_logs" / "log.csv", ACCESS_LOG_HEADER,
+               [["olduser", "PACS", "2025-06-01T10:00:00Z", "true"],   # past retention
+                ["olduser", "PACS", "2025-07-01T10:00:00Z", "true"],   # latest: kept
+                ["olduser", "PACS", "2025-07-02T10:00:00Z", "false"],  # past retention
+                ["newuser", "PACS", "2026-10-29T10:00:00Z", "maybe"],  # quarantined
+                ["newuser", "PACS", "2026-10-30T10:00:00Z", "true"],
+                ["newuser", "PACS", "2026-10-31T10:00:00Z", "false"]])
+    config = ReviewConfig(retention=Retention(event_days=400, adt_days_after_discharge=7))
+    scratch, _ = _build(folder, SAMPLE_AS_OF, None, config=config)
+    assert [r[:7] for r in _inputs(scratch, "access_logs/%")] == [
+        ("access_logs/log.csv", "read", 6, 5, 1, 0, 0)]
+    for _ in range(2):  # read and stored, then pruned from the store: counted alike
+        con, _ = _build(folder, SAMPLE_AS_OF, store, config=config)
+        (log, *_), (feed, *_) = _inputs(con, "access_logs/%"), _inputs(con, "adt/%")
+        assert log[:7] == ("access_logs/log.csv", "read", 4, 3, 1, 0, 2)
+        assert log[7] == ("2 rows not used: older than the evidence store keeps (400 days; "
+                          "each account's latest successful sign-in is kept)")
+        assert feed[:7] == ("adt/feed.hl7", "read", 1, 1, 0, 0, 2)
+        assert "2 rows not used: visits that ended (discharged or cancelled) more than 7 " \
+            "days before the as-of date" in feed[7]
+    # the census copies each account's latest success: the rest of the log is not used
+    census, _ = _build(folder, SAMPLE_AS_OF, store, "census", config=config)
+    assert [r[:7] for r in _inputs(census, "access_logs/%")] == [
+        ("access_logs/log.csv", "not read", 0, 0, 0, 0, 0),
+        (f"access_logs/log.csv [evidence store {_sha(folder / 'access_logs' / 'log.csv')}]",
+         "from store", 2, 2, 0, 0, 4)]
+    note = _inputs(census, "access_logs/log.csv [%")[0][7]
+    assert note.startswith("access_logs/log.csv, read by the run as of 2026-11-01: this run "
+                           "does not read the folder's files of its kind, its rows are kept")
+    assert note.endswith("; 4 rows not used: this run uses each account's latest successful "
+                         "sign-in only")
+    # the dormant lists use no ADT data: the stored feed is not listed as theirs
+    dormant, _ = _build(folder, SAMPLE_AS_OF, store, "dormant", config=config)
+    assert [r[:3] for r in _inputs(dormant, "adt/%")] == [("adt/feed.hl7", "not read", 0)]
+    assert _inputs(dormant, "adt/%")[0][7] == ("an adt file this run does not use; the runs "
+                                               "that use it read it")
 
 
 @pytest.mark.parametrize("run, parsed, left", [
