@@ -406,6 +406,75 @@ def test_a_newer_envelope_the_new_administrator_did_not_sign_moves_no_note(tmp_p
         ("Group Administrator",)]
 
 
+def _notes(con) -> list[tuple]:
+    return con.execute("select note, subject, reference, detail from review_notes "
+                       "order by all").fetchall()
+
+
+def test_a_removal_naming_someone_the_group_never_had_is_listed(tmp_path):
+    """A removal request whose address matches no member removes nobody: the member the
+    practice meant (a typo in the address) keeps their access. Nothing was said of it."""
+    case = alan_accounts(base())
+    case.change("CS0000401", RN, "remove_members", [{"email": "alan.turnig@clinic.example"}],
+                days_ago(10))
+    con = _build(tmp_path, case)
+    assert con.execute("select email, member_status from int_members where email like "
+                       "'alan%'").fetchall() == [(ALAN_EMAIL, "active")]
+    assert con.execute("select rule from findings").fetchall() == []
+    assert _notes(con) == [(
+        "removal of someone the group does not have", RN, "CS0000401",
+        f"CS0000401 ({days_ago(10):%Y-%m-%d}) removes alan.turnig@clinic.example, whom no "
+        "submission added to this group: nothing was removed. If the address is mistyped, "
+        "the member it meant keeps their access.")]
+    # removing a member who was added (even after the removal was filed) says nothing
+    case = alan_accounts(base())
+    case.change("CS0000402", RN, "remove_members", [{"email": ALAN_EMAIL}], days_ago(10))
+    assert _notes(_build(tmp_path / "b", case)) == []
+
+
+def test_an_application_change_for_someone_never_added_is_listed(tmp_path):
+    """A change_applications request for a person no earlier submission added: reviewed
+    as a member from that request (their requests are real), and the reviewer is told."""
+    case = alan_accounts(base())
+    zed = person("Zed", "Zero", apps=("CERNER",))
+    case.change("CS0000402", RN, "change_applications", [zed], days_ago(10))
+    con = _build(tmp_path, case)
+    assert con.execute("select member_status from int_members where email = ?",
+                       [zed["email"]]).fetchall() == [("active",)]
+    assert _notes(con) == [(
+        "application change for someone not added", RN, "CS0000402",
+        f"CS0000402 ({days_ago(10):%Y-%m-%d}) changes the applications of {zed['email']}, "
+        "whom no earlier submission added to this group: reviewed as a member from that "
+        "request.")]
+    # Alan's own change of applications is an ordinary one
+    case = alan_accounts(base())
+    case.change("CS0000403", RN, "change_applications", [ALAN], days_ago(10))
+    assert _notes(_build(tmp_path / "b", case)) == []
+
+
+def test_submissions_for_a_group_whose_registration_is_missing_are_listed(tmp_path):
+    """Members added to a group whose registration is not among the inputs (an export
+    window that missed it) had no group row, no attestation and a NO_ACTIVE_DAA finding
+    with an empty detail; nothing said why."""
+    case = alan_accounts(base())
+    yan = person("Yan", "Yellow", apps=("CERNER",))
+    case.change("CS0000403", "CS0000999", "add_members", [yan], days_ago(10))
+    case.accounts.append(Account("yan", yan["email"], entra_last_success=days_ago(1)))
+    case.app_accounts.append(AppAccount("CERNER", "yan", last_access=days_ago(1)))
+    con = _build(tmp_path, case)
+    assert con.execute("select rule, request_number, email, application, detail "
+                       "from findings").fetchall() == [
+        ("NO_ACTIVE_DAA", "CS0000999", yan["email"], "CERNER",
+         "Active CERNER account while the group's DAA is unknown: the group's registration "
+         "is not among the inputs")]
+    assert _notes(con) == [(
+        "submissions for a group not registered", "CS0000999", "CS0000403",
+        "Submitted for this group, whose registration (a new_group submission) is not among "
+        "the inputs: its 1 active member(s) are reviewed with no sponsor, administrator or "
+        "DAA (their access: NO_ACTIVE_DAA), and it has no row on the Groups sheet and no "
+        "attestation workbook. Add the registration's export.")]
+
+
 def test_a_sponsor_replaced_by_a_change_request(tmp_path):
     """A new Sponsoring Physician named by a change request: the former one stays a member
     as a Provider (an MD), and the group has one sponsor."""

@@ -61,7 +61,9 @@ entitlements as (
         coalesce(act.has_enabled_account, false) as has_enabled_account,
         act.has_directory_account,
         d.daa_active,
-        d.daa_state,
+        -- (a group whose registration is not among the inputs has no DAA row)
+        coalesce(d.daa_state, 'unknown: the group''s registration is not among the inputs')
+            as daa_state,
         d.first_completed_at as daa_first_completed_at,
     from pairs as pr
     inner join members as m using (request_number, email)

@@ -1,8 +1,11 @@
 -- grain: one row per thing a reviewer must decide that is not a finding: an account whose
 -- identity evidence is ambiguous, a suffix the policy table does not know (treated as
 -- Regular Staff until the policy says otherwise), a DAA envelope no group can be linked
--- to, a DAA in force that a party's predecessor signed for them, or an account two rows
--- of the exports disagree on (enabled or active in one, not in the other)
+-- to, a DAA in force that a party's predecessor signed for them, an account two rows
+-- of the exports disagree on (enabled or active in one, not in the other), a group whose
+-- submissions are among the inputs but not its registration, a removal of someone the
+-- group never had (a mistyped address leaves the person meant with their access), or an
+-- application change for someone no earlier submission added
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -105,6 +108,65 @@ account_disagreements as (
     where account is not null
     group by account, source
     having count(distinct grants_access) > 1
+),
+
+unregistered_groups as (
+    -- submissions (or a portal member list) naming a group no new_group registration
+    -- among the inputs, or in the evidence store, registered
+    select
+        'submissions for a group not registered' as note,
+        p.group_request_number as subject,
+        string_agg(distinct p.request_number, ', ' order by p.request_number) as reference,
+        printf('Submitted for this group, whose registration (a new_group submission) is '
+               'not among the inputs: its %d active member(s) are reviewed with no sponsor, '
+               'administrator or DAA (their access: NO_ACTIVE_DAA), and it has no row on '
+               'the Groups sheet and no attestation workbook. Add the registration''s export.',
+               (select count(*) from int_members as m
+                where m.request_number = p.group_request_number
+                  and m.member_status = 'active')) as detail,
+    from stg_enrollment_people as p
+    where p.group_request_number is not null
+      and p.group_request_number not in (select request_number from int_groups)
+    group by p.group_request_number
+),
+
+member_history as (
+    -- each person's additions and removals in a group, in submission order
+    select
+        group_request_number, email, request_number, request_type, action, submitted_at,
+        count(*) filter (where action = 'add') over (
+            partition by group_request_number, email order by submitted_at, request_number
+            rows between unbounded preceding and 1 preceding) as earlier_adds,
+        count(*) filter (where action = 'add') over (
+            partition by group_request_number, email) as adds,
+    from stg_enrollment_people
+    where email is not null and group_request_number in (select request_number from int_groups)
+),
+
+unknown_removals as (
+    select
+        'removal of someone the group does not have' as note,
+        group_request_number as subject,
+        request_number as reference,
+        printf('%s (%s) removes %s, whom no submission added to this group: nothing was '
+               'removed. If the address is mistyped, the member it meant keeps their access.',
+               request_number, strftime(min(submitted_at), '%Y-%m-%d'), email) as detail,
+    from member_history
+    where action = 'remove' and adds = 0
+    group by group_request_number, request_number, email
+),
+
+changes_for_non_members as (
+    select
+        'application change for someone not added' as note,
+        group_request_number as subject,
+        request_number as reference,
+        printf('%s (%s) changes the applications of %s, whom no earlier submission added '
+               'to this group: reviewed as a member from that request.', request_number,
+               strftime(min(submitted_at), '%Y-%m-%d'), email) as detail,
+    from member_history
+    where request_type = 'change_applications' and earlier_adds = 0
+    group by group_request_number, request_number, email
 )
 
 select * from ambiguities
@@ -116,4 +178,10 @@ union all
 select * from predecessor_signatures
 union all
 select * from account_disagreements
+union all
+select * from unregistered_groups
+union all
+select * from unknown_removals
+union all
+select * from changes_for_non_members
 order by note, subject, reference
