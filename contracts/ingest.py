@@ -160,7 +160,8 @@ def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
     if recognised.bulk:
         table = recognised.bulk
         try:
-            n = sign_in_events_csv.load(con, path, rel, recognised.format, next_id[table])
+            n, entry.note = sign_in_events_csv.load(con, path, rel, recognised.format,
+                                                    next_id[table])
         except (duckdb.Error, UnicodeError, OSError) as exc:  # messages may quote content
             entry.status = "unreadable"
             entry.note = f"not readable as CSV ({exc.__class__.__name__})"
@@ -177,6 +178,7 @@ def _ingest_file(input_dir: Path, path: Path, con: duckdb.DuckDBPyConnection,
             log.warning("no reader recognises %s; it is listed in the run report", rel)
         return
     res = recognised.result
+    entry.note = recognised.note  # (how it was read, when that needs saying)
     first_id: dict[str, int] = {}
     for table, rows in res.rows.items():
         first_id[table] = next_id[table]

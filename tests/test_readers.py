@@ -100,7 +100,10 @@ def test_application_user_list_accepts_display_names_and_bool_spellings():
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
     (b'{"result": [{"request_number": "CS0001022", "request_ty', "JSON"),
     (b"\xff\xfe\x00\xd8", "UTF-16"),
-    (b"name,mail\r\nJos\xe9,x@y.example\r\n", "encoding"),
+    # (not UTF-8, and 0x81 is no Windows-1252 character either)
+    (b"name,mail\r\nJos\x81,x@y.example\r\n", "encoding"),
+    # a UTF-8 byte order mark, then no UTF-8: damaged, not another encoding
+    (b"\xef\xbb\xbfname,mail\r\nJos\xe9,x@y.example\r\n", "encoding"),
 ])
 def test_unreadable_files_raise_one_clear_error_naming_the_file(tmp_path, content, reason):
     path = tmp_path / "export.csv"
@@ -110,6 +113,59 @@ def test_unreadable_files_raise_one_clear_error_naming_the_file(tmp_path, conten
     assert str(path) in str(exc.value)
     assert reason.lower() in str(exc.value).lower()
     assert "\n" not in str(exc.value)
+
+
+def test_exports_saved_in_windows_1252_are_read_as_such(tmp_path):
+    """Excel's "CSV (Comma delimited)" and Windows PowerShell's `Export-Csv -Encoding
+    Default` write Windows-1252: one accented name made a whole directory export (or
+    sign-in log) unreadable, and its accounts left the review. Read as Windows-1252, the
+    same rows as the UTF-8 file, and the file's note says how it was read."""
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+    from tests.conftest import SAMPLE
+
+    ad = (SAMPLE / "directory" / "ad_users_ps7.csv").read_text(encoding="utf-8-sig")
+    log = (FIXTURES / "entra_sign_ins.csv").read_text(encoding="utf-8-sig")
+    assert "Gerald" in ad and "Jane Doe" in log and "\u00e9" not in ad + log
+    # (an accent in a column the log's load keeps: DuckDB checks the encoding of those)
+    ad = ad.replace("Gerald", "G\u00e9rald")
+    log = log.replace("Jane Doe", "Ana Ram\u00edrez").replace(
+        "Clinical Connectivity Workspace", "Espace sant\u00e9")
+    tables = {}
+    for encoding in ("utf-8", "cp1252"):
+        folder = tmp_path / encoding
+        folder.mkdir()
+        (folder / "ad.csv").write_bytes(ad.encode(encoding))
+        (folder / "signins.csv").write_bytes(log.encode(encoding))
+        con = duckdb.connect()
+        files = {f.source_file: f for f in ingest_inputs(folder, con)}
+        validate_ingested(con)
+        assert [f.status for f in files.values()] == ["read", "read"]
+        tables[encoding] = (
+            con.execute("select * exclude (source_file) from raw_directory_accounts "
+                        "order by all").fetchall(),
+            con.execute("select * exclude (source_file) from raw_sign_in_events "
+                        "order by all").fetchall(),
+            con.execute("select table_name, source_line, column_name, rule from quarantine "
+                        "order by all").fetchall())
+        notes = {name: f.note for name, f in files.items()}
+    assert tables["cp1252"] == tables["utf-8"]
+    assert any("G\u00e9rald" in r for r in tables["cp1252"][0])  # the given name, decoded
+    assert notes == {"ad.csv": "not UTF-8: read as Windows-1252 text, as Excel's \"CSV "
+                               "(Comma delimited)\" and Export-Csv -Encoding Default save it",
+                     "signins.csv": "not UTF-8: read as Latin-1 (ISO 8859-1) text; the "
+                                    "columns used (user, application, time, result) are the "
+                                    "same in Windows-1252"}
+    # Windows-1252's own characters (0x80-0x9F) in a sign-in log: DuckDB refuses the file,
+    # one line naming it; nothing misread
+    folder = tmp_path / "euro"
+    folder.mkdir()
+    (folder / "signins.csv").write_bytes(
+        log.replace("Espace sant\u00e9", "Espace \u20acuro").encode("cp1252"))
+    con = duckdb.connect()
+    (f,) = ingest_inputs(folder, con)
+    assert (f.status, f.note) == ("unreadable", "not readable as CSV (InvalidInputException)")
 
 
 def test_unrecognised_content_is_reported_not_read(tmp_path):

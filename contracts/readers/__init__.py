@@ -26,10 +26,13 @@ from ccreview.contracts.readers import (
     sign_in_events_csv,
 )
 from ccreview.contracts.readers.base import (
+    READ_AS_WINDOWS_1252,
+    WINDOWS_ENCODING,
     Issue,
     ReadResult,
     csv_header,
     decode_text,
+    decoded,
     is_xlsx,
     xlsx_as_csv_text,
 )
@@ -156,7 +159,16 @@ def _read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...],
             text = raw.decode("latin-1")
         return Recognised(adt_hl7.FORMAT_HL7,
                           adt_hl7.read_hl7(text, time_zones.zone("adt")))
-    text = decode_text(path)
+    text, encoding = decoded(path)
+    rec = _read_text(path, text, layouts, time_zones, cultures)
+    if encoding == WINDOWS_ENCODING and rec.result is not None:
+        rec.note = READ_AS_WINDOWS_1252
+    return rec
+
+
+def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...],
+               time_zones: TimeZones, cultures: Cultures) -> Recognised:
+    """A decoded text file: JSON, or a table recognised by its header."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped[:1] in "{[":
         try:

@@ -84,10 +84,24 @@ def reject_repeated_request(result: ReadResult, row_index: int,
                   f"({requested[key]}); that request is used")
 
 
+# the other encoding Windows tools write text in: the ANSI code page of a US or Western
+# European Windows, as Excel's "CSV (Comma delimited)" and `Export-Csv -Encoding Default`
+# save it (`José` is one byte 0xE9 there, no UTF-8)
+WINDOWS_ENCODING = "cp1252"
+READ_AS_WINDOWS_1252 = ("not UTF-8: read as Windows-1252 text, as Excel's \"CSV (Comma "
+                        "delimited)\" and Export-Csv -Encoding Default save it")
+
+
 def decode_text(path: Path, data: bytes | None = None, partial: bool = False) -> str:
     """Decode as Windows and PowerShell write text: UTF-8 (with or without BOM), UTF-16 with
-    a BOM (what `Out-File` / `>` writes in Windows PowerShell 5.1), or plain ASCII.
+    a BOM (what `Out-File` / `>` writes in Windows PowerShell 5.1), plain ASCII, or — when
+    it is not UTF-8 — Windows-1252 (`decoded`).
     `partial`: `data` is the head of a larger file (a character may be cut at its end)."""
+    return decoded(path, data, partial)[0]
+
+
+def decoded(path: Path, data: bytes | None = None, partial: bool = False) -> tuple[str, str]:
+    """`decode_text`'s text and the encoding it was read in."""
     raw = path.read_bytes() if data is None else data
     if not raw.strip():
         raise UnreadableInputError(str(path), "the file is empty")
@@ -100,12 +114,18 @@ def decode_text(path: Path, data: bytes | None = None, partial: bool = False) ->
         if b"\x00" in raw[:4096]:
             raise UnreadableInputError(str(path), "binary content, not a text export")
     try:
-        return raw.decode(encoding)
+        return raw.decode(encoding), encoding
     except UnicodeDecodeError as exc:
         if partial and exc.start >= len(raw) - 4:  # a character cut by the head's end
-            return raw[:exc.start].decode(encoding)
+            return raw[:exc.start].decode(encoding), encoding
+        if encoding != "utf-8":  # a byte order mark said which: not Windows-1252 then
+            raise UnreadableInputError(
+                str(path), f"not valid {encoding.upper()} text (unknown encoding)") from None
+    try:  # a single-byte encoding: no character is cut at a head's end
+        return raw.decode(WINDOWS_ENCODING), WINDOWS_ENCODING
+    except UnicodeDecodeError:
         raise UnreadableInputError(
-            str(path), f"not valid {encoding.upper()} text (unknown encoding)") from None
+            str(path), "neither UTF-8 nor Windows-1252 text (unknown encoding)") from None
 
 
 def delimiter_of(header_line: str) -> str:

@@ -50,14 +50,34 @@ def detect(header: list[str]) -> str | None:
     return None
 
 
+READ_AS_LATIN_1 = ("not UTF-8: read as Latin-1 (ISO 8859-1) text; the columns used (user, "
+                   "application, time, result) are the same in Windows-1252")
+
+
 def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
-         first_row_id: int) -> int:
+         first_row_id: int) -> tuple[int, str]:
     """Load every row of the file into `ingested_sign_in_events` and its parse issues into
-    `parse_issues`; returns the number of rows read (accepted + rejected)."""
+    `parse_issues`; returns the number of rows read (accepted + rejected) and a note on
+    how it was read. A log that is not UTF-8 (saved by Excel or `Export-Csv -Encoding
+    Default`: Windows-1252) is read as Latin-1, which DuckDB decodes itself; a file using
+    Windows-1252's own characters (0x80-0x9F: `€`, curly quotes, `Š`) is refused by it,
+    not misread."""
+    # (DuckDB sets a row whose kept columns are not UTF-8 aside as INVALID ENCODING: every
+    # row of such a log had been quarantined as one that does not split into its fields)
+    n = _load(con, path, rel, fmt, first_row_id, "")
+    if n is not None:
+        return n, ""
+    return _load(con, path, rel, fmt, first_row_id, ", encoding = 'latin-1'"), READ_AS_LATIN_1
+
+
+def _load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
+          first_row_id: int, encoding: str) -> int | None:
+    """`load` in one encoding (`encoding`: read_csv's option, or empty for UTF-8); None,
+    having loaded nothing, when a row was not in it."""
     for t in ("_events_raw", "_events_rejects", "_events_scan"):
         con.execute(f"drop table if exists {t}")
     options = ("header = true, all_varchar = true, auto_detect = true, "
-               "normalize_names = false")
+               "normalize_names = false" + encoding)
     # the header as the loading read will see it (the same sniffing, bad rows set aside)
     header = [c[0] for c in con.execute(
         f"select * from read_csv(?, {options}, store_rejects = true, "
@@ -79,6 +99,9 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
         from read_csv(?, {options}, store_rejects = true,
                       rejects_table = '_events_rejects', rejects_scan = '_events_scan')
     """, [str(path)])
+    if not encoding and con.execute("select exists (select 1 from _events_rejects where "
+                                    "error_type = 'INVALID ENCODING')").fetchall()[0][0]:
+        return None
     if fmt == FORMAT_ENTRA:
         user = _col(cols, "username")
         app = _col(cols, "application")
