@@ -125,6 +125,27 @@ def test_not_provisioned_after_the_window(tmp_path, requested_days_ago, overdue)
     assert findings(tmp_path, case, "NOT_PROVISIONED") == expected
 
 
+def test_an_overdue_request_the_policy_forbids_says_not_to_provision_it(tmp_path):
+    """Regular Staff asking for Qventus: ROLE_NOT_ALLOWED, and the request is overdue like
+    any other — but "chase the provisioning team" must not be the whole story: its detail
+    says to close it instead. An allowed request's detail says nothing of the kind."""
+    from tests.conftest import build_warehouse
+
+    alan = dict(ALAN, applications=["Cerner Millennium", "PACS Synapse", "Qventus"],
+                qventus={"role": "Scheduler", "facilities": ["Main OR"]})
+    case = alan_accounts(base(members=(alan,)))
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    assert con.execute("select rule, application, detail from findings where email = ? "
+                       "order by rule", [ALAN_EMAIL]).fetchall() == [
+        ("NOT_PROVISIONED", "QVENTUS",
+         f"Requested in {RN} on {days_ago(500):%Y-%m-%d}, DAA in force since "
+         f"{days_ago(100):%Y-%m-%d}; no active QVENTUS account 100 days later (window 7 "
+         "days); the policy does not allow it for this role (ROLE_NOT_ALLOWED): close the "
+         "request rather than provision it"),
+        ("ROLE_NOT_ALLOWED", "QVENTUS",
+         "Staff with a Regular Staff suffix (Billing) may not have QVENTUS; requested")]
+
+
 def test_account_without_request_is_not_requested(tmp_path):
     case = alan_accounts(base(), apps=("CERNER", "PACS", "QVENTUS"))
     assert findings(tmp_path, case, "NOT_REQUESTED") == {(RN, ALAN_EMAIL, "QVENTUS")}

@@ -33,6 +33,9 @@ select
         o.first_requested_in, strftime(o.requested_at, '%Y-%m-%d'),
         strftime(o.daa_first_completed_at, '%Y-%m-%d'), o.application, o.days_waiting,
         o.provisioning_window_days
-    ) as detail,
+    )
+    -- a request the policy does not allow is still overdue, but is not to be provisioned
+    || if(o.is_allowed, '', '; the policy does not allow it for this role (ROLE_NOT_ALLOWED): '
+                            || 'close the request rather than provision it') as detail,
 from overdue as o
 where o.days_waiting > o.provisioning_window_days
