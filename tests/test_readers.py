@@ -168,6 +168,42 @@ def test_exports_saved_in_windows_1252_are_read_as_such(tmp_path):
     assert (f.status, f.note) == ("unreadable", "not readable as CSV (InvalidInputException)")
 
 
+def test_a_user_list_with_a_title_above_its_header(tmp_path):
+    """An application's user list saved from its admin console's report: a title, the
+    export date and a blank row above the header, a total below the rows. It was
+    'unrecognised' and its accounts left out of the review; the rows are now read with the
+    line they are on, the title said in the note, the total quarantined."""
+    import csv as csv_module
+
+    import openpyxl
+
+    from ccreview.contracts.readers import sniff_kinds
+    from tests.conftest import SAMPLE
+
+    with (SAMPLE / "applications" / "cerner_users.csv").open(encoding="utf-8-sig") as fh:
+        table = list(csv_module.reader(fh))
+    plain = read_input_file(SAMPLE / "applications" / "cerner_users.csv")
+    title = [["Cerner Millennium user list"], ["Exported 10/31/2026 by the Cerner team"], []]
+    wb = openpyxl.Workbook()
+    for row in [*title, *table, [], ["Total users", str(len(table) - 1)]]:
+        wb.active.append(row)
+    wb.save(tmp_path / "cerner.xlsx")
+    with (tmp_path / "cerner.csv").open("w", encoding="utf-8", newline="") as fh:
+        csv_module.writer(fh).writerows([*title, *table])
+    for name in ("cerner.xlsx", "cerner.csv"):
+        rec = read_input_file(tmp_path / name)
+        assert rec.note == ("its header is on line 4, below a title: the line(s) above it "
+                            "are not data")
+        rows = rec.result.rows["application_accounts"]
+        same = [{**r, "source_line": r["source_line"] + 3}
+                for r in plain.result.rows["application_accounts"]]
+        assert rows[:len(same)] == same
+        assert sniff_kinds(tmp_path / name) == {"applications"}
+        if name == "cerner.xlsx":  # the total below a blank row: validation rejects it
+            assert (rows[-1]["source_line"], rows[-1]["application"]) == (
+                len(table) + 5, "TOTAL USERS")
+
+
 def test_unrecognised_content_is_reported_not_read(tmp_path):
     path = tmp_path / "notes.csv"
     path.write_text("alpha,beta\n1,2\n")

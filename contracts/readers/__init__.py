@@ -162,7 +162,7 @@ def _read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...],
     text, encoding = decoded(path)
     rec = _read_text(path, text, layouts, time_zones, cultures)
     if encoding == WINDOWS_ENCODING and rec.result is not None:
-        rec.note = READ_AS_WINDOWS_1252
+        rec.note = "; ".join(filter(None, (rec.note, READ_AS_WINDOWS_1252)))
     return rec
 
 
@@ -217,10 +217,50 @@ def _table_format(text: str, layouts: tuple[ApplicationListLayout, ...]
     return None, header
 
 
+# a report tool's export (an application's user list saved from its admin console) may
+# put a title block — a name, a date, a blank line — above the header: looked for this far
+TITLE_LINES = 10
+
+
+def _locate_table(text: str, layouts: tuple[ApplicationListLayout, ...]
+                  ) -> tuple[int, str, str | None, list[str]]:
+    """(lines before the header, the text from the header on, its format, the header):
+    the first line, else the first of the next `TITLE_LINES` that is a known table's."""
+    fmt, header = _table_format(text, layouts)
+    if fmt is not None:
+        return 0, text, fmt, header
+    body = text
+    for skip in range(1, TITLE_LINES + 1):
+        cut = body.find("\n")
+        if cut < 0:
+            break
+        body = body[cut + 1:]
+        if not body[:body.find("\n") + 1 or None].strip():
+            continue  # a blank line: the header is on a line of its own below
+        below, below_header = _table_format(body, layouts)
+        if below is not None and below != "generator-ground-truth":
+            return skip, body, below, below_header
+    return 0, text, None, header
+
+
 def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
                      time_zones: TimeZones, cultures: Cultures) -> Recognised:
-    """A table (CSV, or an XLSX sheet as CSV text): recognised by its header."""
-    fmt, header = _table_format(text, layouts)
+    """A table (CSV, or an XLSX sheet as CSV text): recognised by its header, which a
+    title block may precede (its lines are no data; rows keep their line in the file)."""
+    skip, body, fmt, header = _locate_table(text, layouts)
+    rec = _read_table(body, fmt, header, layouts, time_zones, cultures)
+    if skip and rec.result is not None:
+        for rows in rec.result.rows.values():
+            for row in rows:
+                row["source_line"] += skip
+        rec.note = (f"its header is on line {skip + 1}, below a title: the line(s) above it "
+                    "are not data")
+    return rec
+
+
+def _read_table(text: str, fmt: str | None, header: list[str],
+                layouts: tuple[ApplicationListLayout, ...], time_zones: TimeZones,
+                cultures: Cultures) -> Recognised:
     if fmt == active_directory_csv.FORMAT:
         return Recognised(fmt, active_directory_csv.read(text, time_zones.zone("directory"),
                                                          cultures.directory))
@@ -410,7 +450,7 @@ _KINDS_OF_TABLES = {
 
 
 def _table_kinds(text: str, layouts: tuple[ApplicationListLayout, ...]) -> set[str]:
-    fmt, header = _table_format(text, layouts)
+    _, _, fmt, header = _locate_table(text, layouts)
     kinds = set(_KINDS_OF_TABLES.get(fmt, set()))
     if fmt == active_directory_csv.FORMAT and "lastlogontimestamp" in header:
         kinds.add("sign_in")  # AD's lastLogonTimestamp is sign-in evidence too
