@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 from pathlib import Path
 
@@ -168,6 +169,41 @@ def test_exports_saved_in_windows_1252_are_read_as_such(tmp_path):
     assert (f.status, f.note) == ("unreadable", "not readable as CSV (InvalidInputException)")
 
 
+def test_tab_separated_exports_read_as_the_comma_separated_ones(tmp_path):
+    """Excel's "Unicode Text" (UTF-16, tab-separated) and `Export-Csv -Delimiter "`t"`:
+    a tab-separated AD export or sign-in log was one column wide, and so unrecognised."""
+    import csv as csv_module
+
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+    from tests.conftest import SAMPLE
+
+    def rows_of(folder):
+        con = duckdb.connect()
+        files = ingest_inputs(folder, con)
+        validate_ingested(con)
+        assert {f.status for f in files} == {"read"}, [(f.source_file, f.note) for f in files]
+        return [con.execute(f"select * exclude (source_file) from raw_{t} order by all"
+                            ).fetchall() for t in ("directory_accounts", "sign_in_events")]
+
+    sources = {"ad.csv": SAMPLE / "directory" / "ad_users_ps7.csv",
+               "signins.csv": FIXTURES / "entra_sign_ins.csv"}
+    commas, tabs = tmp_path / "commas", tmp_path / "tabs"
+    for folder in (commas, tabs):
+        folder.mkdir()
+    for name, source in sources.items():
+        shutil.copy(source, commas / name)
+        with source.open(encoding="utf-8-sig", newline="") as fh:
+            table = list(csv_module.reader(fh))
+        buf = io.StringIO(newline="")
+        csv_module.writer(buf, delimiter="\t").writerows(table)
+        # the directory export as Excel's "Unicode Text", the log as UTF-8
+        (tabs / name).write_text(buf.getvalue(),
+                                 encoding="utf-16" if name == "ad.csv" else "utf-8")
+    assert rows_of(tabs) == rows_of(commas)
+
+
 def test_a_user_list_with_a_title_above_its_header(tmp_path):
     """An application's user list saved from its admin console's report: a title, the
     export date and a blank row above the header, a total below the rows. It was
@@ -202,6 +238,39 @@ def test_a_user_list_with_a_title_above_its_header(tmp_path):
         if name == "cerner.xlsx":  # the total below a blank row: validation rejects it
             assert (rows[-1]["source_line"], rows[-1]["application"]) == (
                 len(table) + 5, "TOTAL USERS")
+
+
+def test_a_workbook_s_table_is_found_past_a_cover_sheet_and_other_sheets_are_named(
+        tmp_path):
+    """Only the first sheet was read: a workbook whose first sheet is a cover page was
+    unrecognised, and one holding a list per application lost every sheet but the first
+    without a word. The first sheet holding a known table is read; every other sheet
+    with anything in it is named in the file's note, with its rows."""
+    import csv as csv_module
+
+    import openpyxl
+
+    from tests.conftest import SAMPLE
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Summary"
+    wb.active.append(["Application user lists, exported 10/31/2026"])
+    for app in ("cerner", "pacs"):
+        ws = wb.create_sheet(app.upper())
+        with (SAMPLE / "applications" / f"{app}_users.csv").open(encoding="utf-8-sig") as fh:
+            for row in csv_module.reader(fh):
+                ws.append(row)
+    wb.create_sheet("Notes")  # empty: nothing to say
+    wb.save(tmp_path / "user_lists.xlsx")
+    rec = read_input_file(tmp_path / "user_lists.xlsx")
+    plain = read_input_file(SAMPLE / "applications" / "cerner_users.csv")
+    assert rec.format == "application-user-list-xlsx"
+    assert rec.result.rows == plain.result.rows
+    pacs_rows = len(read_input_file(SAMPLE / "applications" / "pacs_users.csv").result.rows[
+        "application_accounts"]) + 1
+    assert rec.note == (f"read from its sheet 'CERNER'; not read: sheet 'Summary' (1 row), "
+                        f"sheet 'PACS' ({pacs_rows} rows): one table per file, save each "
+                        "as its own")
 
 
 def test_unrecognised_content_is_reported_not_read(tmp_path):

@@ -34,7 +34,7 @@ from ccreview.contracts.readers.base import (
     decode_text,
     decoded,
     is_xlsx,
-    xlsx_as_csv_text,
+    xlsx_sheets_as_csv_text,
 )
 from ccreview.core.config import (
     HOSPITAL_CULTURES,
@@ -139,7 +139,7 @@ def _read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...],
         head = fh.read(HEAD_BYTES)
     if is_xlsx(head):
         check_workbook_size(path)
-        rec = _read_table_text(xlsx_as_csv_text(path), layouts, time_zones, cultures)
+        rec = _read_workbook(xlsx_sheets_as_csv_text(path), layouts, time_zones, cultures)
         if rec.result is not None:  # say which flavour the table came in
             rec.format = rec.result.format = rec.format.replace("-csv", "") + "-xlsx"
         return rec
@@ -191,6 +191,25 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
             return Recognised("generator-metadata", None, "generator metadata, not an input")
         return Recognised("unrecognised", None, "JSON of a shape no reader knows")
     return _read_table_text(text, layouts, time_zones, cultures)
+
+
+def _read_workbook(sheets: list[tuple[str, str, int]],
+                   layouts: tuple[ApplicationListLayout, ...], time_zones: TimeZones,
+                   cultures: Cultures) -> Recognised:
+    """The first sheet holding a known table (a cover sheet may come first); every other
+    sheet with a value in it is named in the note, with its rows: one table per file."""
+    for title, text, _ in sheets:
+        rec = _read_table_text(text, layouts, time_zones, cultures)
+        if rec.format == "unrecognised":
+            continue
+        others = [(t, n) for t, _, n in sheets if t != title and n]
+        if others and rec.result is not None:
+            rec.note = "; ".join(filter(None, (
+                f"read from its sheet '{title}'; not read: " + ", ".join(
+                    f"sheet '{t}' ({n} row{'' if n == 1 else 's'})" for t, n in others)
+                + ": one table per file, save each as its own", rec.note)))
+        return rec
+    return Recognised("unrecognised", None, "no reader recognises its content")
 
 
 def _table_format(text: str, layouts: tuple[ApplicationListLayout, ...]
@@ -391,7 +410,8 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
         text = _head_text(path)
         if text is None:
             check_workbook_size(path)
-            return _table_kinds(_xlsx_head(path), layouts)
+            return next((kinds for _, head, _ in xlsx_sheets_as_csv_text(path, max_rows=12)
+                         if (kinds := _table_kinds(head, layouts))), set())
     except (OSError, UnreadableInputError):
         return set()
     stripped = text.lstrip("\ufeff \t\r\n")
@@ -416,26 +436,6 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
             kinds.add("docusign")
         return kinds
     return _table_kinds(stripped, layouts)
-
-
-def _xlsx_head(path: Path, rows: int = 8) -> str:
-    """The first rows of a workbook's first sheet as CSV text."""
-    import csv
-    import io
-
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # not a readable workbook: the reader will say so
-        return ""
-    buf = io.StringIO()
-    try:
-        for row in wb.worksheets[0].iter_rows(values_only=True, max_row=rows):
-            csv.writer(buf).writerow(["" if v is None else str(v) for v in row])
-    finally:
-        wb.close()
-    return buf.getvalue()
 
 
 _KINDS_OF_TABLES = {

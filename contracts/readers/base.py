@@ -129,16 +129,19 @@ def decoded(path: Path, data: bytes | None = None, partial: bool = False) -> tup
 
 
 def delimiter_of(header_line: str) -> str:
-    """`;` for an export written with `Export-Csv -UseCulture` under a culture whose list
-    separator is a semicolon (most of Europe), else `,`."""
-    return ";" if header_line.count(";") > header_line.count(",") else ","
+    """The header's separator: `;` for an export written with `Export-Csv -UseCulture`
+    under a culture whose list separator is a semicolon (most of Europe), a tab for
+    Excel's "Unicode Text" and `Export-Csv -Delimiter "`t"`, else `,` (also on a tie)."""
+    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
 
 
 def csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(physical line number, row) for each data row of a CSV export.
 
-    Skips PowerShell 5.1's `#TYPE` line; reads `,` or `;` as the delimiter, as the header
-    shows; header names are matched case-insensitively by the caller (they are returned
+    Skips PowerShell 5.1's `#TYPE` line; reads `,`, `;` or a tab as the delimiter, as the
+    header shows; header names are matched case-insensitively by the caller (they are returned
     lower-cased and stripped).
     """
     buf = io.StringIO(text, newline="")
@@ -312,9 +315,11 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def xlsx_as_csv_text(path: Path) -> str:
-    """The first sheet of a workbook as CSV text (line n = row n), so that a CSV reader reads
-    an XLSX export of the same table. Dates become ISO text; cells are never evaluated."""
+def xlsx_sheets_as_csv_text(path: Path, max_rows: int | None = None
+                            ) -> list[tuple[str, str, int]]:
+    """Each sheet of a workbook, in tab order, as (title, CSV text, rows with a value):
+    line n = row n, so that a CSV reader reads an XLSX export of the same table. Dates
+    become ISO text; cells are never evaluated. `max_rows`: the first rows only."""
     import openpyxl
 
     try:
@@ -322,11 +327,20 @@ def xlsx_as_csv_text(path: Path) -> str:
     except Exception as exc:  # zipfile, XML and openpyxl errors: an unreadable workbook
         raise UnreadableInputError(str(path), f"not a readable Excel workbook "
                                    f"({exc.__class__.__name__})") from None
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    sheets = []
     try:
-        for row in wb.worksheets[0].iter_rows(values_only=True):
-            writer.writerow([_cell_text(v) for v in row])
+        for ws in wb.worksheets:
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            filled = 0
+            for row in ws.iter_rows(values_only=True, max_row=max_rows):
+                cells = [_cell_text(v) for v in row]
+                filled += any(cells)
+                writer.writerow(cells)
+            sheets.append((ws.title, buf.getvalue(), filled))
+    except Exception as exc:  # a sheet's XML that does not parse
+        raise UnreadableInputError(str(path), f"not a readable Excel workbook "
+                                   f"({exc.__class__.__name__})") from None
     finally:
         wb.close()
-    return buf.getvalue()
+    return sheets
