@@ -71,6 +71,8 @@ def render() -> str:
                    "boolean": "not a true/false value",
                    "csv_width": "the row has a different number of fields than the header",
                    "shape": "a JSON record that is not an object",
+                   "not_a_user_account": "a computer or managed service account in a "
+                                         "directory export: no person's, outside the review",
                    "repeated_request": "an application the person already requested in the "
                                        "same submission (named twice, or the person named "
                                        "twice in the form): the first request stands"}

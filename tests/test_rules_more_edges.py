@@ -971,6 +971,45 @@ def test_a_csvde_export_of_active_directory(tmp_path):
                        ).fetchone() == (days_ago(400).replace(tzinfo=None, microsecond=0),)
 
 
+def test_computer_accounts_in_a_directory_export_are_no_orphans(tmp_path):
+    """`csvde -r "(objectClass=user)"` (a computer is a `user` too) or Get-ADObject: the
+    export holds workstations, servers and managed service accounts. Each had been an
+    enabled account matching no member: ORPHAN_ACCOUNT, "disable the account", on the
+    support desk's disable list — a server's account among them. They are quarantined as
+    no person's (each by the column that shows it), and a person's account is still
+    reviewed."""
+    from ccreview.core.identifiers import datetime_to_filetime
+
+    header = ("DN,objectClass,sAMAccountName,userPrincipalName,mail,userAccountControl,"
+              "whenCreated,lastLogonTimestamp,accountExpires")
+    created = days_ago(400).strftime("%Y%m%d%H%M%S.0Z")
+    rows = [f'"CN={lan},OU=Community,DC=cc,DC=example,DC=org",{cls},{lan},{upn},{mail},{uac},'
+            f'{created},{datetime_to_filetime(days_ago(1))},9223372036854775807'
+            for lan, cls, upn, mail, uac in (
+                ("ada", "top;person;organizationalPerson;user", "ada@cc.example.org",
+                 SPONSOR["email"], 512),
+                ("grace", "top;person;organizationalPerson;user", "grace@cc.example.org",
+                 ADMIN["email"], 512),
+                ("alan", "top;person;organizationalPerson;user", "alan@cc.example.org",
+                 ALAN_EMAIL, 512),
+                ("FAXSRV01$", "top;person;organizationalPerson;user;computer", "", "", 4096),
+                ("DC01$", "user", "", "", 532480),  # a domain controller, by its flags
+                ("gmsa-scan$", "user", "", "", 512),  # a managed service account, by name
+                ("svc-fax", "top;person;organizationalPerson;user", "", "", 512))]
+    con = _ad_case(tmp_path, header, rows, type_line=False)
+    assert con.execute("select source_line, column_name, rule from quarantine "
+                       "order by source_line").fetchall() == [
+        (5, "objectClass", "not_a_user_account"), (6, "userAccountControl",
+                                                    "not_a_user_account"),
+        (7, "sAMAccountName", "not_a_user_account")]
+    # (the directory's orphans: the case's application lists hold two more people)
+    assert con.execute("select rule, email from findings where rule = 'ORPHAN_ACCOUNT' "
+                       "and coalesce(application, '') = ''").fetchall() == [
+        ("ORPHAN_ACCOUNT", "svc-fax@cc.example.org")]
+    assert con.execute("select count(*) from findings where lan_id like '%$'").fetchone() \
+        == (0,)
+
+
 def test_a_user_account_control_that_is_no_number_is_quarantined_on_that_column(tmp_path):
     header = "DN,sAMAccountName,userPrincipalName,mail,userAccountControl"
     rows = [f'"CN=x,DC=cc,DC=org",alan,alan@cc.example.org,{ALAN_EMAIL},enabled']

@@ -80,6 +80,31 @@ def _when_created(value: str | None, tz: tzinfo | None, culture: str) -> datetim
     return parse_datetime(value, tz=tz, culture=culture)
 
 
+# userAccountControl's trust-account flags: an interdomain trust, a workstation or member
+# server, a domain controller
+_TRUST_ACCOUNT = 0x0800 | 0x1000 | 0x2000
+# objectClass values of accounts that are no person's (a computer is also a `user`)
+_NOT_PERSONS = {"computer", "msds-managedserviceaccount", "msds-groupmanagedserviceaccount"}
+NOT_A_USER_ACCOUNT = ("a computer or managed service account (its objectClass, its "
+                      "userAccountControl trust flags or a name ending in $): no person's, "
+                      "outside the review")
+
+
+def _not_a_person(rec: dict[str, str]) -> str | None:
+    """The column that shows a row is a computer or managed service account, or None. An
+    export filtered only on `objectClass=user` (csvde -r, Get-ADObject) holds computers
+    too: reviewed, each was an ORPHAN_ACCOUNT to disable — a server's account among them."""
+    classes = {c.strip().lower() for c in rec.get("objectclass", "").split(";")}
+    if classes & _NOT_PERSONS:
+        return "objectClass"
+    flags = rec.get("useraccountcontrol", "").strip()
+    if flags.isdigit() and int(flags) & _TRUST_ACCOUNT:
+        return "userAccountControl"
+    if rec.get("samaccountname", "").strip().endswith("$"):
+        return "sAMAccountName"
+    return None
+
+
 def matches(header: list[str]) -> bool:
     return set(header) >= REQUIRED_HEADERS
 
@@ -100,6 +125,9 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
             value = rec.get(src, "").strip()
             if value or dst not in row:
                 row[dst] = value or None
+        column = _not_a_person(rec)
+        if column:  # (read whole all the same: this is its only reason)
+            result.reject(table, idx, column, "not_a_user_account", NOT_A_USER_ACCOUNT)
         if "enabled" in rec or "useraccountcontrol" not in rec:
             result.convert(table, idx, row, "enabled", parse_bool, rec.get("enabled"),
                            "Enabled", "boolean")
