@@ -333,7 +333,7 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
 def cmd_review(args: argparse.Namespace) -> int:
     _prepare_run(args, "review")
     print(f"ccreview review: {args.input} as of {args.as_of} -> {args.out}", flush=True)
-    from ccreview.contracts.store import already_stored_summary, not_used_summary
+    from ccreview.contracts.store import stored_rows_summary
     from ccreview.flows.access_review import access_review
 
     with run_lock.holding(args.out, "access-review", args.wait):
@@ -347,9 +347,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     for rule, n in sorted(findings.items()):
         print(f"  {rule:<24} {n}")
     ing, val = result["ingest"], result["validate"]
-    more = "".join(f"; {line}" for line in (
-        already_stored_summary(ing.get("store_rows_already_stored", 0)),
-        not_used_summary(val.get("not_used", 0))) if line)
+    more = stored_rows_summary(ing.get("store_rows_already_stored", 0), val.get("not_used", 0))
     print(f"Inputs: {ing['files']} files, {val['read']} rows read, {val['accepted']} accepted, "
           f"{val['quarantined']} quarantined{more}")
     if not _census_encrypted(args) and any("/census/census_" in str(p)

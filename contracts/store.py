@@ -306,6 +306,13 @@ def not_used_summary(rows: int) -> str:
             "retention or not needed (Inputs sheet: by file)" if rows else "")
 
 
+def stored_rows_summary(already_stored: int, not_used: int) -> str:
+    """What the run's line on its inputs adds about the evidence store's rows (the command
+    line and the Prefect artifact say it alike): `; `-led parts, empty when there are none."""
+    return "".join(f"; {part}" for part in (already_stored_summary(already_stored),
+                                            not_used_summary(not_used)) if part)
+
+
 def _store_file(con: duckdb.DuckDBPyConnection, entry: InputFile, as_of: dt.date,
                 readers: str, replacing: bool = False) -> int:
     """Append the file just read into `ingested_*` (row ids from 0) to the store, in one

@@ -32,12 +32,11 @@ from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
 from ccreview.contracts.store import (
     STORE,
-    already_stored_summary,
     assemble_from_store,
     collect_with_store,
     commit_run,
-    not_used_summary,
     require_stored,
+    stored_rows_summary,
 )
 from ccreview.core import redaction, run_lock
 from ccreview.core.config import load_config
@@ -719,7 +718,8 @@ def _unchanged_result(as_of: str, out: Path, ingested: dict, manifest: dict,
     """The result of a run that found the previous one's reports current: its counts, from
     the manifest, and nothing written."""
     tables = [t for i in manifest.get("inputs", []) for t in i.get("tables", {}).values()]
-    validated = {k: sum(int(t[k]) for t in tables) for k in ("read", "accepted", "quarantined")}
+    validated = {k: sum(int(t.get(k, 0)) for t in tables)
+                 for k in ("read", "accepted", "quarantined", "not_used")}
     get_run_logger().info("as of %s: nothing changed since the last run into this folder; "
                           "its reports are current", as_of)  # the CLI says it in full
     return {"as_of": as_of, "unchanged": True, "ingest": ingested, "validate": validated,
@@ -805,9 +805,8 @@ def _publish_artifacts(run: str, as_of: str, ingested: dict, validated: dict, qu
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     flow_name = FLOW_OF_RUN[run]
-    already = "".join(f"; {line}" for line in (
-        already_stored_summary(ingested.get("store_rows_already_stored", 0)),
-        not_used_summary(validated.get("not_used", 0))) if line)
+    already = stored_rows_summary(ingested.get("store_rows_already_stored", 0),
+                                  validated.get("not_used", 0))
     create_markdown_artifact(
         key=f"{flow_name}-summary",
         markdown=(f"# {ARTIFACT_TITLES[run]} as of {as_of}\n\n"
