@@ -342,9 +342,7 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
                 using (_row_id)
             group by source_file""" for c in CONTRACTS.values()) + " order by all")
     # what of the files' stored rows the run left out (`input_stored_rows`, by the store's
-    # assemble): the file's rows = read + already stored + not used
-    if not has_table(con, "input_stored_rows"):
-        con.execute(STORED_ROWS_DDL)
+    # assemble; empty without a store): the file's rows = read + already stored + not used
     con.execute("""
         create or replace table input_not_used as
         select s.source_file, s.table_name,

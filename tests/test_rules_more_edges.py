@@ -447,7 +447,7 @@ def test_a_removal_naming_someone_the_group_never_had_is_listed(tmp_path):
         f"CS0000401 ({days_ago(10):%Y-%m-%d}) removes alan.turnig@clinic.example, whom no "
         "submission added to this group: nothing was removed. If the address is mistyped, "
         "the member it meant keeps their access.")]
-    # removing a member who was added (even after the removal was filed) says nothing
+    # removing a member the group has says nothing
     case = alan_accounts(base())
     case.change("CS0000402", RN, "remove_members", [{"email": ALAN_EMAIL}], days_ago(10))
     assert _notes(_build(tmp_path / "b", case)) == []

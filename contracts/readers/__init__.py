@@ -248,17 +248,19 @@ def _locate_table(text: str, layouts: tuple[ApplicationListLayout, ...]
     fmt, header = _table_format(text, layouts)
     if fmt is not None:
         return 0, text, fmt, header
-    body = text
+    start = 0
     for skip in range(1, TITLE_LINES + 1):
-        cut = body.find("\n")
+        cut = text.find("\n", start)
         if cut < 0:
             break
-        body = body[cut + 1:]
-        if not body[:body.find("\n") + 1 or None].strip():
+        start = cut + 1
+        end = text.find("\n", start)
+        if not text[start:end if end >= 0 else len(text)].strip():
             continue  # a blank line: the header is on a line of its own below
-        below, below_header = _table_format(body, layouts)
+        # (a format shows in its first lines: not a copy of the whole file per line tried)
+        below, below_header = _table_format(text[start:start + HEAD_BYTES], layouts)
         if below is not None and below != "generator-ground-truth":
-            return skip, body, below, below_header
+            return skip, text[start:], below, below_header
     return 0, text, None, header
 
 
@@ -410,7 +412,8 @@ def sniff_kinds(path: Path, layouts: tuple[ApplicationListLayout, ...] = ()) -> 
         text = _head_text(path)
         if text is None:
             check_workbook_size(path)
-            return next((kinds for _, head, _ in xlsx_sheets_as_csv_text(path, max_rows=12)
+            return next((kinds for _, head, _ in xlsx_sheets_as_csv_text(
+                             path, max_rows=TITLE_LINES + 2)
                          if (kinds := _table_kinds(head, layouts))), set())
     except (OSError, UnreadableInputError):
         return set()
