@@ -16,8 +16,13 @@ SAMPLE_GROUPS := 24
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
+# pip comes first, from its own hash-checked pin: the pip a new venv brings (23.2.1 with
+# Python 3.11.7 and 3.12.1) refuses the whole lock once a package asked for with an extra
+# (prefect's httpx[http2]) has a release newer than its pin (httpx 0.29.0, December 2026).
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements-pip.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-pip.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
 		-r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -49,10 +54,13 @@ test-pythons:  ## the core test suite on Python 3.12 and 3.13 (skipped where abs
 	  if [ -z "$$py" ]; then echo "Python $$v: not on this machine, skipped"; continue; fi; \
 	  venv=.venv-$$v; \
 	  if [ ! -f $$venv/.installed-stamp ] || [ pyproject.toml -nt $$venv/.installed-stamp ] \
-	     || [ requirements-dev.lock -nt $$venv/.installed-stamp ]; then \
+	     || [ requirements-dev.lock -nt $$venv/.installed-stamp ] \
+	     || [ requirements-pip.lock -nt $$venv/.installed-stamp ]; then \
 	    rm -rf $$venv && $$py -m venv $$venv && \
 	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
-	      -r requirements-dev.lock > $$venv.log 2>&1 && \
+	      -r requirements-pip.lock > $$venv.log 2>&1 && \
+	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+	      -r requirements-dev.lock >> $$venv.log 2>&1 && \
 	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
 	      --no-build-isolation -e . >> $$venv.log 2>&1 \
 	      || { grep -v "^WARNING: Location" $$venv.log | tail -20; exit 1; }; \
@@ -81,6 +89,8 @@ sample: $(STAMP)  ## regenerate the committed sample in data/sample/
 lock:  ## re-resolve requirements.lock (runtime) and requirements-dev.lock, with hashes
 	rm -rf /tmp/ccreview-lock && $(PYTHON) -m venv /tmp/ccreview-lock
 	/tmp/ccreview-lock/bin/pip install --quiet pip-tools
+	echo pip | /tmp/ccreview-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--no-header --no-emit-index-url --no-emit-find-links --output-file=requirements-pip.lock -
 	/tmp/ccreview-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 		--no-header --no-emit-index-url --no-emit-find-links --output-file=requirements.lock \
 		pyproject.toml
