@@ -52,6 +52,33 @@ def test_entra_graph_pages_and_never_sentinels():
     assert never["last_successful_sign_in_at"] is None and never["last_sign_in_at"] is None
 
 
+def test_graph_and_docusign_fields_given_as_objects_are_no_text(tmp_path):
+    """A field that arrives as an object or a list (an export that expanded a property the
+    reader takes as text) is empty, not the object's Python spelling; text keeps no NUL."""
+    import json
+
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+        "value": [{"id": "1", "userPrincipalName": " jdoe@ccpartners.example\u0000 ",
+                   "mail": {"address": "jdoe@example.org"}, "department": ["Billing"],
+                   "accountEnabled": True}]}))
+    (row,) = read_input_file(users).result.rows["entra_users"]
+    assert row["user_principal_name"] == "jdoe@ccpartners.example"
+    assert row["mail"] is None and row["department"] is None
+
+    envelope = tmp_path / "envelopes.json"
+    envelope.write_text(json.dumps({"envelopes": [{
+        "envelopeId": "e-1", "status": "completed", "emailSubject": "DAA CS0000001",
+        "statusChangedDateTime": "2026-10-01T10:00:00Z",
+        "recipients": {"signers": [{"roleName": "Sponsoring Physician",
+                                    "name": {"first": "Ada"}, "email": " ada@example.org ",
+                                    "status": "completed"}]}}]}))
+    read = read_input_file(envelope)
+    (signer,) = read.result.rows["daa_recipients"]
+    assert signer["name"] is None and signer["email"] == "ada@example.org"
+
+
 def test_enrollment_single_document():
     rec = read_input_file(FIXTURES / "enrollment_single.json")
     assert rec.format == "enrollment-json"

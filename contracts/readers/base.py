@@ -287,15 +287,20 @@ def to_utc(dt: datetime, tz: tzinfo | None) -> datetime:
     return dt
 
 
-def parse_text(value: object) -> str | None:
-    """A text field: stripped, empty -> None. Numbers keep their digits (an NPI typed as
-    a JSON number is still the NPI); booleans are not text."""
+def text_of(value: object) -> str | None:
+    """A value as text: stripped, empty -> None; an object or a list is no text (None);
+    numbers keep their digits (an NPI typed as a JSON number is still the NPI)."""
     if value is None or isinstance(value, (dict, list)):
         return None
-    if isinstance(value, bool):
-        raise ValueError("a true/false value where text was expected")
     s = str(value).replace("\x00", "").strip()  # a NUL byte is never part of a value
     return s or None
+
+
+def parse_text(value: object) -> str | None:
+    """A text field of a form (`text_of`), where a true/false value is an error."""
+    if isinstance(value, bool):
+        raise ValueError("a true/false value where text was expected")
+    return text_of(value)
 
 
 def is_xlsx(head: bytes) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ccreview.contracts.readers.base import ReadResult, parse_datetime
+from ccreview.contracts.readers.base import ReadResult, parse_datetime, text_of
 
 FORMAT = "docusign-envelopes-json"
 _RN = re.compile(r"\bCS\d{7}\b")
@@ -55,19 +55,12 @@ def matches(body: Any) -> bool:
     return _envelopes(body) is not None
 
 
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    s = str(v).strip()
-    return s or None
-
-
 def request_number_of(env: dict) -> str | None:
     fields = (env.get("customFields") or {}).get("textCustomFields") or []
     for f in fields:
         if isinstance(f, dict) and str(f.get("name", "")).lower() in (
                 "requestnumber", "request_number", "request number"):
-            return _text(f.get("value"))
+            return text_of(f.get("value"))
     m = _RN.search(str(env.get("emailSubject") or ""))
     return m.group(0) if m else None
 
@@ -80,13 +73,13 @@ def read(body: Any) -> ReadResult:
         if not isinstance(env, dict):
             result.reject("daa_envelopes", idx, "(record)", "shape", "not a JSON object")
             continue
-        row.update({"envelope_id": _text(env.get("envelopeId")),
+        row.update({"envelope_id": text_of(env.get("envelopeId")),
                     "request_number": request_number_of(env),
-                    "status": (_text(env.get("status")) or "").lower() or None})
+                    "status": (text_of(env.get("status")) or "").lower() or None})
         for src, dst in (("sentDateTime", "sent_at"), ("completedDateTime", "completed_at"),
                          ("declinedDateTime", "declined_at"), ("voidedDateTime", "voided_at"),
                          ("statusChangedDateTime", "status_changed_at")):
-            result.convert("daa_envelopes", idx, row, dst, parse_datetime, _text(env.get(src)),
+            result.convert("daa_envelopes", idx, row, dst, parse_datetime, text_of(env.get(src)),
                            src, "datetime")
         signers = (env.get("recipients") or {}).get("signers") or []
         for i, s in enumerate(signers):
@@ -97,9 +90,9 @@ def read(body: Any) -> ReadResult:
             if not isinstance(s, dict):
                 result.reject("daa_recipients", ridx, "signers", "shape", "not a JSON object")
                 continue
-            rec.update({"role_name": _text(s.get("roleName")), "name": _text(s.get("name")),
-                        "email": _text(s.get("email")),
-                        "status": (_text(s.get("status")) or "").lower() or None})
+            rec.update({"role_name": text_of(s.get("roleName")), "name": text_of(s.get("name")),
+                        "email": text_of(s.get("email")),
+                        "status": (text_of(s.get("status")) or "").lower() or None})
             result.convert("daa_recipients", ridx, rec, "signed_at", parse_datetime,
-                           _text(s.get("signedDateTime")), "signedDateTime", "datetime")
+                           text_of(s.get("signedDateTime")), "signedDateTime", "datetime")
     return result

@@ -31,6 +31,7 @@ from ccreview.contracts.readers.base import (
     lower_keys,
     parse_bool,
     parse_json_datetime,
+    text_of,
 )
 
 FORMAT = "entra-graph-json"
@@ -55,13 +56,6 @@ def matches(body: Any) -> bool:
         return True
     users = _users(body)
     return bool(users) and "userprincipalname" in lower_keys(users[0])
-
-
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    s = str(v).strip()
-    return s or None
 
 
 def matches_csv(header: list[str]) -> bool:
@@ -106,15 +100,15 @@ def _read_users(result: ReadResult, records: Any) -> ReadResult:
             continue
         user = lower_keys(given)
         row.update({
-            "object_id": _text(user.get("id", user.get("objectid"))),
-            "user_principal_name": _text(user.get("userprincipalname")),
-            "mail": _text(user.get("mail")),
-            "display_name": _text(user.get("displayname")),
-            "given_name": _text(user.get("givenname")),
-            "surname": _text(user.get("surname")),
-            "on_premises_sam_account_name": _text(user.get("onpremisessamaccountname")),
-            "company": _text(user.get("companyname")),
-            "department": _text(user.get("department")),
+            "object_id": text_of(user.get("id", user.get("objectid"))),
+            "user_principal_name": text_of(user.get("userprincipalname")),
+            "mail": text_of(user.get("mail")),
+            "display_name": text_of(user.get("displayname")),
+            "given_name": text_of(user.get("givenname")),
+            "surname": text_of(user.get("surname")),
+            "on_premises_sam_account_name": text_of(user.get("onpremisessamaccountname")),
+            "company": text_of(user.get("companyname")),
+            "department": text_of(user.get("department")),
         })
         result.convert(table, idx, row, "enabled", parse_bool, user.get("accountenabled"),
                        "accountEnabled", "boolean")
@@ -124,6 +118,6 @@ def _read_users(result: ReadResult, records: Any) -> ReadResult:
             ("lastSuccessfulSignInDateTime", "last_successful_sign_in_at", activity),
             ("lastSignInDateTime", "last_sign_in_at", activity),
         ):
-            raw = _text(obj.get(src.lower()))
+            raw = text_of(obj.get(src.lower()))
             result.convert(table, idx, row, dst, parse_json_datetime, raw, src, "datetime")
     return result

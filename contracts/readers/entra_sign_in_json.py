@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccreview.contracts.readers.base import ReadResult, lower_keys, parse_json_datetime
+from ccreview.contracts.readers.base import (
+    ReadResult,
+    lower_keys,
+    parse_json_datetime,
+    text_of,
+)
 
 FORMAT = "entra-sign-in-log-json"
 TABLE = "sign_in_events"
@@ -43,11 +48,6 @@ def matches(body: Any) -> bool:
     return _records(body) is not None
 
 
-def _text(v: Any) -> str | None:
-    s = "" if v is None or isinstance(v, dict | list) else str(v).strip()
-    return s or None
-
-
 def _succeeded(status: Any) -> bool:
     code = lower_keys(status).get("errorcode")
     if isinstance(code, bool) or code is None:
@@ -67,12 +67,12 @@ def read(body: Any) -> ReadResult:
             result.reject(TABLE, idx, "(record)", "shape", "the sign-in is not a JSON object")
             continue
         rec = lower_keys(given)
-        user = _text(rec.get("userprincipalname"))
+        user = text_of(rec.get("userprincipalname"))
         row.update({"user": user.lower() if user else None,
-                    "application": _text(rec.get("appdisplayname")),
-                    "request_id": _text(rec.get("id"))})
+                    "application": text_of(rec.get("appdisplayname")),
+                    "request_id": text_of(rec.get("id"))})
         result.convert(TABLE, idx, row, "occurred_at", parse_json_datetime,
-                       _text(rec.get("createddatetime")), "createdDateTime", "datetime")
+                       text_of(rec.get("createddatetime")), "createdDateTime", "datetime")
         result.convert(TABLE, idx, row, "success", _succeeded, rec.get("status"),
                        "status.errorCode", "boolean")
     return result
