@@ -801,3 +801,21 @@ def test_an_hl7_batch_file(tmp_path):
             for r in rec.result.rows["adt_events"]] == [("A04", "FIN9001", 3),
                                                          ("A01", "FIN9001", 9)]
     assert rec.result.issues == []
+
+
+def test_microsoft_365_export_users_with_a_block_credential_that_is_no_yes_or_no(tmp_path):
+    """The Microsoft 365 admin center's Export users file: `Block credential` True is a
+    disabled account; a value that is neither is quarantined under the file's own column."""
+    path = tmp_path / "users.csv"
+    path.write_text("Block credential,Display name,Object Id,User principal name,When created\r\n"
+                    "False,Ann Lee,1,ann@cc.example.org,2025-01-15T16:03:12Z\r\n"
+                    "True,Bob Stone,2,bob@cc.example.org,1/15/2025 4:03:12 PM\r\n"
+                    "Maybe,Cy Young,3,cy@cc.example.org,\r\n", encoding="utf-8-sig")
+    rec = read_input_file(path)
+    assert rec.format == "entra-users-csv"
+    ann, bob, cy = rec.result.rows["entra_users"]
+    assert (ann["user_principal_name"], ann["enabled"], ann["display_name"]) == (
+        "ann@cc.example.org", True, "Ann Lee")
+    assert (bob["enabled"], bob["created_at"]) == (False, dt.datetime(2025, 1, 15, 16, 3, 12))
+    assert [(i.column, i.rule) for i in rec.result.issues] == [("Block credential", "boolean")]
+    assert rec.result.issues[0].row_index == 2 and cy["source_line"] == 4

@@ -1230,10 +1230,24 @@ _DOWNLOAD_HEADER = ["userPrincipalName", "displayName", "surname", "mail", "give
                     "directorySynced", "invitationState", "identityIssuer", "createdDateTime"]
 
 
-@pytest.mark.parametrize("export", ["admin center download", "Get-MgUser | Export-Csv"])
+_M365_HEADER = ["Block credential", "City", "Country/Region", "Department", "DirSyncEnabled",
+                "Display name", "Fax", "First name", "Last dirsync time", "Last name",
+                "Last password change time stamp", "License assignment details", "Licenses",
+                "Mobile Phone", "Object Id", "Office", "Password never expires",
+                "Phone number", "Postal code", "Preferred data location",
+                "Preferred language", "Proxy addresses", "Release track",
+                "Soft deletion time stamp", "State", "Street address",
+                "Strong password required", "Title", "Usage location", "User principal name",
+                "When created"]
+
+
+@pytest.mark.parametrize("export", ["admin center download", "Get-MgUser | Export-Csv",
+                                    "Microsoft 365 export users"])
 def test_entra_users_as_a_csv(tmp_path, export):
-    """The Entra admin center's Users > Download users file (no sign-in activity: the
-    sign-in log is Alan's evidence), and `Get-MgUser ... | Select UserPrincipalName, Mail,
+    """The Entra admin center's Users > Download users file and the Microsoft 365 admin
+    center's Active users > Export users file (no sign-in activity: the sign-in log is
+    Alan's evidence; the latter says `Block credential` True for a disabled account), and
+    `Get-MgUser ... | Select UserPrincipalName, Mail,
     AccountEnabled, CreatedDateTime, @{n='LastSuccessfulSignInDateTime'; e={...}} |
     Export-Csv` from Windows PowerShell 5.1 (the `#TYPE` line, every field quoted, en-US
     clock times in UTC). Neither was recognised: the enabled Entra user matching nobody
@@ -1250,7 +1264,19 @@ def test_entra_users_as_a_csv(tmp_path, export):
     users = [("ada", SPONSOR["email"], True), ("grace", ADMIN["email"], True),
              ("alan", ALAN_EMAIL, True), ("ghost", "", True), ("gone", "", False)]
     out = io.StringIO()
-    if export == "admin center download":
+    if export == "Microsoft 365 export users":
+        case.sign_ins.append(("alan", days_ago(5), True))
+        writer = csv_module.writer(out, lineterminator="\r\n")
+        writer.writerow(_M365_HEADER)
+        for lan, _, enabled in users:
+            row = dict.fromkeys(_M365_HEADER, "")
+            row.update({"User principal name": f"{lan}@cc.example.org", "Display name": lan,
+                        "Object Id": f"00000000-0000-0000-0000-{lan:0>12}",
+                        "Block credential": str(not enabled), "DirSyncEnabled": "True",
+                        "Licenses": "Unlicensed", "Password never expires": "False",
+                        "When created": days_ago(400).strftime("%m/%d/%Y %I:%M:%S %p")})
+            writer.writerow(row.values())
+    elif export == "admin center download":
         case.sign_ins.append(("alan", days_ago(5), True))
         writer = csv_module.writer(out, lineterminator="\r\n")
         writer.writerow(_DOWNLOAD_HEADER)
@@ -1286,5 +1312,7 @@ def test_entra_users_as_a_csv(tmp_path, export):
     alan = con.execute("select created_at, last_successful_sign_in_at from stg_entra_users "
                        "where upn = 'alan@cc.example.org'").fetchone()
     assert alan[0] == days_ago(400).replace(tzinfo=None, microsecond=0)
-    assert alan[1] == (None if export == "admin center download"
+    assert alan[1] == (None if export != "Get-MgUser | Export-Csv"
                        else days_ago(5).replace(tzinfo=None, microsecond=0))
+    assert con.execute("select upn from stg_entra_users where not enabled").fetchall() == [
+        ("gone@cc.example.org",)]

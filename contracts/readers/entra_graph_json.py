@@ -18,7 +18,11 @@ the sign-in logs are the evidence), or `Get-MgUser | Select ... | Export-Csv` wi
 sign-in dates as columns of their own (`LastSuccessfulSignInDateTime`, or prefixed
 `SignInActivity.`). Recognised by `userPrincipalName` and `accountEnabled` in the header
 (any case); times are ISO 8601 or the en-US clock format Export-Csv writes, in UTC (Graph's
-times are UTC). Canonical table: `entra_users`.
+times are UTC). Or the Microsoft 365 admin center's **Export users** file (`Users > Active
+users > Export users`): columns by their display names (`User principal name`, `Display
+name`, `First name`, `Last name`, `Object Id`, `Department`, `When created`), recognised by
+`User principal name` and `Block credential`, whose `True` (the account cannot sign in) is
+`accountEnabled` false; no sign-in activity either. Canonical table: `entra_users`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 from ccreview.contracts.readers.base import (
     ReadResult,
+    csv_header,
     csv_records,
     lower_keys,
     parse_bool,
@@ -37,6 +42,11 @@ from ccreview.contracts.readers.base import (
 FORMAT = "entra-graph-json"
 FORMAT_CSV = "entra-users-csv"
 CSV_HEADERS = {"userprincipalname", "accountenabled"}
+M365_HEADERS = {"user principal name", "block credential"}
+# the admin center's column names, as the Graph names the reader takes
+_M365_COLUMNS = {"user principal name": "userprincipalname", "display name": "displayname",
+                 "first name": "givenname", "last name": "surname", "object id": "objectid",
+                 "when created": "createddatetime"}
 _ACTIVITY_PREFIXES = ("signinactivity.", "signinactivity_")
 
 
@@ -60,7 +70,20 @@ def matches(body: Any) -> bool:
 
 def matches_csv(header: list[str]) -> bool:
     """A CSV of Entra users, by its (lower-cased) header."""
-    return set(header) >= CSV_HEADERS
+    return set(header) >= CSV_HEADERS or set(header) >= M365_HEADERS
+
+
+def _unblocked(user: dict) -> dict:
+    """An Export users row as the Graph user it describes: the columns by their Graph
+    names, `Block credential` as `accountEnabled` (its opposite; as given when it is no
+    true/false value, which the conversion then rejects under the file's column name)."""
+    user = {_M365_COLUMNS.get(k, k): v for k, v in user.items()}
+    blocked = (user.pop("block credential", None) or "").strip()
+    try:
+        user["accountenabled"] = ("false" if parse_bool(blocked) else "true") if blocked else None
+    except ValueError:
+        user["accountenabled"] = blocked
+    return user
 
 
 def read(body: Any) -> ReadResult:
@@ -68,12 +91,17 @@ def read(body: Any) -> ReadResult:
 
 
 def read_csv(text: str) -> ReadResult:
-    """The admin center's Download users file, or an Export-Csv of Get-MgUser."""
+    """The admin center's Download users file, an Export-Csv of Get-MgUser, or the
+    Microsoft 365 admin center's Export users file."""
+    m365 = "block credential" in csv_header(text.lstrip("\ufeff"))
+
     def users() -> Any:
         for line, rec in csv_records(text):
             if "__width_mismatch__" in rec:
                 yield line, rec
                 continue
+            if m365:
+                rec = _unblocked(rec)
             user = {k: v for k, v in rec.items() if not k.startswith(_ACTIVITY_PREFIXES)}
             user["signinactivity"] = {
                 k.removeprefix(_ACTIVITY_PREFIXES[0]).removeprefix(_ACTIVITY_PREFIXES[1]): v
@@ -82,10 +110,12 @@ def read_csv(text: str) -> ReadResult:
                 if name in user:
                     user["signinactivity"][name] = user.pop(name)
             yield line, user
-    return _read_users(ReadResult(FORMAT_CSV), users())
+    return _read_users(ReadResult(FORMAT_CSV), users(),
+                       "Block credential" if m365 else "accountEnabled")
 
 
-def _read_users(result: ReadResult, records: Any) -> ReadResult:
+def _read_users(result: ReadResult, records: Any,
+                enabled_column: str = "accountEnabled") -> ReadResult:
     """The `entra_users` rows of (line or record number, user) pairs."""
     table = "entra_users"
     for record, given in records:
@@ -111,7 +141,7 @@ def _read_users(result: ReadResult, records: Any) -> ReadResult:
             "department": text_of(user.get("department")),
         })
         result.convert(table, idx, row, "enabled", parse_bool, user.get("accountenabled"),
-                       "accountEnabled", "boolean")
+                       enabled_column, "boolean")
         activity = lower_keys(user.get("signinactivity"))
         for src, dst, obj in (
             ("createdDateTime", "created_at", user),
