@@ -107,8 +107,8 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
         _wait_flag(parser)
         parser.add_argument("--accept-shrink", action="store_true",
                             help="run even though the inputs shrank drastically against the "
-                                 "previous run into --out (by default refused: a partial "
-                                 "export is the usual cause)")
+                                 "previous run into --out, or an export's last page is "
+                                 "missing (by default refused: a partial export)")
 
 
 def _patient_data_flag(parser: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ from prefect.futures import as_completed
 
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.contracts.readers import require_inputs
+from ccreview.contracts.readers import entra_graph_json, require_inputs
 from ccreview.contracts.store import (
     STORE,
     assemble_from_store,
@@ -656,6 +656,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         validated = validate(str(building))
         lap("validate")
         if not accept_shrink:
+            check_paged_exports(str(building))
             check_shrink(str(building), out_dir)
         quality = data_quality(str(building), as_of, out_dir)
         lap("data quality")
@@ -736,6 +737,25 @@ SHRINK_TABLES = {"enrollment_people": "enrolled people", "directory_accounts":
                  "application_accounts": "application accounts"}
 SHRINK_LIMIT = 0.5  # refuse when a measure fell below half of the previous run's
 SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
+
+
+@_sanitized("validate")
+def check_paged_exports(warehouse: str) -> None:
+    """Refuse a run whose Entra ID users come from Graph pages that each say another page
+    follows: the export's last page (at least) is missing, and the users on it would be
+    reviewed as gone. (A missing page in the middle leaves no trace.) `--accept-shrink`
+    overrides."""
+    with connect_warehouse(warehouse, read_only=True) as con:
+        pages, continued = con.execute(
+            "select count(*), count(*) filter (where contains(note, ?)) from input_files "
+            "where format = ? and status in ('read', 'from store')",
+            [entra_graph_json.NEXT_PAGE_NOTE, entra_graph_json.FORMAT]).fetchone()
+    if pages and continued == pages:
+        raise UsageError(
+            f"Entra ID users: each of the {pages} Graph page file(s) says another page "
+            "follows (@odata.nextLink), so the export's last page is missing and the users "
+            "on it would be reviewed as gone. Nothing was written: add the missing pages, "
+            "or rerun with --accept-shrink")
 
 
 @_sanitized("validate")

@@ -133,6 +133,30 @@ def test_inputs_that_shrank_drastically_are_refused_unless_accepted(prefect_harn
     assert result["as_of"] == "2026-11-02"
 
 
+def test_an_entra_export_missing_its_last_page_is_refused_unless_accepted(
+        prefect_harness, tmp_path):
+    """Graph pages each saying another page follows (@odata.nextLink): the export's last
+    page is missing, and its users would be reviewed as gone (their accounts' Entra
+    evidence lost, an enabled one matching nobody no ORPHAN_ACCOUNT). A first run too."""
+    partial = tmp_path / "partial"
+    shutil.copytree(SAMPLE, partial)
+    (page,) = (partial / "entra").glob("users_page_*.json")  # the sample's one page...
+    body = json.loads(page.read_text(encoding="utf-8"))
+    users = body["value"]
+    body["value"], rest = users[:len(users) // 2], users[len(users) // 2:]
+    body["@odata.nextLink"] = ("https://graph.microsoft.com/v1.0/users?$top=120"
+                               "&$skiptoken=RFNwdAIAAQAAAC")
+    page.write_text(json.dumps(body), encoding="utf-8")  # ...as the first of two, alone
+    assert rest
+    out = tmp_path / "out"
+    with pytest.raises(UsageError, match=r"each of the \d+ Graph page file\(s\) says another "
+                                         r"page follows .* --accept-shrink"):
+        _flow_review(out, partial)
+    assert not (out / "run_manifest.json").exists()
+    result = _flow_review(out, partial, accept_shrink=True)
+    assert result["as_of"] == AS_OF
+
+
 # -- 2. what was issued is never silently replaced -------------------------------------------
 
 def test_rerunning_an_attested_review_needs_replace_and_keeps_the_earlier_run(

@@ -184,7 +184,8 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
         if entra_sign_in_json.matches(body):  # (records with a UPN, as Entra users have)
             return Recognised(entra_sign_in_json.FORMAT, entra_sign_in_json.read(body))
         if entra_graph_json.matches(body):
-            return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body))
+            return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body),
+                              entra_graph_json.page_note(body))
         if docusign_json.matches(body):
             return Recognised(docusign_json.FORMAT, docusign_json.read(body))
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
