@@ -29,7 +29,7 @@ from prefect.futures import as_completed
 
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.contracts.readers import entra_graph_json, require_inputs
+from ccreview.contracts.readers import docusign_json, entra_graph_json, require_inputs
 from ccreview.contracts.store import (
     STORE,
     assemble_from_store,
@@ -743,13 +743,28 @@ SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
 def check_paged_exports(warehouse: str) -> None:
     """Refuse a run whose Entra ID users come from Graph pages that each say another page
     follows: the export's last page (at least) is missing, and the users on it would be
-    reviewed as gone. (A missing page in the middle leaves no trace.) `--accept-shrink`
-    overrides."""
+    reviewed as gone (a missing page in the middle leaves no trace); or whose folder holds
+    DocuSign listStatusChanges pages that leave positions of their result set uncovered: a
+    group whose agreement is on the missing page would be reviewed with none in force.
+    `--accept-shrink` overrides."""
     with connect_warehouse(warehouse, read_only=True) as con:
         pages, continued = con.execute(
             "select count(*), count(*) filter (where contains(note, ?)) from input_files "
             "where format = ? and status in ('read', 'from store')",
             [entra_graph_json.NEXT_PAGE_NOTE, entra_graph_json.FORMAT]).fetchone()
+        envelope_notes = [n for (n,) in con.execute(
+            "select note from input_files where format = ? and status = 'read'",
+            [docusign_json.FORMAT]).fetchall()]
+    gaps = docusign_json.missing_pages(envelope_notes)
+    if gaps:
+        first, last, total = gaps[0]
+        raise UsageError(
+            f"DocuSign envelopes: no listStatusChanges page among the inputs holds positions "
+            f"{first}-{last} of the {total} envelopes its other pages list"
+            + (f" (and {len(gaps) - 1} more gap(s))" if len(gaps) > 1 else "")
+            + ": a page is missing, and a group whose agreement is on it would be reviewed "
+            "with no DAA in force. Nothing was written: add the missing page(s), or rerun "
+            "with --accept-shrink")
     if pages and continued == pages:
         raise UsageError(
             f"Entra ID users: each of the {pages} Graph page file(s) says another page "

@@ -819,3 +819,22 @@ def test_microsoft_365_export_users_with_a_block_credential_that_is_no_yes_or_no
     assert (bob["enabled"], bob["created_at"]) == (False, dt.datetime(2025, 1, 15, 16, 3, 12))
     assert [(i.column, i.rule) for i in rec.result.issues] == [("Block credential", "boolean")]
     assert rec.result.issues[0].row_index == 2 and cy["source_line"] == 4
+
+
+def test_docusign_pages_say_which_envelopes_they_hold_and_which_none_does():
+    from ccreview.contracts.readers.docusign_json import missing_pages, page_note
+
+    def page(start, end, total):
+        return page_note({"envelopes": [], "startPosition": str(start),
+                          "endPosition": str(end), "totalSetSize": str(total)})
+
+    assert page(0, 44, 45) == ""  # the whole result set: nothing to check
+    assert page(0, 99, 250) == "listStatusChanges envelopes 0-99 of 250"
+    assert page_note({"envelopes": [], "startPosition": "x", "endPosition": "9",
+                      "totalSetSize": "20"}) == ""
+    # two exports (totals 250 and 30), overlapping pages; the first lacks 100-149, the
+    # second its end
+    notes = [page(0, 99, 250), page(150, 249, 250), page(90, 99, 250), page(0, 19, 30),
+             "read as Windows-1252; " + page(10, 24, 30)]
+    assert missing_pages(notes) == [(25, 29, 30), (100, 149, 250)]
+    assert missing_pages([*notes, page(100, 149, 250), page(25, 29, 30)]) == []

@@ -157,6 +157,35 @@ def test_an_entra_export_missing_its_last_page_is_refused_unless_accepted(
     assert result["as_of"] == AS_OF
 
 
+def test_docusign_pages_that_leave_envelopes_out_are_refused(prefect_harness, tmp_path):
+    """listStatusChanges pages say which positions of the result set they hold: three pages
+    of the sample's envelopes review as the one file does; without the middle one, the run
+    is refused (a group whose completed DAA was on it would be NO_ACTIVE_DAA for everyone)."""
+    paged = tmp_path / "paged"
+    shutil.copytree(SAMPLE, paged)
+    whole = paged / "docusign" / "envelopes.json"
+    body = json.loads(whole.read_text(encoding="utf-8"))
+    envelopes, total = body["envelopes"], int(body["totalSetSize"])
+    assert len(envelopes) == total > 3
+    whole.unlink()
+    cut = [0, total // 3, 2 * total // 3, total]
+    for n, (start, end) in enumerate(zip(cut, cut[1:], strict=False), start=1):
+        page = {"resultSetSize": str(end - start), "totalSetSize": str(total),
+                "startPosition": str(start), "endPosition": str(end - 1),
+                "envelopes": envelopes[start:end]}
+        if end < total:
+            page["nextUri"] = f"/accounts/1/envelopes?start_position={end}"
+        (paged / "docusign" / f"envelopes_page_{n}.json").write_text(json.dumps(page))
+    result = _flow_review(tmp_path / "out", paged)
+    assert result["findings_by_rule"] == _flow_review(tmp_path / "whole")["findings_by_rule"]
+
+    (paged / "docusign" / "envelopes_page_2.json").unlink()
+    with pytest.raises(UsageError, match=rf"no listStatusChanges page among the inputs holds "
+                                         rf"positions {cut[1]}-{cut[2] - 1} of the {total} "):
+        _flow_review(tmp_path / "out2", paged)
+    assert not (tmp_path / "out2" / "run_manifest.json").exists()
+
+
 # -- 2. what was issued is never silently replaced -------------------------------------------
 
 def test_rerunning_an_attested_review_needs_replace_and_keeps_the_earlier_run(

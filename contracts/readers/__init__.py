@@ -187,7 +187,8 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
             return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body),
                               entra_graph_json.page_note(body))
         if docusign_json.matches(body):
-            return Recognised(docusign_json.FORMAT, docusign_json.read(body))
+            return Recognised(docusign_json.FORMAT, docusign_json.read(body),
+                              docusign_json.page_note(body))
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
             return Recognised("generator-metadata", None, "generator metadata, not an input")
         return Recognised("unrecognised", None, "JSON of a shape no reader knows")

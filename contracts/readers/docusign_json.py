@@ -1,6 +1,9 @@
 """DAA envelopes as the DocuSign eSignature API's `listStatusChanges` returns them
 (`GET /accounts/{id}/envelopes?include=recipients,custom_fields`).
 
+A page that holds part of its result set (`startPosition`-`endPosition` of `totalSetSize`)
+says so in its file's note; a run whose pages leave positions uncovered is refused.
+
 Also one envelope as `GET /envelopes/{envelopeId}?include=recipients,custom_fields` returns
 it, an array of such envelopes, and DocuSign Connect's JSON messages (the webhook's
 `{"event": "envelope-completed", "data": {"envelopeId": ..., "envelopeSummary": {...}}}`),
@@ -17,6 +20,7 @@ two routing orders).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from ccreview.contracts.readers.base import ReadResult, parse_datetime, text_of
@@ -53,6 +57,46 @@ def _envelopes(body: Any) -> list | None:
 
 def matches(body: Any) -> bool:
     return _envelopes(body) is not None
+
+
+# a listStatusChanges page that holds part of its result set says which part in its note
+# (positions from 0, as DocuSign counts them); the pages of one export must cover them all
+_SPAN = re.compile(r"listStatusChanges envelopes (\d+)-(\d+) of (\d+)")
+
+
+def page_note(body: Any) -> str:
+    """'listStatusChanges envelopes <start>-<end> of <total>' for a page holding part of its
+    result set (`startPosition`, `endPosition`, `totalSetSize`), else ''."""
+    if not isinstance(body, dict) or not isinstance(body.get("envelopes"), list):
+        return ""
+    try:
+        start, end, total = (int(str(body[k]).strip())
+                             for k in ("startPosition", "endPosition", "totalSetSize"))
+    except (KeyError, ValueError):
+        return ""
+    if total <= 0 or start < 0 or end < start or (start == 0 and end >= total - 1):
+        return ""
+    return f"listStatusChanges envelopes {start}-{end} of {total}"
+
+
+def missing_pages(notes: Iterable[str]) -> list[tuple[int, int, int]]:
+    """The positions no page covers, as (first, last, total), of each result set whose
+    pages' notes (`page_note`) are given: a set's pages share its total."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for note in notes:
+        for m in _SPAN.finditer(note or ""):
+            start, end, total = map(int, m.groups())
+            spans.setdefault(total, []).append((start, end))
+    gaps = []
+    for total, parts in sorted(spans.items()):
+        covered = 0  # every position before this one is on a page
+        for start, end in sorted(parts):
+            if start > covered:
+                gaps.append((covered, start - 1, total))
+            covered = max(covered, end + 1)
+        if covered < total:
+            gaps.append((covered, total - 1, total))
+    return gaps
 
 
 def request_number_of(env: dict) -> str | None:
