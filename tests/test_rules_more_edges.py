@@ -1264,30 +1264,26 @@ def test_entra_users_as_a_csv(tmp_path, export):
     users = [("ada", SPONSOR["email"], True), ("grace", ADMIN["email"], True),
              ("alan", ALAN_EMAIL, True), ("ghost", "", True), ("gone", "", False)]
     out = io.StringIO()
-    if export == "Microsoft 365 export users":
+    files = {  # each file's header and a user's fields in it (the others empty)
+        "Microsoft 365 export users": (_M365_HEADER, lambda lan, mail, enabled: {
+            "User principal name": f"{lan}@cc.example.org", "Display name": lan,
+            "Object Id": f"00000000-0000-0000-0000-{lan:0>12}",
+            "Block credential": str(not enabled), "DirSyncEnabled": "True",
+            "Licenses": "Unlicensed", "Password never expires": "False",
+            "When created": days_ago(400).strftime("%m/%d/%Y %I:%M:%S %p")}),
+        "admin center download": (_DOWNLOAD_HEADER, lambda lan, mail, enabled: {
+            "userPrincipalName": f"{lan}@cc.example.org", "displayName": lan, "mail": mail,
+            "objectId": f"00000000-0000-0000-0000-{lan:0>12}", "userType": "Member",
+            "accountEnabled": str(enabled), "directorySynced": "True",
+            "createdDateTime": days_ago(400).strftime("%Y-%m-%dT%H:%M:%SZ")}),
+    }
+    if export in files:
+        header, fields = files[export]
         case.sign_ins.append(("alan", days_ago(5), True))
         writer = csv_module.writer(out, lineterminator="\r\n")
-        writer.writerow(_M365_HEADER)
-        for lan, _, enabled in users:
-            row = dict.fromkeys(_M365_HEADER, "")
-            row.update({"User principal name": f"{lan}@cc.example.org", "Display name": lan,
-                        "Object Id": f"00000000-0000-0000-0000-{lan:0>12}",
-                        "Block credential": str(not enabled), "DirSyncEnabled": "True",
-                        "Licenses": "Unlicensed", "Password never expires": "False",
-                        "When created": days_ago(400).strftime("%m/%d/%Y %I:%M:%S %p")})
-            writer.writerow(row.values())
-    elif export == "admin center download":
-        case.sign_ins.append(("alan", days_ago(5), True))
-        writer = csv_module.writer(out, lineterminator="\r\n")
-        writer.writerow(_DOWNLOAD_HEADER)
-        for lan, mail, enabled in users:
-            row = dict.fromkeys(_DOWNLOAD_HEADER, "")
-            row.update({"userPrincipalName": f"{lan}@cc.example.org", "displayName": lan,
-                        "mail": mail, "objectId": f"00000000-0000-0000-0000-{lan:0>12}",
-                        "userType": "Member", "accountEnabled": str(enabled),
-                        "directorySynced": "True",
-                        "createdDateTime": days_ago(400).strftime("%Y-%m-%dT%H:%M:%SZ")})
-            writer.writerow(row.values())
+        writer.writerow(header)
+        for user in users:
+            writer.writerow({**dict.fromkeys(header, ""), **fields(*user)}.values())
     else:
         out.write('#TYPE Selected.Microsoft.Graph.PowerShell.Models.MicrosoftGraphUser\r\n')
         writer = csv_module.writer(out, quoting=csv_module.QUOTE_ALL, lineterminator="\r\n")
