@@ -16,16 +16,16 @@ SAMPLE_GROUPS := 24
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+PIP := -m pip install --quiet --disable-pip-version-check
+
 # pip comes first, from its own hash-checked pin: the pip a new venv brings (23.2.1 with
 # Python 3.11.7 and 3.12.1) refuses the whole lock once a package asked for with an extra
 # (prefect's httpx[http2]) has a release newer than its pin (httpx 0.29.0, December 2026).
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock requirements-pip.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
-		-r requirements-pip.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
-		-r requirements-dev.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python $(PIP) --require-hashes -r requirements-pip.lock
+	$(BIN)/python $(PIP) --require-hashes -r requirements-dev.lock
+	$(BIN)/python $(PIP) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv with the locked, hash-checked versions (skipped when up to date)
@@ -57,12 +57,9 @@ test-pythons:  ## the core test suite on Python 3.12 and 3.13 (skipped where abs
 	     || [ requirements-dev.lock -nt $$venv/.installed-stamp ] \
 	     || [ requirements-pip.lock -nt $$venv/.installed-stamp ]; then \
 	    rm -rf $$venv && $$py -m venv $$venv && \
-	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
-	      -r requirements-pip.lock > $$venv.log 2>&1 && \
-	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
-	      -r requirements-dev.lock >> $$venv.log 2>&1 && \
-	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
-	      --no-build-isolation -e . >> $$venv.log 2>&1 \
+	    $$venv/bin/python $(PIP) --require-hashes -r requirements-pip.lock > $$venv.log 2>&1 && \
+	    $$venv/bin/python $(PIP) --require-hashes -r requirements-dev.lock >> $$venv.log 2>&1 && \
+	    $$venv/bin/python $(PIP) --no-deps --no-build-isolation -e . >> $$venv.log 2>&1 \
 	      || { grep -v "^WARNING: Location" $$venv.log | tail -20; exit 1; }; \
 	    touch $$venv/.installed-stamp; \
 	  fi; \

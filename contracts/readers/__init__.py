@@ -246,8 +246,9 @@ TITLE_LINES = 10
 def _locate_table(text: str, layouts: tuple[ApplicationListLayout, ...]
                   ) -> tuple[int, str, str | None, list[str]]:
     """(lines before the header, the text from the header on, its format, the header):
-    the first line, else the first of the next `TITLE_LINES` that is a known table's."""
-    fmt, header = _table_format(text, layouts)
+    the first line, else the first of the next `TITLE_LINES` that is a known table's (each
+    judged on its first lines: not by splitting the whole file into lines)."""
+    fmt, header = _table_format(text[:HEAD_BYTES], layouts)
     if fmt is not None:
         return 0, text, fmt, header
     start = 0
@@ -259,7 +260,6 @@ def _locate_table(text: str, layouts: tuple[ApplicationListLayout, ...]
         end = text.find("\n", start)
         if not text[start:end if end >= 0 else len(text)].strip():
             continue  # a blank line: the header is on a line of its own below
-        # (a format shows in its first lines: not a copy of the whole file per line tried)
         below, below_header = _table_format(text[start:start + HEAD_BYTES], layouts)
         if below is not None and below != "generator-ground-truth":
             return skip, text[start:], below, below_header
@@ -288,7 +288,7 @@ def _read_table(text: str, fmt: str | None, header: list[str],
         return Recognised(fmt, active_directory_csv.read(text, time_zones.zone("directory"),
                                                          cultures.directory))
     if fmt == entra_graph_json.FORMAT_CSV:
-        return Recognised(fmt, entra_graph_json.read_csv(text))
+        return Recognised(fmt, entra_graph_json.read_csv(text, header))
     if fmt == application_list_csv.FORMAT:
         return Recognised(fmt, application_list_csv.read(text, None, cultures.applications))
     if fmt == "application-list-layout":

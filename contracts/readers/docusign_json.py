@@ -61,7 +61,8 @@ def matches(body: Any) -> bool:
 
 # a listStatusChanges page that holds part of its result set says which part in its note
 # (positions from 0, as DocuSign counts them); the pages of one export must cover them all
-_SPAN = re.compile(r"listStatusChanges envelopes (\d+)-(\d+) of (\d+)")
+_SPAN_TEXT = "listStatusChanges envelopes {}-{} of {}"
+_SPAN = re.compile(re.escape(_SPAN_TEXT).replace(r"\{\}", r"(\d+)"))
 
 
 def page_note(body: Any) -> str:
@@ -76,7 +77,7 @@ def page_note(body: Any) -> str:
         return ""
     if total <= 0 or start < 0 or end < start or (start == 0 and end >= total - 1):
         return ""
-    return f"listStatusChanges envelopes {start}-{end} of {total}"
+    return _SPAN_TEXT.format(start, end, total)
 
 
 def missing_pages(notes: Iterable[str]) -> list[tuple[int, int, int]]:

@@ -31,7 +31,6 @@ from typing import Any
 
 from ccreview.contracts.readers.base import (
     ReadResult,
-    csv_header,
     csv_records,
     lower_keys,
     parse_bool,
@@ -100,10 +99,10 @@ def read(body: Any) -> ReadResult:
     return _read_users(ReadResult(FORMAT), enumerate(_users(body) or [], start=1))
 
 
-def read_csv(text: str) -> ReadResult:
+def read_csv(text: str, header: list[str]) -> ReadResult:
     """The admin center's Download users file, an Export-Csv of Get-MgUser, or the
-    Microsoft 365 admin center's Export users file."""
-    m365 = "block credential" in csv_header(text.lstrip("\ufeff"))
+    Microsoft 365 admin center's Export users file (by its lower-cased `header`)."""
+    m365 = set(header) >= M365_HEADERS
 
     def users() -> Any:
         for line, rec in csv_records(text):
