@@ -479,3 +479,62 @@ def test_an_output_name_from_input_data_stays_in_its_folder(tmp_path):
     (tmp_path / "linked.xlsx").symlink_to(tmp_path.parent / "elsewhere.xlsx")
     with pytest.raises(ValueError):
         child_path(tmp_path, "linked.xlsx")
+
+
+# -- exports that say they are incomplete -------------------------------------------------
+
+def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
+    """Graph users pages and DocuSign listStatusChanges pages written by hand as the APIs
+    return them: complete, each set passes the check; without its last Graph page, or its
+    middle DocuSign page, the run is refused naming what is missing."""
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_paged_exports
+
+    graph = "https://graph.microsoft.com/v1.0"
+
+    def user(n: int) -> dict:
+        return {"id": f"0000000{n}", "userPrincipalName": f"u{n}@cc.example.org",
+                "accountEnabled": True, "createdDateTime": "2025-01-02T03:04:05Z",
+                "signInActivity": None}
+
+    def envelope(n: int) -> dict:
+        return {"envelopeId": f"env-{n}", "status": "sent",
+                "emailSubject": f"Clinical Connectivity Data Access Agreement - CS000000{n}",
+                "sentDateTime": "2026-10-01T10:00:00Z",
+                "statusChangedDateTime": "2026-10-01T10:00:00Z"}
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "users_1.json").write_text(json.dumps({
+        "@odata.context": f"{graph}/$metadata#users", "value": [user(1), user(2)],
+        "@odata.nextLink": f"{graph}/users?$top=2&$skiptoken=RFNwdAIAAQAAAC"}))
+    (folder / "users_2.json").write_text(json.dumps({
+        "@odata.context": f"{graph}/$metadata#users", "value": [user(3)]}))
+    for n, (start, end) in enumerate(((0, 1), (2, 3), (4, 4)), start=1):
+        (folder / f"envelopes_{n}.json").write_text(json.dumps({
+            "resultSetSize": str(end - start + 1), "totalSetSize": "5",
+            "startPosition": str(start), "endPosition": str(end),
+            **({"nextUri": f"/accounts/1/envelopes?start_position={end + 1}"}
+               if end < 4 else {}),
+            "envelopes": [envelope(i) for i in range(start, end + 1)]}))
+
+    def check() -> None:
+        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
+        con = duckdb.connect(str(warehouse))
+        ingest_inputs(folder, con)
+        con.close()
+        check_paged_exports(str(warehouse))
+
+    check()  # complete: nothing to refuse
+    (folder / "envelopes_2.json").unlink()
+    with pytest.raises(UsageError, match="holds positions 2-3 of the 5 envelopes"):
+        check()
+    (folder / "envelopes_1.json").unlink()
+    (folder / "envelopes_3.json").unlink()
+    (folder / "users_2.json").unlink()
+    with pytest.raises(UsageError, match=r"each of the 1 Graph page file\(s\) says another "
+                                         r"page follows"):
+        check()
