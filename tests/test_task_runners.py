@@ -7,6 +7,8 @@ import contextlib
 import hashlib
 import io
 import multiprocessing
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -155,15 +157,39 @@ def test_the_report_pool_starts_only_when_it_will_be_used(prefect_harness, tmp_p
             started.__exit__(None, None, None)
 
 
+class _HeldStop:
+    """The pool, whose stop waits until the block says it has started: were the block run
+    only after the stop, the wait would time out and say so."""
+
+    def __init__(self, pool) -> None:
+        self.pool = pool
+        self.block_started = threading.Event()
+        self.stopped = threading.Event()
+        self.waited_for_block = False
+
+    def __exit__(self, *exc) -> None:
+        self.waited_for_block = self.block_started.wait(timeout=20)
+        self.pool.__exit__(*exc)
+        self.stopped.set()
+
+
 @pytest.mark.parametrize("fails", [False, True])
 def test_the_pool_stops_while_the_run_finishes(prefect_harness, tmp_path, fails):
-    """The report pool's workers exit (about half a second) while the block runs, and are
-    gone when it ends, whether it succeeds or fails."""
+    """The report pool's workers are stopped while the block runs (they take about half a
+    second to exit), and are gone when it ends, whether it succeeds or fails."""
     warehouse = _warehouse_with_groups(tmp_path / "w.duckdb", 3)
     pool = flow_module.start_render_pool(warehouse, flow_module.ALL_REPORTS, "process", 2)
     assert pool is not None
-    with contextlib.suppress(RuntimeError), stopping_meanwhile(pool):
-        assert multiprocessing.active_children()  # the block did not wait for them
+    # submit hands the task to Prefect's resolver thread: the workers come up soon after
+    deadline = time.monotonic() + 60
+    while not multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children()
+    held = _HeldStop(pool)
+    with contextlib.suppress(RuntimeError), stopping_meanwhile(held):
+        held.block_started.set()
         if fails:
             raise RuntimeError("a failure after the report stage")
+    assert held.waited_for_block  # the stop ran beside the block, not before it
+    assert held.stopped.is_set()  # and the block's end waited for it
     assert not multiprocessing.active_children()
