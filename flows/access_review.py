@@ -29,7 +29,13 @@ from prefect.futures import as_completed
 
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.contracts.readers import docusign_json, entra_graph_json, require_inputs
+from ccreview.contracts.readers import (
+    docusign_json,
+    entra_graph_json,
+    entra_sign_in_json,
+    require_inputs,
+)
+from ccreview.contracts.readers.base import GRAPH_NEXT_PAGE_NOTE
 from ccreview.contracts.store import (
     STORE,
     assemble_from_store,
@@ -739,19 +745,29 @@ SHRINK_LIMIT = 0.5  # refuse when a measure fell below half of the previous run'
 SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
 
 
+# Graph exports whose pages say whether another follows, and what a missing last page costs
+GRAPH_PAGED = (
+    (entra_graph_json.FORMAT, "Entra ID users", "the users on it would be reviewed as gone"),
+    (entra_sign_in_json.FORMAT, "Entra ID sign-ins",
+     "its sign-ins would be missing, and people who signed in could be listed as dormant "
+     "or never signed in"),
+)
+
+
 @_sanitized("validate")
 def check_paged_exports(warehouse: str) -> None:
-    """Refuse a run whose Entra ID users come from Graph pages that each say another page
-    follows: the export's last page (at least) is missing, and the users on it would be
-    reviewed as gone (a missing page in the middle leaves no trace); or whose folder holds
-    DocuSign listStatusChanges pages that leave positions of their result set uncovered: a
-    group whose agreement is on the missing page would be reviewed with none in force.
+    """Refuse a run whose Entra ID users or sign-ins come from Graph pages that each say
+    another page follows: the export's last page (at least) is missing, and the users on
+    it would be reviewed as gone, or people whose sign-ins were on it listed as dormant (a
+    missing page in the middle leaves no trace); or whose folder holds DocuSign
+    listStatusChanges pages that leave positions of their result set uncovered: a group
+    whose agreement is on the missing page would be reviewed with none in force.
     `--accept-shrink` overrides."""
     with connect_warehouse(warehouse, read_only=True) as con:
-        pages, continued = con.execute(
+        graph = {fmt: con.execute(
             "select count(*), count(*) filter (where contains(note, ?)) from input_files "
             "where format = ? and status in ('read', 'from store')",
-            [entra_graph_json.NEXT_PAGE_NOTE, entra_graph_json.FORMAT]).fetchone()
+            [GRAPH_NEXT_PAGE_NOTE, fmt]).fetchall()[0] for fmt, _, _ in GRAPH_PAGED}
         envelope_notes = [n for (n,) in con.execute(
             "select note from input_files where format = ? and status = 'read'",
             [docusign_json.FORMAT]).fetchall()]
@@ -765,12 +781,13 @@ def check_paged_exports(warehouse: str) -> None:
             + ": a page is missing, and a group whose agreement is on it would be reviewed "
             "with no DAA in force. Nothing was written: add the missing page(s), or rerun "
             "with --accept-shrink")
-    if pages and continued == pages:
-        raise UsageError(
-            f"Entra ID users: each of the {pages} Graph page file(s) says another page "
-            "follows (@odata.nextLink), so the export's last page is missing and the users "
-            "on it would be reviewed as gone. Nothing was written: add the missing pages, "
-            "or rerun with --accept-shrink")
+    for fmt, label, cost in GRAPH_PAGED:
+        pages, continued = graph[fmt]
+        if pages and continued == pages:
+            raise UsageError(
+                f"{label}: each of the {pages} Graph page file(s) says another page follows "
+                f"(@odata.nextLink), so the export's last page is missing and {cost}. "
+                "Nothing was written: add the missing pages, or rerun with --accept-shrink")
 
 
 @_sanitized("validate")

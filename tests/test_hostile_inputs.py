@@ -538,3 +538,51 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
     with pytest.raises(UsageError, match=r"each of the 1 Graph page file\(s\) says another "
                                          r"page follows"):
         check()
+
+
+def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path):
+    """`GET /auditLogs/signIns` pages as Graph returns them (newest first): two complete
+    pages pass; the first alone says another page follows, so the older sign-ins are
+    missing and people who signed in only then would be listed as dormant: refused, as
+    a users export missing its last page is. A portal download (an array) is no page."""
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_paged_exports
+
+    graph = "https://graph.microsoft.com/v1.0"
+
+    def sign_in(n: int, day: int) -> dict:
+        return {"id": f"66ea54eb-6301-4ee5-be62-ff5a759b{n:04d}",
+                "createdDateTime": f"2026-10-{day:02d}T08:00:00Z",
+                "userPrincipalName": f"u{n}@cc.example.org",
+                "appDisplayName": "Cerner Millennium", "status": {"errorCode": 0}}
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "signins_1.json").write_text(json.dumps({
+        "@odata.context": f"{graph}/$metadata#auditLogs/signIns",
+        "value": [sign_in(1, 30), sign_in(2, 29)],
+        "@odata.nextLink": f"{graph}/auditLogs/signIns?$top=2&$skiptoken=9a3c5e"}))
+    (folder / "signins_2.json").write_text(json.dumps({
+        "@odata.context": f"{graph}/$metadata#auditLogs/signIns",
+        "value": [sign_in(3, 3)]}))
+
+    def check() -> None:
+        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
+        con = duckdb.connect(str(warehouse))
+        ingest_inputs(folder, con)
+        formats = {f for (f,) in con.execute("select format from input_files").fetchall()}
+        con.close()
+        assert formats == {"entra-sign-in-log-json"}
+        check_paged_exports(str(warehouse))
+
+    check()  # complete
+    (folder / "signins_2.json").unlink()
+    with pytest.raises(UsageError, match=r"Entra ID sign-ins: each of the 1 Graph page "
+                                         r"file\(s\) says another page follows .* dormant"):
+        check()
+    (folder / "signins_1.json").unlink()
+    (folder / "download.json").write_text(json.dumps([sign_in(4, 30)]))
+    check()  # the portal's download holds every row it was asked for

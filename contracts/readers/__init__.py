@@ -33,6 +33,7 @@ from ccreview.contracts.readers.base import (
     csv_header,
     decode_text,
     decoded,
+    graph_page_note,
     is_xlsx,
     xlsx_sheets_as_csv_text,
 )
@@ -182,10 +183,11 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
         if enrollment_json.documents(body) is not None:
             return Recognised(enrollment_json.FORMAT, enrollment_json.read(str(path), body))
         if entra_sign_in_json.matches(body):  # (records with a UPN, as Entra users have)
-            return Recognised(entra_sign_in_json.FORMAT, entra_sign_in_json.read(body))
+            return Recognised(entra_sign_in_json.FORMAT, entra_sign_in_json.read(body),
+                              graph_page_note(body))
         if entra_graph_json.matches(body):
             return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body),
-                              entra_graph_json.page_note(body))
+                              graph_page_note(body))
         if docusign_json.matches(body):
             return Recognised(docusign_json.FORMAT, docusign_json.read(body),
                               docusign_json.page_note(body))

@@ -271,6 +271,18 @@ def parse_json_datetime(value: str | None) -> datetime | None:
     return parse_datetime(value)
 
 
+# a file's note when its Microsoft Graph page (users, sign-ins) says another page follows:
+# an export whose every page says so lacks (at least) its last page (the run is refused:
+# flows.access_review.check_paged_exports)
+GRAPH_NEXT_PAGE_NOTE = "a Graph page that says another page follows (@odata.nextLink)"
+
+
+def graph_page_note(body: object) -> str:
+    """GRAPH_NEXT_PAGE_NOTE for a Graph page with a next page, else ''."""
+    return GRAPH_NEXT_PAGE_NOTE if isinstance(body, dict) and body.get("@odata.nextLink") \
+        else ""
+
+
 def lower_keys(obj: object) -> dict:
     """A JSON object's members by lower-case name (the PowerShell SDK's
     `UserPrincipalName` is Graph's `userPrincipalName`); anything else, no members."""

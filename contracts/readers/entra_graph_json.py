@@ -60,16 +60,6 @@ def _users(body: Any) -> list | None:
     return None
 
 
-# a file's note when its page says another page follows: an export whose every page says so
-# lacks (at least) its last page (the run is refused: flows.access_review.check_paged_exports)
-NEXT_PAGE_NOTE = "a Graph page that says another page follows (@odata.nextLink)"
-
-
-def page_note(body: Any) -> str:
-    """NEXT_PAGE_NOTE for a page with a next page, else ''."""
-    return NEXT_PAGE_NOTE if isinstance(body, dict) and body.get("@odata.nextLink") else ""
-
-
 def matches(body: Any) -> bool:
     if isinstance(body, dict) and "#users" in str(body.get("@odata.context", "")):
         return True
