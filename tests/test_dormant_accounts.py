@@ -140,6 +140,20 @@ def test_workbook_bulk_csv_and_sheet_per_administrator(sample_warehouse, tmp_pat
     assert app_only and not app_only & {b["lan_id"] for b in bulk}
 
 
+def test_a_sign_in_in_the_as_of_evening_is_no_day_inactive(tmp_path):
+    """The as-of date ends at midnight in Phoenix, 07:00 UTC the next day: an orphan
+    account's sign-in at 20:00 on the as-of date counts, and is dated by its UTC day (the
+    next one). Listed as 0 days inactive, never -1."""
+    case = _case_with_service_account()
+    evening = dt.datetime(2026, 11, 2, 3, 0, tzinfo=dt.UTC)  # 1 November, 20:00 in Phoenix
+    case.accounts[-1] = Account("svc_fax", "svc_fax@cc.example.org", entra_last_success=evening)
+    con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
+    (svc,) = [r for r in _dormant_rows(con) if r["lan_id"] == "svc_fax"]
+    assert svc["rules"] == "ORPHAN_ACCOUNT"
+    assert svc["last_sign_in_at"] == dt.datetime(2026, 11, 2, 3, 0)
+    assert svc["days_inactive"] == 0
+
+
 @pytest.mark.parametrize(("days", "dormant"), [(199, True), (200, False)])
 def test_days_override_moves_the_threshold(tmp_path, days, dormant):
     config = ReviewConfig().with_dormancy_days(days)

@@ -113,7 +113,9 @@ select
     -- activity
     c.last_sign_in_at,
     c.last_sign_in_source,
-    p.as_of - c.last_sign_in_at::date as days_inactive,
+    -- (a UTC date: evidence from the as-of date's evening on the hospital's clock, which
+    -- the run counts, falls on the next one: 0 days, not -1)
+    greatest(p.as_of - c.last_sign_in_at::date, 0) as days_inactive,
     c.created_at,
     c.enabled,
     c.applications_held,
