@@ -779,7 +779,7 @@ def check_paged_exports(warehouse: str) -> None:
             f"{first}-{last} of the {total} envelopes its other pages list"
             + (f" (and {len(gaps) - 1} more gap(s))" if len(gaps) > 1 else "")
             + ": a page is missing, and a group whose agreement is on it would be reviewed "
-            "with no DAA in force. Nothing was written: add the missing page(s), or rerun "
+            "with no DAA in force. No report was written: add the missing page(s), or rerun "
             "with --accept-shrink")
     for fmt, label, cost in GRAPH_PAGED:
         pages, continued = graph[fmt]
@@ -787,7 +787,7 @@ def check_paged_exports(warehouse: str) -> None:
             raise UsageError(
                 f"{label}: each of the {pages} Graph page file(s) says another page follows "
                 f"(@odata.nextLink), so the export's last page is missing and {cost}. "
-                "Nothing was written: add the missing pages, or rerun with --accept-shrink")
+                "No report was written: add the missing pages, or rerun with --accept-shrink")
 
 
 @_sanitized("validate")
@@ -813,7 +813,7 @@ def check_shrink(warehouse: str, out_dir: str) -> None:
             raise UsageError(
                 f"{label} fell from {was} to {is_} since the previous run into this folder "
                 f"(as of {previous.get('as_of', '?')}); a partial export is the usual cause. "
-                "Nothing was written: check the export, or rerun with --accept-shrink")
+                "No report was written: check the export, or rerun with --accept-shrink")
 
 
 def remove_patient_data(warehouse: Path, keep: bool = False) -> int:
