@@ -745,10 +745,13 @@ SHRINK_LIMIT = 0.5  # refuse when a measure fell below half of the previous run'
 SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
 
 
-# Graph exports whose pages say whether another follows, and what a missing last page costs
+# Graph exports whose pages say whether another follows, the files judged (the users the
+# run reviews, from the folder or the store; the sign-in files in the folder: stored ones
+# of earlier exports would hide a new export's missing page), and what that page costs
 GRAPH_PAGED = (
-    (entra_graph_json.FORMAT, "Entra ID users", "the users on it would be reviewed as gone"),
-    (entra_sign_in_json.FORMAT, "Entra ID sign-ins",
+    (entra_graph_json.FORMAT, ("read", "from store"), "Entra ID users",
+     "the users on it would be reviewed as gone"),
+    (entra_sign_in_json.FORMAT, ("read",), "Entra ID sign-ins",
      "its sign-ins would be missing, and people who signed in could be listed as dormant "
      "or never signed in"),
 )
@@ -766,8 +769,9 @@ def check_paged_exports(warehouse: str) -> None:
     with connect_warehouse(warehouse, read_only=True) as con:
         graph = {fmt: con.execute(
             "select count(*), count(*) filter (where contains(note, ?)) from input_files "
-            "where format = ? and status in ('read', 'from store')",
-            [GRAPH_NEXT_PAGE_NOTE, fmt]).fetchall()[0] for fmt, _, _ in GRAPH_PAGED}
+            "where format = ? and list_contains(?, status)",
+            [GRAPH_NEXT_PAGE_NOTE, fmt, list(statuses)]).fetchall()[0]
+            for fmt, statuses, _, _ in GRAPH_PAGED}
         envelope_notes = [n for (n,) in con.execute(
             "select note from input_files where format = ? and status = 'read'",
             [docusign_json.FORMAT]).fetchall()]
@@ -781,7 +785,7 @@ def check_paged_exports(warehouse: str) -> None:
             + ": a page is missing, and a group whose agreement is on it would be reviewed "
             "with no DAA in force. No report was written: add the missing page(s), or rerun "
             "with --accept-shrink")
-    for fmt, label, cost in GRAPH_PAGED:
+    for fmt, _, label, cost in GRAPH_PAGED:
         pages, continued = graph[fmt]
         if pages and continued == pages:
             raise UsageError(

@@ -1128,3 +1128,44 @@ def test_a_file_held_as_an_earlier_reader_read_it_is_read_again(tmp_path):
                          [gone.relative_to(folder).as_posix()]).fetchone() == (
             "an earlier version",)
     _kept_latest(store)  # the kept latest successes are those of the stored events
+
+
+def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_ones(
+        tmp_path):
+    """Sign-in pages are judged in the folder: last week's complete Graph pages, kept in
+    the store after they left the folder, must not hide that this week's export is a
+    first page alone (its older sign-ins missing; people who signed in only then would
+    be listed as dormant)."""
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_paged_exports
+
+    store, folder = _store_and_folder(tmp_path)
+    graph = "https://graph.microsoft.com/v1.0"
+
+    def page(name: str, day: int, follows: bool) -> None:
+        body = {"@odata.context": f"{graph}/$metadata#auditLogs/signIns",
+                "value": [{"id": f"req-{name}", "createdDateTime": f"2026-10-{day:02d}T08:00Z",
+                           "userPrincipalName": "someone@cc.example.org",
+                           "appDisplayName": "Cerner Millennium",
+                           "status": {"errorCode": 0}}]}
+        if follows:
+            body["@odata.nextLink"] = f"{graph}/auditLogs/signIns?$skiptoken={name}"
+        (folder / "signins").mkdir(exist_ok=True)
+        (folder / "signins" / f"{name}.json").write_text(json.dumps(body))
+
+    def run(as_of: dt.date) -> None:
+        warehouse = tmp_path / f"w-{as_of}.duckdb"
+        with duckdb.connect(str(warehouse)) as con:
+            ingest_with_store(folder, con, store, as_of, ReviewConfig())
+        check_paged_exports(str(warehouse))  # as the flow does, before the run commits
+        with duckdb.connect(str(warehouse)) as con:
+            commit_run(con, store, as_of, ReviewConfig())
+
+    page("week1_page1", 20, follows=True)
+    page("week1_page2", 18, follows=False)
+    run(SAMPLE_AS_OF)  # complete
+    for old in (folder / "signins").iterdir():
+        old.unlink()
+    page("week2_page1", 30, follows=True)
+    with pytest.raises(UsageError, match=r"Entra ID sign-ins: each of the 1 Graph page"):
+        run(SAMPLE_AS_OF + dt.timedelta(days=7))
