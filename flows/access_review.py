@@ -30,6 +30,7 @@ from prefect.futures import as_completed
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import (
+    adt_hl7,
     docusign_json,
     entra_graph_json,
     entra_sign_in_json,
@@ -662,7 +663,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         validated = validate(str(building))
         lap("validate")
         if not accept_shrink:
-            check_paged_exports(str(building))
+            check_incomplete_exports(str(building))
             check_shrink(str(building), out_dir)
         quality = data_quality(str(building), as_of, out_dir)
         lap("data quality")
@@ -758,14 +759,16 @@ GRAPH_PAGED = (
 
 
 @_sanitized("validate")
-def check_paged_exports(warehouse: str) -> None:
+def check_incomplete_exports(warehouse: str) -> None:
     """Refuse a run whose Entra ID users or sign-ins come from Graph pages that each say
     another page follows: the export's last page (at least) is missing, and the users on
     it would be reviewed as gone, or people whose sign-ins were on it listed as dormant (a
     missing page in the middle leaves no trace); or whose folder holds DocuSign
     listStatusChanges pages that leave positions of their result set uncovered: a group
-    whose agreement is on the missing page would be reviewed with none in force.
-    `--accept-shrink` overrides."""
+    whose agreement is on the missing page would be reviewed with none in force; or whose
+    folder holds an HL7 batch file whose envelope says messages are missing (cut short, or
+    a trailer's count not met): a lost discharge would keep a patient who left on a
+    census. `--accept-shrink` overrides."""
     with connect_warehouse(warehouse, read_only=True) as con:
         graph = {fmt: con.execute(
             "select count(*), count(*) filter (where contains(note, ?)) from input_files "
@@ -775,6 +778,19 @@ def check_paged_exports(warehouse: str) -> None:
         envelope_notes = [n for (n,) in con.execute(
             "select note from input_files where format = ? and status = 'read'",
             [docusign_json.FORMAT]).fetchall()]
+        cut_short = con.execute(
+            "select source_file, note from input_files where format = ? and status = 'read' "
+            "and contains(note, ?) order by source_file",
+            [adt_hl7.FORMAT_HL7, adt_hl7.BATCH_INCOMPLETE]).fetchall()
+    if cut_short:
+        name, note = cut_short[0]
+        said = note.split(adt_hl7.BATCH_INCOMPLETE + ": ", 1)[-1]
+        raise UsageError(
+            f"ADT feed: {name} says messages are missing from it ({said})"
+            + (f", and {len(cut_short) - 1} more file(s) do" if len(cut_short) > 1 else "")
+            + ": an admission or discharge lost with them would put a patient on the wrong "
+            "census. No report was written: fetch the file again, or rerun with "
+            "--accept-shrink")
     gaps = docusign_json.missing_pages(envelope_notes)
     if gaps:
         first, last, total = gaps[0]

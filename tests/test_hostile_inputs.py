@@ -491,7 +491,7 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
 
     from ccreview.contracts.ingest import ingest_inputs
     from ccreview.core.errors import UsageError
-    from ccreview.flows.access_review import check_paged_exports
+    from ccreview.flows.access_review import check_incomplete_exports
 
     graph = "https://graph.microsoft.com/v1.0"
 
@@ -526,7 +526,7 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
         con = duckdb.connect(str(warehouse))
         ingest_inputs(folder, con)
         con.close()
-        check_paged_exports(str(warehouse))
+        check_incomplete_exports(str(warehouse))
 
     check()  # complete: nothing to refuse
     (folder / "envelopes_2.json").unlink()
@@ -540,6 +540,54 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
         check()
 
 
+def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(tmp_path):
+    """The HL7 batch protocol's envelope (FHS/BHS ... BTS/FTS) says how many messages and
+    batches it closes: a batch file whose trailer counts more messages than it holds, or
+    that ends without its trailers (cut short in transfer), has lost messages; a lost
+    discharge would keep a patient who left on a provider's census. Refused, naming the
+    file; complete batches and a file of bare messages pass."""
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    def message(n: int) -> str:
+        at = f"2026103{n}080000"
+        return "\r".join([
+            f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^A01|MSG{n}|P|2.5",
+            f"EVN|A01|{at}",
+            f"PID|1||MRN{n}^^^BANNER^MR||Doe^Jane||19700101|F",
+            f"PV1|1|I|4W^40{n}^A^BANNER||||^Attending^Ann|||||||||||||FIN{n}"]) + "\r"
+
+    head = "FHS|^~\\&|CERNER|BANNER|CC|CC|20261031090000\rBHS|^~\\&|CERNER|BANNER\r"
+    folder = tmp_path / "in"
+    (folder / "adt").mkdir(parents=True)
+    feed = folder / "adt" / "adt_20261031.hl7"
+
+    def check() -> None:
+        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
+        con = duckdb.connect(str(warehouse))
+        ingest_inputs(folder, con)
+        read = con.execute("select count(*) from ingested_adt_events").fetchone()[0]
+        con.close()
+        assert read == 3  # the messages there are read either way
+        check_incomplete_exports(str(warehouse))
+
+    feed.write_text(head + message(1) + message(2) + message(3) + "BTS|3\rFTS|1\r")
+    check()  # complete
+    feed.write_text(message(1) + message(2) + message(3))
+    check()  # bare messages: nothing says what is missing
+    feed.write_text(head + message(1) + message(2) + message(3) + "BTS|5\rFTS|1\r")
+    with pytest.raises(UsageError, match=r"ADT feed: adt/adt_20261031\.hl7 says messages are "
+                                         r"missing from it \(a batch holds 3 message\(s\) "
+                                         r"where its trailer \(BTS\) counts 5\)"):
+        check()
+    feed.write_text(head + message(1) + message(2) + message(3))  # cut short
+    with pytest.raises(UsageError, match=r"no trailer \(BTS\): the file was cut short"):
+        check()
+
+
 def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path):
     """`GET /auditLogs/signIns` pages as Graph returns them (newest first): two complete
     pages pass; the first alone says another page follows, so the older sign-ins are
@@ -549,7 +597,7 @@ def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path)
 
     from ccreview.contracts.ingest import ingest_inputs
     from ccreview.core.errors import UsageError
-    from ccreview.flows.access_review import check_paged_exports
+    from ccreview.flows.access_review import check_incomplete_exports
 
     graph = "https://graph.microsoft.com/v1.0"
 
@@ -576,7 +624,7 @@ def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path)
         formats = {f for (f,) in con.execute("select format from input_files").fetchall()}
         con.close()
         assert formats == {"entra-sign-in-log-json"}
-        check_paged_exports(str(warehouse))
+        check_incomplete_exports(str(warehouse))
 
     check()  # complete
     (folder / "signins_2.json").unlink()

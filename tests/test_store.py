@@ -1137,7 +1137,7 @@ def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_one
     first page alone (its older sign-ins missing; people who signed in only then would
     be listed as dormant)."""
     from ccreview.core.errors import UsageError
-    from ccreview.flows.access_review import check_paged_exports
+    from ccreview.flows.access_review import check_incomplete_exports
 
     store, folder = _store_and_folder(tmp_path)
     graph = "https://graph.microsoft.com/v1.0"
@@ -1157,7 +1157,7 @@ def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_one
         warehouse = tmp_path / f"w-{as_of}.duckdb"
         with duckdb.connect(str(warehouse)) as con:
             ingest_with_store(folder, con, store, as_of, ReviewConfig())
-        check_paged_exports(str(warehouse))  # as the flow does, before the run commits
+        check_incomplete_exports(str(warehouse))  # as the flow does, before the run commits
         with duckdb.connect(str(warehouse)) as con:
             commit_run(con, store, as_of, ReviewConfig())
 

@@ -159,7 +159,8 @@ def _read_input_file(path: Path, layouts: tuple[ApplicationListLayout, ...],
         except UnicodeDecodeError:  # HL7's usual 8-bit character set (MSH-18 8859/1)
             text = raw.decode("latin-1")
         return Recognised(adt_hl7.FORMAT_HL7,
-                          adt_hl7.read_hl7(text, time_zones.zone("adt")))
+                          adt_hl7.read_hl7(text, time_zones.zone("adt")),
+                          adt_hl7.batch_note(text))
     text, encoding = decoded(path)
     rec = _read_text(path, text, layouts, time_zones, cultures)
     if encoding == WINDOWS_ENCODING and rec.result is not None:

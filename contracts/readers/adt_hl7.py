@@ -2,7 +2,9 @@
 
 **HL7 v2** (parsed with the `hl7` library): one or more messages per file, segments ending
 in `\\r` (`\\n` and `\\r\\n` are accepted too), optionally MLLP-framed (`0x0B` ... `0x1C 0x0D`),
-or a batch file (the batch protocol's FHS/BHS headers and BTS/FTS trailers around them).
+or a batch file (the batch protocol's FHS/BHS headers and BTS/FTS trailers around them). A
+batch file whose envelope says messages are missing (a header without its trailer, or a
+trailer's count, BTS-1 messages or FTS-1 batches, not met) is noted, and the run refused.
 The events of `ccreview.core.vocabulary.ADT_EVENTS`: A01 admit, A02 transfer, A03
 discharge, A04 registration (e.g. ED), A05 pre-admit, A06/A07 changed to
 inpatient/outpatient, A08 update, A11/A12/A13 admit or visit, transfer, discharge
@@ -65,6 +67,59 @@ def _hl7_parse(value: str) -> dt.datetime | None:
 _BATCH_SEGMENTS = ("FHS|", "BHS|", "BTS|", "FTS|")
 
 
+# a file's note when its batch envelope says messages are missing from it: a batch (BHS)
+# or file (FHS) header without its trailer, the file cut short; or a trailer whose count
+# (BTS-1 messages, FTS-1 batches) is not what it closes. The run is refused
+# (flows.access_review.check_incomplete_exports): a lost discharge keeps a patient who
+# left on a census.
+BATCH_INCOMPLETE = "an HL7 batch file that says messages are missing"
+
+
+def _segments(text: str) -> list[str]:
+    return [s for s in re.split(r"\r\n|\r|\n", _MLLP.sub("\r", text)) if s.strip()]
+
+
+def _stated_count(segment: str) -> int | None:
+    """A trailer's count (BTS-1, FTS-1), when it states one."""
+    fields = segment.split(segment[3]) if len(segment) > 3 else []
+    value = fields[1].strip() if len(fields) > 1 else ""
+    return int(value) if value.isdigit() else None
+
+
+def batch_note(text: str) -> str:
+    """BATCH_INCOMPLETE and what is wrong, for a batch file whose envelope says messages
+    are missing; '' otherwise (and for a file of bare messages, which says nothing)."""
+    problems: list[str] = []
+    messages: int | None = None  # in the open batch
+    batches: int | None = None  # in the open file
+    for segment in _segments(text):
+        kind = segment[:4]
+        if kind == "FHS|":
+            batches = 0
+        elif kind == "BHS|":
+            messages = 0
+            batches = None if batches is None else batches + 1
+        elif kind == "MSH|" and messages is not None:
+            messages += 1
+        elif kind == "BTS|" and messages is not None:
+            stated = _stated_count(segment)
+            if stated is not None and stated != messages:
+                problems.append(f"a batch holds {messages} message(s) where its trailer "
+                                f"(BTS) counts {stated}")
+            messages = None
+        elif kind == "FTS|" and batches is not None:
+            stated = _stated_count(segment)
+            if stated is not None and stated != batches:
+                problems.append(f"the file holds {batches} batch(es) where its trailer "
+                                f"(FTS) counts {stated}")
+            batches = None
+    if messages is not None:
+        problems.append("a batch has no trailer (BTS): the file was cut short")
+    elif batches is not None:
+        problems.append("the file has no trailer (FTS): it was cut short")
+    return f"{BATCH_INCOMPLETE}: {'; '.join(problems)}" if problems else ""
+
+
 def looks_like_hl7(head: str) -> bool:
     return _MLLP.sub("", head).lstrip().startswith(("MSH|", "FHS|", "BHS|"))
 
@@ -73,7 +128,7 @@ def split_messages(text: str) -> list[tuple[int, str]]:
     """(segment number of MSH, message text with `\\r` separators) for each message.
     Segments are numbered from 1 across the file; empty ones and MLLP framing don't count;
     a batch file's FHS, BHS, BTS and FTS segments count but are no message's."""
-    segments = [s for s in re.split(r"\r\n|\r|\n", _MLLP.sub("\r", text)) if s.strip()]
+    segments = _segments(text)
     messages: list[tuple[int, list[str]]] = []
     for i, seg in enumerate(segments, start=1):
         if seg.startswith(_BATCH_SEGMENTS):
