@@ -489,7 +489,7 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
     middle DocuSign page, the run is refused naming what is missing."""
     import duckdb
 
-    from ccreview.contracts.ingest import ingest_inputs
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -525,6 +525,7 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
         warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
         con = duckdb.connect(str(warehouse))
         ingest_inputs(folder, con)
+        validate_ingested(con)  # as the flow does before the check
         con.close()
         check_incomplete_exports(str(warehouse))
 
@@ -540,6 +541,55 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
         check()
 
 
+def test_graph_users_pages_that_count_their_export_show_a_missing_middle_page(tmp_path):
+    """With `$count=true` Graph's first page says how many users the export holds
+    (`@odata.count`): pages that hold fewer, by a page or more, lack one, the middle one
+    too (which nothing else shows). A shortfall under a page is the count's eventual
+    consistency (a user added while paging), not a lost page: it passes."""
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    graph = "https://graph.microsoft.com/v1.0"
+
+    def user(n: int) -> dict:
+        return {"id": f"0000000{n}", "userPrincipalName": f"u{n}@cc.example.org",
+                "accountEnabled": True, "createdDateTime": "2025-01-02T03:04:05Z"}
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def pages(count: int) -> None:
+        for n, users in enumerate(([1, 2], [3, 4], [5]), start=1):
+            body = {"@odata.context": f"{graph}/$metadata#users",
+                    "value": [user(i) for i in users]}
+            if n == 1:
+                body["@odata.count"] = count
+            if n < 3:
+                body["@odata.nextLink"] = f"{graph}/users?$count=true&$top=2&$skiptoken=p{n}"
+            (folder / f"users_{n}.json").write_text(json.dumps(body))
+
+    def check() -> None:
+        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
+        con = duckdb.connect(str(warehouse))
+        ingest_inputs(folder, con)
+        validate_ingested(con)
+        con.close()
+        check_incomplete_exports(str(warehouse))
+
+    pages(5)
+    check()  # complete
+    pages(6)
+    check()  # one more user counted than paged: consistency, not a lost page
+    pages(5)
+    (folder / "users_2.json").unlink()
+    with pytest.raises(UsageError, match=r"Entra ID users: the Graph page files hold 3 of "
+                                         r"the 5 records their export counts"):
+        check()
+
+
 def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(tmp_path):
     """The HL7 batch protocol's envelope (FHS/BHS ... BTS/FTS) says how many messages and
     batches it closes: a batch file whose trailer counts more messages than it holds, or
@@ -548,7 +598,7 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
     file; complete batches and a file of bare messages pass."""
     import duckdb
 
-    from ccreview.contracts.ingest import ingest_inputs
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -569,6 +619,7 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
         warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
         con = duckdb.connect(str(warehouse))
         ingest_inputs(folder, con)
+        validate_ingested(con)  # as the flow does before the check
         read = con.execute("select count(*) from ingested_adt_events").fetchone()[0]
         con.close()
         assert read == 3  # the messages there are read either way
@@ -595,7 +646,7 @@ def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path)
     a users export missing its last page is. A portal download (an array) is no page."""
     import duckdb
 
-    from ccreview.contracts.ingest import ingest_inputs
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -621,6 +672,7 @@ def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path)
         warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
         con = duckdb.connect(str(warehouse))
         ingest_inputs(folder, con)
+        validate_ingested(con)  # as the flow does before the check
         formats = {f for (f,) in con.execute("select format from input_files").fetchall()}
         con.close()
         assert formats == {"entra-sign-in-log-json"}

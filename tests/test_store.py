@@ -1157,6 +1157,7 @@ def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_one
         warehouse = tmp_path / f"w-{as_of}.duckdb"
         with duckdb.connect(str(warehouse)) as con:
             ingest_with_store(folder, con, store, as_of, ReviewConfig())
+            validate_ingested(con)
         check_incomplete_exports(str(warehouse))  # as the flow does, before the run commits
         with duckdb.connect(str(warehouse)) as con:
             commit_run(con, store, as_of, ReviewConfig())

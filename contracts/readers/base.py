@@ -275,12 +275,28 @@ def parse_json_datetime(value: str | None) -> datetime | None:
 # an export whose every page says so lacks (at least) its last page (the run is refused:
 # flows.access_review.check_incomplete_exports)
 GRAPH_NEXT_PAGE_NOTE = "a Graph page that says another page follows (@odata.nextLink)"
+# ... and when it says how many records its export holds (`$count=true`): pages that hold
+# fewer, by a page or more, lack one (in the middle too)
+GRAPH_COUNT_NOTE = "a Graph export that counts its records (@odata.count)"
+_GRAPH_COUNT = re.compile(re.escape(GRAPH_COUNT_NOTE) + r": (\d+)")
 
 
 def graph_page_note(body: object) -> str:
-    """GRAPH_NEXT_PAGE_NOTE for a Graph page with a next page, else ''."""
-    return GRAPH_NEXT_PAGE_NOTE if isinstance(body, dict) and body.get("@odata.nextLink") \
-        else ""
+    """What a Graph page says of its export: GRAPH_NEXT_PAGE_NOTE when another page
+    follows, GRAPH_COUNT_NOTE with the count when it states one; '' when neither."""
+    if not isinstance(body, dict):
+        return ""
+    notes = [GRAPH_NEXT_PAGE_NOTE] if body.get("@odata.nextLink") else []
+    count = body.get("@odata.count")
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        notes.append(f"{GRAPH_COUNT_NOTE}: {count}")
+    return "; ".join(notes)
+
+
+def graph_stated_count(note: str | None) -> int | None:
+    """The record count a file's note says its Graph export holds, if it says one."""
+    match = _GRAPH_COUNT.search(note or "")
+    return int(match.group(1)) if match else None
 
 
 def lower_keys(obj: object) -> dict:

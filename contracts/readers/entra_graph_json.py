@@ -1,7 +1,9 @@
 """Entra ID users as Microsoft Graph returns them.
 
 `GET /users?$select=...,signInActivity` pages: `{"@odata.context": ..., "value": [...],
-"@odata.nextLink": ...}`; several page files form one export. `signInActivity` may be null
+"@odata.nextLink": ...}`; several page files form one export (a page that says another
+follows, and a first page's `@odata.count`, are noted: pages that say they are incomplete
+refuse the run). `signInActivity` may be null
 and its dates may be `0001-01-01T00:00:00Z`, meaning never. `lastSuccessfulSignInDateTime`
 is the one that counts for dormancy (`lastSignInDateTime` includes failed attempts).
 
