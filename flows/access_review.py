@@ -774,7 +774,8 @@ def check_incomplete_exports(warehouse: str) -> None:
         graph = {fmt: con.execute(
             "select coalesce(f.note, ''), coalesce(sum(r.rows_read), 0) from input_files "
             "as f left join input_reconciliation as r using (source_file) "
-            "where f.format = ? and list_contains(?, f.status) group by all",
+            "where f.format = ? and list_contains(?, f.status) "
+            "group by f.source_file, f.note order by f.source_file",
             [fmt, list(statuses)]).fetchall() for fmt, statuses, _, _ in GRAPH_PAGED}
         envelope_notes = [n for (n,) in con.execute(
             "select note from input_files where format = ? and status = 'read'",
@@ -814,12 +815,15 @@ def check_incomplete_exports(warehouse: str) -> None:
         # a count stated by one export (several exports: which pages are whose is unknown),
         # short by a page or more (a smaller shortfall: the count is eventually consistent)
         stated = {graph_stated_count(note) for note, _ in files} - {None}
+        if len(stated) != 1 or not full_pages:
+            continue
+        (count,) = stated
         held = sum(rows for _, rows in files)
-        if len(stated) == 1 and full_pages and held <= stated.copy().pop() - min(full_pages):
+        if held <= count - min(full_pages):
             raise UsageError(
-                f"{label}: the Graph page files hold {held} of the {stated.pop()} records "
-                f"their export counts (@odata.count), so a page is missing and {cost}. "
-                "No report was written: add the missing pages, or rerun with --accept-shrink")
+                f"{label}: the Graph page files hold {held} of the {count} records their "
+                f"export counts (@odata.count), so a page is missing and {cost}. No report "
+                "was written: add the missing pages, or rerun with --accept-shrink")
 
 
 @_sanitized("validate")

@@ -562,12 +562,12 @@ def test_graph_users_pages_that_count_their_export_show_a_missing_middle_page(tm
     folder.mkdir()
 
     def pages(count: int) -> None:
-        for n, users in enumerate(([1, 2], [3, 4], [5]), start=1):
+        for n, users in enumerate(([1, 2], [3, 4], [5, 6], [7]), start=1):
             body = {"@odata.context": f"{graph}/$metadata#users",
                     "value": [user(i) for i in users]}
             if n == 1:
                 body["@odata.count"] = count
-            if n < 3:
+            if n < 4:
                 body["@odata.nextLink"] = f"{graph}/users?$count=true&$top=2&$skiptoken=p{n}"
             (folder / f"users_{n}.json").write_text(json.dumps(body))
 
@@ -579,14 +579,18 @@ def test_graph_users_pages_that_count_their_export_show_a_missing_middle_page(tm
         con.close()
         check_incomplete_exports(str(warehouse))
 
-    pages(5)
+    pages(7)
     check()  # complete
-    pages(6)
+    pages(8)
     check()  # one more user counted than paged: consistency, not a lost page
-    pages(5)
+    pages(7)
     (folder / "users_2.json").unlink()
-    with pytest.raises(UsageError, match=r"Entra ID users: the Graph page files hold 3 of "
-                                         r"the 5 records their export counts"):
+    with pytest.raises(UsageError, match=r"Entra ID users: the Graph page files hold 5 of "
+                                         r"the 7 records their export counts"):
+        check()
+    pages(7)
+    (folder / "users_4.json").unlink()  # and each page left says another follows
+    with pytest.raises(UsageError, match=r"each of the 3 Graph page file\(s\)"):
         check()
 
 
