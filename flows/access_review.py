@@ -768,8 +768,8 @@ def check_incomplete_exports(warehouse: str) -> None:
     DocuSign listStatusChanges pages that leave positions of their result set uncovered: a
     group whose agreement is on the missing page would be reviewed with none in force; or
     whose folder holds an HL7 batch file whose envelope says messages are missing (cut
-    short, or a trailer's count not met): a lost discharge would keep a patient who left
-    on a census. `--accept-shrink` overrides."""
+    short, or a trailer counting more than it closes): a lost discharge would keep a
+    patient who left on a census. `--accept-shrink` overrides."""
     with connect_warehouse(warehouse, read_only=True) as con:
         graph = {fmt: con.execute(
             "select coalesce(f.note, ''), coalesce(sum(r.rows_read), 0) from input_files "

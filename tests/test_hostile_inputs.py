@@ -633,6 +633,8 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
     check()  # complete
     feed.write_text(message(1) + message(2) + message(3))
     check()  # bare messages: nothing says what is missing
+    feed.write_text(head + message(1) + message(2) + message(3) + "BTS|2\rFTS|1\r")
+    check()  # a trailer counting fewer: nothing is missing
     feed.write_text(head + message(1) + message(2) + message(3) + "BTS|5\rFTS|1\r")
     with pytest.raises(UsageError, match=r"ADT feed: adt/adt_20261031\.hl7 says messages are "
                                          r"missing from it \(a batch holds 3 message\(s\) "

@@ -4,7 +4,8 @@
 in `\\r` (`\\n` and `\\r\\n` are accepted too), optionally MLLP-framed (`0x0B` ... `0x1C 0x0D`),
 or a batch file (the batch protocol's FHS/BHS headers and BTS/FTS trailers around them). A
 batch file whose envelope says messages are missing (a header without its trailer, or a
-trailer's count, BTS-1 messages or FTS-1 batches, not met) is noted, and the run refused.
+trailer counting more messages, BTS-1, or batches, FTS-1, than it closes) is noted, and the
+run refused.
 The events of `ccreview.core.vocabulary.ADT_EVENTS`: A01 admit, A02 transfer, A03
 discharge, A04 registration (e.g. ED), A05 pre-admit, A06/A07 changed to
 inpatient/outpatient, A08 update, A11/A12/A13 admit or visit, transfer, discharge
@@ -68,8 +69,8 @@ _BATCH_SEGMENTS = ("FHS|", "BHS|", "BTS|", "FTS|")
 
 
 # a file's note when its batch envelope says messages are missing from it: a batch (BHS)
-# or file (FHS) header without its trailer, the file cut short; or a trailer whose count
-# (BTS-1 messages, FTS-1 batches) is not what it closes. The run is refused
+# or file (FHS) header without its trailer, the file cut short; or a trailer that counts
+# more (BTS-1 messages, FTS-1 batches) than it closes. The run is refused
 # (flows.access_review.check_incomplete_exports): a lost discharge keeps a patient who
 # left on a census.
 BATCH_INCOMPLETE = "an HL7 batch file that says messages are missing"
@@ -103,13 +104,13 @@ def batch_note(text: str) -> str:
             messages += 1
         elif kind == "BTS|" and messages is not None:
             stated = _stated_count(segment)
-            if stated is not None and stated != messages:
+            if stated is not None and stated > messages:
                 problems.append(f"a batch holds {messages} message(s) where its trailer "
                                 f"(BTS) counts {stated}")
             messages = None
         elif kind == "FTS|" and batches is not None:
             stated = _stated_count(segment)
-            if stated is not None and stated != batches:
+            if stated is not None and stated > batches:
                 problems.append(f"the file holds {batches} batch(es) where its trailer "
                                 f"(FTS) counts {stated}")
             batches = None
