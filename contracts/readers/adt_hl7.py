@@ -90,6 +90,8 @@ def _stated_count(segment: str) -> int | None:
 def batch_note(text: str) -> str:
     """BATCH_INCOMPLETE and what is wrong, for a batch file whose envelope says messages
     are missing; '' otherwise (and for a file of bare messages, which says nothing)."""
+    if "BHS|" not in text and "FHS|" not in text:  # no envelope (most feeds): a glance
+        return ""
     problems: list[str] = []
     messages: int | None = None  # in the open batch
     batches: int | None = None  # in the open file
