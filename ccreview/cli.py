@@ -295,8 +295,6 @@ def _version() -> str:
 def _prepare_run(args: argparse.Namespace, run: str) -> None:
     """Everything that can be checked before anything is written or Prefect starts: the
     folders, the configuration, the inputs the run cannot do without."""
-    from ccreview.contracts.readers import require_inputs
-    from ccreview.contracts.store import STORE, require_stored
     from ccreview.core.config import load_config
 
     _check_folders(args)
@@ -313,6 +311,11 @@ def _prepare_run(args: argparse.Namespace, run: str) -> None:
     # the first input is looked at); a check that fails stops it
     prefect_runtime.start_server_early()
     try:
+        # (imported once the server starts: half a second of pandas and pandera that the
+        # server's start-up now covers, and that a usage error above never waits for)
+        from ccreview.contracts.readers import require_inputs
+        from ccreview.contracts.store import STORE, require_stored
+
         kinds = require_inputs(args.input, run, config.application_lists)
         # what the folder lacks, from the evidence store: refused here, before the flow (and
         # its failure hooks) starts or the output folder is made
