@@ -80,11 +80,14 @@ def _segments(text: str) -> list[str]:
     return [s for s in re.split(r"\r\n|\r|\n", _MLLP.sub("\r", text)) if s.strip()]
 
 
-def _stated_count(segment: str) -> int | None:
-    """A trailer's count (BTS-1, FTS-1), when it states one."""
-    fields = segment.split(segment[3]) if len(segment) > 3 else []
+def _short(trailer: str, closed: int, holder: str, what: str) -> list[str]:
+    """What a trailer (BTS, FTS) says is missing: [] unless its count (BTS-1, FTS-1)
+    exceeds what it closes."""
+    fields = trailer.split(trailer[3]) if len(trailer) > 3 else []
     value = fields[1].strip() if len(fields) > 1 else ""
-    return int(value) if value.isdigit() else None
+    if not value.isdigit() or int(value) <= closed:
+        return []
+    return [f"{holder} holds {closed} {what} where its trailer ({trailer[:3]}) counts {value}"]
 
 
 def batch_note(text: str) -> str:
@@ -105,16 +108,10 @@ def batch_note(text: str) -> str:
         elif kind == "MSH|" and messages is not None:
             messages += 1
         elif kind == "BTS|" and messages is not None:
-            stated = _stated_count(segment)
-            if stated is not None and stated > messages:
-                problems.append(f"a batch holds {messages} message(s) where its trailer "
-                                f"(BTS) counts {stated}")
+            problems += _short(segment, messages, "a batch", "message(s)")
             messages = None
         elif kind == "FTS|" and batches is not None:
-            stated = _stated_count(segment)
-            if stated is not None and stated > batches:
-                problems.append(f"the file holds {batches} batch(es) where its trailer "
-                                f"(FTS) counts {stated}")
+            problems += _short(segment, batches, "the file", "batch(es)")
             batches = None
     if messages is not None:
         problems.append("a batch has no trailer (BTS): the file was cut short")
