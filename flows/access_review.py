@@ -27,16 +27,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
+from ccreview.contracts.completeness import incomplete_export
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
-from ccreview.contracts.readers import (
-    adt_hl7,
-    docusign_json,
-    entra_graph_json,
-    entra_sign_in_json,
-    require_inputs,
-)
-from ccreview.contracts.readers.base import GRAPH_NEXT_PAGE_NOTE, graph_stated_count
+from ccreview.contracts.readers import require_inputs
 from ccreview.contracts.store import (
     STORE,
     assemble_from_store,
@@ -746,84 +740,15 @@ SHRINK_LIMIT = 0.5  # refuse when a measure fell below half of the previous run'
 SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
 
 
-# Graph exports whose pages say whether another follows, the files judged (the users the
-# run reviews, from the folder or the store; the sign-in files in the folder: stored ones
-# of earlier exports would hide a new export's missing page), and what that page costs
-GRAPH_PAGED = (
-    (entra_graph_json.FORMAT, ("read", "from store"), "Entra ID users",
-     "the users on it would be reviewed as gone"),
-    (entra_sign_in_json.FORMAT, ("read",), "Entra ID sign-ins",
-     "its sign-ins would be missing, and people who signed in could be listed as dormant "
-     "or never signed in"),
-)
-
-
 @_sanitized("validate")
 def check_incomplete_exports(warehouse: str) -> None:
-    """Refuse a run whose Entra ID users or sign-ins come from Graph pages that each say
-    another page follows: the export's last page (at least) is missing, and the users on
-    it would be reviewed as gone, or people whose sign-ins were on it listed as dormant (a
-    missing page in the middle leaves no trace, unless the first page counts the export's
-    records, `@odata.count`, and the pages hold a full page fewer); or whose folder holds
-    DocuSign listStatusChanges pages that leave positions of their result set uncovered: a
-    group whose agreement is on the missing page would be reviewed with none in force; or
-    whose folder holds an HL7 batch file whose envelope says messages are missing (cut
-    short, or a trailer counting more than it closes): a lost discharge would keep a
-    patient who left on a census. `--accept-shrink` overrides."""
+    """Refuse a run one of whose exports says it is incomplete
+    (`contracts.completeness.incomplete_export` says which and why). `--accept-shrink`
+    overrides."""
     with connect_warehouse(warehouse, read_only=True) as con:
-        graph = {fmt: con.execute(
-            "select coalesce(f.note, ''), coalesce(sum(r.rows_read), 0) from input_files "
-            "as f left join input_reconciliation as r using (source_file) "
-            "where f.format = ? and list_contains(?, f.status) "
-            "group by f.source_file, f.note order by f.source_file",
-            [fmt, list(statuses)]).fetchall() for fmt, statuses, _, _ in GRAPH_PAGED}
-        envelope_notes = [n for (n,) in con.execute(
-            "select note from input_files where format = ? and status = 'read'",
-            [docusign_json.FORMAT]).fetchall()]
-        cut_short = con.execute(
-            "select source_file, note from input_files where format = ? and status = 'read' "
-            "and contains(note, ?) order by source_file",
-            [adt_hl7.FORMAT_HL7, adt_hl7.BATCH_INCOMPLETE]).fetchall()
-    if cut_short:
-        name, note = cut_short[0]
-        said = note.split(adt_hl7.BATCH_INCOMPLETE + ": ", 1)[-1]
-        raise UsageError(
-            f"ADT feed: {name} says messages are missing from it ({said})"
-            + (f", and {len(cut_short) - 1} more file(s) do" if len(cut_short) > 1 else "")
-            + ": an admission or discharge lost with them would put a patient on the wrong "
-            "census. No report was written: fetch the file again, or rerun with "
-            "--accept-shrink")
-    gaps = docusign_json.missing_pages(envelope_notes)
-    if gaps:
-        first, last, total = gaps[0]
-        raise UsageError(
-            f"DocuSign envelopes: no listStatusChanges page among the inputs holds positions "
-            f"{first}-{last} of the {total} envelopes its other pages list"
-            + (f" (and {len(gaps) - 1} more gap(s))" if len(gaps) > 1 else "")
-            + ": a page is missing, and a group whose agreement is on it would be reviewed "
-            "with no DAA in force. No report was written: add the missing page(s), or rerun "
-            "with --accept-shrink")
-    for fmt, _, label, cost in GRAPH_PAGED:
-        files = graph[fmt]
-        full_pages = [rows for note, rows in files if GRAPH_NEXT_PAGE_NOTE in note]
-        if files and len(full_pages) == len(files):
-            raise UsageError(
-                f"{label}: each of the {len(files)} Graph page file(s) says another page "
-                f"follows (@odata.nextLink), so the export's last page is missing and "
-                f"{cost}. No report was written: add the missing pages, or rerun with "
-                "--accept-shrink")
-        # a count stated by one export (several exports: which pages are whose is unknown),
-        # short by a page or more (a smaller shortfall: the count is eventually consistent)
-        stated = {graph_stated_count(note) for note, _ in files} - {None}
-        if len(stated) != 1 or not full_pages:
-            continue
-        (count,) = stated
-        held = sum(rows for _, rows in files)
-        if held <= count - min(full_pages):
-            raise UsageError(
-                f"{label}: the Graph page files hold {held} of the {count} records their "
-                f"export counts (@odata.count), so a page is missing and {cost}. No report "
-                "was written: add the missing pages, or rerun with --accept-shrink")
+        missing = incomplete_export(con)
+    if missing:
+        raise UsageError(missing)
 
 
 @_sanitized("validate")

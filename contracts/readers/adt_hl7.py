@@ -71,8 +71,7 @@ _BATCH_SEGMENTS = ("FHS|", "BHS|", "BTS|", "FTS|")
 # a file's note when its batch envelope says messages are missing from it: a batch (BHS)
 # or file (FHS) header without its trailer, the file cut short; or a trailer that counts
 # more (BTS-1 messages, FTS-1 batches) than it closes. The run is refused
-# (flows.access_review.check_incomplete_exports): a lost discharge keeps a patient who
-# left on a census.
+# (contracts.completeness): a lost discharge keeps a patient who left on a census.
 BATCH_INCOMPLETE = "an HL7 batch file that says messages are missing"
 
 

@@ -273,7 +273,7 @@ def parse_json_datetime(value: str | None) -> datetime | None:
 
 # a file's note when its Microsoft Graph page (users, sign-ins) says another page follows:
 # an export whose every page says so lacks (at least) its last page (the run is refused:
-# flows.access_review.check_incomplete_exports)
+# contracts.completeness)
 GRAPH_NEXT_PAGE_NOTE = "a Graph page that says another page follows (@odata.nextLink)"
 # ... and when it says how many records its export holds (`$count=true`): pages that hold
 # fewer, by a page or more, lack one (in the middle too)

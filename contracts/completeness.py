@@ -1,0 +1,96 @@
+"""Exports that say they are incomplete, judged from what the readers noted of each file.
+
+Grain: one verdict per run: the refusal's text, or None.
+
+The readers note what a file says of the export it belongs to (`input_files.note`): a Graph
+page that says another follows or counts its export's records (`readers.base`), a DocuSign
+`listStatusChanges` page's place in its result set (`readers.docusign_json`), an HL7 batch
+file whose envelope says messages are missing (`readers.adt_hl7`). `incomplete_export`
+reads those notes, with each file's rows, once validation has reconciled them, and says
+what is missing; the flow refuses the run with it unless `--accept-shrink`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from ccreview.contracts.readers import (
+    adt_hl7,
+    docusign_json,
+    entra_graph_json,
+    entra_sign_in_json,
+)
+from ccreview.contracts.readers.base import GRAPH_NEXT_PAGE_NOTE, graph_stated_count
+
+# Graph exports whose pages say whether another follows, the files judged (the users the
+# run reviews, from the folder or the store; the sign-in files in the folder: stored ones
+# of earlier exports would hide a new export's missing page), and what that page costs
+GRAPH_PAGED = (
+    (entra_graph_json.FORMAT, ("read", "from store"), "Entra ID users",
+     "the users on it would be reviewed as gone"),
+    (entra_sign_in_json.FORMAT, ("read",), "Entra ID sign-ins",
+     "its sign-ins would be missing, and people who signed in could be listed as dormant "
+     "or never signed in"),
+)
+_REFUSED = "No report was written: {}, or rerun with --accept-shrink"
+
+
+def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
+    """What is missing from an export that says it is incomplete, as the refusal says it;
+    None when none says so. `con`: a warehouse whose inputs were validated (per-file rows
+    in `input_reconciliation`).
+
+    - An HL7 batch file whose envelope says messages are missing (cut short, or a trailer
+      counting more than it closes): a lost discharge would keep a patient who left on a
+      census.
+    - DocuSign listStatusChanges pages that leave positions of their result set on no
+      page: a group whose agreement is on the missing page would have no DAA in force.
+    - Entra ID users or sign-ins from Graph pages that each say another page follows: the
+      export's last page (at least) is missing. A page missing in the middle leaves no
+      trace, unless the first page counts the export's records (`@odata.count`) and the
+      pages hold a full page fewer."""
+    files = con.execute(
+        "select f.format, f.status, f.source_file, coalesce(f.note, ''), "
+        "coalesce(sum(r.rows_read), 0) from input_files as f "
+        "left join input_reconciliation as r using (source_file) "
+        "group by all order by f.source_file").fetchall()
+    read = [(fmt, name, note) for fmt, status, name, note, _ in files if status == "read"]
+    cut_short = [(name, note) for fmt, name, note in read
+                 if fmt == adt_hl7.FORMAT_HL7 and adt_hl7.BATCH_INCOMPLETE in note]
+    if cut_short:
+        name, note = cut_short[0]
+        said = note.split(adt_hl7.BATCH_INCOMPLETE + ": ", 1)[-1]
+        return (f"ADT feed: {name} says messages are missing from it ({said})"
+                + (f", and {len(cut_short) - 1} more file(s) do" if len(cut_short) > 1
+                   else "")
+                + ": an admission or discharge lost with them would put a patient on the "
+                "wrong census. " + _REFUSED.format("fetch the file again"))
+    gaps = docusign_json.missing_pages(note for fmt, _, note in read
+                                       if fmt == docusign_json.FORMAT)
+    if gaps:
+        first, last, total = gaps[0]
+        return (f"DocuSign envelopes: no listStatusChanges page among the inputs holds "
+                f"positions {first}-{last} of the {total} envelopes its other pages list"
+                + (f" (and {len(gaps) - 1} more gap(s))" if len(gaps) > 1 else "")
+                + ": a page is missing, and a group whose agreement is on it would be "
+                "reviewed with no DAA in force. " + _REFUSED.format("add the missing page(s)"))
+    for graph_format, statuses, label, cost in GRAPH_PAGED:
+        pages = [(note, rows) for fmt, status, _, note, rows in files
+                 if fmt == graph_format and status in statuses]
+        full_pages = [rows for note, rows in pages if GRAPH_NEXT_PAGE_NOTE in note]
+        if pages and len(full_pages) == len(pages):
+            return (f"{label}: each of the {len(pages)} Graph page file(s) says another page "
+                    f"follows (@odata.nextLink), so the export's last page is missing and "
+                    f"{cost}. " + _REFUSED.format("add the missing pages"))
+        # a count stated by one export (several exports: which pages are whose is unknown),
+        # short by a page or more (a smaller shortfall: the count is eventually consistent)
+        stated = {graph_stated_count(note) for note, _ in pages} - {None}
+        if len(stated) != 1 or not full_pages:
+            continue
+        (count,) = stated
+        held = sum(rows for _, rows in pages)
+        if held <= count - min(full_pages):
+            return (f"{label}: the Graph page files hold {held} of the {count} records their "
+                    f"export counts (@odata.count), so a page is missing and {cost}. "
+                    + _REFUSED.format("add the missing pages"))
+    return None
