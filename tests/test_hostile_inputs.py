@@ -483,13 +483,25 @@ def test_an_output_name_from_input_data_stays_in_its_folder(tmp_path):
 
 # -- exports that say they are incomplete -------------------------------------------------
 
+def _ingested(folder: Path, tmp_path: Path) -> str:
+    """`folder` read and validated into a new warehouse file, as the flow has it when it
+    checks for exports that say they are incomplete."""
+    import duckdb
+
+    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
+
+    warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*.duckdb')))}.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        ingest_inputs(folder, con)
+        validate_ingested(con)
+    return str(warehouse)
+
+
 def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
     """Graph users pages and DocuSign listStatusChanges pages written by hand as the APIs
     return them: complete, each set passes the check; without its last Graph page, or its
     middle DocuSign page, the run is refused naming what is missing."""
-    import duckdb
 
-    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -522,12 +534,7 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
             "envelopes": [envelope(i) for i in range(start, end + 1)]}))
 
     def check() -> None:
-        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
-        con = duckdb.connect(str(warehouse))
-        ingest_inputs(folder, con)
-        validate_ingested(con)  # as the flow does before the check
-        con.close()
-        check_incomplete_exports(str(warehouse))
+        check_incomplete_exports(_ingested(folder, tmp_path))
 
     check()  # complete: nothing to refuse
     (folder / "envelopes_2.json").unlink()
@@ -546,9 +553,7 @@ def test_graph_users_pages_that_count_their_export_show_a_missing_middle_page(tm
     (`@odata.count`): pages that hold fewer, by a page or more, lack one, the middle one
     too (which nothing else shows). A shortfall under a page is the count's eventual
     consistency (a user added while paging), not a lost page: it passes."""
-    import duckdb
 
-    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -572,12 +577,7 @@ def test_graph_users_pages_that_count_their_export_show_a_missing_middle_page(tm
             (folder / f"users_{n}.json").write_text(json.dumps(body))
 
     def check() -> None:
-        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
-        con = duckdb.connect(str(warehouse))
-        ingest_inputs(folder, con)
-        validate_ingested(con)
-        con.close()
-        check_incomplete_exports(str(warehouse))
+        check_incomplete_exports(_ingested(folder, tmp_path))
 
     pages(7)
     check()  # complete
@@ -602,7 +602,6 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
     file; complete batches and a file of bare messages pass."""
     import duckdb
 
-    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -620,14 +619,11 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
     feed = folder / "adt" / "adt_20261031.hl7"
 
     def check() -> None:
-        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
-        con = duckdb.connect(str(warehouse))
-        ingest_inputs(folder, con)
-        validate_ingested(con)  # as the flow does before the check
-        read = con.execute("select count(*) from ingested_adt_events").fetchone()[0]
-        con.close()
+        warehouse = _ingested(folder, tmp_path)
+        with duckdb.connect(warehouse, read_only=True) as con:
+            read = con.execute("select count(*) from ingested_adt_events").fetchone()[0]
         assert read == 3  # the messages there are read either way
-        check_incomplete_exports(str(warehouse))
+        check_incomplete_exports(warehouse)
 
     feed.write_text(head + message(1) + message(2) + message(3) + "BTS|3\rFTS|1\r")
     check()  # complete
@@ -652,7 +648,6 @@ def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path)
     a users export missing its last page is. A portal download (an array) is no page."""
     import duckdb
 
-    from ccreview.contracts.ingest import ingest_inputs, validate_ingested
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -675,14 +670,11 @@ def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path)
         "value": [sign_in(3, 3)]}))
 
     def check() -> None:
-        warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*')))}.duckdb"
-        con = duckdb.connect(str(warehouse))
-        ingest_inputs(folder, con)
-        validate_ingested(con)  # as the flow does before the check
-        formats = {f for (f,) in con.execute("select format from input_files").fetchall()}
-        con.close()
+        warehouse = _ingested(folder, tmp_path)
+        with duckdb.connect(warehouse, read_only=True) as con:
+            formats = {f for (f,) in con.execute("select format from input_files").fetchall()}
         assert formats == {"entra-sign-in-log-json"}
-        check_incomplete_exports(str(warehouse))
+        check_incomplete_exports(warehouse)
 
     check()  # complete
     (folder / "signins_2.json").unlink()
