@@ -8,8 +8,9 @@ case-insensitively). Per record: `id` (the Request ID, the evidence store's key)
 `createdDateTime` (UTC), `userPrincipalName`, `appDisplayName`, and `status.errorCode`: 0
 is a successful sign-in, anything else (a failure, an interrupted sign-in) is not.
 Canonical table: `sign_in_events`, source `entra_sign_in_log`, as from the CSV download.
-A page whose `@odata.nextLink` says another follows is noted in the file's note: a folder
-whose every such file says so lacks the export's last page (the run is refused).
+A page whose `@odata.nextLink` says another follows, and a first page's `@odata.count`,
+are noted in the file's note: a folder whose every such file says another follows, or
+whose pages hold a page fewer than counted, lacks a page (the run is refused).
 """
 
 from __future__ import annotations
