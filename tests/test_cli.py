@@ -180,3 +180,23 @@ def test_the_as_of_date_s_first_and_last_instant_on_a_clock_that_changes():
     assert new_york.day_end(day - dt.timedelta(days=1)) == dt.datetime(2026, 11, 1, 4)
     assert new_york.day_end(day) == dt.datetime(2026, 11, 2, 5)
     assert TimeZones().day_end(day) == dt.datetime(2026, 11, 2, 7)
+
+
+def test_the_files_written_are_listed_with_a_crowded_folder_as_one_line(capsys, tmp_path,
+                                                                         monkeypatch):
+    """What a run wrote: files in the output folder one by one (however the folder was
+    named), a subfolder of up to five files one by one, a larger one as a single line."""
+    from pathlib import Path
+
+    from ccreview.cli import _print_outputs
+
+    monkeypatch.chdir(tmp_path)
+    top = [f"out/report_{i}.csv" for i in range(6)]
+    many = [f"out/attestation/group_{i}.xlsx" for i in range(6)]
+    outputs = [*top, *many, "out/few/a.csv", "out/few/b.csv",
+               str(tmp_path / "out" / "run_manifest.json")]
+    _print_outputs({"outputs": outputs, "stage_seconds": {"ingest": 1.25}}, Path("./out/"))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == ["Wrote:", *(f"  {p}" for p in top), "  out/attestation/ (6 files)",
+                         "  out/few/a.csv", "  out/few/b.csv",
+                         f"  {tmp_path / 'out' / 'run_manifest.json'}", "Stages: ingest 1.2s"]
