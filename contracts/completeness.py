@@ -1,13 +1,15 @@
-"""Exports that say they are incomplete, judged from what the readers noted of each file.
+"""Inputs that are incomplete, judged from what the readers noted of each file.
 
 Grain: one verdict per run: the refusal's text, or None.
 
-The readers note what a file says of the export it belongs to (`input_files.note`): a Graph
-page that says another follows or counts its export's records (`readers.base`), a DocuSign
-`listStatusChanges` page's place in its result set (`readers.docusign_json`), an HL7 batch
-file whose envelope says messages are missing (`readers.adt_hl7`). `incomplete_export`
-reads those notes, with each file's rows, once validation has reconciled them, and says
-what is missing; the flow refuses the run with it unless `--accept-shrink`.
+A file of the folder that could not be read is the plainest case (`input_files.status`
+'unreadable', the reason in its note). Beyond it, the readers note what a file says of
+the export it belongs to (`input_files.note`): a Graph page that says another follows or
+counts its export's records (`readers.base`), a DocuSign `listStatusChanges` page's place
+in its result set (`readers.docusign_json`), an HL7 batch file whose envelope says
+messages are missing (`readers.adt_hl7`). `incomplete_export` reads those notes, with
+each file's rows, once validation has reconciled them, and says what is missing; the flow
+refuses the run with it unless `--accept-shrink`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
     None when none says so. `con`: a warehouse whose inputs were validated (per-file rows
     in `input_reconciliation`).
 
+    - A file of the folder that could not be read (empty, binary, a broken workbook or
+      JSON, a field or nesting past the readers' limits, no permission): the findings
+      would be made without it, as if what it holds did not exist.
+
     - An HL7 batch file whose envelope says messages are missing (cut short, or a trailer
       counting more than it closes): a lost discharge would keep a patient who left on a
       census.
@@ -54,6 +60,16 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
         "coalesce(sum(r.rows_read), 0) from input_files as f "
         "left join input_reconciliation as r using (source_file) "
         "group by all order by f.source_file").fetchall()
+    unreadable = [(name, note) for _, status, name, note, _ in files if status == "unreadable"]
+    if unreadable:
+        name, why = unreadable[0]
+        return (f"{name} could not be read ({why})"
+                + (f", nor could {len(unreadable) - 1} more file(s) (the Inputs list)"
+                   if len(unreadable) > 1 else "")
+                + ": the run would go on without what it holds, and an agreement, account, "
+                "sign-in or discharge in it would look missing (an unreadable DocuSign file "
+                "alone can turn a group's every access into NO_ACTIVE_DAA). "
+                + _REFUSED.format("fetch the file again or take it out of the folder"))
     read = [(fmt, name, note) for fmt, status, name, note, _ in files if status == "read"]
     cut_short = [(name, note) for fmt, name, note in read
                  if fmt == adt_hl7.FORMAT_HL7 and adt_hl7.BATCH_INCOMPLETE in note]

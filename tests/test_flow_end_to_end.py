@@ -26,7 +26,8 @@ pytestmark = pytest.mark.flow
 @pytest.fixture(scope="module")
 def review_run(prefect_harness, tmp_path_factory):
     """The sample plus one unusable file, reviewed twice into the same folder (the second
-    time with --force: recomputed, not found unchanged), then a third time."""
+    time with --force: recomputed, not found unchanged), then a third time; each told to go
+    on without the file it cannot read (--accept-shrink: by default refused)."""
     inp = tmp_path_factory.mktemp("input")
     shutil.copytree(SAMPLE, inp, dirs_exist_ok=True)
     (inp / "broken_export.json").write_text('{"value": [')
@@ -36,7 +37,7 @@ def review_run(prefect_harness, tmp_path_factory):
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             code = main(["review", "--input", str(inp), "--out", str(out),
-                         "--as-of", "2026-11-01", *extra])
+                         "--as-of", "2026-11-01", "--accept-shrink", *extra])
         runs.append({"code": code, "printed": printed.getvalue(),
                      "files": sorted(p.name for p in out.iterdir()),
                      "hidden": sorted(p.name for p in out.iterdir() if p.name.startswith(".")),

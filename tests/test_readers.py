@@ -143,6 +143,41 @@ def test_unreadable_files_raise_one_clear_error_naming_the_file(tmp_path, conten
     assert "\n" not in str(exc.value)
 
 
+@pytest.mark.parametrize(("body", "reason"), [
+    # Graph, as `Invoke-RestMethod ... | ConvertTo-Json` or `curl -o` saves a refused call
+    ({"error": {"code": "Authorization_RequestDenied",
+                "message": "Insufficient privileges to complete the operation.",
+                "innerError": {"date": "2026-11-30T08:00:00", "request-id": "5a1c"}}},
+     "a Microsoft Graph API error response (Authorization_RequestDenied)"),
+    ({"errorCode": "USER_AUTHENTICATION_FAILED",
+      "message": "One or both of Username and Password are invalid."},
+     "a DocuSign API error response (USER_AUTHENTICATION_FAILED)"),
+    ({"error": {"message": "User Not Authenticated",
+                "detail": "Required to provide Auth information"}, "status": "failure"},
+     "a ServiceNow API error response saved"),
+    # a message that quotes what was asked for is not repeated
+    ({"error": {"code": "Request_ResourceNotFound",
+                "message": "Resource 'ann.lee@cc.example.org' does not exist."}},
+     "a Microsoft Graph API error response (Request_ResourceNotFound)"),
+])
+def test_an_api_error_saved_as_an_export_is_unreadable_and_says_so(tmp_path, body, reason):
+    """A script that saved the body of a failed call in place of the export: the data is
+    missing, not of an unknown shape, so the file is unreadable (which stops the run)
+    rather than unrecognised (which does not); the reason names the service and its error
+    code, never the message."""
+    import json
+
+    path = tmp_path / "users_page_001.json"
+    path.write_text(json.dumps(body))
+    with pytest.raises(UnreadableInputError) as exc:
+        read_input_file(path)
+    assert reason in exc.value.reason
+    assert "ann.lee" not in str(exc.value) and "Password" not in str(exc.value)
+    # JSON of a shape no reader knows, that is no error response, stays unrecognised
+    path.write_text(json.dumps({"error_count": 0, "items": [{"name": "x"}]}))
+    assert read_input_file(path).format == "unrecognised"
+
+
 def test_exports_saved_in_windows_1252_are_read_as_such(tmp_path):
     """Excel's "CSV (Comma delimited)" and Windows PowerShell's `Export-Csv -Encoding
     Default` write Windows-1252: one accented name made a whole directory export (or

@@ -186,6 +186,34 @@ def test_docusign_pages_that_leave_envelopes_out_are_refused(prefect_harness, tm
     assert not (tmp_path / "out2" / "run_manifest.json").exists()
 
 
+def test_a_file_that_cannot_be_read_is_refused_unless_accepted(prefect_harness, tmp_path):
+    """A DocuSign download cut short (and a second file that is no text at all): without
+    them the run would review every group whose agreement only they hold as having no DAA
+    in force. Refused, naming the first file and why, counting the other; nothing written.
+    Told to go on (--accept-shrink), the run lists both as unreadable, and the findings
+    show what the refusal keeps out."""
+    broken = tmp_path / "broken"
+    shutil.copytree(SAMPLE, broken)
+    envelopes = broken / "docusign" / "envelopes.json"
+    envelopes.write_bytes(envelopes.read_bytes()[:0])  # the download wrote nothing
+    (broken / "applications" / "dsm_users.csv").write_bytes(bytes(range(256)) * 8)
+    out = tmp_path / "out"
+    with pytest.raises(UsageError, match=r"^applications/dsm_users\.csv could not be read "
+                                         r"\(binary content, not a text export\), nor could 1 "
+                                         r"more file\(s\) .*No report was written: .* or rerun "
+                                         r"with --accept-shrink$"):
+        _flow_review(out, broken)
+    assert not (out / "run_manifest.json").exists()
+    accepted = _flow_review(out, broken, accept_shrink=True)
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    status = {i["path"]: i["status"] for i in manifest["inputs"]}
+    assert status["docusign/envelopes.json"] == status["applications/dsm_users.csv"] \
+        == "unreadable"
+    whole = _flow_review(tmp_path / "whole")
+    assert accepted["findings_by_rule"]["NO_ACTIVE_DAA"] \
+        > whole["findings_by_rule"]["NO_ACTIVE_DAA"]
+
+
 # -- 2. what was issued is never silently replaced -------------------------------------------
 
 def test_rerunning_an_attested_review_needs_replace_and_keeps_the_earlier_run(

@@ -30,6 +30,7 @@ from ccreview.contracts.readers.base import (
     WINDOWS_ENCODING,
     Issue,
     ReadResult,
+    api_error,
     csv_header,
     decode_text,
     decoded,
@@ -194,6 +195,9 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
                               docusign_json.page_note(body))
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
             return Recognised("generator-metadata", None, "generator metadata, not an input")
+        if (error := api_error(body)) is not None:
+            # a failed call's body saved as the export: the data is missing, not unknown
+            raise UnreadableInputError(str(path), f"{error} saved in place of the export")
         return Recognised("unrecognised", None, "JSON of a shape no reader knows")
     return _read_table_text(text, layouts, time_zones, cultures)
 

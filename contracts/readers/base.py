@@ -299,6 +299,32 @@ def graph_stated_count(note: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+
+
+def api_error(body: object) -> str | None:
+    """What an API's error response says, when a file holds one in place of an export (a
+    script that saved the body of a failed call): Microsoft Graph's and other OData
+    services' `{"error": {"code", "message"}}`, ServiceNow's `{"error": {"message",
+    "detail"}, "status": "failure"}`, DocuSign's `{"errorCode", "message"}`. The service
+    and its error code (an identifier: never the message, which may quote what was asked
+    for); None when `body` is no error response."""
+    if not isinstance(body, dict):
+        return None
+
+    def code(value: object) -> str:
+        return f" ({value})" if isinstance(value, str) and _ERROR_CODE.fullmatch(value) else ""
+
+    error = body.get("error")
+    if isinstance(error, dict) and ("code" in error or "message" in error) \
+            and not body.get("value") and not body.get("result"):
+        service = "ServiceNow" if body.get("status") == "failure" else "Microsoft Graph"
+        return f"a {service} API error response{code(error.get('code'))}"
+    if isinstance(body.get("errorCode"), str) and "envelopes" not in body:
+        return f"a DocuSign API error response{code(body['errorCode'])}"
+    return None
+
+
 def lower_keys(obj: object) -> dict:
     """A JSON object's members by lower-case name (the PowerShell SDK's
     `UserPrincipalName` is Graph's `userPrincipalName`); anything else, no members."""
