@@ -178,6 +178,20 @@ def test_an_api_error_saved_as_an_export_is_unreadable_and_says_so(tmp_path, bod
     assert read_input_file(path).format == "unrecognised"
 
 
+@pytest.mark.parametrize("page", [
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><title>Sign in to your account</title>",
+    "\ufeff  <HTML><BODY><H1>502 Bad Gateway</H1></BODY></HTML>",
+])
+def test_a_web_page_saved_as_an_export_is_unreadable(tmp_path, page):
+    """A browser download after the session expired saves the sign-in page under the
+    export's name; a proxy, its error page. Unreadable (the run stops), not unrecognised."""
+    path = tmp_path / "cerner_users.csv"
+    path.write_text(page, encoding="utf-8")
+    with pytest.raises(UnreadableInputError) as exc:
+        read_input_file(path)
+    assert "an HTML page" in exc.value.reason
+
+
 def test_exports_saved_in_windows_1252_are_read_as_such(tmp_path):
     """Excel's "CSV (Comma delimited)" and Windows PowerShell's `Export-Csv -Encoding
     Default` write Windows-1252: one accented name made a whole directory export (or

@@ -173,6 +173,11 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
                time_zones: TimeZones, cultures: Cultures) -> Recognised:
     """A decoded text file: JSON, or a table recognised by its header."""
     stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:15].lower().startswith(("<!doctype html", "<html")):
+        # a browser's or proxy's page saved under the export's name (a sign-in page when
+        # the session had expired, an error page): the data is missing, not unknown
+        raise UnreadableInputError(str(path), "an HTML page (a sign-in or error page?) saved "
+                                   "in place of the export")
     if stripped[:1] in "{[":
         try:
             body = json.loads(stripped)
