@@ -17,7 +17,9 @@ from __future__ import annotations
 import duckdb
 
 from ccreview.contracts.readers import (
+    active_directory_csv,
     adt_hl7,
+    application_list_csv,
     docusign_json,
     entra_graph_json,
     entra_sign_in_json,
@@ -36,6 +38,13 @@ GRAPH_PAGED = (
 )
 _REFUSED = "No report was written: {}, or rerun with --accept-shrink"
 
+# exports of accounts, one file each, that are never empty when they worked: a directory,
+# Entra ID users as a table, an application's user list. The reader names their workbook
+# flavours and layouts after them (`...-xlsx`, `... (layout)`): told by the format's stem.
+# Graph users pages are judged as one export.
+ACCOUNT_EXPORT_STEMS = tuple(fmt.removesuffix("-csv") for fmt in (
+    active_directory_csv.FORMAT, entra_graph_json.FORMAT_CSV, application_list_csv.FORMAT))
+
 
 def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
     """What is missing from an export that says it is incomplete, as the refusal says it;
@@ -45,6 +54,8 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
     - A file of the folder that could not be read (empty, binary, a broken workbook or
       JSON, a field or nesting past the readers' limits, no permission): the findings
       would be made without it, as if what it holds did not exist.
+    - An export of accounts (directory, Entra ID users, an application's user list) that
+      holds none, only a header: it failed or was filtered to nothing.
 
     - An HL7 batch file whose envelope says messages are missing (cut short, or a trailer
       counting more than it closes): a lost discharge would keep a patient who left on a
@@ -70,6 +81,19 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
                 "sign-in or discharge in it would look missing (an unreadable DocuSign file "
                 "alone can turn a group's every access into NO_ACTIVE_DAA). "
                 + _REFUSED.format("fetch the file again or take it out of the folder"))
+    empty = [name for fmt, status, name, _, rows in files
+             if status == "read" and fmt.startswith(ACCOUNT_EXPORT_STEMS) and rows == 0]
+    graph_users = [rows for fmt, status, _, _, rows in files
+                   if fmt == entra_graph_json.FORMAT and status == "read"]
+    if graph_users and not any(graph_users):
+        empty.append(f"the {len(graph_users)} Entra ID users Graph page file(s)")
+    if empty:
+        return (f"{empty[0]} holds no account, only a header"
+                + (f", nor do {len(empty) - 1} more file(s)" if len(empty) > 1 else "")
+                + ": an export that failed or was filtered to nothing, and every account it "
+                "should list would be reviewed as missing (its access to revoke unflagged, "
+                "its requests listed as not provisioned). "
+                + _REFUSED.format("export it again or take it out of the folder"))
     read = [(fmt, name, note) for fmt, status, name, note, _ in files if status == "read"]
     cut_short = [(name, note) for fmt, name, note in read
                  if fmt == adt_hl7.FORMAT_HL7 and adt_hl7.BATCH_INCOMPLETE in note]

@@ -684,3 +684,63 @@ def test_hand_written_graph_sign_in_pages_missing_the_last_are_refused(tmp_path)
     (folder / "signins_1.json").unlink()
     (folder / "download.json").write_text(json.dumps([sign_in(4, 30)]))
     check()  # the portal's download holds every row it was asked for
+
+
+def test_hand_written_account_exports_that_hold_no_account_are_refused(tmp_path):
+    """An export of accounts with its header and no row — the job failed, lost its
+    permission, or was filtered to nothing — read as the truth, left every access it
+    should list unflagged (a removed member's, a disabled account's) and every request for
+    it not provisioned. Refused, naming the file: an application's user list (a CSV, and
+    a workbook), an AD export, Graph users pages that hold no user; the same files with a
+    row pass, and so does an empty sign-in log (a quiet day)."""
+    import json
+
+    import duckdb
+    from openpyxl import Workbook
+
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ad_header = "SamAccountName,UserPrincipalName,mail,Enabled,whenCreated\n"
+    ad_row = "ann,ann@cc.example.org,ann@cc.example.org,True,1/5/2026 9:00:00 AM\n"
+    list_header = "application,username,email,display_name,active,created,last_access,role\n"
+    list_row = "CERNER,ann,ann@cc.example.org,Ann Lee,true,2026-01-05,2026-10-30,\n"
+    (folder / "ad.csv").write_text(ad_header + ad_row)
+    (folder / "cerner.csv").write_text(list_header)
+    (folder / "signins.csv").write_text(  # the Entra admin center's download, no sign-in
+        "Date (UTC),Request ID,User,Username,Application,IP address,Status\n")
+
+    def check() -> None:
+        check_incomplete_exports(_ingested(folder, tmp_path))
+
+    with pytest.raises(UsageError, match=r"^cerner\.csv holds no account, only a header: "
+                                         r".* --accept-shrink$"):
+        check()
+    (folder / "cerner.csv").write_text(list_header + list_row)
+    check()  # the sign-in log with no sign-in passes (read as one: asserted below)
+
+    book = Workbook()
+    book.active.append(list_header.strip().split(","))
+    book.save(folder / "pacs.xlsx")
+    (folder / "ad.csv").write_text(ad_header)
+    with pytest.raises(UsageError, match=r"^ad\.csv holds no account, only a header, nor do 1 "
+                                         r"more file\(s\)"):
+        check()
+    (folder / "ad.csv").write_text(ad_header + ad_row)
+    (folder / "pacs.xlsx").unlink()
+
+    page = folder / "users_page_001.json"
+    page.write_text(json.dumps({"@odata.context": "https://graph.microsoft.com/v1.0/"
+                                "$metadata#users", "value": []}))
+    with pytest.raises(UsageError, match=r"^the 1 Entra ID users Graph page file\(s\) holds "
+                                         r"no account"):
+        check()
+    page.write_text(json.dumps({"value": [{"id": "1", "userPrincipalName": "ann@cc.example.org",
+                                           "accountEnabled": True}]}))
+    warehouse = _ingested(folder, tmp_path)
+    check_incomplete_exports(warehouse)
+    with duckdb.connect(warehouse, read_only=True) as con:
+        assert con.execute("select status from input_files where source_file = 'signins.csv'"
+                           ).fetchone() == ("read",)

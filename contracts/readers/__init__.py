@@ -238,7 +238,7 @@ def _table_format(text: str, layouts: tuple[ApplicationListLayout, ...]
     if application_list_csv.matches(header):
         return application_list_csv.FORMAT, header
     if application_list_csv.matching_layout(header, layouts) is not None:
-        return "application-list-layout", header
+        return application_list_csv.LAYOUT_FORMAT, header
     if set(header) >= portal_exports_csv.DAA_HEADERS:
         return portal_exports_csv.FORMAT_DAA, header
     if portal_exports_csv.member_list_header_line(text) is not None:
@@ -303,7 +303,7 @@ def _read_table(text: str, fmt: str | None, header: list[str],
         return Recognised(fmt, entra_graph_json.read_csv(text, header))
     if fmt == application_list_csv.FORMAT:
         return Recognised(fmt, application_list_csv.read(text, None, cultures.applications))
-    if fmt == "application-list-layout":
+    if fmt == application_list_csv.LAYOUT_FORMAT:
         layout = application_list_csv.matching_layout(header, layouts)
         res = application_list_csv.read(text, layout, cultures.applications)
         return Recognised(res.format, res)
@@ -459,7 +459,7 @@ _KINDS_OF_TABLES = {
     active_directory_csv.FORMAT: {"directory"},
     entra_graph_json.FORMAT_CSV: {"directory"},
     application_list_csv.FORMAT: {"applications"},
-    "application-list-layout": {"applications"},
+    application_list_csv.LAYOUT_FORMAT: {"applications"},
     portal_exports_csv.FORMAT_DAA: {"docusign"},
     portal_exports_csv.FORMAT_MEMBERS: {"enrollment"},
     adt_hl7.FORMAT_CSV: {"adt"},

@@ -30,6 +30,8 @@ from ccreview.core.config import ApplicationListLayout
 from ccreview.core.identifiers import application_code
 
 FORMAT = "application-user-list-csv"
+# a list read through a `[[application_lists]]` layout of the configuration
+LAYOUT_FORMAT = "application-list-layout"
 REQUIRED_HEADERS = {"application", "username", "active"}
 
 
