@@ -570,7 +570,8 @@ def _print_outputs(result: dict, out: Path) -> None:
     by_folder: dict[str, list[str]] = {}
     for p in result["outputs"]:
         by_folder.setdefault(os.path.dirname(p), []).append(p)
-    top = {folder for folder in by_folder if Path(folder).resolve() == out.resolve()}
+    here = out.resolve()
+    top = {folder for folder in by_folder if Path(folder).resolve() == here}
     if result.get("unchanged"):
         print(f"\nNothing changed since the last run into {out} (same inputs, history, "
               "settings and version): its reports are current; --force recomputes")

@@ -56,7 +56,6 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
       would be made without it, as if what it holds did not exist.
     - An export of accounts (directory, Entra ID users, an application's user list) that
       holds none, only a header: it failed or was filtered to nothing.
-
     - An HL7 batch file whose envelope says messages are missing (cut short, or a trailer
       counting more than it closes): a lost discharge would keep a patient who left on a
       census.
