@@ -108,9 +108,11 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
         parser.add_argument("--accept-shrink", action="store_true",
                             help="run even though the inputs shrank drastically against the "
                                  "previous run into --out, a file of --input cannot be read "
-                                 "or an export of accounts holds none, or an export says it "
-                                 "is incomplete: a Graph or DocuSign page missing, an HL7 "
-                                 "batch cut short (by default refused: a partial export)")
+                                 "or an export of accounts holds none, a requested "
+                                 "application's user list or the DAA envelopes are missing "
+                                 "altogether, or an export says it is incomplete: a Graph or "
+                                 "DocuSign page missing, an HL7 batch cut short (by default "
+                                 "refused: a partial export)")
 
 
 def _patient_data_flag(parser: argparse.ArgumentParser) -> None:

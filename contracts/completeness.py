@@ -10,6 +10,10 @@ in its result set (`readers.docusign_json`), an HL7 batch file whose envelope sa
 messages are missing (`readers.adt_hl7`). `incomplete_export` reads those notes, with
 each file's rows, once validation has reconciled them, and says what is missing; the flow
 refuses the run with it unless `--accept-shrink`.
+
+`missing_source` looks at what the run holds rather than at each file: a source the
+enrollment says exists (a requested application's accounts, the enrolled groups' DAA
+envelopes) of which nothing is among the inputs, the folder's or the evidence store's.
 """
 
 from __future__ import annotations
@@ -132,4 +136,63 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
             return (f"{label}: the Graph page files hold {held} of the {count} records their "
                     f"export counts (@odata.count), so a page is missing and {cost}. "
                     + _REFUSED.format("add the missing pages"))
+    return None
+
+
+# what a run makes of a source that is wholly absent (no file of it in the folder, nothing
+# of it in the evidence store, or none of its rows accepted), by run. The enrollment says
+# the source should exist: an application someone requested has accounts to review, an
+# enrolled group has an agreement to look up.
+_NO_LIST_COST = {
+    "review": "each request for it would be reviewed as not provisioned, and access to it "
+              "that should be revoked (a removed member's, a disabled person's, an account "
+              "nobody requested) would go unflagged",
+    "dormant": "its accounts would go unreviewed, and people who use only it would be "
+               "listed as dormant",
+}
+_NO_DAA_COST = {
+    "review": "every group would be reviewed with no DAA in force (NO_ACTIVE_DAA on all "
+              "its access)",
+    "census": "no provider's census would be distributed (no DAA in force)",
+}
+
+
+def missing_source(con: duckdb.DuckDBPyConnection, run: str = "review") -> str | None:
+    """A source the enrollment says exists and the run holds nothing of, as the refusal
+    says it; None when nothing is missing. `con`: a validated warehouse (`raw_` views).
+
+    - An application list (review; the dormant run, when it holds any list at all: a
+      folder of directory and sign-in exports alone is its documented minimum): an
+      application that enrollment requests with no account of it. A forgotten export
+      turned every request for it into NOT_PROVISIONED and hid its accounts' findings.
+    - Data Access Agreement envelopes (review, census): enrolled groups and no envelope,
+      neither DocuSign's nor the portal's DAA list. Every group would have no DAA in
+      force."""
+    if run in _NO_LIST_COST:
+        requested = dict(con.execute(
+            "select application, count(*) from raw_enrollment_app_requests "
+            "where application is not null group by all").fetchall())
+        held = {a for (a,) in con.execute(
+            "select distinct application from raw_application_accounts "
+            "where application is not null").fetchall()}
+        missing = sorted(set(requested) - held)
+        if missing and (held or run == "review"):
+            first = missing[0]
+            return (f"No {first} account is among the inputs (no user list of it in the "
+                    f"folder or the evidence store, or none of its rows accepted), while "
+                    f"{requested[first]:,} enrollment request(s) ask for it"
+                    + (f"; nor is any of {', '.join(missing[1:])}" if len(missing) > 1
+                       else "")
+                    + f": {_NO_LIST_COST[run]}. "
+                    + _REFUSED.format("add the application's user list"))
+    if run in _NO_DAA_COST:
+        groups = con.execute("select count(distinct group_request_number) "
+                             "from raw_enrollment_people").fetchone()[0]
+        envelopes = con.execute("select count(*) from raw_daa_envelopes").fetchone()[0]
+        if groups and not envelopes:
+            return (f"No Data Access Agreement envelope is among the inputs (no DocuSign "
+                    f"export or DAA status list in the folder or the evidence store, or none "
+                    f"of its rows accepted), while {groups:,} group(s) are enrolled: "
+                    f"{_NO_DAA_COST[run]}. "
+                    + _REFUSED.format("add the DocuSign export"))
     return None

@@ -27,7 +27,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from ccreview.contracts.completeness import incomplete_export
+from ccreview.contracts.completeness import incomplete_export, missing_source
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
@@ -657,7 +657,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         validated = validate(str(building))
         lap("validate")
         if not accept_shrink:
-            check_incomplete_exports(str(building))
+            check_incomplete_exports(str(building), run)
             check_shrink(str(building), out_dir)
         quality = data_quality(str(building), as_of, out_dir)
         lap("data quality")
@@ -741,12 +741,12 @@ SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
 
 
 @_sanitized("validate")
-def check_incomplete_exports(warehouse: str) -> None:
-    """Refuse a run one of whose exports says it is incomplete
-    (`contracts.completeness.incomplete_export` says which and why). `--accept-shrink`
-    overrides."""
+def check_incomplete_exports(warehouse: str, run: str = "review") -> None:
+    """Refuse a run one of whose exports says it is incomplete, or that holds nothing of a
+    source its enrolment says exists (`contracts.completeness.incomplete_export` and
+    `missing_source` say which and why). `--accept-shrink` overrides."""
     with connect_warehouse(warehouse, read_only=True) as con:
-        missing = incomplete_export(con)
+        missing = incomplete_export(con) or missing_source(con, run)
     if missing:
         raise UsageError(missing)
 
@@ -768,8 +768,16 @@ def check_shrink(warehouse: str, out_dir: str) -> None:
     with connect_warehouse(warehouse, read_only=True) as con:
         now = dict(con.execute("select table_name, sum(rows_accepted) from "
                                "input_reconciliation group by 1").fetchall())
-    for table, label in SHRINK_TABLES.items():
-        was, is_ = before.get(table, 0), int(now.get(table, 0) or 0)
+        accounts = dict(con.execute(
+            "select application, count(*) from raw_application_accounts "
+            "where application is not null group by all").fetchall())
+    # each application's list on its own too: one list of five cut short (its requests then
+    # not provisioned, its access to revoke unflagged) leaves the sum above half
+    measures = [(before.get(t, 0), int(now.get(t, 0) or 0), label)
+                for t, label in SHRINK_TABLES.items()]
+    measures += [(int(was), int(accounts.get(app, 0)), f"{app} application accounts")
+                 for app, was in sorted(previous.get("accounts_by_application", {}).items())]
+    for was, is_, label in measures:
         if was >= SHRINK_MINIMUM and is_ < was * SHRINK_LIMIT:
             raise UsageError(
                 f"{label} fell from {was} to {is_} since the previous run into this folder "

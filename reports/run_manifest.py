@@ -89,6 +89,12 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
     quality = con.execute(
         "select count(*), count(*) filter (where not success) from data_quality_results"
     ).fetchall()[0] if has_table(con, "data_quality_results") else (0, 0)
+    # each application's accounts the run reviewed (the folder's lists or the store's): a
+    # list cut short, compared per application by the next run's shrink check
+    accounts = dict(con.execute(
+        "select application, count(*) from raw_application_accounts "
+        "where application is not null group by all order by all").fetchall()
+    ) if has_table(con, "raw_application_accounts") else {}
     base = path.parent
     feed = _census_feed(con)
     manifest = {
@@ -96,6 +102,7 @@ def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str
         **({} if counts is None else
            {"findings_by_rule": {k: int(v) for k, v in counts.items()}}),
         "data_quality": {"expectations": int(quality[0]), "not_met": int(quality[1])},
+        "accounts_by_application": {k: int(v) for k, v in accounts.items()},
         **({} if feed is None else {"census_feed": feed}),
         "versions": versions(),
         "outputs": [{"path": p.relative_to(base).as_posix() if p.is_relative_to(base)

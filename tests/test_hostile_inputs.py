@@ -744,3 +744,73 @@ def test_hand_written_account_exports_that_hold_no_account_are_refused(tmp_path)
     with duckdb.connect(warehouse, read_only=True) as con:
         assert con.execute("select status from input_files where source_file = 'signins.csv'"
                            ).fetchone() == ("read",)
+
+
+def test_hand_written_folders_missing_a_whole_source_are_refused(tmp_path):
+    """A source left out of the folder altogether, on a run with nothing of it stored: the
+    enrollment says it exists (an application requested, a group enrolled), and the run
+    holds nothing of it. Without the Cerner list every Cerner request was NOT_PROVISIONED
+    and a removed member's Cerner access unflagged; without the DocuSign export every
+    group had no DAA in force. Refused for the runs that use the source, naming it; the
+    dormant run's documented minimum (directory and sign-in exports, no application list
+    at all) and the census without application lists pass."""
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "members.csv").write_text(
+        "Request Number,First Name,M.I.,Last Name,Email Address,Staff Type,Suffix,"
+        "Cerner Millennium,PACS Synapse\n"
+        "CS0000001,Ann,,Lee,ann@clinic.example.com,Sponsoring Physician,MD,true,true\n"
+        "CS0000001,Bo,,Ray,bo@clinic.example.com,Group Administrator,,false,true\n")
+    (folder / "ad.csv").write_text(
+        "SamAccountName,UserPrincipalName,mail,Enabled,whenCreated\n"
+        "alee,ann@clinic.example.com,ann@clinic.example.com,True,1/5/2026 9:00:00 AM\n"
+        "bray,bo@clinic.example.com,bo@clinic.example.com,True,1/5/2026 9:00:00 AM\n")
+    header = "application,username,email,display_name,active,created,last_access,role\n"
+    lists = {"cerner.csv": "CERNER,alee,ann@clinic.example.com,Ann Lee,true,2026-01-05,"
+                           "2026-10-30,\n",
+             "pacs.csv": "PACS,alee,ann@clinic.example.com,Ann Lee,true,2026-01-05,,\n"
+                         "PACS,bray,bo@clinic.example.com,Bo Ray,true,2026-01-05,,\n"}
+    daa = ("envelope_id,request_number,status,sent_at,completed_at,declined_at,voided_at,"
+           "recipient_role,recipient_name,recipient_email,recipient_status,signed_at\n"
+           "env-1,CS0000001,completed,2026-01-02,2026-01-03,,,Sponsoring Physician,Ann Lee,"
+           "ann@clinic.example.com,completed,2026-01-03\n")
+
+    def write(*names: str) -> None:
+        for path in folder.glob("*.csv"):
+            if path.name in lists or path.name == "daa.csv":
+                path.unlink()
+        for name in names:
+            (folder / name).write_text(daa if name == "daa.csv" else header + lists[name])
+
+    def check(run: str) -> None:
+        check_incomplete_exports(_ingested(folder, tmp_path), run)
+
+    write("cerner.csv", "pacs.csv", "daa.csv")
+    for run in ("review", "dormant", "census"):
+        check(run)  # every source there
+
+    write("cerner.csv", "daa.csv")  # the PACS list forgotten
+    for run in ("review", "dormant"):
+        with pytest.raises(UsageError, match=r"^No PACS account is among the inputs .* while "
+                                             r"2 enrollment request\(s\) ask for it: .*"
+                                             r"--accept-shrink$"):
+            check(run)
+    check("census")  # its distribution lists do not depend on application accounts
+
+    write("daa.csv")  # no application list at all
+    with pytest.raises(UsageError, match=r"^No CERNER account .* while 1 enrollment "
+                                         r"request\(s\) ask for it; nor is any of PACS: each "
+                                         r"request for it would be reviewed as not "
+                                         r"provisioned"):
+        check("review")
+    check("dormant")  # its minimum: directory (and sign-in) exports
+
+    write("cerner.csv", "pacs.csv")  # the DocuSign export forgotten
+    for run in ("review", "census"):
+        with pytest.raises(UsageError, match=r"^No Data Access Agreement envelope is among "
+                                             r"the inputs .* while 1 group\(s\) are enrolled"):
+            check(run)
+    check("dormant")  # it reads no agreement

@@ -133,6 +133,30 @@ def test_inputs_that_shrank_drastically_are_refused_unless_accepted(prefect_harn
     assert result["as_of"] == "2026-11-02"
 
 
+def test_one_application_list_cut_short_is_refused_unless_accepted(prefect_harness, tmp_path):
+    """The PACS list cut to three accounts (196 the run before) while the other four lists
+    are whole: all application accounts together stay above half (568 -> 375), so only
+    a comparison per application sees it. Its requests would be reviewed as not
+    provisioned and its access to revoke left unflagged: refused, naming the application;
+    accepted, the run goes on."""
+    out = tmp_path / "out"
+    _flow_review(out, no_store=True)
+    manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["accounts_by_application"]["PACS"] == 196
+    partial = tmp_path / "partial"
+    shutil.copytree(SAMPLE, partial)
+    pacs = partial / "applications" / "pacs_users.csv"
+    pacs.write_text("".join(pacs.read_text(encoding="utf-8").splitlines(keepends=True)[:4]),
+                    encoding="utf-8")
+    before = _snapshot(out)
+    with pytest.raises(UsageError, match=r"^PACS application accounts fell from 196 to 3 "
+                                         r"since the previous run"):
+        _flow_review(out, partial, "2026-11-02", no_store=True)
+    assert _snapshot(out) == before
+    result = _flow_review(out, partial, "2026-11-02", no_store=True, accept_shrink=True)
+    assert result["findings_by_rule"]["NOT_PROVISIONED"] > 100
+
+
 def test_an_entra_export_missing_its_last_page_is_refused_unless_accepted(
         prefect_harness, tmp_path):
     """Graph pages each saying another page follows (@odata.nextLink): the export's last

@@ -1140,6 +1140,8 @@ def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_one
     from ccreview.flows.access_review import check_incomplete_exports
 
     store, folder = _store_and_folder(tmp_path)
+    for kind in ("applications", "docusign"):  # a review's folder: nothing else is missing
+        shutil.copytree(SAMPLE / kind, folder / kind)
     graph = "https://graph.microsoft.com/v1.0"
 
     def page(name: str, day: int, follows: bool) -> None:
@@ -1170,3 +1172,30 @@ def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_one
     page("week2_page1", 30, follows=True)
     with pytest.raises(UsageError, match=r"Entra ID sign-ins: each of the 1 Graph page"):
         run(SAMPLE_AS_OF + dt.timedelta(days=7))
+
+
+def test_a_source_left_out_of_the_folder_is_taken_from_the_store_or_refused(tmp_path):
+    """A later run's folder without the Cerner list reviews the list the store holds (the
+    snapshot of the last run): nothing is missing. The same folder into a new store, with
+    no list of Cerner anywhere, is refused: every Cerner request would be reviewed as not
+    provisioned."""
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns("expected_*"))
+
+    def run(store: Path, as_of: dt.date) -> None:
+        warehouse = tmp_path / f"w-{store.stem}-{as_of}.duckdb"
+        with duckdb.connect(str(warehouse)) as con:
+            ingest_with_store(folder, con, store, as_of, ReviewConfig())
+            validate_ingested(con)
+        check_incomplete_exports(str(warehouse))  # as the flow does, before the run commits
+        with duckdb.connect(str(warehouse)) as con:
+            commit_run(con, store, as_of, ReviewConfig())
+
+    run(tmp_path / "evidence.duckdb", SAMPLE_AS_OF)
+    (folder / "applications" / "cerner_users.csv").unlink()
+    run(tmp_path / "evidence.duckdb", SAMPLE_AS_OF + dt.timedelta(days=7))
+    with pytest.raises(UsageError, match=r"^No CERNER account is among the inputs"):
+        run(tmp_path / "new.duckdb", SAMPLE_AS_OF + dt.timedelta(days=7))
