@@ -84,14 +84,17 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
                 "sign-in or discharge in it would look missing (an unreadable DocuSign file "
                 "alone can turn a group's every access into NO_ACTIVE_DAA). "
                 + _REFUSED.format("fetch the file again or take it out of the folder"))
-    empty = [name for fmt, status, name, _, rows in files
+    # (what holds no account, how it shows): a table with its header alone; Graph users
+    # pages each with an empty `value`
+    empty = [(name, "only a header") for fmt, status, name, _, rows in files
              if status == "read" and fmt.startswith(ACCOUNT_EXPORT_STEMS) and rows == 0]
     graph_users = [rows for fmt, status, _, _, rows in files
                    if fmt == entra_graph_json.FORMAT and status == "read"]
     if graph_users and not any(graph_users):
-        empty.append(f"the {len(graph_users)} Entra ID users Graph page file(s)")
+        empty.append((f"the {len(graph_users)} Entra ID users Graph page file(s)",
+                      "each page's value empty"))
     if empty:
-        return (f"{empty[0]} holds no account, only a header"
+        return (f"{empty[0][0]} holds no account, {empty[0][1]}"
                 + (f", nor do {len(empty) - 1} more file(s)" if len(empty) > 1 else "")
                 + ": an export that failed or was filtered to nothing, and every account it "
                 "should list would be reviewed as missing (its access to revoke unflagged, "

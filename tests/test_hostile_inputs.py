@@ -735,7 +735,7 @@ def test_hand_written_account_exports_that_hold_no_account_are_refused(tmp_path)
     page.write_text(json.dumps({"@odata.context": "https://graph.microsoft.com/v1.0/"
                                 "$metadata#users", "value": []}))
     with pytest.raises(UsageError, match=r"^the 1 Entra ID users Graph page file\(s\) holds "
-                                         r"no account"):
+                                         r"no account, each page's value empty:"):
         check()
     page.write_text(json.dumps({"value": [{"id": "1", "userPrincipalName": "ann@cc.example.org",
                                            "accountEnabled": True}]}))
