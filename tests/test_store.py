@@ -1130,6 +1130,19 @@ def test_a_file_held_as_an_earlier_reader_read_it_is_read_again(tmp_path):
     _kept_latest(store)  # the kept latest successes are those of the stored events
 
 
+def _checked_run(folder: Path, store: Path, as_of: dt.date, warehouse: Path) -> None:
+    """A review's ingest into `store`, refused as the flow refuses it (an export that says
+    it is incomplete, a source missing) before the run commits; else committed."""
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    with duckdb.connect(str(warehouse)) as con:
+        ingest_with_store(folder, con, store, as_of, ReviewConfig())
+        validate_ingested(con)
+    check_incomplete_exports(str(warehouse))
+    with duckdb.connect(str(warehouse)) as con:
+        commit_run(con, store, as_of, ReviewConfig())
+
+
 def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_ones(
         tmp_path):
     """Sign-in pages are judged in the folder: last week's complete Graph pages, kept in
@@ -1137,7 +1150,6 @@ def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_one
     first page alone (its older sign-ins missing; people who signed in only then would
     be listed as dormant)."""
     from ccreview.core.errors import UsageError
-    from ccreview.flows.access_review import check_incomplete_exports
 
     store, folder = _store_and_folder(tmp_path)
     for kind in ("applications", "docusign"):  # a review's folder: nothing else is missing
@@ -1156,13 +1168,7 @@ def test_a_new_sign_in_export_missing_its_last_page_is_refused_beside_stored_one
         (folder / "signins" / f"{name}.json").write_text(json.dumps(body))
 
     def run(as_of: dt.date) -> None:
-        warehouse = tmp_path / f"w-{as_of}.duckdb"
-        with duckdb.connect(str(warehouse)) as con:
-            ingest_with_store(folder, con, store, as_of, ReviewConfig())
-            validate_ingested(con)
-        check_incomplete_exports(str(warehouse))  # as the flow does, before the run commits
-        with duckdb.connect(str(warehouse)) as con:
-            commit_run(con, store, as_of, ReviewConfig())
+        _checked_run(folder, store, as_of, tmp_path / f"w-{as_of}.duckdb")
 
     page("week1_page1", 20, follows=True)
     page("week1_page2", 18, follows=False)
@@ -1180,19 +1186,12 @@ def test_a_source_left_out_of_the_folder_is_taken_from_the_store_or_refused(tmp_
     no list of Cerner anywhere, is refused: every Cerner request would be reviewed as not
     provisioned."""
     from ccreview.core.errors import UsageError
-    from ccreview.flows.access_review import check_incomplete_exports
 
     folder = tmp_path / "in"
     shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns("expected_*"))
 
     def run(store: Path, as_of: dt.date) -> None:
-        warehouse = tmp_path / f"w-{store.stem}-{as_of}.duckdb"
-        with duckdb.connect(str(warehouse)) as con:
-            ingest_with_store(folder, con, store, as_of, ReviewConfig())
-            validate_ingested(con)
-        check_incomplete_exports(str(warehouse))  # as the flow does, before the run commits
-        with duckdb.connect(str(warehouse)) as con:
-            commit_run(con, store, as_of, ReviewConfig())
+        _checked_run(folder, store, as_of, tmp_path / f"w-{store.stem}-{as_of}.duckdb")
 
     run(tmp_path / "evidence.duckdb", SAMPLE_AS_OF)
     (folder / "applications" / "cerner_users.csv").unlink()
