@@ -9,7 +9,6 @@ from importlib import metadata
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from ccreview.core.digest import file_sha256
 from ccreview.core.duckdb_catalog import has_table
@@ -58,29 +57,33 @@ def _census_feed(con: duckdb.DuckDBPyConnection) -> dict[str, int] | None:
 def write_run_manifest(con: duckdb.DuckDBPyConnection, path: Path, *, as_of: str,
                        input_dir: str, settings: dict[str, str], outputs: list[Path],
                        fingerprint: str | None = None) -> Path:
-    files = con.execute("select * from input_files order by source_file").df()
-    recon = con.execute("select * from input_reconciliation").df()
+    files = con.execute("select source_file, size_bytes, sha256, format, status, note, "
+                        "stored_as_of from input_files order by source_file").fetchall()
+    recon: dict[str, list[dict]] = {}
+    for source_file, table, read, accepted, quarantined in con.execute(
+            "select source_file, table_name, rows_read, rows_accepted, rows_quarantined "
+            "from input_reconciliation").fetchall():
+        recon.setdefault(source_file, []).append(
+            {"table_name": table, "rows_read": read, "rows_accepted": accepted,
+             "rows_quarantined": quarantined})
     already = {(f, t): int(n) for f, t, n in con.execute(
         "select source_file, table_name, rows from input_already_stored").fetchall()}
     not_used = {(f, t): (int(n), why) for f, t, n, why in con.execute(
         "select source_file, table_name, rows, why_not_used from input_not_used").fetchall()
     } if has_table(con, "input_not_used") else {}
     inputs = []
-    for rec in files.to_dict("records"):
-        tables = recon[recon["source_file"] == rec["source_file"]]
+    for source_file, size_bytes, sha256, fmt, status, note, stored_as_of in files:
         inputs.append({
-            "path": rec["source_file"], "size_bytes": int(rec["size_bytes"]),
-            "sha256": rec["sha256"], "format": rec["format"], "status": rec["status"],
-            "note": rec["note"] or "",
+            "path": source_file, "size_bytes": int(size_bytes), "sha256": sha256,
+            "format": fmt, "status": status, "note": note or "",
             # the evidence store's: the as-of of the run that read the file (an earlier one:
             # this run took its rows from the store without reading it again)
-            **({"stored_as_of": rec["stored_as_of"].date().isoformat()}
-               if rec.get("stored_as_of") is not None and not pd.isna(rec["stored_as_of"])
+            **({"stored_as_of": stored_as_of.isoformat()} if stored_as_of is not None
                else {}),
             "tables": _file_tables(
-                tables.to_dict("records"),
-                {t: n for (f, t), n in already.items() if f == rec["source_file"]},
-                {t: n for (f, t), n in not_used.items() if f == rec["source_file"]}),
+                recon.get(source_file, []),
+                {t: n for (f, t), n in already.items() if f == source_file},
+                {t: n for (f, t), n in not_used.items() if f == source_file}),
         })
     # a run that built no findings (the census) says nothing about them
     counts = dict(con.execute("select rule, count(*) from findings group by rule "
