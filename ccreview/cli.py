@@ -111,8 +111,9 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
                                  "or an export of accounts holds none, a requested "
                                  "application's user list or the DAA envelopes are missing "
                                  "altogether, or an export says it is incomplete: a Graph or "
-                                 "DocuSign page missing, an HL7 batch cut short (by default "
-                                 "refused: a partial export)")
+                                 "DocuSign page missing or its envelopes without recipients, an "
+                                 "HL7 batch cut short (by default refused: a partial "
+                                 "export)")
 
 
 def _patient_data_flag(parser: argparse.ArgumentParser) -> None:

@@ -6,10 +6,11 @@ A file of the folder that could not be read is the plainest case (`input_files.s
 'unreadable', the reason in its note). Beyond it, the readers note what a file says of
 the export it belongs to (`input_files.note`): a Graph page that says another follows or
 counts its export's records (`readers.base`), a DocuSign `listStatusChanges` page's place
-in its result set (`readers.docusign_json`), an HL7 batch file whose envelope says
-messages are missing (`readers.adt_hl7`). `incomplete_export` reads those notes, with
-each file's rows, once validation has reconciled them, and says what is missing; the flow
-refuses the run with it unless `--accept-shrink`.
+in its result set or that its envelopes list no recipients (`readers.docusign_json`), an
+HL7 batch file whose envelope says messages are missing (`readers.adt_hl7`).
+`incomplete_export` reads those notes, with each file's rows, once validation has
+reconciled them, and says what is missing; the flow refuses the run with it unless
+`--accept-shrink`.
 
 `missing_source` looks at what the run holds rather than at each file: a source the
 enrollment says exists (a requested application's accounts, the enrolled groups' DAA
@@ -65,6 +66,8 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
       census.
     - DocuSign listStatusChanges pages that leave positions of their result set on no
       page: a group whose agreement is on the missing page would have no DAA in force.
+    - A DocuSign file none of whose envelopes lists its recipients (exported without
+      `include=recipients`): every agreement in it would look unsigned.
     - Entra ID users or sign-ins from Graph pages that each say another page follows: the
       export's last page (at least) is missing. A page missing in the middle leaves no
       trace, unless the first page counts the export's records (`@odata.count`) and the
@@ -120,6 +123,15 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
                 + (f" (and {len(gaps) - 1} more gap(s))" if len(gaps) > 1 else "")
                 + ": a page is missing, and a group whose agreement is on it would be "
                 "reviewed with no DAA in force. " + _REFUSED.format("add the missing page(s)"))
+    unsigned = [name for fmt, name, note in read
+                if fmt == docusign_json.FORMAT and docusign_json.NO_RECIPIENTS in note]
+    if unsigned:
+        return (f"DocuSign envelopes: {unsigned[0]} lists no envelope's recipients (exported "
+                f"without include=recipients)"
+                + (f", nor do {len(unsigned) - 1} more file(s)" if len(unsigned) > 1 else "")
+                + ": whether each required party signed cannot be told, and every group whose "
+                "agreement it holds would be reviewed with no DAA in force. "
+                + _REFUSED.format("export it again with include=recipients"))
     for graph_format, statuses, label, cost in GRAPH_PAGED:
         pages = [(note, rows) for fmt, status, _, note, rows in files
                  if fmt == graph_format and status in statuses]

@@ -516,7 +516,8 @@ def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
         return {"envelopeId": f"env-{n}", "status": "sent",
                 "emailSubject": f"Clinical Connectivity Data Access Agreement - CS000000{n}",
                 "sentDateTime": "2026-10-01T10:00:00Z",
-                "statusChangedDateTime": "2026-10-01T10:00:00Z"}
+                "statusChangedDateTime": "2026-10-01T10:00:00Z",
+                "recipients": {"signers": []}}  # (include=recipients: sent, none signed)
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -814,3 +815,56 @@ def test_hand_written_folders_missing_a_whole_source_are_refused(tmp_path):
                                              r"the inputs .* while 1 group\(s\) are enrolled"):
             check(run)
     check("dormant")  # it reads no agreement
+
+
+def test_hand_written_docusign_exports_without_recipients_are_refused(tmp_path):
+    """`listStatusChanges` leaves recipients out unless asked (`include=recipients`), and a
+    Connect configuration without "Include Recipients" sends summaries without them. Read
+    as they are, every completed agreement lacked its signers, so every group's access was
+    NO_ACTIVE_DAA (on the 100-group bench folder: 2,411 against 80). Refused, naming the
+    file; the same envelopes with their recipients pass, and so does a file where only
+    some envelopes have none (a draft, a voided one)."""
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    def envelope(n: int, recipients: bool) -> dict:
+        body = {"envelopeId": f"env-{n}", "status": "completed",
+                "emailSubject": f"Clinical Connectivity Data Access Agreement - CS000000{n}",
+                "sentDateTime": "2026-10-01T10:00:00Z",
+                "completedDateTime": "2026-10-02T10:00:00Z",
+                "statusChangedDateTime": "2026-10-02T10:00:00Z"}
+        if recipients:
+            body["recipients"] = {"signers": [
+                {"recipientId": "1", "roleName": "Sponsoring Physician", "name": "Ann Lee",
+                 "email": f"ann{n}@clinic.example.com", "status": "completed",
+                 "signedDateTime": "2026-10-02T10:00:00Z"}]}
+        return body
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page = folder / "envelopes.json"
+
+    def check() -> None:
+        check_incomplete_exports(_ingested(folder, tmp_path))
+
+    def write(*envelopes: dict) -> None:
+        page.write_text(json.dumps({"resultSetSize": str(len(envelopes)),
+                                    "totalSetSize": str(len(envelopes)), "startPosition": "0",
+                                    "endPosition": str(len(envelopes) - 1),
+                                    "envelopes": list(envelopes)}))
+
+    write(envelope(1, True), envelope(2, True))
+    check()
+    write(envelope(1, True), envelope(2, False))
+    check()  # one envelope without: not an export made without them
+    write(envelope(1, False), envelope(2, False))
+    with pytest.raises(UsageError, match=r"^DocuSign envelopes: envelopes\.json lists no "
+                                         r"envelope's recipients \(exported without "
+                                         r"include=recipients\): .* --accept-shrink$"):
+        check()
+    page.unlink()  # a Connect message, its summary without recipients
+    (folder / "connect.json").write_text(json.dumps({
+        "event": "envelope-completed", "apiVersion": "v2.1",
+        "data": {"envelopeId": "env-3", "envelopeSummary": envelope(3, False)}}))
+    with pytest.raises(UsageError, match=r"^DocuSign envelopes: connect\.json lists no"):
+        check()

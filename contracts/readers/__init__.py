@@ -197,7 +197,7 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
                               graph_page_note(body))
         if docusign_json.matches(body):
             return Recognised(docusign_json.FORMAT, docusign_json.read(body),
-                              docusign_json.page_note(body))
+                              docusign_json.file_note(body))
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
             return Recognised("generator-metadata", None, "generator metadata, not an input")
         if (error := api_error(body)) is not None:

@@ -2,7 +2,10 @@
 (`GET /accounts/{id}/envelopes?include=recipients,custom_fields`).
 
 A page that holds part of its result set (`startPosition`-`endPosition` of `totalSetSize`)
-says so in its file's note; a run whose pages leave positions uncovered is refused.
+says so in its file's note; a run whose pages leave positions uncovered is refused. So is
+a file whose envelopes carry no `recipients` at all (exported without
+`include=recipients`, which listStatusChanges leaves out by default): who signed cannot be
+told from it, and every agreement it holds would look unsigned.
 
 Also one envelope as `GET /envelopes/{envelopeId}?include=recipients,custom_fields` returns
 it, an array of such envelopes, and DocuSign Connect's JSON messages (the webhook's
@@ -78,6 +81,25 @@ def page_note(body: Any) -> str:
     if total <= 0 or start < 0 or end < start or (start == 0 and end >= total - 1):
         return ""
     return _SPAN_TEXT.format(start, end, total)
+
+
+# a file whose envelopes carry no `recipients` at all was exported without
+# `include=recipients` (listStatusChanges leaves them out by default; so does a Connect
+# configuration without "Include Recipients"): who signed cannot be told from it
+NO_RECIPIENTS = "no envelope lists its recipients (exported without include=recipients)"
+
+
+def recipients_note(body: Any) -> str:
+    """`NO_RECIPIENTS` for envelopes none of which has a `recipients` member, else ''."""
+    envelopes = [e for e in map(_envelope, _envelopes(body) or []) if e is not None]
+    return NO_RECIPIENTS if envelopes and not any("recipients" in e for e in envelopes) \
+        else ""
+
+
+def file_note(body: Any) -> str:
+    """What a file says of its export: its page's place (`page_note`), and whether its
+    envelopes list no recipients (`recipients_note`)."""
+    return "; ".join(filter(None, (page_note(body), recipients_note(body))))
 
 
 def missing_pages(notes: Iterable[str]) -> list[tuple[int, int, int]]:
