@@ -366,6 +366,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     dq = result["data_quality"]
     print(f"Data quality: {dq['expectations']} expectations, {dq['not_met']} not met "
           f"(Data Docs: {args.out / 'data_quality' / 'index.html'})")
+    _print_review_notes(args.out)
     _print_census_feed(args.out)
     _print_patient_data(result)
     problems = sum(ing.get(f"files_{s}", 0) for s in ("unreadable", "unrecognised", "skipped"))
@@ -377,6 +378,22 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def _store(args: argparse.Namespace) -> str | None:
     return str(args.store.resolve()) if args.store else None
+
+
+def _print_review_notes(out: Path) -> None:
+    """What the review leaves to resolve that is not a finding (review_notes.csv), counted
+    by kind: an ambiguous account, an unknown suffix, no sign-in evidence at all..."""
+    import csv
+    from collections import Counter
+
+    try:
+        with (out / "review_notes.csv").open(encoding="utf-8", newline="") as fh:
+            kinds = Counter(row.get("note") or "" for row in csv.DictReader(fh))
+    except OSError:
+        return
+    if kinds:
+        print("To resolve (not findings; the workbook's To resolve sheet): "
+              + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())))
 
 
 def _print_census_feed(out: Path) -> None:

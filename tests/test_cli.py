@@ -200,3 +200,26 @@ def test_the_files_written_are_listed_with_a_crowded_folder_as_one_line(capsys, 
     assert lines[1:] == ["Wrote:", *(f"  {p}" for p in top), "  out/attestation/ (6 files)",
                          "  out/few/a.csv", "  out/few/b.csv",
                          f"  {tmp_path / 'out' / 'run_manifest.json'}", "Stages: ingest 1.2s"]
+
+
+def test_what_is_left_to_resolve_is_counted_by_kind(capsys, tmp_path):
+    """The review's notes (review_notes.csv: not findings, but a reviewer must decide them)
+    counted by kind on one line, so that 'no sign-in evidence' or a run of ambiguous
+    accounts is seen without opening the workbook; nothing when there is none."""
+    from ccreview.cli import _print_review_notes
+    from ccreview.reports.access_review import NOTES_COLUMNS
+    from ccreview.reports.files import write_csv
+
+    notes = tmp_path / "review_notes.csv"
+    _print_review_notes(tmp_path)  # no file (a run that wrote none)
+    write_csv(notes, NOTES_COLUMNS, [])
+    _print_review_notes(tmp_path)
+    assert capsys.readouterr().out == ""
+    write_csv(notes, NOTES_COLUMNS, [
+        ("ambiguous account", "CERNER", "jdoe", "two directory accounts match"),
+        ("no sign-in evidence", "sign-in activity", None, "None of the inputs ..."),
+        ("ambiguous account", "directory", "jdoe2", "=HYPERLINK(\"x\")")])
+    _print_review_notes(tmp_path)
+    assert capsys.readouterr().out == (
+        "To resolve (not findings; the workbook's To resolve sheet): 2 ambiguous account, "
+        "1 no sign-in evidence\n")

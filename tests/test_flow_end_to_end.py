@@ -175,6 +175,10 @@ def test_review_exits_zero_and_writes_every_output(review_run):
     truth = pd.read_csv(SAMPLE / "expected_findings.csv")
     assert f"Findings: {len(truth)}" in runs[0]["printed"]
     assert "1 file(s) could not be used" in runs[0]["printed"]
+    # the sample leaves nothing to resolve but its findings: no "To resolve" line
+    with (out / "review_notes.csv").open(newline="", encoding="utf-8") as fh:
+        assert list(csv.DictReader(fh)) == []
+    assert "To resolve" not in runs[0]["printed"]
 
 
 def test_findings_csv_matches_ground_truth(review_run):

@@ -542,3 +542,39 @@ def test_r2w_recipient_invalid(tmp_path):
     assert org.findings(tmp_path, "R2W_RECIPIENT_INVALID") == {
         ("CS0000140", "outsider@elsewhere.example", "R2W"),
         ("CS0000140", e(removed), "R2W"), ("CS0000140", e(disabled), "R2W")}
+
+
+def test_never_signed_in_needs_a_sign_in_somewhere_among_the_inputs(tmp_path):
+    """Inputs without a single sign-in (Graph users without signInActivity, AD without
+    lastLogonTimestamp, no sign-in log, no application list) cannot tell an unused account
+    from one whose use nobody exported: every enabled account was NEVER_SIGNED_IN (1,021
+    on the 100-group bench folder so stripped). Nobody is judged then, and the review
+    notes why; one member's sign-in among the same inputs makes the others' absence
+    evidence again."""
+    def org_of(someone_signed_in: bool) -> Org:
+        org = Org()
+        people = [org.person(apps=()) for _ in range(3)]
+        org.group("CS0000140", people, provision=False)
+        for p in people:
+            org.provision(p, entra_last_success=None, created=days_ago(400))
+        if someone_signed_in:
+            signed_in = org.person(apps=())
+            org.group("CS0000141", [signed_in], provision=False)
+            org.provision(signed_in, entra_last_success=days_ago(2))
+        return org, people
+
+    org, people = org_of(False)
+    assert org.findings(tmp_path / "none", "NEVER_SIGNED_IN") == set()
+    con = build_warehouse(tmp_path / "none" / "in", AS_OF)
+    assert con.execute("select note, subject from review_notes "
+                       "where note = 'no sign-in evidence'").fetchall() == [
+        ("no sign-in evidence", "sign-in activity")]
+    assert con.execute("select count(*) from findings where rule = 'DORMANT_ACCOUNT'"
+                       ).fetchone() == (0,)
+
+    org, people = org_of(True)
+    assert org.findings(tmp_path / "one", "NEVER_SIGNED_IN") == {
+        ("CS0000140", e(p), "") for p in people}
+    con = build_warehouse(tmp_path / "one" / "in", AS_OF)
+    assert con.execute("select count(*) from review_notes "
+                       "where note = 'no sign-in evidence'").fetchone() == (0,)

@@ -2,7 +2,10 @@
 -- sign-in evidence across sources, and whether the member is dormant or never signed in
 -- AD lastLogonTimestamp lags by up to the configured margin, so for judging inactivity it
 -- counts as that many days later than recorded (AD evidence alone never makes an account
--- dormant inside the margin).
+-- dormant inside the margin). A run none of whose inputs holds a single sign-in (no sign-in
+-- or access log, Graph users without signInActivity, AD exports without lastLogonTimestamp,
+-- application lists without last access) cannot tell an unused account from an unseen one:
+-- nobody is judged never signed in (review_notes says why).
 -- key: request_number, email
 with identities as (
     select im.request_number, im.email, i.*
@@ -70,6 +73,11 @@ combined as (
     cross join run_parameters as p
 ),
 
+evidence as (
+    -- whether any account has any sign-in evidence at all
+    select bool_or(last_sign_in_at is not null) as any_sign_in from combined
+),
+
 flagged as (
     select
         c.*,
@@ -78,10 +86,12 @@ flagged as (
             and p.as_of - c.inactivity_evidence_date > p.dormancy_days as is_dormant,
         c.has_enabled_account
             and c.last_sign_in_at is null
+            and coalesce(e.any_sign_in, false)
             and p.as_of - c.account_created_at::date > p.never_signed_in_grace_days
             as is_never_signed_in,
     from combined as c
     cross join run_parameters as p
+    cross join evidence as e
 )
 
 select * from flagged

@@ -5,7 +5,8 @@
 -- of the exports disagree on (enabled or active in one, not in the other), a group whose
 -- submissions are among the inputs but not its registration, a removal of someone the
 -- group never had (a mistyped address leaves the person meant with their access), or an
--- application change for someone no earlier submission added
+-- application change for someone no earlier submission added, or inputs that hold no
+-- sign-in at all (activity was not reviewed)
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -167,6 +168,24 @@ changes_for_non_members as (
     from member_history
     where request_type = 'change_applications' and earlier_adds = 0
     group by group_request_number, request_number, email
+),
+
+no_sign_in_evidence as (
+    -- enabled accounts, and not one sign-in among the inputs: whether they were ever used
+    -- cannot be told (int_member_activity judges nobody never signed in)
+    select
+        'no sign-in evidence' as note,
+        'sign-in activity' as subject,
+        null as reference,
+        printf('None of the inputs holds a sign-in for any of the %d member(s) with an '
+               'enabled account: no sign-in or access log, Entra ID users without '
+               'signInActivity, AD exports without lastLogonTimestamp, application lists '
+               'without last access. Nobody was judged dormant or never signed in: add '
+               'sign-in evidence to review activity.', count(*)) as detail,
+    from int_member_activity
+    where has_enabled_account
+    having count(*) > 0
+        and not (select bool_or(last_sign_in_at is not null) from int_member_activity)
 )
 
 select * from ambiguities
@@ -184,4 +203,6 @@ union all
 select * from unknown_removals
 union all
 select * from changes_for_non_members
+union all
+select * from no_sign_in_evidence
 order by note, subject, reference
