@@ -61,6 +61,8 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
       would be made without it, as if what it holds did not exist.
     - An export of accounts (directory, Entra ID users, an application's user list) that
       holds none, only a header: it failed or was filtered to nothing.
+    - An application list whose `active` column is empty on every row: every account in
+      it would read as inactive.
     - An HL7 batch file whose envelope says messages are missing (cut short, or a trailer
       counting more than it closes): a lost discharge would keep a patient who left on a
       census.
@@ -104,6 +106,14 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
                 "its requests listed as not provisioned). "
                 + _REFUSED.format("export it again or take it out of the folder"))
     read = [(fmt, name, note) for fmt, status, name, note, _ in files if status == "read"]
+    no_status = [name for fmt, name, note in read
+                 if fmt.startswith(ACCOUNT_EXPORT_STEMS) and application_list_csv.NO_STATUS in note]
+    if no_status:
+        return (f"{no_status[0]}: {application_list_csv.NO_STATUS}"
+                + (f", nor in {len(no_status) - 1} more file(s)" if len(no_status) > 1 else "")
+                + ": every account in it would be reviewed as inactive (its requests listed as "
+                "not provisioned, its access to revoke unflagged). "
+                + _REFUSED.format("export it again with the account status"))
     cut_short = [(name, note) for fmt, name, note in read
                  if fmt == adt_hl7.FORMAT_HL7 and adt_hl7.BATCH_INCOMPLETE in note]
     if cut_short:

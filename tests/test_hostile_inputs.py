@@ -868,3 +868,46 @@ def test_hand_written_docusign_exports_without_recipients_are_refused(tmp_path):
         "data": {"envelopeId": "env-3", "envelopeSummary": envelope(3, False)}}))
     with pytest.raises(UsageError, match=r"^DocuSign envelopes: connect\.json lists no"):
         check()
+
+
+def test_hand_written_application_lists_that_give_no_account_a_status_are_refused(tmp_path):
+    """An application list whose active column is empty on every row (an export that left
+    its status column empty) read every account as inactive: on the 100-group bench folder
+    the Cerner list so emptied made NOT_PROVISIONED 25 -> 1,023 and lost access to revoke
+    (DISABLED_WITH_ACCESS 30 -> 19). Refused, naming the file, as a CSV and as a workbook
+    under a title line; a list where some rows say true and the rest are empty (a flag
+    column: empty is no) passes."""
+    from openpyxl import Workbook
+
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    header = ["application", "username", "email", "display_name", "active", "created",
+              "last_access", "role"]
+
+    def row(n: int, active: str) -> list[str]:
+        return ["CERNER", f"u{n}", f"u{n}@clinic.example.com", f"User {n}", active,
+                "2026-01-05", "2026-10-30", ""]
+
+    def check() -> None:
+        check_incomplete_exports(_ingested(folder, tmp_path))
+
+    lines = [header, row(1, ""), row(2, "")]
+    (folder / "cerner.csv").write_text("\n".join(",".join(r) for r in lines) + "\n")
+    with pytest.raises(UsageError, match=r"^cerner\.csv: no account has a status \(the active "
+                                         r"column is empty on every row\): every account in "
+                                         r"it would be reviewed as inactive"):
+        check()
+    lines[1] = row(1, "true")
+    (folder / "cerner.csv").write_text("\n".join(",".join(r) for r in lines) + "\n")
+    check()  # a flag column: u2's empty cell is no
+
+    book = Workbook()
+    book.active.append(["Cerner Millennium users, exported 2026-10-31"])
+    book.active.append(header)
+    book.active.append(row(3, ""))
+    book.save(folder / "cerner_more.xlsx")
+    with pytest.raises(UsageError, match=r"^cerner_more\.xlsx: no account has a status"):
+        check()

@@ -288,8 +288,9 @@ def _read_table_text(text: str, layouts: tuple[ApplicationListLayout, ...],
         for rows in rec.result.rows.values():
             for row in rows:
                 row["source_line"] += skip
-        rec.note = (f"its header is on line {skip + 1}, below a title: the line(s) above it "
-                    "are not data")
+        rec.note = "; ".join(filter(None, (
+            f"its header is on line {skip + 1}, below a title: the line(s) above it are not "
+            "data", rec.note)))
     return rec
 
 
@@ -302,11 +303,12 @@ def _read_table(text: str, fmt: str | None, header: list[str],
     if fmt == entra_graph_json.FORMAT_CSV:
         return Recognised(fmt, entra_graph_json.read_csv(text, header))
     if fmt == application_list_csv.FORMAT:
-        return Recognised(fmt, application_list_csv.read(text, None, cultures.applications))
+        res = application_list_csv.read(text, None, cultures.applications)
+        return Recognised(fmt, res, res.note)
     if fmt == application_list_csv.LAYOUT_FORMAT:
         layout = application_list_csv.matching_layout(header, layouts)
         res = application_list_csv.read(text, layout, cultures.applications)
-        return Recognised(res.format, res)
+        return Recognised(res.format, res, res.note)
     if fmt == portal_exports_csv.FORMAT_DAA:
         return Recognised(fmt, portal_exports_csv.read_daa_csv(text))
     if fmt == portal_exports_csv.FORMAT_MEMBERS:

@@ -8,7 +8,7 @@ The canonical layout, one row per application account:
 | `username`    | the account's login: LAN ID or UPN                             |
 | `email`       | the account's email, if the application keeps one              |
 | `display_name`| as the application shows it                                    |
-| `active`      | true/false, or Active/Inactive, Enabled/Disabled, A/I          |
+| `active`      | true/false, Active/Inactive, Enabled/Disabled, A/I; empty = no |
 | `created`     | when the account was created                                   |
 | `last_access` | last successful use of the application; empty = never          |
 | `role`        | role or position in the application                            |
@@ -17,6 +17,9 @@ An export with other headers is read through a layout in the config file
 (`[[application_lists]]`: canonical column -> the export's header, and the application when
 the file has none); the file is recognised by having every header the layout maps. XLSX
 exports are read the same way (first sheet).
+
+A list whose `active` column is empty on every row gives no account a status: the run
+is refused (every account would read as inactive).
 
 Canonical table: `application_accounts`.
 """
@@ -33,6 +36,10 @@ FORMAT = "application-user-list-csv"
 # a list read through a `[[application_lists]]` layout of the configuration
 LAYOUT_FORMAT = "application-list-layout"
 REQUIRED_HEADERS = {"application", "username", "active"}
+# a list whose `active` cell is empty on every row (a status column the export left empty,
+# a layout that maps none): an empty cell reads as inactive, so every account would be
+# reviewed as having no access; the run is refused (`contracts.completeness`)
+NO_STATUS = "no account has a status (the active column is empty on every row)"
 
 
 # how user lists say whether an account is usable, besides true/false (Cerner's A / I);
@@ -62,6 +69,7 @@ def read(text: str, layout: ApplicationListLayout | None = None,
     result = ReadResult(FORMAT if layout is None else f"{FORMAT} ({layout.name})")
     table = "application_accounts"
     mapping = {k: v.strip().lower() for k, v in layout.columns} if layout else {}
+    statuses = 0  # rows whose active cell holds something
     for line, raw in csv_records(text):
         rec = raw if layout is None or "__width_mismatch__" in raw else {
             canonical: raw.get(mapping.get(canonical, "\0"), "")
@@ -79,9 +87,12 @@ def read(text: str, layout: ApplicationListLayout | None = None,
         row["application"] = application_code(app) or app.upper() or None
         for col in ("username", "email", "display_name", "role"):
             row[col] = rec.get(col, "").strip() or None
+        statuses += bool(str(rec.get("active") or "").strip())
         result.convert(table, idx, row, "active", parse_active, rec.get("active"), "active",
                        "boolean")
         for src, dst in (("created", "created_at"), ("last_access", "last_access_at")):
             result.convert(table, idx, row, dst, partial(parse_datetime, culture=culture),
                            rec.get(src), src, "datetime")
+    if result.rows.get(table) and not statuses:
+        result.note = NO_STATUS
     return result

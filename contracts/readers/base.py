@@ -45,6 +45,7 @@ class ReadResult:
     format: str
     rows: dict[str, list[dict]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    note: str = ""  # what the file says of its export (`input_files.note`)
 
     def add(self, table: str, row: dict) -> int:
         rows = self.rows.setdefault(table, [])
