@@ -19,6 +19,8 @@ envelopes) of which nothing is among the inputs, the folder's or the evidence st
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 
 from ccreview.contracts.readers import (
@@ -49,6 +51,7 @@ _REFUSED = "No report was written: {}, or rerun with --accept-shrink"
 # Graph users pages are judged as one export.
 ACCOUNT_EXPORT_STEMS = tuple(fmt.removesuffix("-csv") for fmt in (
     active_directory_csv.FORMAT, entra_graph_json.FORMAT_CSV, application_list_csv.FORMAT))
+APPLICATION_LIST_STEM = application_list_csv.FORMAT.removesuffix("-csv")
 
 
 def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -74,77 +77,123 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
       export's last page (at least) is missing. A page missing in the middle leaves no
       trace, unless the first page counts the export's records (`@odata.count`) and the
       pages hold a full page fewer."""
-    files = con.execute(
+    files = [_File(*row) for row in con.execute(
         "select f.format, f.status, f.source_file, coalesce(f.note, ''), "
         "coalesce(sum(r.rows_read), 0) from input_files as f "
         "left join input_reconciliation as r using (source_file) "
-        "group by all order by f.source_file").fetchall()
-    unreadable = [(name, note) for _, status, name, note, _ in files if status == "unreadable"]
-    if unreadable:
-        name, why = unreadable[0]
-        return (f"{name} could not be read ({why})"
-                + (f", nor could {len(unreadable) - 1} more file(s) (the Inputs list)"
-                   if len(unreadable) > 1 else "")
-                + ": the run would go on without what it holds, and an agreement, account, "
-                "sign-in or discharge in it would look missing (an unreadable DocuSign file "
-                "alone can turn a group's every access into NO_ACTIVE_DAA). "
-                + _REFUSED.format("fetch the file again or take it out of the folder"))
+        "group by all order by f.source_file").fetchall()]
+    for check in (_unreadable, _no_account, _no_status, _hl7_cut_short, _docusign_gaps,
+                  _docusign_without_recipients, _graph_pages_missing):
+        refusal = check(files)
+        if refusal:
+            return refusal
+    return None
+
+
+class _File(NamedTuple):
+    """A file of the run as the checks see it: `input_files` with its rows read."""
+    format: str
+    status: str
+    name: str
+    note: str
+    rows: int
+
+
+def _more(names: list, wording: str) -> str:
+    """', <wording>' with the count of `names` past the first, when there are more."""
+    return f", {wording.format(len(names) - 1)}" if len(names) > 1 else ""
+
+
+def _read(files: list[_File], fmt: str, note: str = "") -> list[str]:
+    """The names of the files read in `fmt` (or a flavour of it: a prefix) whose note
+    holds `note`."""
+    return [f.name for f in files
+            if f.status == "read" and f.format.startswith(fmt) and note in f.note]
+
+
+def _unreadable(files: list[_File]) -> str | None:
+    unreadable = [f for f in files if f.status == "unreadable"]
+    if not unreadable:
+        return None
+    return (f"{unreadable[0].name} could not be read ({unreadable[0].note})"
+            + _more(unreadable, "nor could {} more file(s) (the Inputs list)")
+            + ": the run would go on without what it holds, and an agreement, account, "
+            "sign-in or discharge in it would look missing (an unreadable DocuSign file "
+            "alone can turn a group's every access into NO_ACTIVE_DAA). "
+            + _REFUSED.format("fetch the file again or take it out of the folder"))
+
+
+def _no_account(files: list[_File]) -> str | None:
     # (what holds no account, how it shows): a table with its header alone; Graph users
     # pages each with an empty `value`
-    empty = [(name, "only a header") for fmt, status, name, _, rows in files
-             if status == "read" and fmt.startswith(ACCOUNT_EXPORT_STEMS) and rows == 0]
-    graph_users = [rows for fmt, status, _, _, rows in files
-                   if fmt == entra_graph_json.FORMAT and status == "read"]
+    empty = [(f.name, "only a header") for f in files
+             if f.status == "read" and f.format.startswith(ACCOUNT_EXPORT_STEMS) and not f.rows]
+    graph_users = [f.rows for f in files
+                   if f.format == entra_graph_json.FORMAT and f.status == "read"]
     if graph_users and not any(graph_users):
         empty.append((f"the {len(graph_users)} Entra ID users Graph page file(s)",
                       "each page's value empty"))
-    if empty:
-        return (f"{empty[0][0]} holds no account, {empty[0][1]}"
-                + (f", nor do {len(empty) - 1} more file(s)" if len(empty) > 1 else "")
-                + ": an export that failed or was filtered to nothing, and every account it "
-                "should list would be reviewed as missing (its access to revoke unflagged, "
-                "its requests listed as not provisioned). "
-                + _REFUSED.format("export it again or take it out of the folder"))
-    read = [(fmt, name, note) for fmt, status, name, note, _ in files if status == "read"]
-    no_status = [name for fmt, name, note in read
-                 if fmt.startswith(ACCOUNT_EXPORT_STEMS) and application_list_csv.NO_STATUS in note]
-    if no_status:
-        return (f"{no_status[0]}: {application_list_csv.NO_STATUS}"
-                + (f", nor in {len(no_status) - 1} more file(s)" if len(no_status) > 1 else "")
-                + ": every account in it would be reviewed as inactive (its requests listed as "
-                "not provisioned, its access to revoke unflagged). "
-                + _REFUSED.format("export it again with the account status"))
-    cut_short = [(name, note) for fmt, name, note in read
-                 if fmt == adt_hl7.FORMAT_HL7 and adt_hl7.BATCH_INCOMPLETE in note]
-    if cut_short:
-        name, note = cut_short[0]
-        said = note.split(adt_hl7.BATCH_INCOMPLETE + ": ", 1)[-1]
-        return (f"ADT feed: {name} says messages are missing from it ({said})"
-                + (f", and {len(cut_short) - 1} more file(s) do" if len(cut_short) > 1
-                   else "")
-                + ": an admission or discharge lost with them would put a patient on the "
-                "wrong census. " + _REFUSED.format("fetch the file again"))
-    gaps = docusign_json.missing_pages(note for fmt, _, note in read
-                                       if fmt == docusign_json.FORMAT)
-    if gaps:
-        first, last, total = gaps[0]
-        return (f"DocuSign envelopes: no listStatusChanges page among the inputs holds "
-                f"positions {first}-{last} of the {total} envelopes its other pages list"
-                + (f" (and {len(gaps) - 1} more gap(s))" if len(gaps) > 1 else "")
-                + ": a page is missing, and a group whose agreement is on it would be "
-                "reviewed with no DAA in force. " + _REFUSED.format("add the missing page(s)"))
-    unsigned = [name for fmt, name, note in read
-                if fmt == docusign_json.FORMAT and docusign_json.NO_RECIPIENTS in note]
-    if unsigned:
-        return (f"DocuSign envelopes: {unsigned[0]} lists no envelope's recipients (exported "
-                f"without include=recipients)"
-                + (f", nor do {len(unsigned) - 1} more file(s)" if len(unsigned) > 1 else "")
-                + ": whether each required party signed cannot be told, and every group whose "
-                "agreement it holds would be reviewed with no DAA in force. "
-                + _REFUSED.format("export it again with include=recipients"))
+    if not empty:
+        return None
+    return (f"{empty[0][0]} holds no account, {empty[0][1]}"
+            + _more(empty, "nor do {} more file(s)")
+            + ": an export that failed or was filtered to nothing, and every account it "
+            "should list would be reviewed as missing (its access to revoke unflagged, "
+            "its requests listed as not provisioned). "
+            + _REFUSED.format("export it again or take it out of the folder"))
+
+
+def _no_status(files: list[_File]) -> str | None:
+    names = _read(files, APPLICATION_LIST_STEM, application_list_csv.NO_STATUS)
+    if not names:
+        return None
+    return (f"{names[0]}: {application_list_csv.NO_STATUS}"
+            + _more(names, "nor in {} more file(s)")
+            + ": every account in it would be reviewed as inactive (its requests listed as "
+            "not provisioned, its access to revoke unflagged). "
+            + _REFUSED.format("export it again with the account status"))
+
+
+def _hl7_cut_short(files: list[_File]) -> str | None:
+    cut_short = [f for f in files if f.status == "read" and f.format == adt_hl7.FORMAT_HL7
+                 and adt_hl7.BATCH_INCOMPLETE in f.note]
+    if not cut_short:
+        return None
+    said = cut_short[0].note.split(adt_hl7.BATCH_INCOMPLETE + ": ", 1)[-1]
+    return (f"ADT feed: {cut_short[0].name} says messages are missing from it ({said})"
+            + _more(cut_short, "and {} more file(s) do")
+            + ": an admission or discharge lost with them would put a patient on the "
+            "wrong census. " + _REFUSED.format("fetch the file again"))
+
+
+def _docusign_gaps(files: list[_File]) -> str | None:
+    gaps = docusign_json.missing_pages(f.note for f in files if f.status == "read"
+                                       and f.format == docusign_json.FORMAT)
+    if not gaps:
+        return None
+    first, last, total = gaps[0]
+    return (f"DocuSign envelopes: no listStatusChanges page among the inputs holds "
+            f"positions {first}-{last} of the {total} envelopes its other pages list"
+            + (f" (and {len(gaps) - 1} more gap(s))" if len(gaps) > 1 else "")
+            + ": a page is missing, and a group whose agreement is on it would be "
+            "reviewed with no DAA in force. " + _REFUSED.format("add the missing page(s)"))
+
+
+def _docusign_without_recipients(files: list[_File]) -> str | None:
+    names = _read(files, docusign_json.FORMAT, docusign_json.NO_RECIPIENTS)
+    if not names:
+        return None
+    return (f"DocuSign envelopes: {names[0]} lists no envelope's recipients (exported "
+            f"without include=recipients)" + _more(names, "nor do {} more file(s)")
+            + ": whether each required party signed cannot be told, and every group whose "
+            "agreement it holds would be reviewed with no DAA in force. "
+            + _REFUSED.format("export it again with include=recipients"))
+
+
+def _graph_pages_missing(files: list[_File]) -> str | None:
     for graph_format, statuses, label, cost in GRAPH_PAGED:
-        pages = [(note, rows) for fmt, status, _, note, rows in files
-                 if fmt == graph_format and status in statuses]
+        pages = [(f.note, f.rows) for f in files
+                 if f.format == graph_format and f.status in statuses]
         full_pages = [rows for note, rows in pages if GRAPH_NEXT_PAGE_NOTE in note]
         if pages and len(full_pages) == len(pages):
             return (f"{label}: each of the {len(pages)} Graph page file(s) says another page "
