@@ -104,6 +104,12 @@ def _more(names: list, wording: str) -> str:
     return f", {wording.format(len(names) - 1)}" if len(names) > 1 else ""
 
 
+def _refusal(first: str, names: list, more: str, cost: str, fix: str) -> str:
+    """The refusal's text: what is wrong with the first file, how many more, what it
+    would cost, what to do."""
+    return f"{first}{_more(names, more)}: {cost} {_REFUSED.format(fix)}"
+
+
 def _read(files: list[_File], fmt: str, note: str = "") -> list[str]:
     """The names of the files read in `fmt` (or a flavour of it: a prefix) whose note
     holds `note`."""
@@ -115,12 +121,12 @@ def _unreadable(files: list[_File]) -> str | None:
     unreadable = [f for f in files if f.status == "unreadable"]
     if not unreadable:
         return None
-    return (f"{unreadable[0].name} could not be read ({unreadable[0].note})"
-            + _more(unreadable, "nor could {} more file(s) (the Inputs list)")
-            + ": the run would go on without what it holds, and an agreement, account, "
-            "sign-in or discharge in it would look missing (an unreadable DocuSign file "
-            "alone can turn a group's every access into NO_ACTIVE_DAA). "
-            + _REFUSED.format("fetch the file again or take it out of the folder"))
+    return _refusal(f"{unreadable[0].name} could not be read ({unreadable[0].note})",
+                    unreadable, "nor could {} more file(s) (the Inputs list)",
+                    "the run would go on without what it holds, and an agreement, account, "
+                    "sign-in or discharge in it would look missing (an unreadable DocuSign "
+                    "file alone can turn a group's every access into NO_ACTIVE_DAA).",
+                    "fetch the file again or take it out of the folder")
 
 
 def _no_account(files: list[_File]) -> str | None:
@@ -135,23 +141,23 @@ def _no_account(files: list[_File]) -> str | None:
                       "each page's value empty"))
     if not empty:
         return None
-    return (f"{empty[0][0]} holds no account, {empty[0][1]}"
-            + _more(empty, "nor do {} more file(s)")
-            + ": an export that failed or was filtered to nothing, and every account it "
-            "should list would be reviewed as missing (its access to revoke unflagged, "
-            "its requests listed as not provisioned). "
-            + _REFUSED.format("export it again or take it out of the folder"))
+    return _refusal(f"{empty[0][0]} holds no account, {empty[0][1]}", empty,
+                    "nor do {} more file(s)",
+                    "an export that failed or was filtered to nothing, and every account it "
+                    "should list would be reviewed as missing (its access to revoke "
+                    "unflagged, its requests listed as not provisioned).",
+                    "export it again or take it out of the folder")
 
 
 def _no_status(files: list[_File]) -> str | None:
     names = _read(files, APPLICATION_LIST_STEM, application_list_csv.NO_STATUS)
     if not names:
         return None
-    return (f"{names[0]}: {application_list_csv.NO_STATUS}"
-            + _more(names, "nor in {} more file(s)")
-            + ": every account in it would be reviewed as inactive (its requests listed as "
-            "not provisioned, its access to revoke unflagged). "
-            + _REFUSED.format("export it again with the account status"))
+    return _refusal(f"{names[0]}: {application_list_csv.NO_STATUS}", names,
+                    "nor in {} more file(s)",
+                    "every account in it would be reviewed as inactive (its requests listed "
+                    "as not provisioned, its access to revoke unflagged).",
+                    "export it again with the account status")
 
 
 def _hl7_cut_short(files: list[_File]) -> str | None:
@@ -160,10 +166,10 @@ def _hl7_cut_short(files: list[_File]) -> str | None:
     if not cut_short:
         return None
     said = cut_short[0].note.split(adt_hl7.BATCH_INCOMPLETE + ": ", 1)[-1]
-    return (f"ADT feed: {cut_short[0].name} says messages are missing from it ({said})"
-            + _more(cut_short, "and {} more file(s) do")
-            + ": an admission or discharge lost with them would put a patient on the "
-            "wrong census. " + _REFUSED.format("fetch the file again"))
+    return _refusal(f"ADT feed: {cut_short[0].name} says messages are missing from it "
+                    f"({said})", cut_short, "and {} more file(s) do",
+                    "an admission or discharge lost with them would put a patient on the "
+                    "wrong census.", "fetch the file again")
 
 
 def _docusign_gaps(files: list[_File]) -> str | None:
@@ -183,11 +189,11 @@ def _docusign_without_recipients(files: list[_File]) -> str | None:
     names = _read(files, docusign_json.FORMAT, docusign_json.NO_RECIPIENTS)
     if not names:
         return None
-    return (f"DocuSign envelopes: {names[0]} lists no envelope's recipients (exported "
-            f"without include=recipients)" + _more(names, "nor do {} more file(s)")
-            + ": whether each required party signed cannot be told, and every group whose "
-            "agreement it holds would be reviewed with no DAA in force. "
-            + _REFUSED.format("export it again with include=recipients"))
+    return _refusal(f"DocuSign envelopes: {names[0]} lists no envelope's recipients "
+                    "(exported without include=recipients)", names, "nor do {} more file(s)",
+                    "whether each required party signed cannot be told, and every group "
+                    "whose agreement it holds would be reviewed with no DAA in force.",
+                    "export it again with include=recipients")
 
 
 def _graph_pages_missing(files: list[_File]) -> str | None:
