@@ -31,7 +31,11 @@ from ccreview.contracts.readers import (
     entra_graph_json,
     entra_sign_in_json,
 )
-from ccreview.contracts.readers.base import GRAPH_NEXT_PAGE_NOTE, graph_stated_count
+from ccreview.contracts.readers.base import (
+    GRAPH_NEXT_PAGE_NOTE,
+    NO_STATUS,
+    graph_stated_count,
+)
 
 # Graph exports whose pages say whether another follows, the files judged (the users the
 # run reviews, from the folder or the store; the sign-in files in the folder: stored ones
@@ -51,7 +55,6 @@ _REFUSED = "No report was written: {}, or rerun with --accept-shrink"
 # Graph users pages are judged as one export.
 ACCOUNT_EXPORT_STEMS = tuple(fmt.removesuffix("-csv") for fmt in (
     active_directory_csv.FORMAT, entra_graph_json.FORMAT_CSV, application_list_csv.FORMAT))
-APPLICATION_LIST_STEM = application_list_csv.FORMAT.removesuffix("-csv")
 
 
 def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -64,8 +67,9 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
       would be made without it, as if what it holds did not exist.
     - An export of accounts (directory, Entra ID users, an application's user list) that
       holds none, only a header: it failed or was filtered to nothing.
-    - An application list whose `active` column is empty on every row: every account in
-      it would read as inactive.
+    - An export of accounts that gives none a status (an application list's `active`,
+      AD's `Enabled`, Entra's `accountEnabled` empty or missing on every row): every
+      account in it would read as disabled or inactive, or be set aside.
     - An HL7 batch file whose envelope says messages are missing (cut short, or a trailer
       counting more than it closes): a lost discharge would keep a patient who left on a
       census.
@@ -150,13 +154,15 @@ def _no_account(files: list[_File]) -> str | None:
 
 
 def _no_status(files: list[_File]) -> str | None:
-    names = _read(files, APPLICATION_LIST_STEM, application_list_csv.NO_STATUS)
-    if not names:
+    no_status = [f for f in files if f.status == "read" and NO_STATUS in f.note
+                 and f.format.startswith((*ACCOUNT_EXPORT_STEMS, entra_graph_json.FORMAT))]
+    if not no_status:
         return None
-    return _refusal(f"{names[0]}: {application_list_csv.NO_STATUS}", names,
-                    "nor in {} more file(s)",
-                    "every account in it would be reviewed as inactive (its requests listed "
-                    "as not provisioned, its access to revoke unflagged).",
+    said = next(part for part in no_status[0].note.split("; ") if part.startswith(NO_STATUS))
+    return _refusal(f"{no_status[0].name}: {said}", no_status, "nor in {} more file(s)",
+                    "every account in it would be reviewed as disabled or inactive, or set "
+                    "aside (its access to revoke unflagged or every access flagged, its "
+                    "requests listed as not provisioned).",
                     "export it again with the account status")
 
 

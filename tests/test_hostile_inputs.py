@@ -870,13 +870,15 @@ def test_hand_written_docusign_exports_without_recipients_are_refused(tmp_path):
         check()
 
 
-def test_hand_written_application_lists_that_give_no_account_a_status_are_refused(tmp_path):
-    """An application list whose active column is empty on every row (an export that left
-    its status column empty) read every account as inactive: on the 100-group bench folder
-    the Cerner list so emptied made NOT_PROVISIONED 25 -> 1,023 and lost access to revoke
-    (DISABLED_WITH_ACCESS 30 -> 19). Refused, naming the file, as a CSV and as a workbook
-    under a title line; a list where some rows say true and the rest are empty (a flag
-    column: empty is no) passes."""
+def test_hand_written_account_exports_that_give_no_account_a_status_are_refused(tmp_path):
+    """An export of accounts whose status is empty on every row read every account as
+    disabled or inactive (an empty cell is no) or set them all aside: on the 100-group
+    bench folder the Cerner list's active column so emptied made NOT_PROVISIONED 25 ->
+    1,023; both AD exports' Enabled column, DISABLED_WITH_ACCESS 30 -> 2,411 and R2W
+    recipients left off 6 -> 420. Graph returns accountEnabled only when $select names it.
+    Refused, naming the file: an application list as a CSV and as a workbook under a title
+    line, an AD export, Graph users pages without accountEnabled. A list where some rows
+    say true and the rest are empty (a flag column: empty is no) passes."""
     from openpyxl import Workbook
 
     from ccreview.core.errors import UsageError
@@ -894,12 +896,15 @@ def test_hand_written_application_lists_that_give_no_account_a_status_are_refuse
     def check() -> None:
         check_incomplete_exports(_ingested(folder, tmp_path))
 
+    def refused(name: str, where: str) -> None:
+        with pytest.raises(UsageError, match=rf"^{name}: no account has a status \({where}"
+                                             r".*\): every account in it would be reviewed "
+                                             r"as disabled or inactive"):
+            check()
+
     lines = [header, row(1, ""), row(2, "")]
     (folder / "cerner.csv").write_text("\n".join(",".join(r) for r in lines) + "\n")
-    with pytest.raises(UsageError, match=r"^cerner\.csv: no account has a status \(the active "
-                                         r"column is empty on every row\): every account in "
-                                         r"it would be reviewed as inactive"):
-        check()
+    refused(r"cerner\.csv", "the active column is empty on every row")
     lines[1] = row(1, "true")
     (folder / "cerner.csv").write_text("\n".join(",".join(r) for r in lines) + "\n")
     check()  # a flag column: u2's empty cell is no
@@ -909,5 +914,20 @@ def test_hand_written_application_lists_that_give_no_account_a_status_are_refuse
     book.active.append(header)
     book.active.append(row(3, ""))
     book.save(folder / "cerner_more.xlsx")
-    with pytest.raises(UsageError, match=r"^cerner_more\.xlsx: no account has a status"):
-        check()
+    refused(r"cerner_more\.xlsx", "the active column")
+    (folder / "cerner_more.xlsx").unlink()
+
+    ad = folder / "ad.csv"
+    ad.write_text('"SamAccountName","UserPrincipalName","Enabled"\n'
+                  '"u1","u1@cc.example.org",""\n"u2","u2@cc.example.org",""\n')
+    refused(r"ad\.csv", "the Enabled column is empty on every row")
+    ad.write_text('"SamAccountName","UserPrincipalName","Enabled"\n'
+                  '"u1","u1@cc.example.org","True"\n"u2","u2@cc.example.org",""\n')
+    check()
+
+    page = folder / "users_page_001.json"
+    page.write_text(json.dumps({  # GET /users without $select: no accountEnabled
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+        "value": [{"id": "1", "userPrincipalName": "u1@cc.example.org", "mail": None},
+                  {"id": "2", "userPrincipalName": "u2@cc.example.org", "mail": None}]}))
+    refused(r"users_page_001\.json", "accountEnabled is empty or missing for every user")

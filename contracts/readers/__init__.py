@@ -193,8 +193,9 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
             return Recognised(entra_sign_in_json.FORMAT, entra_sign_in_json.read(body),
                               graph_page_note(body))
         if entra_graph_json.matches(body):
-            return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body),
-                              graph_page_note(body))
+            res = entra_graph_json.read(body)
+            return Recognised(entra_graph_json.FORMAT, res,
+                              "; ".join(filter(None, (graph_page_note(body), res.note))))
         if docusign_json.matches(body):
             return Recognised(docusign_json.FORMAT, docusign_json.read(body),
                               docusign_json.file_note(body))
@@ -298,10 +299,11 @@ def _read_table(text: str, fmt: str | None, header: list[str],
                 layouts: tuple[ApplicationListLayout, ...], time_zones: TimeZones,
                 cultures: Cultures) -> Recognised:
     if fmt == active_directory_csv.FORMAT:
-        return Recognised(fmt, active_directory_csv.read(text, time_zones.zone("directory"),
-                                                         cultures.directory))
+        res = active_directory_csv.read(text, time_zones.zone("directory"), cultures.directory)
+        return Recognised(fmt, res, res.note)
     if fmt == entra_graph_json.FORMAT_CSV:
-        return Recognised(fmt, entra_graph_json.read_csv(text, header))
+        res = entra_graph_json.read_csv(text, header)
+        return Recognised(fmt, res, res.note)
     if fmt == application_list_csv.FORMAT:
         res = application_list_csv.read(text, None, cultures.applications)
         return Recognised(fmt, res, res.note)

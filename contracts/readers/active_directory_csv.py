@@ -14,7 +14,9 @@ the same way, as the host's clock time, where the attribute itself is not export
 `lastLogon` (not replicated: exact, as the domain controller the export asked saw it)
 counts too, the later of it and `lastLogonTimestamp`. And `csvde`'s export (LDAP names:
 `DN`, `userAccountControl` for whether the account is enabled, `whenCreated` as LDAP
-generalized time `20230115160312.0Z`, UTC). Canonical table: `directory_accounts`.
+generalized time `20230115160312.0Z`, UTC). An export whose `Enabled` (or
+`userAccountControl`) is empty on every row gives no account a status: the run is refused
+(an empty cell reads as disabled). Canonical table: `directory_accounts`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ import re
 from datetime import datetime, tzinfo
 from functools import partial
 
-from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
+from ccreview.contracts.readers.base import (
+    ReadResult,
+    csv_records,
+    no_status_note,
+    parse_bool,
+    parse_datetime,
+)
 from ccreview.core.identifiers import filetime_to_datetime
 
 FORMAT = "active-directory-csv"
@@ -114,6 +122,7 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
     result = ReadResult(FORMAT)
     table = "directory_accounts"
     local = partial(parse_datetime, tz=tz, culture=culture)
+    statuses = 0  # rows whose Enabled (or userAccountControl) holds something
     for line, rec in csv_records(text):
         row: dict = {"source_line": line}
         idx = result.add(table, row)
@@ -128,6 +137,7 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
         column = _not_a_person(rec)
         if column:  # (read whole all the same: this is its only reason)
             result.reject(table, idx, column, "not_a_user_account", NOT_A_USER_ACCOUNT)
+        statuses += bool(str(rec.get("enabled") or rec.get("useraccountcontrol") or "").strip())
         if "enabled" in rec or "useraccountcontrol" not in rec:
             result.convert(table, idx, row, "enabled", parse_bool, rec.get("enabled"),
                            "Enabled", "boolean")
@@ -155,4 +165,7 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
             if exact is not None and (row["last_logon_at"] is None
                                       or exact > row["last_logon_at"]):
                 row["last_logon_at"] = exact
+    if result.rows.get(table) and not statuses:
+        result.note = no_status_note("the Enabled column is empty on every row, and no "
+                                     "userAccountControl says otherwise")
     return result

@@ -28,7 +28,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from ccreview.contracts.readers.base import ReadResult, csv_records, parse_bool, parse_datetime
+from ccreview.contracts.readers.base import (
+    ReadResult,
+    csv_records,
+    no_status_note,
+    parse_bool,
+    parse_datetime,
+)
 from ccreview.core.config import ApplicationListLayout
 from ccreview.core.identifiers import application_code
 
@@ -36,10 +42,6 @@ FORMAT = "application-user-list-csv"
 # a list read through a `[[application_lists]]` layout of the configuration
 LAYOUT_FORMAT = "application-list-layout"
 REQUIRED_HEADERS = {"application", "username", "active"}
-# a list whose `active` cell is empty on every row (a status column the export left empty,
-# a layout that maps none): an empty cell reads as inactive, so every account would be
-# reviewed as having no access; the run is refused (`contracts.completeness`)
-NO_STATUS = "no account has a status (the active column is empty on every row)"
 
 
 # how user lists say whether an account is usable, besides true/false (Cerner's A / I);
@@ -94,5 +96,5 @@ def read(text: str, layout: ApplicationListLayout | None = None,
             result.convert(table, idx, row, dst, partial(parse_datetime, culture=culture),
                            rec.get(src), src, "datetime")
     if result.rows.get(table) and not statuses:
-        result.note = NO_STATUS
+        result.note = no_status_note("the active column is empty on every row")
     return result

@@ -282,6 +282,19 @@ GRAPH_COUNT_NOTE = "a Graph export that counts its records (@odata.count)"
 _GRAPH_COUNT = re.compile(re.escape(GRAPH_COUNT_NOTE) + r": (\d+)")
 
 
+# an export of accounts whose status (enabled, active) is empty on every row: read so, every
+# account would be disabled or inactive (an empty cell is no) or quarantined (missing), the
+# review's access findings made on a status nobody exported; the run is refused
+# (`contracts.completeness`)
+NO_STATUS = "no account has a status"
+
+
+def no_status_note(where: str) -> str:
+    """The note of such an export, `where` saying which column or property is empty (no
+    '; ', which joins a file's notes)."""
+    return f"{NO_STATUS} ({where})"
+
+
 def graph_page_note(body: object) -> str:
     """What a Graph page says of its export: GRAPH_NEXT_PAGE_NOTE when another page
     follows, GRAPH_COUNT_NOTE with the count when it states one; '' when neither."""

@@ -24,7 +24,9 @@ times are UTC). Or the Microsoft 365 admin center's **Export users** file (`User
 users > Export users`): columns by their display names (`User principal name`, `Display
 name`, `First name`, `Last name`, `Object Id`, `Department`, `When created`), recognised by
 `User principal name` and `Block credential`, whose `True` (the account cannot sign in) is
-`accountEnabled` false; no sign-in activity either. Canonical table: `entra_users`.
+`accountEnabled` false; no sign-in activity either. A file in which no user has
+`accountEnabled` (Graph returns it only when `$select` names it) gives no account a
+status: the run is refused. Canonical table: `entra_users`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ccreview.contracts.readers.base import (
     ReadResult,
     csv_records,
     lower_keys,
+    no_status_note,
     parse_bool,
     parse_json_datetime,
     text_of,
@@ -119,6 +122,7 @@ def _read_users(result: ReadResult, records: Any,
                 enabled_column: str = "accountEnabled") -> ReadResult:
     """The `entra_users` rows of (line or record number, user) pairs."""
     table = "entra_users"
+    statuses = 0  # users whose enabled column or property holds something
     for record, given in records:
         row: dict = {"source_line": record}
         idx = result.add(table, row)
@@ -141,8 +145,10 @@ def _read_users(result: ReadResult, records: Any,
             "company": text_of(user.get("companyname")),
             "department": text_of(user.get("department")),
         })
-        result.convert(table, idx, row, "enabled", parse_bool, user.get("accountenabled"),
-                       enabled_column, "boolean")
+        enabled = user.get("accountenabled")
+        statuses += enabled is not None and str(enabled).strip() != ""
+        result.convert(table, idx, row, "enabled", parse_bool, enabled, enabled_column,
+                       "boolean")
         activity = lower_keys(user.get("signinactivity"))
         for src, dst, obj in (
             ("createdDateTime", "created_at", user),
@@ -151,4 +157,7 @@ def _read_users(result: ReadResult, records: Any,
         ):
             raw = text_of(obj.get(src.lower()))
             result.convert(table, idx, row, dst, parse_json_datetime, raw, src, "datetime")
+    if result.rows.get(table) and not statuses:
+        result.note = no_status_note(f"{enabled_column} is empty or missing for every user: "
+                                     "Graph returns accountEnabled only when $select names it")
     return result
