@@ -225,6 +225,15 @@ def _graph_pages_missing(files: list[_File]) -> str | None:
     return None
 
 
+def accounts_by_application(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Each application's accounts the run reviews (accepted, the folder's or the evidence
+    store's): what `missing_source` looks for and the shrink check compares with
+    `run_manifest.json`'s (written by the report stage, which may not import contracts)."""
+    return dict(con.execute(
+        "select application, count(*) from raw_application_accounts "
+        "where application is not null group by all order by all").fetchall())
+
+
 # what a run makes of a source that is wholly absent (no file of it in the folder, nothing
 # of it in the evidence store, or none of its rows accepted), by run. The enrollment says
 # the source should exist: an application someone requested has accounts to review, an
@@ -258,9 +267,7 @@ def missing_source(con: duckdb.DuckDBPyConnection, run: str = "review") -> str |
         requested = dict(con.execute(
             "select application, count(*) from raw_enrollment_app_requests "
             "where application is not null group by all").fetchall())
-        held = {a for (a,) in con.execute(
-            "select distinct application from raw_application_accounts "
-            "where application is not null").fetchall()}
+        held = set(accounts_by_application(con))
         missing = sorted(set(requested) - held)
         if missing and (held or run == "review"):
             first = missing[0]

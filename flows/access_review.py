@@ -27,7 +27,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from ccreview.contracts.completeness import incomplete_export, missing_source
+from ccreview.contracts.completeness import (
+    accounts_by_application,
+    incomplete_export,
+    missing_source,
+)
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
 from ccreview.contracts.readers import require_inputs
@@ -743,7 +747,7 @@ SHRINK_MINIMUM = 20  # ...and the previous run had at least this many
 @_sanitized("validate")
 def check_incomplete_exports(warehouse: str, run: str = "review") -> None:
     """Refuse a run one of whose exports says it is incomplete, or that holds nothing of a
-    source its enrolment says exists (`contracts.completeness.incomplete_export` and
+    source its enrollment says exists (`contracts.completeness.incomplete_export` and
     `missing_source` say which and why). `--accept-shrink` overrides."""
     with connect_warehouse(warehouse, read_only=True) as con:
         missing = incomplete_export(con) or missing_source(con, run)
@@ -768,9 +772,7 @@ def check_shrink(warehouse: str, out_dir: str) -> None:
     with connect_warehouse(warehouse, read_only=True) as con:
         now = dict(con.execute("select table_name, sum(rows_accepted) from "
                                "input_reconciliation group by 1").fetchall())
-        accounts = dict(con.execute(
-            "select application, count(*) from raw_application_accounts "
-            "where application is not null group by all").fetchall())
+        accounts = accounts_by_application(con)
     # each application's list on its own too: one list of five cut short (its requests then
     # not provisioned, its access to revoke unflagged) leaves the sum above half
     measures = [(before.get(t, 0), int(now.get(t, 0) or 0), label)

@@ -74,6 +74,11 @@ class Recognised:
     note: str = ""
     bulk: str | None = None  # canonical table a bulk loader fills
 
+    def __post_init__(self) -> None:
+        # what the reader noted of the file's export (`ReadResult.note`) joins the note
+        if self.result is not None and self.result.note:
+            self.note = "; ".join(filter(None, (self.note, self.result.note)))
+
 
 def readers_fingerprint(settings: tuple) -> str:
     """What a file's rows depend on besides its bytes: the readers' code and the modules
@@ -193,12 +198,11 @@ def _read_text(path: Path, text: str, layouts: tuple[ApplicationListLayout, ...]
             return Recognised(entra_sign_in_json.FORMAT, entra_sign_in_json.read(body),
                               graph_page_note(body))
         if entra_graph_json.matches(body):
-            res = entra_graph_json.read(body)
-            return Recognised(entra_graph_json.FORMAT, res,
-                              "; ".join(filter(None, (graph_page_note(body), res.note))))
+            return Recognised(entra_graph_json.FORMAT, entra_graph_json.read(body),
+                              graph_page_note(body))
         if docusign_json.matches(body):
             return Recognised(docusign_json.FORMAT, docusign_json.read(body),
-                              docusign_json.file_note(body))
+                              docusign_json.page_note(body))
         if isinstance(body, dict) and body.get("generator") == "ccreview generate":
             return Recognised("generator-metadata", None, "generator metadata, not an input")
         if (error := api_error(body)) is not None:
@@ -299,18 +303,16 @@ def _read_table(text: str, fmt: str | None, header: list[str],
                 layouts: tuple[ApplicationListLayout, ...], time_zones: TimeZones,
                 cultures: Cultures) -> Recognised:
     if fmt == active_directory_csv.FORMAT:
-        res = active_directory_csv.read(text, time_zones.zone("directory"), cultures.directory)
-        return Recognised(fmt, res, res.note)
+        return Recognised(fmt, active_directory_csv.read(text, time_zones.zone("directory"),
+                                                         cultures.directory))
     if fmt == entra_graph_json.FORMAT_CSV:
-        res = entra_graph_json.read_csv(text, header)
-        return Recognised(fmt, res, res.note)
+        return Recognised(fmt, entra_graph_json.read_csv(text, header))
     if fmt == application_list_csv.FORMAT:
-        res = application_list_csv.read(text, None, cultures.applications)
-        return Recognised(fmt, res, res.note)
+        return Recognised(fmt, application_list_csv.read(text, None, cultures.applications))
     if fmt == application_list_csv.LAYOUT_FORMAT:
         layout = application_list_csv.matching_layout(header, layouts)
         res = application_list_csv.read(text, layout, cultures.applications)
-        return Recognised(res.format, res, res.note)
+        return Recognised(res.format, res)
     if fmt == portal_exports_csv.FORMAT_DAA:
         return Recognised(fmt, portal_exports_csv.read_daa_csv(text))
     if fmt == portal_exports_csv.FORMAT_MEMBERS:

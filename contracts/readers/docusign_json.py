@@ -89,19 +89,6 @@ def page_note(body: Any) -> str:
 NO_RECIPIENTS = "no envelope lists its recipients (exported without include=recipients)"
 
 
-def recipients_note(body: Any) -> str:
-    """`NO_RECIPIENTS` for envelopes none of which has a `recipients` member, else ''."""
-    envelopes = [e for e in map(_envelope, _envelopes(body) or []) if e is not None]
-    return NO_RECIPIENTS if envelopes and not any("recipients" in e for e in envelopes) \
-        else ""
-
-
-def file_note(body: Any) -> str:
-    """What a file says of its export: its page's place (`page_note`), and whether its
-    envelopes list no recipients (`recipients_note`)."""
-    return "; ".join(filter(None, (page_note(body), recipients_note(body))))
-
-
 def missing_pages(notes: Iterable[str]) -> list[tuple[int, int, int]]:
     """The positions no page covers, as (first, last, total), of each result set whose
     pages' notes (`page_note`) are given: a set's pages share its total."""
@@ -134,6 +121,7 @@ def request_number_of(env: dict) -> str | None:
 
 def read(body: Any) -> ReadResult:
     result = ReadResult(FORMAT)
+    with_recipients = 0
     for record, env in enumerate(_envelopes(body) or [], start=1):
         row: dict = {"source_line": record}
         idx = result.add("daa_envelopes", row)
@@ -148,6 +136,7 @@ def read(body: Any) -> ReadResult:
                          ("statusChangedDateTime", "status_changed_at")):
             result.convert("daa_envelopes", idx, row, dst, parse_datetime, text_of(env.get(src)),
                            src, "datetime")
+        with_recipients += "recipients" in env
         signers = (env.get("recipients") or {}).get("signers") or []
         for i, s in enumerate(signers):
             rec: dict = {"source_line": record, "envelope_id": row["envelope_id"],
@@ -162,4 +151,6 @@ def read(body: Any) -> ReadResult:
                         "status": (text_of(s.get("status")) or "").lower() or None})
             result.convert("daa_recipients", ridx, rec, "signed_at", parse_datetime,
                            text_of(s.get("signedDateTime")), "signedDateTime", "datetime")
+    if result.rows.get("daa_envelopes") and not with_recipients:
+        result.note = NO_RECIPIENTS
     return result
