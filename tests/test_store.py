@@ -75,6 +75,18 @@ def test_a_second_run_reads_no_file_again_and_finds_the_same(tmp_path):
     assert [(f.source_file, f.status, f.sha256) for f in files2] == \
         [(f.source_file, f.status, f.sha256) for f in files1]
     assert {f.stored_as_of for f in files2 if f.status == "read"} == {SAMPLE_AS_OF}
+    # run_manifest.json says so per input, and counts each application's accounts
+    from ccreview.reports.run_manifest import write_run_manifest
+
+    manifest = json.loads(write_run_manifest(
+        second, tmp_path / "run_manifest.json", as_of=SAMPLE_AS_OF.isoformat(),
+        input_dir=str(SAMPLE), settings={}, outputs=[]).read_text(encoding="utf-8"))
+    read = [i for i in manifest["inputs"] if i["status"] == "read"]
+    assert len(read) == 20
+    assert {i.get("stored_as_of") for i in read} == {SAMPLE_AS_OF.isoformat()}
+    assert manifest["accounts_by_application"] == dict(second.execute(
+        "select application, count(*) from stg_application_accounts group by all"
+    ).fetchall())
     with duckdb.connect(str(store), read_only=True) as s:
         assert s.execute("select count(*), count(distinct sha256) from files").fetchone() \
             == (20, 20)
