@@ -32,7 +32,7 @@ from ccreview.core.config import (
     TimeZones,
 )
 from ccreview.core.digest import file_sha256
-from ccreview.core.duckdb_catalog import drop_relation, has_table
+from ccreview.core.duckdb_catalog import drop_relation, has_table, table_columns
 from ccreview.core.errors import UnreadableInputError
 from ccreview.core.patient_data import table_home
 from ccreview.core.progress import progress_bar
@@ -83,13 +83,15 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection, input_files: bool = Tru
     """Empty `ingested_*` and `parse_issues` (and `input_files`, unless told not to).
     `staging`: the bulk tables are temporary (in memory, spilling to the warehouse's spill
     folder), for the evidence store's reading of one new file at a time — written to the
-    warehouse file only to be emptied, a million sign-ins cost 0.3 s more."""
+    warehouse file only to be emptied, a million sign-ins cost 0.3 s more — and have the
+    columns the store keeps only (`Column.stored_only`); the warehouse's do not."""
     for c in CONTRACTS.values():
         con.execute(f"drop table if exists ingested_{c.table}")
         home = table_home(con, f"ingested_{c.table}")
         create = "create temp table" if staging and c.bulk else "create table"
-        con.execute(c.ddl().replace(f"create table {c.table} (",
-                                    f"{create} {home} (\n  _row_id integer,", 1))
+        # (staging: with the columns only the evidence store keeps, read into it from here)
+        con.execute(c.ddl(stored=staging).replace(f"create table {c.table} (",
+                                                  f"{create} {home} (\n  _row_id integer,", 1))
     con.execute(PARSE_ISSUES_DDL)
     if input_files:
         con.execute(INPUT_FILES_DDL)
@@ -205,7 +207,9 @@ def _size(path: Path) -> int:
 
 def _load_rows(con: duckdb.DuckDBPyConnection, contract: Contract, rows: list[dict],
                base: int, rel: str) -> None:
-    names = [c.name for c in contract.columns]
+    # (the columns the evidence store keeps only are in its staging tables alone)
+    have = set(table_columns(con, f"ingested_{contract.table}"))
+    names = [c.name for c in contract.columns if c.name in have]
     df = pd.DataFrame(rows)
     keep = [n for n in names if n in df.columns]
     df = df[keep + ["source_line"]].copy()
@@ -316,7 +320,7 @@ def validate_ingested(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], T
             con.execute("insert into quarantined_row_ids "
                         "select distinct table_name, _row_id from _issues")
         drop_relation(con, f"raw_{t}")
-        cols = ", ".join(f'"{c.name}"' for c in contract.columns)
+        cols = ", ".join(f'"{c.name}"' for c in contract.warehouse_columns)
         accepted = (f"select {cols}, source_file, source_line from ingested_{t} "
                     f"where _row_id not in (select _row_id from quarantined_row_ids "
                     f"where table_name = '{t}')")
@@ -403,7 +407,7 @@ def _required_failures(con: duckdb.DuckDBPyConnection, contract: Contract) -> pd
                  from ingested_{contract.table}
                  where "{c.name}" is null and _row_id not in (
                      select _row_id from parse_issues where table_name = '{contract.table}')"""
-             for c in contract.columns if c.required]
+             for c in contract.warehouse_columns if c.required]
     return con.execute(" union all ".join(parts)).df()
 
 

@@ -39,6 +39,10 @@ class Column:
     # its checks are reported but keep the row (the value is left out in staging): a
     # mistyped phone number must not take a person or a group out of the review
     warns: bool = False
+    # kept by the evidence store only (the natural key it de-duplicates on), never copied
+    # into the warehouse, whose models do not use it: writing the sign-ins' Request IDs
+    # (36 random characters each) into the warehouse was half the cost of copying them
+    stored_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,11 @@ class Contract:
     # checks whose failure is reported but does not quarantine the row: the finding it
     # leads to (e.g. SPONSOR_NOT_QUALIFIED for a bad NPI) needs the row in the review
     warning_checks: tuple[pa.Check, ...] = field(default=())
+
+    @property
+    def warehouse_columns(self) -> tuple[Column, ...]:
+        """The columns of the warehouse's tables: all but those the store keeps only."""
+        return tuple(c for c in self.columns if not c.stored_only)
 
     @property
     def has_warnings(self) -> bool:
@@ -72,8 +81,11 @@ class Contract:
                 for c in self.columns}
         return pa.DataFrameSchema(cols, checks=list(self.row_checks), strict=False)
 
-    def ddl(self) -> str:
-        body = ",\n  ".join(f'"{c.name}" {c.type}' for c in self.columns)
+    def ddl(self, stored: bool = False) -> str:
+        """The table's DDL as the warehouse holds it; `stored`: with the columns the
+        evidence store keeps only (its tables, and the reading of a file into it)."""
+        body = ",\n  ".join(f'"{c.name}" {c.type}'
+                             for c in (self.columns if stored else self.warehouse_columns))
         return (f"create table {self.table} (\n  {body},\n  source_file varchar,\n"
                 f"  source_line integer\n)")
 
@@ -413,7 +425,9 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("success", "boolean", "whether it succeeded", True),
             Column("source", "varchar", "entra_sign_in_log or application_access_log", True),
             Column("request_id", "varchar", "the sign-in log's Request ID (one per sign-in); "
-                   "empty for application access logs"),
+                   "empty for application access logs. Kept in the evidence store, which "
+                   "de-duplicates overlapping exports by it; not in the warehouse",
+                   stored_only=True),
         ),
         bulk=True,
     ),

@@ -195,7 +195,7 @@ def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
                            when lower(column_name) = 'accountenabled' then 'enabled'
                            else lower(column_name) end""")
     for c in CONTRACTS.values():
-        ddl = c.ddl().replace(f"create table {c.table} (",
+        ddl = c.ddl(stored=True).replace(f"create table {c.table} (",
                               f"create table if not exists store.rows_{c.table} (", 1)
         con.execute(ddl)
         con.execute(f"alter table store.rows_{c.table} add column if not exists "
@@ -211,8 +211,12 @@ def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
                             f"{col.type}")
 
 
-def _columns(table: str) -> list[str]:
-    return [f'"{c.name}"' for c in CONTRACTS[table].columns] + ["source_line"]
+def _columns(table: str, stored: bool = True) -> list[str]:
+    """The quoted columns of `table`'s rows as the store keeps them or, not `stored`, as
+    the warehouse does (without those the store keeps only)."""
+    contract = CONTRACTS[table]
+    return [f'"{c.name}"' for c in (contract.columns if stored else
+                                    contract.warehouse_columns)] + ["source_line"]
 
 
 # which rows of a newly read event file the store already has, by natural key. The keys
@@ -970,7 +974,7 @@ def _fill(con: duckdb.DuckDBPyConnection, as_of: dt.date, leave_empty: frozenset
             continue
         column = SNAPSHOT_PARTITION.get(table)
         part = f"coalesce(r.{column}::varchar, '')" if column else "''"
-        cols = _columns(table)
+        cols = _columns(table, stored=False)
         con.execute(f"""
             create or replace temp table _offsets as
             with used as (

@@ -138,11 +138,11 @@ def test_a_bulk_tables_accepted_rows_are_a_view_that_leaves_the_quarantined_out(
     create_ingest_tables(con)
     con.execute("""insert into ingested_sign_in_events values
         (0, 'ada@clinic.example', 'Portal', timestamp '2026-10-30 08:00', true,
-         'entra_sign_in_log', 'r-1', 'signins/a.csv', 2),
+         'entra_sign_in_log', 'signins/a.csv', 2),
         (1, null, 'Portal', timestamp '2026-10-30 09:00', true,
-         'entra_sign_in_log', 'r-2', 'signins/a.csv', 3),
+         'entra_sign_in_log', 'signins/a.csv', 3),
         (2, 'joan@clinic.example', 'Portal', null, false,
-         'entra_sign_in_log', 'r-3', 'signins/a.csv', 4)""")
+         'entra_sign_in_log', 'signins/a.csv', 4)""")
     counts = validate_ingested(con)
     c = counts[("signins/a.csv", "sign_in_events")]
     assert (c.read, c.accepted, c.quarantined) == (3, 1, 2)

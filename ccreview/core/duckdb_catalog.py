@@ -1,5 +1,6 @@
 """Small facts about a DuckDB connection every stage asks: whether it holds a table or
-view, dropping one whichever it is, and a path written into SQL as a quoted literal."""
+view and its columns, dropping one whichever it is, and a path written into SQL as a
+quoted literal."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a table or view called `name` is on the connection (any attached catalog)."""
     return con.execute("select count(*) from information_schema.tables where table_name = ?",
                        [name]).fetchall()[0][0] > 0
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The columns of the table or view `name` as a statement naming it would resolve it
+    (a temporary table before the database's)."""
+    return [c[0] for c in con.execute(f"select * from {name} limit 0").description]
 
 
 def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from ccreview.core.duckdb_catalog import table_columns
 from ccreview.core.vocabulary import APPLICATION_NAMES
 
 FORMAT_ENTRA = "entra-sign-in-log-csv"
@@ -136,13 +137,17 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
     line = ("n + 1 + (select count(*) from _events_rejected_ranked where r - 1 - i < n)"
             if rejected_lines else "n + 1")
     source = "entra_sign_in_log" if fmt == FORMAT_ENTRA else "application_access_log"
+    # the Request ID goes where the evidence store reads new files from, not into the
+    # warehouse (a run without the store reads straight into it)
+    stored_only = ("request_id," if "request_id" in table_columns(con, "ingested_" + TABLE)
+                   else "")
     con.execute(f"""
         insert into ingested_sign_in_events by name
         select
             {first_row_id} + n - 1 as _row_id,
             "user", application, occurred_at, success,
             '{source}' as source,
-            request_id,
+            {stored_only}
             ? as source_file,
             {line} as source_line,
         from (select rowid + 1 as n, * from _events_typed)
