@@ -55,6 +55,14 @@ ALREADY_STORED_DDL = """
 create or replace table input_already_stored (
   source_file varchar, table_name varchar, rows bigint
 )"""
+# a snapshot (directory, Entra users, an application list, the portal's lists) the run
+# takes from the evidence store because its folder has none of that kind: the as-of of the
+# run that read it (review_notes names one older than `evidence_age_days`); filled by the
+# store's `collect_with_store`
+STORED_SNAPSHOTS_DDL = """
+create or replace table input_stored_snapshots (
+  source_file varchar, stored_as_of date
+)"""
 # rows of an event file the evidence store holds (or held) that the run does not use: past
 # the store's retention, or more than the run needs (the census: each account's latest
 # successful sign-in only); filled by the store's `assemble_from_store`. Not used = the
@@ -96,6 +104,7 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection, input_files: bool = Tru
     if input_files:
         con.execute(INPUT_FILES_DDL)
         con.execute(ALREADY_STORED_DDL)
+        con.execute(STORED_SNAPSHOTS_DDL)
         con.execute(STORED_ROWS_DDL)
 
 

@@ -69,6 +69,7 @@ from ccreview.contracts.ingest import (
     ALREADY_STORED_DDL,
     INPUT_FILES_DDL,
     STORED_ROWS_DDL,
+    STORED_SNAPSHOTS_DDL,
     VERDICTS_DDL,
     InputFile,
     _ingest_file,
@@ -694,6 +695,11 @@ def collect_with_store(input_dir: Path, con: duckdb.DuckDBPyConnection, store_pa
               f.stored_as_of] for f in files],
             columns=["source_file", "format", "status", "note", "size_bytes", "sha256",
                      "stored_as_of"]))
+        con.execute(STORED_SNAPSHOTS_DDL)
+        snapshots = [[f.source_file, f.stored_as_of] for f in from_store
+                     if kind_of(f.format) == "snapshot"]
+        if snapshots:
+            con.executemany("insert into input_stored_snapshots values (?, ?)", snapshots)
         con.execute(ALREADY_STORED_DDL)
         con.execute("""
             insert into input_already_stored

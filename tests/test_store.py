@@ -1219,3 +1219,28 @@ def test_a_source_left_out_of_the_folder_is_taken_from_the_store_or_refused(tmp_
     run(tmp_path / "evidence.duckdb", SAMPLE_AS_OF + dt.timedelta(days=7))
     with pytest.raises(UsageError, match=r"^No CERNER account is among the inputs"):
         run(tmp_path / "new.duckdb", SAMPLE_AS_OF + dt.timedelta(days=7))
+
+
+def test_an_export_the_store_stands_in_for_is_named_once_it_is_old(tmp_path):
+    """A later review whose folder lacks the Cerner list reviews the list the store kept,
+    which is right for a day or two, and misleading months later: the accounts are as they
+    were when that run read them. Past `evidence_age_days` (14) the review notes name the
+    stored file and its as-of; inside it, or with the list in the folder, nothing."""
+    store = tmp_path / "evidence.duckdb"
+    first, later = tmp_path / "first", tmp_path / "later"
+    shutil.copytree(SAMPLE, first)
+    shutil.copytree(SAMPLE, later)
+    (later / "applications" / "cerner_users.csv").unlink()
+    _build(first, SAMPLE_AS_OF, store)
+
+    def notes(as_of: dt.date, folder: Path = later) -> list:
+        con, _ = _build(folder, as_of, store)
+        return con.execute("select subject, reference, detail from review_notes "
+                           "where note = 'export taken from the evidence store'").fetchall()
+
+    assert notes(SAMPLE_AS_OF + dt.timedelta(days=14)) == []
+    (subject, reference, detail), = notes(SAMPLE_AS_OF + dt.timedelta(days=15))
+    assert subject.startswith("applications/cerner_users.csv [evidence store ")
+    assert reference == "2026-11-01"
+    assert "15 days before this review" in detail
+    assert notes(SAMPLE_AS_OF + dt.timedelta(days=60), first) == []  # the folder has it

@@ -183,6 +183,7 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
         "daa_term_days": t.daa_term_days, "daa_notice_days": t.daa_notice_days,
         "app_unused_days": t.app_unused_days,
         "attestation_due_days": t.attestation_due_days,
+        "evidence_age_days": t.evidence_age_days,
     }])
     ints = ", ".join(f"{c}::integer as {c}" for c in params.columns if c.endswith("_days"))
     con.register("_params", params)

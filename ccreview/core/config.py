@@ -36,6 +36,9 @@ class Thresholds:
     daa_notice_days: int = 30
     app_unused_days: int = 90
     attestation_due_days: int = 30
+    # inputs this many days older than the as-of date are named in the review notes: a
+    # snapshot the evidence store stands in for, sign-in evidence that ends early
+    evidence_age_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,8 @@ SETTING_LABELS = {
     "thresholds.daa_notice_days": "Days before a DAA lapses that renewal is due",
     "thresholds.app_unused_days": "Application unused after this many days",
     "thresholds.attestation_due_days": "Days a group has to return its attestation",
+    "thresholds.evidence_age_days": "Inputs older than this at the as-of date are noted "
+                                    "(days)",
     "domains.free_mail": "Free-mail domains (never a Direct address)",
     "domains.direct": "Direct (HISP) domains",
     "time_zones.directory": "Time zone of the AD export's host",

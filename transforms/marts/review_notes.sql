@@ -5,8 +5,11 @@
 -- of the exports disagree on (enabled or active in one, not in the other), a group whose
 -- submissions are among the inputs but not its registration, a removal of someone the
 -- group never had (a mistyped address leaves the person meant with their access), or an
--- application change for someone no earlier submission added, or inputs that hold no
--- sign-in at all (activity was not reviewed)
+-- application change for someone no earlier submission added, inputs that hold no
+-- sign-in at all (activity was not reviewed), sign-in evidence that ends well before the
+-- as-of date (inactivity counted over days no export covers), or an export the evidence
+-- store stands in for, read by a run well before this one (its accounts as they were
+-- then); "well before": more than `evidence_age_days`
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -186,6 +189,43 @@ no_sign_in_evidence as (
     where has_enabled_account
     having count(*) > 0
         and not (select bool_or(last_sign_in_at is not null) from int_member_activity)
+),
+
+sign_in_evidence_ends_early as (
+    -- the latest sign-in among the inputs, anyone's, well before the as-of date: exports
+    -- taken long ago, or an as-of date mistyped. Inactivity is counted up to the as-of
+    -- date, so the days after the exports count as days without use
+    select
+        'sign-in evidence ends early' as note,
+        'sign-in activity' as subject,
+        strftime(max(a.last_sign_in_at), '%Y-%m-%d') as reference,
+        printf('The latest sign-in among the inputs, anyone''s, is on %s, %d days before the '
+               'as-of date %s. Inactivity is counted up to the as-of date, so members may be '
+               'judged dormant, or their applications unused, for days no export covers. '
+               'Check the as-of date, or add current exports.',
+               strftime(max(a.last_sign_in_at), '%Y-%m-%d'),
+               p.as_of - max(a.last_sign_in_at)::date, strftime(p.as_of, '%Y-%m-%d'))
+            as detail,
+    from int_member_activity as a
+    cross join run_parameters as p
+    group by p.as_of, p.evidence_age_days
+    having p.as_of - max(a.last_sign_in_at)::date > p.evidence_age_days
+),
+
+snapshots_from_store as (
+    -- an export (directory, Entra users, an application list, a portal list) the folder
+    -- has none of, taken from the evidence store as the run that read it left it
+    select
+        'export taken from the evidence store' as note,
+        s.source_file as subject,
+        strftime(s.stored_as_of, '%Y-%m-%d') as reference,
+        printf('The input folder holds no export of this kind. The one the run as of %s '
+               'read, %d days before this review, stands in for it: its accounts are '
+               'reviewed as they were then. Add a current export.',
+               strftime(s.stored_as_of, '%Y-%m-%d'), p.as_of - s.stored_as_of) as detail,
+    from input_stored_snapshots as s
+    cross join run_parameters as p
+    where p.as_of - s.stored_as_of > p.evidence_age_days
 )
 
 select * from ambiguities
@@ -205,4 +245,8 @@ union all
 select * from changes_for_non_members
 union all
 select * from no_sign_in_evidence
+union all
+select * from sign_in_evidence_ends_early
+union all
+select * from snapshots_from_store
 order by note, subject, reference
