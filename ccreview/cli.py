@@ -112,8 +112,9 @@ def _folders_and_config(parser: argparse.ArgumentParser, input_help: str, out_he
                                  "application's user list or the DAA envelopes are missing "
                                  "altogether, or an export says it is incomplete: a Graph or "
                                  "DocuSign page missing or its envelopes without recipients, an "
-                                 "HL7 batch cut short (by default refused: a partial "
-                                 "export)")
+                                 "HL7 batch cut short, or (the dormant run) the latest "
+                                 "sign-in is long before the as-of date (by default "
+                                 "refused: a partial or old export)")
 
 
 def _patient_data_flag(parser: argparse.ArgumentParser) -> None:

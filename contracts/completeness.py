@@ -15,6 +15,9 @@ reconciled them, and says what is missing; the flow refuses the run with it unle
 `missing_source` looks at what the run holds rather than at each file: a source the
 enrollment says exists (a requested application's accounts, the enrolled groups' DAA
 envelopes) of which nothing is among the inputs, the folder's or the evidence store's.
+
+`sign_in_evidence_ends_early` asks, once the models are built, whether the dormant lists
+would be made from exports taken long before their as-of date.
 """
 
 from __future__ import annotations
@@ -289,3 +292,24 @@ def missing_source(con: duckdb.DuckDBPyConnection, run: str = "review") -> str |
                     f"{_NO_DAA_COST[run]}. "
                     + _REFUSED.format("add the DocuSign export"))
     return None
+
+
+def sign_in_evidence_ends_early(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The dormant run's refusal when the latest sign-in among its inputs, anyone's, is
+    more than `evidence_age_days` before the as-of date (`int_evidence_age`, built by the
+    transform): exports taken long before it, or a date mistyped. The days after them
+    would count as days without use, and the lists the support desk disables accounts
+    from would name people who signed in since (the 24-group sample as of 106 days after
+    its exports: 251 LAN IDs to disable, 243 of them dormant). None otherwise; the review
+    only notes it (review_notes), since a person reads its findings."""
+    row = con.execute("select latest_sign_in_at, days_before_as_of, as_of "
+                      "from int_evidence_age where ends_early").fetchone()
+    if row is None:
+        return None
+    latest, days, as_of = row
+    return (f"The latest sign-in among the inputs, anyone's, is on {latest:%Y-%m-%d}, "
+            f"{days} days before the as-of date {as_of:%Y-%m-%d}: the dormant lists would "
+            "count the days after the exports as days without use, and name for disabling "
+            "people who signed in since. "
+            + _REFUSED.format(f"add current exports, or run as of their date "
+                              f"(--as-of {latest:%Y-%m-%d})"))

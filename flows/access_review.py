@@ -31,6 +31,7 @@ from ccreview.contracts.completeness import (
     accounts_by_application,
     incomplete_export,
     missing_source,
+    sign_in_evidence_ends_early,
 )
 from ccreview.contracts.expectations import DataDocsBuild, data_docs_paths
 from ccreview.contracts.ingest import ingest_inputs, validate_ingested
@@ -96,7 +97,8 @@ PENDING_REPORTS = ".reports.pending"
 # the models each report reads (None: the review and its attestation workbooks read them
 # all); a run builds only what its reports need
 MODELS_READ: dict[str, tuple[str, ...] | None] = {
-    "review": None, "dormant": DORMANT_MODELS, "r2w": DISTRIBUTION_MODELS,
+    "review": None, "dormant": (*DORMANT_MODELS, "int_evidence_age"),  # (its refusal's)
+    "r2w": DISTRIBUTION_MODELS,
     "census": CENSUS_MODELS}
 
 
@@ -667,6 +669,8 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         lap("data quality")
         findings = transform(str(building), as_of, config_path, dormancy_days, out_dir,
                              models_needed(reports))
+        if run == "dormant" and not accept_shrink:
+            check_evidence_age(str(building))
         lap("transform")
         written = report(str(building), out_dir, as_of, input_dir, config_path, reports,
                          dormancy_days, task_runner, workers, replace, fingerprint,
@@ -753,6 +757,16 @@ def check_incomplete_exports(warehouse: str, run: str = "review") -> None:
         missing = incomplete_export(con) or missing_source(con, run)
     if missing:
         raise UsageError(missing)
+
+
+@_sanitized("transform")
+def check_evidence_age(warehouse: str) -> None:
+    """Refuse a dormant run whose sign-in evidence ends long before its as-of date
+    (`contracts.completeness.sign_in_evidence_ends_early`). `--accept-shrink` overrides."""
+    with connect_warehouse(warehouse, read_only=True) as con:
+        refusal = sign_in_evidence_ends_early(con)
+    if refusal:
+        raise UsageError(refusal)
 
 
 @_sanitized("validate")

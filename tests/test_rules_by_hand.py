@@ -583,7 +583,10 @@ def test_never_signed_in_needs_a_sign_in_somewhere_among_the_inputs(tmp_path):
 def test_sign_in_evidence_that_ends_well_before_the_as_of_date_is_noted(tmp_path):
     """Exports taken long before the as-of date (or an as-of date mistyped) count the days
     after them as days without use: the review notes the date of the latest sign-in among
-    the inputs when it is more than `evidence_age_days` (14) before the as-of date."""
+    the inputs when it is more than `evidence_age_days` (14) before the as-of date, and
+    the dormant run, whose disable list is acted on as it is, is refused."""
+    from ccreview.contracts.completeness import sign_in_evidence_ends_early
+
     def notes(latest_days_ago: int) -> list:
         org = Org()
         people = [org.person(apps=()) for _ in range(2)]
@@ -591,10 +594,14 @@ def test_sign_in_evidence_that_ends_well_before_the_as_of_date_is_noted(tmp_path
         org.provision(people[0], entra_last_success=days_ago(latest_days_ago))
         org.provision(people[1], entra_last_success=days_ago(latest_days_ago + 30))
         con = build_warehouse(org.case.write(tmp_path / str(latest_days_ago)), AS_OF)
+        refusals.append(sign_in_evidence_ends_early(con))  # the dormant run's
         return con.execute("select subject, reference, detail from review_notes "
                            "where note = 'sign-in evidence ends early'").fetchall()
 
-    assert notes(14) == []
+    refusals: list = []
+    assert notes(14) == [] and refusals == [None]
     (subject, reference, detail), = notes(15)
     assert (subject, reference) == ("sign-in activity", "2026-10-17")
     assert "15 days before the as-of date 2026-11-01" in detail
+    assert refusals[1].startswith("The latest sign-in among the inputs, anyone's, is on "
+                                  "2026-10-17, 15 days before the as-of date 2026-11-01: ")

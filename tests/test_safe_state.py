@@ -524,3 +524,48 @@ def test_debug_after_the_subcommand_and_version(capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.startswith("ccreview ")
+
+
+def test_dormant_lists_from_exports_taken_long_before_are_refused_unless_accepted(
+        prefect_harness, tmp_path):
+    """Written by hand: a member list, an AD export and an Entra sign-in log whose latest
+    sign-in is on 2026-10-30. As of 2026-11-10 the lists are made (nobody dormant). As
+    of 2027-02-15, 108 days later, the days after the exports would count as days without
+    use and the disable list would name Ann, who may have signed in every day since
+    (on the 24-group sample so run: 251 LAN IDs to disable). Refused, nothing written,
+    naming the date; accepted, the run goes on and lists her."""
+    from ccreview.flows.access_review import dormant_accounts
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "members.csv").write_text(
+        "Request Number,First Name,M.I.,Last Name,Email Address,Staff Type,Suffix,"
+        "Cerner Millennium,PACS Synapse\n"
+        "CS0000001,Ann,,Lee,ann@clinic.example.com,Sponsoring Physician,MD,false,true\n",
+        encoding="utf-8")
+    (folder / "ad.csv").write_text(
+        '"SamAccountName","UserPrincipalName","mail","Enabled","whenCreated"\r\n'
+        '"alee","ann@clinic.example.com","ann@clinic.example.com","True",'
+        '"1/5/2026 9:00:00 AM"\r\n', encoding="utf-8")
+    (folder / "InteractiveSignIns_2026-10-30.csv").write_text(  # the Entra portal's download
+        "\ufeffDate (UTC),Request ID,User,Username,Application,Status,Sign-in error code\n"
+        "2026-10-30T15:00:00Z,7f9c1a52-0b1e-4a57-9f0e-2c6a1e3b8d41,Ann Lee,"
+        "ann@clinic.example.com,Clinical Connectivity Workspace,Success,0\n", encoding="utf-8")
+
+    def run(out: Path, as_of: str, **kw) -> dict:
+        return dormant_accounts(str(folder), str(out), as_of, task_runner="sequential",
+                                no_store=True, **kw)
+
+    assert run(tmp_path / "soon", "2026-11-10")["findings_by_rule"].get(
+        "DORMANT_ACCOUNT", 0) == 0
+    late = tmp_path / "late"
+    with pytest.raises(UsageError, match=r"^The latest sign-in among the inputs, anyone's, "
+                                         r"is on 2026-10-30, 108 days before the as-of date "
+                                         r"2027-02-15: .*\(--as-of 2026-10-30\), or rerun "
+                                         r"with --accept-shrink$"):
+        run(late, "2027-02-15")
+    assert not late.exists() or not [p for p in late.iterdir() if p.suffix in (".csv",
+                                                                              ".xlsx")]
+    accepted = run(late, "2027-02-15", accept_shrink=True)
+    assert accepted["findings_by_rule"]["DORMANT_ACCOUNT"] == 1
+    assert "alee" in (late / "dormant_disable_lan_ids.csv").read_text(encoding="utf-8")

@@ -192,24 +192,18 @@ no_sign_in_evidence as (
 ),
 
 sign_in_evidence_ends_early as (
-    -- the latest sign-in among the inputs, anyone's, well before the as-of date: exports
-    -- taken long ago, or an as-of date mistyped. Inactivity is counted up to the as-of
-    -- date, so the days after the exports count as days without use
     select
         'sign-in evidence ends early' as note,
         'sign-in activity' as subject,
-        strftime(max(a.last_sign_in_at), '%Y-%m-%d') as reference,
+        strftime(latest_sign_in_at, '%Y-%m-%d') as reference,
         printf('The latest sign-in among the inputs, anyone''s, is on %s, %d days before the '
                'as-of date %s. Inactivity is counted up to the as-of date, so members may be '
                'judged dormant, or their applications unused, for days no export covers. '
                'Check the as-of date, or add current exports.',
-               strftime(max(a.last_sign_in_at), '%Y-%m-%d'),
-               p.as_of - max(a.last_sign_in_at)::date, strftime(p.as_of, '%Y-%m-%d'))
-            as detail,
-    from int_member_activity as a
-    cross join run_parameters as p
-    group by p.as_of, p.evidence_age_days
-    having p.as_of - max(a.last_sign_in_at)::date > p.evidence_age_days
+               strftime(latest_sign_in_at, '%Y-%m-%d'), days_before_as_of,
+               strftime(as_of, '%Y-%m-%d')) as detail,
+    from int_evidence_age
+    where ends_early
 ),
 
 snapshots_from_store as (
