@@ -64,6 +64,10 @@ class Contract:
         """The columns of the warehouse's tables: all but those the store keeps only."""
         return tuple(c for c in self.columns if not c.stored_only)
 
+    def kept_columns(self, stored: bool) -> tuple[Column, ...]:
+        """The columns as the evidence store keeps them (`stored`) or the warehouse."""
+        return self.columns if stored else self.warehouse_columns
+
     @property
     def has_warnings(self) -> bool:
         return bool(self.warning_checks) or any(c.warns for c in self.columns)
@@ -84,8 +88,7 @@ class Contract:
     def ddl(self, stored: bool = False) -> str:
         """The table's DDL as the warehouse holds it; `stored`: with the columns the
         evidence store keeps only (its tables, and the reading of a file into it)."""
-        body = ",\n  ".join(f'"{c.name}" {c.type}'
-                             for c in (self.columns if stored else self.warehouse_columns))
+        body = ",\n  ".join(f'"{c.name}" {c.type}' for c in self.kept_columns(stored))
         return (f"create table {self.table} (\n  {body},\n  source_file varchar,\n"
                 f"  source_line integer\n)")
 

@@ -215,9 +215,7 @@ def create_store_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _columns(table: str, stored: bool = True) -> list[str]:
     """The quoted columns of `table`'s rows as the store keeps them or, not `stored`, as
     the warehouse does (without those the store keeps only)."""
-    contract = CONTRACTS[table]
-    return [f'"{c.name}"' for c in (contract.columns if stored else
-                                    contract.warehouse_columns)] + ["source_line"]
+    return [f'"{c.name}"' for c in CONTRACTS[table].kept_columns(stored)] + ["source_line"]
 
 
 # which rows of a newly read event file the store already has, by natural key. The keys

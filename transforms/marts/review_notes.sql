@@ -188,7 +188,7 @@ no_sign_in_evidence as (
     from int_member_activity
     where has_enabled_account
     having count(*) > 0
-        and not (select bool_or(last_sign_in_at is not null) from int_member_activity)
+        and (select latest_sign_in_at is null from int_evidence_age)
 ),
 
 sign_in_evidence_ends_early as (
