@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from ccreview.core.duckdb_catalog import sql_path
+from ccreview.core.vocabulary import CLOSED_AS
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
             "select request_number, submitted_at, "
             "group_request_number in (select request_number from raw_enrollment_submissions "
             "  where request_type = 'new_group') as registration_known "
-            "from raw_enrollment_submissions",
+            "from raw_enrollment_submissions "
+            # (a later export of a request ServiceNow closed unfulfilled is its second row)
+            f"where closed_as is null or closed_as not in {tuple(CLOSED_AS)}",
             [Check("ExpectColumnValuesToBeUnique", {"column": "request_number"},
                    "Each request number appears once"),
              Check("ExpectColumnMaxToBeBetween", {"column": "submitted_at",

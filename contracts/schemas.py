@@ -22,7 +22,7 @@ from ccreview.core.identifiers import (
     normalize_npi,
     normalize_phone,
 )
-from ccreview.core.vocabulary import ADT_EVENTS, REQUEST_TYPES
+from ccreview.core.vocabulary import ADT_EVENTS, CLOSED_AS, REQUEST_TYPES
 
 APPLICATIONS = ("CERNER", "PACS", "DSM", "QVENTUS", "R2W")
 ENVELOPE_STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined",
@@ -123,6 +123,8 @@ REASONS = {
     "staff_type": "not a staff type of the form (Sponsoring Physician, Group Administrator, "
                   "Provider, Staff) (kept: a role the policy allows no application)",
     "request_type": "not a known kind of submission",
+    "servicenow_state": "not an approval, request state or state of ServiceNow's this "
+                        "reader knows (kept: the submission is taken as in effect)",
     "application": "not one of the five Clinical Connectivity applications",
     "envelope_status": "not a DocuSign envelope status",
     "add_needs_person": "a member added without first name, last name, staff type or suffix",
@@ -233,6 +235,11 @@ CONTRACTS: dict[str, Contract] = {c.table: c for c in (
             Column("corporate_rep_email", "varchar", "their email", False, (_email(),),
                    warns=True),
             Column("r2w_privacy_accepted", "boolean", "Report2Web privacy policy box checked"),
+            Column("closed_as", "varchar", "how ServiceNow closed the request without "
+                   "fulfilling it, by its approval, request state or state: rejected, "
+                   "cancelled, incomplete or skipped (the submission took no effect); empty "
+                   "when it stands", False, (_one_of(CLOSED_AS, "servicenow_state"),),
+                   warns=True),
         ),
     ),
     Contract(

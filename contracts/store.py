@@ -226,20 +226,28 @@ def _columns(table: str, stored: bool = True) -> list[str]:
 # The natural key of each event table whose rows decide duplicates (children follow their
 # parent: a submission's people and application requests, an envelope's recipients), and
 # the temporary table the keys the store already has go to
+# (a submission's later export that says ServiceNow closed it unfulfilled is not the same
+# row as its earlier one: `closed_as` is part of its key, compared with nulls equal)
 _KEYS = {"adt_events": ("_dup_messages", ("message_control_id",)),
-         "enrollment_submissions": ("_dup_submissions", ("request_number", "submitted_at")),
+         "enrollment_submissions": ("_dup_submissions",
+                                    ("request_number", "submitted_at", "closed_as")),
          "daa_envelopes": ("_dup_envelopes", ("envelope_id", "status_changed_at"))}
+_NULL_SAFE_KEYS = frozenset({"closed_as"})
+
+
+def _same(a: str, b: str, keys: tuple[str, ...]) -> str:
+    return " and ".join(f"{a}.{k} is not distinct from {b}.{k}" if k in _NULL_SAFE_KEYS
+                        else f"{a}.{k} = {b}.{k}" for k in keys)
 
 
 def _dup_keys_sql(table: str, temp: str, keys: tuple[str, ...]) -> str:
-    on = " and ".join(f"s.{k} = i.{k}" for k in keys)
     return (f"create or replace temp table {temp} as select distinct "
             f"{', '.join(f's.{k}' for k in keys)} from store.rows_{table} as s "
-            f"semi join ingested_{table} as i on {on}")
+            f"semi join ingested_{table} as i on {_same('s', 'i', keys)}")
 
 
 def _anti_sql(temp: str, keys: tuple[str, ...]) -> str:
-    return f"anti join {temp} as d on " + " and ".join(f"d.{k} = i.{k}" for k in keys)
+    return f"anti join {temp} as d on {_same('d', 'i', keys)}"
 
 
 _DEDUP_SETUP = {
@@ -267,8 +275,10 @@ _DEDUP = {
             and a.application = i.application and a.occurred_at = i.occurred_at
             and a.success = i.success and a.source = i.source""",
     **{table: _anti_sql(temp, keys) for table, (temp, keys) in _KEYS.items()},
+    # (a submission's people and requests by its number and time: their rows have no
+    # `closed_as`; the duplicate submissions' keys are in `_dup_submissions`)
     **dict.fromkeys(("enrollment_people", "enrollment_app_requests"),
-                    _anti_sql(*_KEYS["enrollment_submissions"])),
+                    _anti_sql("_dup_submissions", ("request_number", "submitted_at"))),
     "daa_recipients": """
         anti join (select distinct envelope_id from _dup_envelopes) as d
             on d.envelope_id = i.envelope_id""",

@@ -151,6 +151,117 @@ def test_not_requested(tmp_path):
         ("CS0000102", e(pacs_unasked), "PACS"), ("CS0000102", e(r2w_dropped), "R2W")}
 
 
+# -- a request ServiceNow closed unfulfilled: no request, no removal, nothing to provision -
+
+def _closed_requests_org() -> tuple[Org, dict]:
+    """One group and six change requests, three of which ServiceNow closed unfulfilled
+    (rejected, closed incomplete as a task's state pair, closed cancelled) and three that
+    stand (approved, no outcome, in process)."""
+    org = Org()
+    people = {name: org.person(apps=("CERNER",)) for name in (
+        "pacs_rejected", "pacs_approved", "removal_incomplete", "removed",
+        "addition_cancelled", "addition_waiting")}
+    org.group("CS0000120", [people[n] for n in ("pacs_rejected", "pacs_approved",
+                                                "removal_incomplete", "removed")])
+    for name in ("pacs_rejected", "pacs_approved"):  # provisioned PACS in any case
+        org.case.app_accounts.append(AppAccount("PACS", lan_of(people[name]),
+                                                last_access=days_ago(3)))
+    with_pacs = ["Cerner Millennium", "PACS Synapse"]
+    for rn, kind, name, outcome in (
+            ("CS0000501", "change_applications", "pacs_rejected", {"approval": "rejected"}),
+            ("CS0000502", "change_applications", "pacs_approved", {"approval": "approved"}),
+            ("CS0000503", "remove_members", "removal_incomplete",
+             {"state": {"display_value": "Closed Incomplete", "value": "4"}}),
+            ("CS0000504", "remove_members", "removed", {}),
+            ("CS0000505", "add_members", "addition_cancelled",
+             {"request_state": "closed_cancelled"}),
+            ("CS0000506", "add_members", "addition_waiting", {"request_state": "in_process"})):
+        who = people[name]
+        org.case.change(rn, "CS0000120", kind,
+                        [dict(who, applications=with_pacs) if kind == "change_applications"
+                         else who], days_ago(20))
+        org.case.submissions[-1].update(outcome)
+    return org, people
+
+
+def test_a_request_servicenow_closed_unfulfilled_takes_no_effect(tmp_path):
+    org, p = _closed_requests_org()
+    con = build_warehouse(org.case.write(tmp_path / "in"), AS_OF)
+    rows = con.execute("select rule, email, application from findings where rule in "
+                       "('NOT_REQUESTED', 'NOT_PROVISIONED', 'REMOVED_MEMBER_ACTIVE', "
+                       "'ORPHAN_ACCOUNT')").fetchall()
+    assert {(r, x, y or "") for r, x, y in rows} == {
+        # PACS held, its request rejected: no request for it
+        ("NOT_REQUESTED", e(p["pacs_rejected"]), "PACS"),
+        # removed by a request that stands; the closed-incomplete removal removed nobody
+        ("REMOVED_MEMBER_ACTIVE", e(p["removed"]), ""),
+        ("REMOVED_MEMBER_ACTIVE", e(p["removed"]), "CERNER"),
+        # added by a request in process and not provisioned in 20 days; the cancelled
+        # addition asked for nothing
+        ("NOT_PROVISIONED", e(p["addition_waiting"]), "CERNER")}
+    notes = con.execute("select subject, detail from review_notes "
+                        "where note = 'submission closed without effect'").fetchall()
+    assert {s for s, _ in notes} == {"CS0000501", "CS0000503", "CS0000505"}
+    assert any("as rejected" in d and "NOT_REQUESTED" in d for _, d in notes)
+    status = dict(con.execute("select email, member_status from int_members").fetchall())
+    assert status[e(p["removal_incomplete"])] == "active"
+    assert e(p["addition_cancelled"]) not in status
+
+
+def test_an_unknown_servicenow_outcome_is_warned_and_the_request_stands(tmp_path):
+    org, p = _closed_requests_org()
+    org.case.submissions[-6]["approval"] = "On hold"  # was rejected
+    con = build_warehouse(org.case.write(tmp_path / "in"), AS_OF)
+    assert not con.execute("select count(*) from findings where rule = 'NOT_REQUESTED'"
+                           ).fetchone()[0]
+    assert con.execute("select rule, column_name from row_warnings "
+                       "where table_name = 'enrollment_submissions'").fetchall() == [
+        ("servicenow_state", "closed_as")]
+    assert not con.execute("select count(*) from quarantine").fetchone()[0]
+
+
+def test_a_later_export_that_shows_the_request_closed_decides(tmp_path):
+    """The first export shows the PACS request in process, a later one the same request
+    (number and submission time) rejected: a closed state is final, so the review as of
+    the later day has no request for PACS, from the evidence store as from scratch. The
+    store keeps the later sighting, not taking it for the earlier one again."""
+    from ccreview.contracts.ingest import validate_ingested
+    from ccreview.contracts.store import commit_run, ingest_with_store
+    from ccreview.core.config import ReviewConfig
+    from ccreview.transforms.warehouse import build_models, load_reference_tables
+
+    org, p = _closed_requests_org()
+    rejected = next(d for d in org.case.submissions if d["request_number"] == "CS0000501")
+    rejected["approval"] = "requested"
+    folder = org.case.write(tmp_path / "in")
+    store, config = tmp_path / "evidence.duckdb", ReviewConfig()
+
+    def not_requested(as_of: dt.date, with_store: bool) -> set:
+        import duckdb
+
+        con = duckdb.connect()
+        if with_store:
+            ingest_with_store(folder, con, store, as_of, config)
+        else:
+            from ccreview.contracts.ingest import ingest_inputs
+
+            ingest_inputs(folder, con, config.application_lists, config.time_zones,
+                          config.cultures)
+        validate_ingested(con)
+        load_reference_tables(con, config, as_of)
+        build_models(con)
+        if with_store:
+            commit_run(con, store, as_of, config)
+        return {r[0] for r in con.execute("select email from findings "
+                                          "where rule = 'NOT_REQUESTED'").fetchall()}
+
+    assert not_requested(AS_OF - dt.timedelta(days=1), True) == set()
+    (folder / "submissions_later.json").write_text(json.dumps(
+        {"result": [dict(rejected, approval="rejected")]}), encoding="utf-8")
+    assert not_requested(AS_OF, True) == {e(p["pacs_rejected"])}
+    assert not_requested(AS_OF, False) == {e(p["pacs_rejected"])}
+
+
 # -- NOT_PROVISIONED: requested, DAA complete, no account after the 7-day window ----------
 
 def test_not_provisioned(tmp_path):

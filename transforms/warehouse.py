@@ -55,7 +55,7 @@ from ccreview.core.patient_data import (  # noqa: F401 - PATIENT_TABLES: re-expo
     patient_data_path,
     table_home,
 )
-from ccreview.core.vocabulary import ADT_EVENTS
+from ccreview.core.vocabulary import ADT_EVENTS, CLOSED_AS
 
 HERE = Path(__file__).parent
 LAYERS = ("staging", "intermediate", "marts", "findings")
@@ -224,6 +224,9 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, config: ReviewConfig,
                 "event_name varchar, visit_effect varchar)")
     con.executemany("insert into adt_event_types values (?, ?, ?)",
                     [[code, name, effect] for code, (name, effect) in ADT_EVENTS.items()])
+    # how ServiceNow closes a request unfulfilled (`enrollment_submissions.closed_as`)
+    con.execute("create or replace table servicenow_closed_as (closed_as varchar)")
+    con.executemany("insert into servicenow_closed_as values (?)", [[w] for w in CLOSED_AS])
 
 
 # What the models comparing this run with earlier ones read from the run history, all from

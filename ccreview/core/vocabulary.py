@@ -11,6 +11,42 @@ SUBMISSION_TYPES = ("new_group", "add_members", "change_applications", "remove_m
                     "change_group_roles")
 REQUEST_TYPES = (*SUBMISSION_TYPES, "member_list")
 
+# How ServiceNow closes a request without fulfilling it: what a submission's `approval`,
+# `request_state` (sc_request) or `state` (a task's) field says, by value or label,
+# lower-cased with `_` read as a space -> the word the warehouse keeps
+# (`enrollment_submissions.closed_as`). A closed state is final in ServiceNow: a
+# submission any export shows closed so never took effect. Every other value (approved,
+# requested, not yet requested, open, work in progress, closed complete, ...) leaves the
+# submission in effect, as a document without these fields is.
+CLOSED_UNFULFILLED = {
+    ("approval", "rejected"): "rejected",
+    ("approval", "cancelled"): "cancelled",
+    ("approval", "canceled"): "cancelled",
+    ("request_state", "closed rejected"): "rejected",
+    ("request_state", "closed cancelled"): "cancelled",
+    ("request_state", "closed canceled"): "cancelled",
+    ("request_state", "closed incomplete"): "incomplete",
+    ("request_state", "closed skipped"): "skipped",
+    ("state", "closed incomplete"): "incomplete",
+    ("state", "4"): "incomplete",
+    ("state", "closed skipped"): "skipped",
+    ("state", "7"): "skipped",
+    ("state", "cancelled"): "cancelled",
+    ("state", "canceled"): "cancelled",
+    ("state", "closed cancelled"): "cancelled",
+    ("state", "closed rejected"): "rejected",
+}
+# the values of those fields that leave a submission in effect, as ServiceNow writes them
+STILL_IN_EFFECT = {
+    "approval": ("approved", "requested", "not requested", "not yet requested",
+                 "not required", "no longer required", "duplicate",
+                 "more information required"),
+    "request_state": ("requested", "in process", "closed complete", "pending"),
+    "state": ("-5", "1", "2", "3", "pending", "open", "work in progress",
+              "closed complete"),
+}
+CLOSED_AS = ("rejected", "cancelled", "incomplete", "skipped")
+
 # How the sources and the people filling in forms name the five applications (lower case,
 # `_`/`-` read as spaces, runs of spaces as one): codes, the guide's names, ServiceNow
 # choice values, the portal's own column typos. `core.identifiers.application_code` reads

@@ -28,6 +28,14 @@ the applications that need them: `direct_secure_messaging` `{"direct_address"}`,
 `request_type` is `new_group`, `add_members`, `change_applications` (a member's full new
 list of applications), `remove_members` (members by email) or `change_group_roles` (a new
 `sponsoring_physician` and/or `group_administrator`, who replace the group's).
+
+A ServiceNow record may also say how the request ended: `approval` (`rejected`,
+`cancelled`), `request_state` (`closed_rejected`, `closed_cancelled`,
+`closed_incomplete`, `closed_skipped`) or a task's `state` (`4` Closed Incomplete, `7`
+Closed Skipped), by value or label. A submission closed so took no effect: the review
+leaves out what it added, removed or changed, and lists it (`closed_as`). Any other value
+(approved, requested, open, closed complete, ...) or none: it stands.
+
 Canonical tables: `enrollment_submissions` (one row per document), `enrollment_people`
 (one row per person named in a document) and `enrollment_app_requests` (one row per
 person x application requested).
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +64,7 @@ from ccreview.core.identifiers import (
     staff_type_label,
     suffix_key,
 )
-from ccreview.core.vocabulary import SUBMISSION_TYPES
+from ccreview.core.vocabulary import CLOSED_UNFULFILLED, STILL_IN_EFFECT, SUBMISSION_TYPES
 
 FORMAT = "enrollment-json"
 
@@ -99,6 +108,17 @@ def _is_bool(v: str) -> bool:
     return True
 
 
+def _state_word(value: object) -> str:
+    """A ServiceNow choice as `CLOSED_UNFULFILLED` and `STILL_IN_EFFECT` key it."""
+    return " ".join(str(value).replace("_", " ").lower().split())
+
+
+def _state_check(field: str) -> Callable[[str], bool]:
+    """Whether a value of the ServiceNow field `field` is one this reader knows."""
+    return lambda v: ((field, _state_word(v)) in CLOSED_UNFULFILLED
+                      or _state_word(v) in STILL_IN_EFFECT[field])
+
+
 _DATE_FIELDS = frozenset({"submitted_at"})
 _BOOL_FIELDS = frozenset({"no_middle_initial", "group_administrator_same_as_sponsor",
                           "report2web_privacy_policy_accepted", "physician_census",
@@ -115,6 +135,7 @@ _CHECKS = {
     "email": is_valid_email, "corporate_representative_email": is_valid_email,
     "recipients": is_valid_email,
     **dict.fromkeys(_BOOL_FIELDS, _is_bool),
+    **{field: _state_check(field) for field in STILL_IN_EFFECT},
 }
 
 
@@ -124,6 +145,26 @@ def _recognised(key: str, value: Any) -> bool:
         return False
     check = _CHECKS.get(key)
     return check is None or isinstance(value, (dict, list)) or bool(check(str(value).strip()))
+
+
+def closed_as(doc: dict) -> str | None:
+    """How ServiceNow closed the submission without fulfilling it (`rejected`,
+    `cancelled`, `incomplete`, `skipped`: `CLOSED_UNFULFILLED`) by its `approval`,
+    `request_state` or `state`; None when the fields are absent or say it stands; a value
+    of them this reader does not know, as given (the contract warns of it and the
+    submission stays in effect: one unknown word does not take a group out of the
+    review)."""
+    unknown = None
+    for field in STILL_IN_EFFECT:
+        value = doc.get(field)
+        if value is None or isinstance(value, (dict, list, bool)) or not str(value).strip():
+            continue
+        word = _state_word(value)
+        if (field, word) in CLOSED_UNFULFILLED:
+            return CLOSED_UNFULFILLED[(field, word)]
+        if word not in STILL_IN_EFFECT[field] and unknown is None:
+            unknown = f"{field}: {str(value).strip()}"
+    return unknown
 
 
 def corporate_answer(value: object) -> str | None:
@@ -196,6 +237,7 @@ def _read_document(result: ReadResult, doc: dict, record: int) -> None:
         sub["group_request_number"] = sub["request_number"]
     sub["corporate_rep_answer"] = corporate_answer(
         group.get("corporate_or_legal_representative"))
+    sub["closed_as"] = closed_as(doc)
     result.convert("enrollment_submissions", sidx, sub, "submitted_at", parse_datetime,
                    doc.get("submitted_at"), "submitted_at", "datetime")
     result.convert("enrollment_submissions", sidx, sub, "r2w_privacy_accepted", parse_bool,

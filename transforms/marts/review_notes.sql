@@ -9,7 +9,9 @@
 -- sign-in at all (activity was not reviewed), sign-in evidence that ends well before the
 -- as-of date (inactivity counted over days no export covers), or an export the evidence
 -- store stands in for, read by a run well before this one (its accounts as they were
--- then); "well before": more than `evidence_age_days`
+-- then); "well before": more than `evidence_age_days`; or a submission ServiceNow closed
+-- without fulfilling it (rejected, cancelled, incomplete, skipped), which the review leaves
+-- out
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -206,6 +208,19 @@ sign_in_evidence_ends_early as (
     where ends_early
 ),
 
+closed_submissions as (
+    select
+        'submission closed without effect' as note,
+        request_number as subject,
+        source_file || ':' || source_line as reference,
+        printf('ServiceNow closed this %s submission of %s (%s) as %s: what it adds, '
+               'removes or changes is left out of the review. An account made for it has '
+               'no request (NOT_REQUESTED).', replace(request_type, '_', ' '),
+               coalesce(group_request_number, 'no group'),
+               coalesce(strftime(submitted_at, '%Y-%m-%d'), 'undated'), closed_as) as detail,
+    from stg_enrollment_withdrawals
+),
+
 snapshots_from_store as (
     -- an export (directory, Entra users, an application list, a portal list) the folder
     -- has none of, taken from the evidence store as the run that read it left it
@@ -241,6 +256,8 @@ union all
 select * from no_sign_in_evidence
 union all
 select * from sign_in_evidence_ends_early
+union all
+select * from closed_submissions
 union all
 select * from snapshots_from_store
 order by note, subject, reference

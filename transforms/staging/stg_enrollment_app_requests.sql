@@ -1,8 +1,12 @@
--- grain: one row per person x application requested in a submission
+-- grain: one row per person x application requested in a submission in effect
 -- key: source_file, source_line, email?, application?
 -- materialized: view
 with source as (
-    select * from raw_enrollment_app_requests
+    select s.* from raw_enrollment_app_requests as s
+    -- a submission ServiceNow closed unfulfilled took no effect (listed in review_notes)
+    anti join stg_enrollment_withdrawals as w
+        on w.request_number = upper(trim(s.request_number))
+        and w.submitted_at = s.submitted_at
 ),
 
 renamed as (

@@ -1,8 +1,12 @@
--- grain: one row per person named in a submission (an addition, change or removal)
+-- grain: one row per person named in a submission in effect (an addition, change or removal)
 -- key: source_file, source_line, source_path, email?
 -- materialized: view
 with source as (
-    select * from raw_enrollment_people
+    select s.* from raw_enrollment_people as s
+    -- a submission ServiceNow closed unfulfilled took no effect (listed in review_notes)
+    anti join stg_enrollment_withdrawals as w
+        on w.request_number = upper(trim(s.request_number))
+        and w.submitted_at = s.submitted_at
 ),
 
 renamed as (

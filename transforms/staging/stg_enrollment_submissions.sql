@@ -1,8 +1,13 @@
--- grain: one row per submission document (registration or change request)
+-- grain: one row per submission document (registration or change request) in effect: not
+-- one ServiceNow closed unfulfilled (stg_enrollment_withdrawals)
 -- key: source_file, source_line
 -- materialized: view
 with source as (
-    select * from raw_enrollment_submissions
+    select s.* from raw_enrollment_submissions as s
+    -- a submission ServiceNow closed unfulfilled took no effect (listed in review_notes)
+    anti join stg_enrollment_withdrawals as w
+        on w.request_number = upper(trim(s.request_number))
+        and w.submitted_at = s.submitted_at
 ),
 
 renamed as (
