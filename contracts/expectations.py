@@ -154,15 +154,36 @@ RESULT_COLUMNS = ["suite", "expectation", "column_name", "success", "rows",
                   "description"]
 
 
+NOT_JUDGED_DDL = "create or replace table data_quality_not_judged (suite varchar)"
+# the kind of input (`readers.sniff_kinds`, a run's `store.RUN_READS`) each suite judges
+SUITE_KINDS = {"enrollment_submissions": "enrollment", "enrollment_people": "enrollment",
+               "directory_accounts": "directory", "entra_users": "directory",
+               "application_accounts": "applications", "daa_envelopes": "docusign",
+               "sign_in_events": "sign_in", "adt_events": "adt"}
+
+
 def measure_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                         frames_dir: Path | None = None) -> pd.DataFrame:
+                         frames_dir: Path | None = None,
+                         reads: frozenset[str] | None = None) -> pd.DataFrame:
     """Every expectation judged in DuckDB, where the data is (counts and extremes only,
     Great Expectations' own rules: nulls ignored, `mostly` as the share of non-null values
     that pass, an empty column's max or min failing); stored as `data_quality_results`
     and returned. With `frames_dir`, each suite's frame is also written there as Parquet
-    for the Data Docs builder."""
+    for the Data Docs builder.
+
+    `reads`: the kinds of input the run reads (None: all, a review). A suite of a kind it
+    does not read is not judged (`data_quality_not_judged`): the daily census reads no
+    sign-in export, the dormant run no DocuSign or ADT file, and their suites' frames are
+    empty; "the export is current" failed on no rows, an alarm on every such run that
+    said nothing of the data."""
     results = []
+    not_judged = []
+    if frames_dir is not None:
+        frames_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for suite_name, (sql, checks) in _frames(con, as_of).items():
+        if reads is not None and SUITE_KINDS[suite_name] not in reads:
+            not_judged.append(suite_name)
+            continue
         con.execute(f"create or replace temp table _dq_frame as {sql}")
         rows = con.execute("select count(*) from _dq_frame").fetchall()[0][0]
         for check in checks:
@@ -172,7 +193,6 @@ def measure_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                             "column_name": column, "success": _judge(con, check),
                             "rows": rows, "description": check.label})
         if frames_dir is not None:
-            frames_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             con.execute(f"copy _dq_frame to '{sql_path(frames_dir / suite_name)}.parquet' "
                         "(format parquet)")
         con.execute("drop table _dq_frame")
@@ -180,8 +200,14 @@ def measure_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     con.register("_dq", frame)
     con.execute("create or replace table data_quality_results as select * from _dq")
     con.unregister("_dq")
-    log.info("data quality: %d expectations, %d not met", len(frame),
-             int((~frame["success"]).sum()) if len(frame) else 0)
+    con.execute(NOT_JUDGED_DDL)
+    if not_judged:
+        con.executemany("insert into data_quality_not_judged values (?)",
+                        [[n] for n in not_judged])
+    log.info("data quality: %d expectations, %d not met; %d table(s) this run does not "
+             "read not judged",
+             len(frame), int((~frame["success"]).sum()) if len(frame) else 0,
+             len(not_judged))
     return frame
 
 
@@ -372,9 +398,10 @@ def _stop_early() -> None:
 
 
 def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
-                     docs_dir: Path, wait: bool = True, build: DataDocsBuild | None = None
-                     ) -> pd.DataFrame | DataDocsBuild:
-    """Judge every expectation in DuckDB (`data_quality_results`) and build the Data Docs
+                     docs_dir: Path, wait: bool = True, build: DataDocsBuild | None = None,
+                     reads: frozenset[str] | None = None) -> pd.DataFrame | DataDocsBuild:
+    """Judge every expectation in DuckDB (`data_quality_results`; `reads`: the kinds of
+    input the run reads, as `measure_expectations` takes them) and build the Data Docs
     under `docs_dir` (by `build`, a builder started earlier for it, or a new one): waits
     and returns the results, or (`wait=False`) returns the build under way (its `measured`
     are the results) for the caller to `finish`."""
@@ -386,7 +413,7 @@ def run_expectations(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         build.cancel()
         raise ValueError("a Data Docs builder started for another folder or date")
     try:
-        measured = measure_expectations(con, as_of, frames)
+        measured = measure_expectations(con, as_of, frames, reads)
     except BaseException:
         build.cancel()
         raise
@@ -421,6 +448,8 @@ def build_data_docs(frames: Path, staging: Path, as_of: dt.date) -> list[dict]:
     results = []
     reader = duckdb.connect()
     for suite_name, (_, checks) in _frames(reader, as_of).items():
+        if not (frames / f"{suite_name}.parquet").exists():
+            continue  # a table the run does not read: not judged (`measure_expectations`)
         df = reader.execute("select * from read_parquet(?)",
                             [str(frames / f"{suite_name}.parquet")]).df()
         asset = source.add_dataframe_asset(name=suite_name)

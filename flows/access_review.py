@@ -241,22 +241,29 @@ def validate(warehouse: str) -> dict[str, int]:
 
 @task(name="data quality", cache_policy=NO_CACHE)
 @_sanitized("data quality")
-def data_quality(warehouse: str, as_of: str, out_dir: str) -> dict[str, int]:
-    """The expectations judged in DuckDB (`data_quality_results`, for the workbooks); the
-    Data Docs are built by Great Expectations in a process of its own meanwhile, awaited
-    by `finish_data_docs` before anything is published."""
+def data_quality(warehouse: str, as_of: str, out_dir: str, run: str = "review"
+                 ) -> dict[str, int]:
+    """The expectations judged in DuckDB (`data_quality_results`, for the workbooks), those
+    of the inputs the run reads; the Data Docs are built by Great Expectations in a process
+    of its own meanwhile, awaited by `finish_data_docs` before anything is published."""
     from ccreview.contracts.expectations import run_expectations
+    from ccreview.contracts.store import RUN_READS
 
     logger = get_run_logger()
     with connect_warehouse(warehouse) as con:
         build = run_expectations(con, dt.date.fromisoformat(as_of),
                                  Path(out_dir) / PENDING_DATA_DOCS, wait=False,
-                                 build=_DATA_DOCS_BUILDS.pop(out_dir, None))
+                                 build=_DATA_DOCS_BUILDS.pop(out_dir, None),
+                                 reads=RUN_READS.get(run))
+        not_judged = con.execute("select count(*) from data_quality_not_judged"
+                                 ).fetchall()[0][0]
     _DATA_DOCS_BUILDS[out_dir] = build
     results = build.measured
     failed = int((~results["success"]).sum()) if len(results) else 0
-    logger.info("data quality: %d expectations, %d not met (see data_quality/index.html)",
-                len(results), failed)
+    logger.info("data quality: %d expectations, %d not met%s (see data_quality/index.html)",
+                len(results), failed,
+                f"; {not_judged} table(s) this run does not read not judged"
+                if not_judged else "")
     return {"expectations": len(results), "not_met": failed}
 
 
@@ -665,7 +672,7 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         if not accept_shrink:
             check_incomplete_exports(str(building), run)
             check_shrink(str(building), out_dir)
-        quality = data_quality(str(building), as_of, out_dir)
+        quality = data_quality(str(building), as_of, out_dir, run)
         lap("data quality")
         findings = transform(str(building), as_of, config_path, dormancy_days, out_dir,
                              models_needed(reports))
@@ -692,8 +699,17 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
         shutil.rmtree(out / ".duckdb_spill", ignore_errors=True)
     written.append(str(final))
     written.append(str(out / "data_quality" / "index.html"))
-    found = "" if findings is None else f"{sum(findings.values())} findings, "
-    print(f"{'Census' if run == 'census' else 'Review'} as of {as_of}: {found}"
+    if findings is None:
+        found = ""
+    elif run == "dormant":  # (every rule is computed; the support desk acts on its own)
+        from ccreview.core.vocabulary import support_desk_rules
+
+        found = (f"{sum(n for r, n in findings.items() if r in support_desk_rules())} "
+                 "support findings, ")
+    else:
+        found = f"{sum(findings.values())} findings, "
+    title = {"census": "Census", "dormant": "Dormant accounts"}.get(run, "Review")
+    print(f"{title} as of {as_of}: {found}"
           f"{validated['quarantined']} input rows quarantined, {ingested['files']} files read, "
           f"{quality['not_met']} of {quality['expectations']} data-quality expectations not met")
     if keep_patient_data:

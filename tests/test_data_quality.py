@@ -13,12 +13,14 @@ import duckdb
 import pytest
 
 from ccreview.contracts.expectations import (
+    SUITE_KINDS,
     DataDocsBuild,
     DataDocsError,
     data_docs_paths,
     measure_expectations,
     run_expectations,
 )
+from ccreview.contracts.store import RUN_READS
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse
 
 
@@ -100,6 +102,27 @@ def test_duckdb_and_great_expectations_judge_alike(warehouse, tmp_path, name):
     assert {k: verdicts[k] for k in expected} == expected
     assert (docs / "index.html").is_file()
     assert not any(p.exists() for p in data_docs_paths(docs))  # frames and staging gone
+
+
+@pytest.mark.parametrize("run, unread", [("census", {"sign_in_events"}),
+                                         ("dormant", {"daa_envelopes", "adt_events"})])
+def test_a_run_judges_only_the_tables_it_reads(warehouse, tmp_path, run, unread):
+    """The daily census reads no sign-in export and the dormant run no DocuSign or ADT
+    file, so those suites' frames are empty: "the export is current" was not met on every
+    such run, an alarm about nothing. They are not judged; Great Expectations agrees on
+    the rest and the Data Docs are built without them."""
+    for suite in unread:  # what such a run leaves of the kinds it does not read
+        warehouse.execute(f"delete from raw_{suite}")
+    docs = tmp_path / "data_quality"
+    measured = run_expectations(warehouse, SAMPLE_AS_OF, docs, reads=RUN_READS[run])
+    assert set(measured["suite"]) == set(SUITE_KINDS) - unread
+    assert measured["success"].all()
+    assert {s for (s,) in warehouse.execute("select suite from data_quality_not_judged"
+                                            ).fetchall()} == unread
+    assert (docs / "index.html").is_file()
+    # a review reads every kind: the same empty tables are judged, and not current
+    review = measure_expectations(warehouse, SAMPLE_AS_OF)
+    assert set(review.loc[~review["success"], "suite"]) == unread
 
 
 def test_a_disagreement_stops_the_run_rather_than_publish_both(warehouse, tmp_path):
