@@ -154,6 +154,17 @@ def test_a_sign_in_in_the_as_of_evening_is_no_day_inactive(tmp_path):
     assert svc["days_inactive"] == 0
 
 
+def test_an_account_never_signed_in_has_no_days_inactive(sample_warehouse):
+    """Days inactive count from the last sign-in; an account with none has no count (it
+    was listed as 0 days, as if used today, and sorted below every dormant account).
+    Every account with a sign-in has one."""
+    rows = _dormant_rows(sample_warehouse)
+    never = [r for r in rows if r["last_sign_in_at"] is None]
+    assert any("NEVER_SIGNED_IN" in r["rules"] for r in never)
+    assert all(r["days_inactive"] is None for r in never)
+    assert all(r["days_inactive"] is not None for r in rows if r["last_sign_in_at"])
+
+
 @pytest.mark.parametrize(("days", "dormant"), [(199, True), (200, False)])
 def test_days_override_moves_the_threshold(tmp_path, days, dormant):
     config = ReviewConfig().with_dormancy_days(days)

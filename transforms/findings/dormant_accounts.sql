@@ -114,8 +114,10 @@ select
     c.last_sign_in_at,
     c.last_sign_in_source,
     -- (a UTC date: evidence from the as-of date's evening on the hospital's clock, which
-    -- the run counts, falls on the next one: 0 days, not -1)
-    greatest(p.as_of - c.last_sign_in_at::date, 0) as days_inactive,
+    -- the run counts, falls on the next one: 0 days, not -1); empty without any sign-in
+    -- (greatest() skips a null: such an account, never used, was listed as 0 days)
+    case when c.last_sign_in_at is not null
+        then greatest(p.as_of - c.last_sign_in_at::date, 0) end as days_inactive,
     c.created_at,
     c.enabled,
     c.applications_held,
