@@ -9,7 +9,7 @@ select
     e.expires,
     case
         when e.expires < p.as_of then 'expired: not applied'
-        when e.account not in (select alias from int_account_aliases)
+        when e.account not in (select alias from int_account_aliases where alias is not null)
             then 'unknown account: not applied'
         when exists (
             select 1 from finding_exceptions as x

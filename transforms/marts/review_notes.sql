@@ -132,7 +132,8 @@ unregistered_groups as (
                   and m.member_status = 'active')) as detail,
     from stg_enrollment_people as p
     where p.group_request_number is not null
-      and p.group_request_number not in (select request_number from int_groups)
+      and p.group_request_number not in (select request_number from int_groups
+                                          where request_number is not null)
     group by p.group_request_number
 ),
 

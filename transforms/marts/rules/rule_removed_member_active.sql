@@ -7,7 +7,9 @@ with removed as (
     select m.*
     from int_members as m
     where m.member_status = 'removed'
-        and m.email not in (select email from int_members where member_status = 'active')
+        -- (a null in a NOT IN list makes it null for every row: this rule would say nothing)
+        and m.email not in (select email from int_members
+                            where member_status = 'active' and email is not null)
 ),
 
 directory as (
