@@ -497,6 +497,38 @@ def test_never_signed_in(tmp_path):
         ("CS0000123", e(d31), ""), ("CS0000123", e(d400), "")}
 
 
+def test_never_signed_in_when_no_export_gives_the_creation_date(tmp_path):
+    """An AD export made without whenCreated and Graph pages without createdDateTime: the
+    grace period cannot be measured. A never-used enabled account is listed, saying the
+    date is unknown, rather than left off the support desk's list; a used one is not."""
+    import csv
+
+    org = Org()
+    people = [org.person(apps=()) for _ in range(3)]
+    org.group("CS0000123", people, provision=False)
+    never, used, disabled = people
+    org.provision(never, entra_last_success=None)                                   # +
+    org.provision(used, entra_last_success=days_ago(5))                             # -
+    org.provision(disabled, entra_last_success=None, enabled=False)                 # -
+    folder = org.case.write(tmp_path / "in")
+    with (folder / "ad.csv").open(newline="", encoding="utf-8") as fh:
+        rows = [{k: v for k, v in r.items() if k != "whenCreated"}
+                for r in csv.DictReader(fh)]
+    with (folder / "ad.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, list(rows[0]), lineterminator="\r\n")
+        w.writeheader()
+        w.writerows(rows)
+    graph = json.loads((folder / "entra.json").read_text(encoding="utf-8"))
+    for user in graph["value"]:
+        del user["createdDateTime"]
+    (folder / "entra.json").write_text(json.dumps(graph), encoding="utf-8")
+    con = build_warehouse(folder, AS_OF)
+    rows = con.execute("select email, detail from findings "
+                       "where rule = 'NEVER_SIGNED_IN'").fetchall()
+    assert [r[0] for r in rows] == [e(never)]
+    assert "creation date unknown" in rows[0][1]
+
+
 # -- APP_UNUSED: an application not used for more than 90 days by an active account -------
 
 def test_app_unused(tmp_path):
@@ -513,6 +545,41 @@ def test_app_unused(tmp_path):
                   app_last_access=days_ago(120))  # DISABLED_WITH_ACCESS instead     # -
     assert org.findings(tmp_path, "APP_UNUSED") == {
         ("CS0000124", e(d91), "CERNER"), ("CS0000124", e(d200), "CERNER")}
+
+
+def test_app_unused_needs_a_source_that_reports_the_applications_use(tmp_path):
+    """The Cerner list gives last access (an account in it without one was never used);
+    the PACS list was exported without its last access column and no access log covers
+    PACS: nothing says whether PACS is used, so no PACS account is APP_UNUSED ("never
+    used" for every one of them, before), and the review notes it."""
+    import csv
+
+    org = Org()
+    people = [org.person(apps=("CERNER", "PACS")) for _ in range(2)]
+    org.group("CS0000124", people, provision=False)
+    used, never = people
+    org.provision(used, app_last_access=days_ago(3))
+    org.provision(never)
+    for a in org.case.app_accounts:
+        if a.username == lan_of(never) and a.application == "CERNER":
+            a.last_access = None                                                    # +
+    folder = org.case.write(tmp_path / "in")
+    with (folder / "apps.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for name, keep in (("apps.csv", lambda r: r["application"] != "PACS"),
+                       ("pacs_users.csv", lambda r: r["application"] == "PACS")):
+        chosen = [r for r in rows if keep(r)]
+        if name == "pacs_users.csv":  # exported without last access
+            chosen = [{k: v for k, v in r.items() if k != "last_access"} for r in chosen]
+        with (folder / name).open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, list(chosen[0]))
+            w.writeheader()
+            w.writerows(chosen)
+    con = build_warehouse(folder, AS_OF)
+    assert con.execute("select email, application from findings where rule = 'APP_UNUSED'"
+                       ).fetchall() == [(e(never), "CERNER")]
+    assert con.execute("select subject from review_notes "
+                       "where note = 'application use not reported'").fetchall() == [("PACS",)]
 
 
 # -- DUPLICATE_IDENTITY: each extra account or enrolment of one person ---------------------

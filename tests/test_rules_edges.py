@@ -225,7 +225,8 @@ def test_ambiguous_directory_account_is_neither_matched_nor_orphaned(tmp_path):
 
 def test_application_account_whose_username_and_email_disagree_is_ambiguous(tmp_path):
     case = _one_member_case(MEMBER, entra_last_success=days_ago(1))
-    case.app_accounts.append(AppAccount("PACS", "m1", email=SPONSOR["email"]))
+    case.app_accounts.append(AppAccount("PACS", "m1", email=SPONSOR["email"],
+                                        last_access=days_ago(2)))
     con = build_warehouse(case.write(tmp_path / "in"), AS_OF)
     notes = con.execute("select note, subject, reference from review_notes").fetchall()
     assert notes == [("ambiguous account", "PACS", "m1")]

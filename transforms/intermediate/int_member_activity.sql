@@ -87,7 +87,11 @@ flagged as (
         c.has_enabled_account
             and c.last_sign_in_at is null
             and coalesce(e.any_sign_in, false)
-            and p.as_of - c.account_created_at::date > p.never_signed_in_grace_days
+            -- no export gives the creation date (an AD export without whenCreated, Graph
+            -- pages without createdDateTime): judged past the grace period, and the finding
+            -- says the date is unknown; leaving it out hid every never-used account
+            and coalesce(p.as_of - c.account_created_at::date
+                         > p.never_signed_in_grace_days, true)
             as is_never_signed_in,
     from combined as c
     cross join run_parameters as p

@@ -11,7 +11,8 @@
 -- store stands in for, read by a run well before this one (its accounts as they were
 -- then); "well before": more than `evidence_age_days`; or a submission ServiceNow closed
 -- without fulfilling it (rejected, cancelled, incomplete, skipped), which the review leaves
--- out
+-- out; or an application no user list or access log reports the use of (APP_UNUSED not
+-- judged for it)
 -- key: note, subject, reference?
 with ambiguities as (
     select
@@ -209,6 +210,23 @@ sign_in_evidence_ends_early as (
     where ends_early
 ),
 
+application_use_unreported as (
+    -- active accounts of an application no user list or access log gives a last use for
+    -- (rule_app_unused leaves it out)
+    select
+        'application use not reported' as note,
+        application as subject,
+        null as reference,
+        printf('No user list or access log gives a last use for any of the %d active %s '
+               'account(s): whether they are used cannot be told, and APP_UNUSED was not '
+               'judged for %s. Export the list with its last access date, or add its '
+               'access log.', count(distinct username), application, application) as detail,
+    from int_application_accounts
+    where coalesce(active, false)
+    group by application
+    having count(last_access_at) = 0
+),
+
 closed_submissions as (
     select
         'submission closed without effect' as note,
@@ -257,6 +275,8 @@ union all
 select * from no_sign_in_evidence
 union all
 select * from sign_in_evidence_ends_early
+union all
+select * from application_use_unreported
 union all
 select * from closed_submissions
 union all

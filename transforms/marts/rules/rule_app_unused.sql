@@ -1,13 +1,24 @@
 -- rule: APP_UNUSED
 -- grain: one row per active member x active application account not used (or, never
--- used, created) more than the threshold ago, while the member signs in (not dormant)
+-- used, created) more than the threshold ago, while the member signs in (not dormant), of
+-- an application whose use some source reports
 -- key: rule, request_number?, email?, application?
-with entitlements as (
+with usage_reported as (
+    -- applications a user list with last access or an access log reports the use of, for
+    -- any of their accounts: of another, no account is known unused, only unreported (a
+    -- list exported without its last access column made every account "never used";
+    -- review_notes lists such an application)
+    select distinct application from int_application_accounts
+    where last_access_at is not null
+),
+
+entitlements as (
     select e.*
     from int_entitlements as e
     inner join int_member_activity as a using (request_number, email)
     where e.member_status = 'active' and e.account_active and e.has_enabled_account
         and a.last_sign_in_at is not null and not a.is_dormant
+        and e.application in (select application from usage_reported)
 ),
 
 unused as (

@@ -1,6 +1,6 @@
 -- rule: NEVER_SIGNED_IN
 -- grain: one row per active member with an enabled account never used by any source,
--- created more than the grace period ago
+-- created more than the grace period ago, or on a date no export gives
 -- key: rule, request_number?, email?, application?
 with activity as (
     select * from int_member_activity where is_never_signed_in
@@ -17,12 +17,13 @@ select
     null as application,
     m.person_name,
     a.lan_ids as lan_id,
-    printf(
+    coalesce(printf(
         'Account created %s (%d days ago), never signed in; grace %d days',
         strftime(a.account_created_at, '%Y-%m-%d'),
         p.as_of - a.account_created_at::date,
         p.never_signed_in_grace_days
-    ) as detail,
+    ), printf('Account creation date unknown (no directory export gives it), never signed '
+              'in; grace %d days not checked', p.never_signed_in_grace_days)) as detail,
 from activity as a
 inner join members as m using (request_number, email)
 cross join run_parameters as p
