@@ -529,6 +529,29 @@ def test_never_signed_in_when_no_export_gives_the_creation_date(tmp_path):
     assert "creation date unknown" in rows[0][1]
 
 
+def test_never_signed_in_says_when_the_logs_are_the_only_evidence(tmp_path):
+    """No export gives a last sign-in as an attribute; sign-in logs of the last 40 days
+    (Entra keeps 30; the evidence store, more) are the only evidence. An account made 400
+    days ago with nothing in them is listed, and the detail says when the logs begin (an
+    earlier sign-in would not show), not that it never signed in; one made 31 days ago,
+    after the logs begin, never did."""
+    org = Org()
+    people = [org.person(apps=()) for _ in range(3)]
+    org.group("CS0000123", people, provision=False)
+    old, new, used = people
+    org.provision(old, entra_last_success=None)
+    org.provision(new, entra_last_success=None, created=days_ago(31))
+    org.provision(used, entra_last_success=None)
+    for d in range(1, 41):
+        org.case.sign_ins.append((lan_of(used), days_ago(d), True))
+    con = build_warehouse(org.case.write(tmp_path / "in"), AS_OF)
+    details = dict(con.execute("select email, detail from findings "
+                               "where rule = 'NEVER_SIGNED_IN'").fetchall())
+    assert set(details) == {e(old), e(new)}
+    assert "logs, which begin 2026-09-22 and are the only evidence" in details[e(old)]
+    assert details[e(new)].endswith("never signed in; grace 30 days")
+
+
 # -- APP_UNUSED: an application not used for more than 90 days by an active account -------
 
 def test_app_unused(tmp_path):
