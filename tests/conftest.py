@@ -34,16 +34,27 @@ settings.load_profile("ccreview")
 
 
 def build_warehouse(input_dir: Path, as_of: dt.date, config: ReviewConfig | None = None,
-                    history: Path | None = None) -> duckdb.DuckDBPyConnection:
+                    history: Path | None = None, store: Path | None = None
+                    ) -> duckdb.DuckDBPyConnection:
     """Ingest, validate and transform a folder into an in-memory warehouse (`history`: the
-    run history earlier runs recorded, read by the models comparing with them)."""
+    run history earlier runs recorded, read by the models comparing with them; `store`:
+    through that evidence store, recording the run in it once it succeeded)."""
     config = config or ReviewConfig()
     con = duckdb.connect()
-    ingest_inputs(input_dir, con, config.application_lists, config.time_zones,
-                  config.cultures)
+    if store is None:
+        ingest_inputs(input_dir, con, config.application_lists, config.time_zones,
+                      config.cultures)
+    else:
+        from ccreview.contracts.store import ingest_with_store
+
+        ingest_with_store(input_dir, con, store, as_of, config)
     validate_ingested(con)
     load_reference_tables(con, config, as_of, history)
     build_models(con)
+    if store is not None:
+        from ccreview.contracts.store import commit_run
+
+        commit_run(con, store, as_of, config)
     return con
 
 

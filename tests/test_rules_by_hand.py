@@ -225,33 +225,14 @@ def test_a_later_export_that_shows_the_request_closed_decides(tmp_path):
     (number and submission time) rejected: a closed state is final, so the review as of
     the later day has no request for PACS, from the evidence store as from scratch. The
     store keeps the later sighting, not taking it for the earlier one again."""
-    from ccreview.contracts.ingest import validate_ingested
-    from ccreview.contracts.store import commit_run, ingest_with_store
-    from ccreview.core.config import ReviewConfig
-    from ccreview.transforms.warehouse import build_models, load_reference_tables
-
     org, p = _closed_requests_org()
     rejected = next(d for d in org.case.submissions if d["request_number"] == "CS0000501")
     rejected["approval"] = "requested"
     folder = org.case.write(tmp_path / "in")
-    store, config = tmp_path / "evidence.duckdb", ReviewConfig()
+    store = tmp_path / "evidence.duckdb"
 
     def not_requested(as_of: dt.date, with_store: bool) -> set:
-        import duckdb
-
-        con = duckdb.connect()
-        if with_store:
-            ingest_with_store(folder, con, store, as_of, config)
-        else:
-            from ccreview.contracts.ingest import ingest_inputs
-
-            ingest_inputs(folder, con, config.application_lists, config.time_zones,
-                          config.cultures)
-        validate_ingested(con)
-        load_reference_tables(con, config, as_of)
-        build_models(con)
-        if with_store:
-            commit_run(con, store, as_of, config)
+        con = build_warehouse(folder, as_of, store=store if with_store else None)
         return {r[0] for r in con.execute("select email from findings "
                                           "where rule = 'NOT_REQUESTED'").fetchall()}
 
