@@ -434,10 +434,9 @@ def cmd_dormant(args: argparse.Namespace) -> int:
                            args.days, args.task_runner, args.workers, args.accept_shrink,
                            _store(args), args.no_store, args.force)
     _print_outputs(result, args.out)
-    from ccreview.core.vocabulary import support_desk_rules
+    from ccreview.core.vocabulary import support_desk_findings
 
-    support = {r: n for r, n in result["findings_by_rule"].items()
-               if r in support_desk_rules()}
+    support = support_desk_findings(result["findings_by_rule"])
     print(f"\nSupport findings: {sum(support.values())}")
     for rule, n in sorted(support.items()):
         print(f"  {rule:<24} {n}")

@@ -702,10 +702,9 @@ def _stages(input_dir: str, out: Path, as_of: str, config_path: str | None,
     if findings is None:
         found = ""
     elif run == "dormant":  # (every rule is computed; the support desk acts on its own)
-        from ccreview.core.vocabulary import support_desk_rules
+        from ccreview.core.vocabulary import support_desk_findings
 
-        found = (f"{sum(n for r, n in findings.items() if r in support_desk_rules())} "
-                 "support findings, ")
+        found = f"{sum(support_desk_findings(findings).values())} support findings, "
     else:
         found = f"{sum(findings.values())} findings, "
     title = {"census": "Census", "dormant": "Dormant accounts"}.get(run, "Review")

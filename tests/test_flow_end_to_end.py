@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from ccreview.cli import main
+from ccreview.core.vocabulary import support_desk_rules
 from tests.conftest import SAMPLE, expected_keys
 
 pytestmark = pytest.mark.flow
@@ -377,6 +378,13 @@ def test_the_dormant_lists_on_their_own_are_the_review_s(review_run, tmp_path):
     assert code == 0, printed.getvalue()[-2000:]
     for name in ("dormant_accounts.csv", "dormant_disable_lan_ids.csv"):
         assert (out / name).read_bytes() == (reviewed / name).read_bytes(), name
+    # what it says it found: the support desk's findings, not every rule's
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        support, every = con.execute(
+            "select count(*) filter (where rule in ?), count(*) from findings",
+            [list(support_desk_rules())]).fetchone()
+    assert 0 < support < every
+    assert f"Support findings: {support}\n" in printed.getvalue()
     _refused_without_its_evidence(tmp_path, "dormant",
                                   ("directory", "entra", "signins", "applications"),
                                   "found no enrollment submissions or portal member list")

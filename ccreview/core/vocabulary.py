@@ -86,6 +86,12 @@ def support_desk_rules() -> tuple[str, ...]:
     return tuple(r["rule"] for r in _catalog() if r["support_desk"] == "yes")
 
 
+def support_desk_findings(findings_by_rule: dict[str, int]) -> dict[str, int]:
+    """Of a run's findings per rule, those of the rules the support desk acts on."""
+    rules = support_desk_rules()
+    return {r: n for r, n in findings_by_rule.items() if r in rules}
+
+
 # The tables the dataset expectations (contracts/expectations.py) judge, as a reader names
 # them.
 SUITE_LABELS = {"enrollment_submissions": "Enrollment submissions",
