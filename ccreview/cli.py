@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ccreview import prefect_runtime
@@ -35,7 +36,7 @@ GENERATED_FOLDERS = ("enrollment", "directory", "entra", "applications", "docusi
                      "access_logs", "adt")
 
 
-def _run_flow(flow, *args):
+def _run_flow(flow: Callable[..., dict], *args: object) -> dict:
     """Run a flow against Prefect's API: PREFECT_API_URL, else a temporary server that
     stops with the run (and dies with it if the run is killed)."""
     with prefect_runtime.prefect_api():

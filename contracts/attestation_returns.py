@@ -212,7 +212,8 @@ def _check_copy(copy: ReturnedCopy, rn: str, wb_id: str, issued: dict[str, dict]
                 owner: dict[str, str]) -> list[Problem]:
     problems = []
 
-    def add(sheet_row, rid, column, problem, blocking=True):
+    def add(sheet_row: int | None, rid: str, column: str, problem: str,
+            blocking: bool = True) -> None:
         problems.append(Problem(copy.file, rn, sheet_row, rid, column, problem, blocking))
 
     if copy.workbook_id != wb_id:

@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -85,7 +85,12 @@ from ccreview.transforms.warehouse import (
 )
 
 if TYPE_CHECKING:
+    from prefect import Task
+    from prefect.client.schemas.objects import TaskRun
+    from prefect.states import State
     from prefect.task_runners import TaskRunner
+
+T = TypeVar("T")
 
 WAREHOUSE = "warehouse.duckdb"
 ALL_REPORTS = ("review", "dormant", "r2w", "census")
@@ -120,12 +125,12 @@ class StageError(RuntimeError):
     one_line = True
 
 
-def _sanitized(stage: str):
+def _sanitized(stage: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Re-raise a stage's unexpected exception without its message (CCREVIEW_DEBUG=1, set
     by `ccreview --debug`, keeps the original for a developer)."""
-    def wrap(fn):
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(fn)
-        def run(*args, **kwargs):
+        def run(*args: object, **kwargs: object) -> T:
             try:
                 return fn(*args, **kwargs)
             except (UsageError, StageError, OSError):
@@ -143,7 +148,7 @@ def _sanitized(stage: str):
     return wrap
 
 
-def _retry_on_io_error(task, task_run, state) -> bool:
+def _retry_on_io_error(task: Task, task_run: TaskRun, state: State) -> bool:
     """Retry reading only when the failure looks transient (an OS-level I/O error)."""
     try:
         state.result()

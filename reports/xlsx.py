@@ -19,7 +19,13 @@ from ccreview.core.attestation import EXCEL_MAX_CHARS
 from ccreview.reports.files import atomic_path
 
 if TYPE_CHECKING:  # openpyxl only for the generator's workbooks: not on every import
+    from types import TracebackType
+
     from openpyxl import Workbook
+    from xlsxwriter.chart import Chart
+    from xlsxwriter.format import Format
+    from xlsxwriter.workbook import Workbook as XlsxWorkbook
+    from xlsxwriter.worksheet import Worksheet
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -34,13 +40,16 @@ class _DatedZip(ZipFile):
         super().__init__(*args, **kwargs)
         self._date_time = date_time
 
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+    def writestr(self, zinfo_or_arcname: str | ZipInfo, data: str | bytes,
+                 compress_type: int | None = None, compresslevel: int | None = None
+                 ) -> None:
         if isinstance(zinfo_or_arcname, str):
             zinfo_or_arcname = ZipInfo(zinfo_or_arcname, date_time=self._date_time)
             zinfo_or_arcname.compress_type = self.compression
         return super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+    def write(self, filename: str | Path, arcname: str | None = None,
+              compress_type: int | None = None, compresslevel: int | None = None) -> None:
         with open(filename, "rb") as fh:  # openpyxl writes each sheet to a temporary file
             self.writestr(arcname or Path(filename).name, fh.read(), compress_type,
                           compresslevel)
@@ -110,7 +119,7 @@ FORMATS: dict[str, dict] = {
 }
 
 
-def add_formats(wb) -> dict:
+def add_formats(wb: XlsxWorkbook) -> dict[str, Format]:
     """Every format of `FORMATS` added to the xlsxwriter workbook `wb`, by name."""
     return {name: wb.add_format(props) for name, props in FORMATS.items()}
 
@@ -185,7 +194,8 @@ class StreamingBook:
         self.fmt = add_formats(self.wb)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool | None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool | None:
         if exc_type is None:
             for sheet in self._freeform:
                 sheet.flush()
@@ -194,7 +204,7 @@ class StreamingBook:
             self.wb.close()
         return self._atomic.__exit__(exc_type, exc, tb)
 
-    def set_widths(self, ws, widths: Sequence[float]) -> None:
+    def set_widths(self, ws: Worksheet, widths: Sequence[float]) -> None:
         """Column widths (characters); remembered for the sheet's page orientation."""
         for j, w in enumerate(widths):
             ws.set_column(j, j, w)
@@ -204,7 +214,7 @@ class StreamingBook:
         """The column widths set on `sheet` (characters)."""
         return list(self._widths.get(sheet, []))
 
-    def _print_setup(self, ws) -> None:
+    def _print_setup(self, ws: Worksheet) -> None:
         ws.set_header(page_header(self.title, self.as_of))
         ws.set_footer(page_footer(self.phi))
         ws.set_paper(PAPER_LETTER)
@@ -215,10 +225,11 @@ class StreamingBook:
             ws.set_portrait()
         ws.fit_to_pages(1, 0)
 
-    def write(self, ws, row: int, col: int, value: object, fmt=None) -> None:
+    def write(self, ws: Worksheet, row: int, col: int, value: object,
+              fmt: Format | None = None) -> None:
         write_cell(ws, row, col, value, fmt, self.fmt)
 
-    def header_row(self, ws, row: int, header: Sequence[str], widths: Sequence[float]
+    def header_row(self, ws: Worksheet, row: int, header: Sequence[str], widths: Sequence[float]
                    ) -> None:
         """A table's header, wrapped, its row as tall as its longest wrapped header (apps
         do not grow a row for wrapped text on their own)."""
@@ -266,8 +277,9 @@ class StreamingBook:
                 return names
             pending = itertools.chain([peek], pending)
 
-    def _rows(self, ws, top: int, rows: Iterable[Sequence[object]], widths: Sequence[float],
-              wrapped: Sequence[int], column_fmt: Sequence[object], sev: int | None) -> int:
+    def _rows(self, ws: Worksheet, top: int, rows: Iterable[Sequence[object]],
+              widths: Sequence[float], wrapped: Sequence[int],
+              column_fmt: Sequence[object], sev: int | None) -> int:
         """A table's data rows below its header at `top`; returns how many were written.
         In constant memory as text (`_inline_rows`); an in-memory book keeps every cell
         until it closes anyway."""
@@ -275,7 +287,7 @@ class StreamingBook:
             return _inline_rows(ws, self.fmt, top, rows, widths, wrapped, column_fmt, sev)
         return self._cell_rows(ws, top, rows, widths, wrapped, column_fmt, sev)
 
-    def _cell_rows(self, ws, top: int, rows: Iterable[Sequence[object]],
+    def _cell_rows(self, ws: Worksheet, top: int, rows: Iterable[Sequence[object]],
                    widths: Sequence[float], wrapped: Sequence[int],
                    column_fmt: Sequence[object], sev: int | None) -> int:
         """`_rows` through xlsxwriter's cell calls."""
@@ -286,8 +298,8 @@ class StreamingBook:
         return n
 
 
-def _row_by_cells(ws, formats: dict, r: int, fitted: bool, row: Sequence[object],
-                  widths: Sequence[float], wrapped: Sequence[int],
+def _row_by_cells(ws: Worksheet, formats: dict[str, Format], r: int, fitted: bool,
+                  row: Sequence[object], widths: Sequence[float], wrapped: Sequence[int],
                   column_fmt: Sequence[object], sev: int | None) -> None:
     """One table row at `r` through xlsxwriter's cell calls, made as tall as its wrapped
     text when `fitted`; the severity column takes its value's colour."""
@@ -340,8 +352,8 @@ def text_element(text: str) -> str:
     return f"<t{space}>{XMLwriter()._escape_data(text)}</t>"
 
 
-def _inline_rows(ws, formats: dict, top: int, rows: Iterable[Sequence[object]],
-                 widths: Sequence[float], wrapped: Sequence[int],
+def _inline_rows(ws: Worksheet, formats: dict[str, Format], top: int,
+                 rows: Iterable[Sequence[object]], widths: Sequence[float], wrapped: Sequence[int],
                  column_fmt: Sequence[object], sev: int | None) -> int:
     """Write `rows` below the header at `top` of the constant-memory sheet `ws` as
     StreamingBook's cell-by-cell writes would; returns how many rows were taken.
@@ -491,7 +503,7 @@ class FreeformSheet:
                 self._cell(self.row, j, v, fmt)
             self.row += 1
 
-    def chart(self, chart, rows: int) -> None:
+    def chart(self, chart: Chart, rows: int) -> None:
         """A chart here, across the sheet's columns, `rows` rows tall, starting a printed
         page (so that no page break cuts through it)."""
         self._breaks.append(self.row)
@@ -554,7 +566,7 @@ def _pixels(width: float) -> int:
     return int(width * 7 + 5)
 
 
-def fit_row(ws, row: int, values: Sequence[object], widths: Sequence[float],
+def fit_row(ws: Worksheet, row: int, values: Sequence[object], widths: Sequence[float],
             wrapped: Sequence[int]) -> None:
     """Make `row` as tall as its wrapped text needs: apps do not grow a row for wrapped
     text on their own. Call before writing the row's cells."""
@@ -582,7 +594,7 @@ def row_lines(values: Sequence[object], widths: Sequence[float], wrapped: Sequen
                 if j < len(values) and isinstance(values[j], str)), default=1)
 
 
-def _dated(fmt, formats: dict, kind: str):
+def _dated(fmt: Format | None, formats: dict[str, Format], kind: str) -> Format:
     """A date cell's format: the one given if it carries a date format, else `kind`'s
     (top-aligned for a top-aligned cell)."""
     if fmt is None:
@@ -629,7 +641,8 @@ def _lines_of(text: str, room: int) -> int:
     return lines
 
 
-def write_text(ws, row: int, col: int, text: str, fmt=None) -> None:
+def write_text(ws: Worksheet, row: int, col: int, text: str, fmt: Format | None = None
+               ) -> None:
     """A string cell, whatever the text. xlsxwriter copies a string that starts with `<r>`
     and ends with `</r>` into the file as rich-text XML, unescaped: input text such as
     `<r>x</r>` would be lost or corrupt the workbook. Such text is written as a rich
@@ -642,7 +655,8 @@ def write_text(ws, row: int, col: int, text: str, fmt=None) -> None:
         ws.write_string(row, col, text, fmt)
 
 
-def write_cell(ws, row: int, col: int, value: object, fmt, formats: dict) -> None:
+def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt: Format | None,
+               formats: dict[str, Format]) -> None:
     """One typed xlsxwriter cell: text, number, boolean or date — never a formula."""
     if value is None:
         return

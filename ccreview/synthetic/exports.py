@@ -25,7 +25,7 @@ import random
 import uuid
 import zlib
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -416,7 +416,8 @@ def _write_application_lists(org: Organisation, folder: Path) -> dict[str, int]:
     return counts
 
 
-def _write_xlsx_table(path: Path, header: list[str], rows: list[list[str]], as_of) -> None:
+def _write_xlsx_table(path: Path, header: list[str], rows: list[list[str]], as_of: date
+                      ) -> None:
     import openpyxl
 
     from ccreview.reports.xlsx import save_workbook
@@ -579,7 +580,8 @@ def _write_access_logs(org: Organisation, folder: Path, rng: random.Random,
                                                          "success"], rows(), bom=False)
 
 
-def _write_chunked(folder: Path, stem: str, header: list[str], rows, bom: bool
+def _write_chunked(folder: Path, stem: str, header: list[str], rows: Iterable[list[object]],
+                   bom: bool
                    ) -> dict[str, int]:
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
@@ -739,7 +741,7 @@ def _write_adt(org: Organisation, folder: Path, rng: random.Random
              "adt/adt_extract.csv": len(rows)}, on_census)
 
 
-def _csv_value(v) -> str:
+def _csv_value(v: object) -> str:
     if v is None:
         return ""
     if isinstance(v, datetime):  # the reader's naive UTC, written with its offset

@@ -10,6 +10,7 @@ injected in a few percent of cases.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -478,14 +479,16 @@ class _Injector:
     def expect(self, rule: str, rn: str, email: str, app: str = "") -> None:
         _expect(self.org, rule, rn, email, app)
 
-    def groups(self, rate: float, ok=lambda grp: True) -> list[Group]:
+    def groups(self, rate: float, ok: Callable[[Group], bool] = lambda grp: True
+               ) -> list[Group]:
         pool = [grp for grp in self.org.groups
                 if grp.request_number not in self.reserved_groups and ok(grp)]
         chosen = _pick(self.rng, pool, rate)
         self.reserved_groups.update(grp.request_number for grp in chosen)
         return chosen
 
-    def people(self, rate: float, ok, recipient_ok: bool = True) -> list[Person]:
+    def people(self, rate: float, ok: Callable[[Person], bool], recipient_ok: bool = True
+               ) -> list[Person]:
         pool = [p for p in self.org.people()
                 if p.removed_at is None and id(p) not in self.touched
                 and p.request_number not in self.reserved_groups

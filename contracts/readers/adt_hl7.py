@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import partial
 
 import hl7
@@ -348,6 +349,7 @@ def read_csv_extract(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
     return result
 
 
-def _convert_times(result: ReadResult, idx: int, row: dict, parse) -> None:
+def _convert_times(result: ReadResult, idx: int, row: dict,
+                   parse: Callable[[object], object]) -> None:
     for col in _TIMES:
         result.convert(TABLE, idx, row, col, parse, row[col], col, "datetime")

@@ -13,7 +13,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -56,8 +56,9 @@ class ReadResult:
                target: str | None = None) -> None:
         self.issues.append(Issue(table, row_index, column, rule, reason, target))
 
-    def convert(self, table: str, row_index: int, row: dict, dst: str, parse, raw,
-                column: str, rule: str) -> None:
+    def convert(self, table: str, row_index: int, row: dict, dst: str,
+                parse: Callable[[object], object], raw: object, column: str, rule: str
+                ) -> None:
         """row[dst] = parse(raw); a value that does not parse becomes None and a parse
         issue on `column` (the reason is the parser's, which never quotes the value)."""
         try:
@@ -170,7 +171,7 @@ def csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         yield line, dict(zip(header, row, strict=True))
 
 
-def _rows(reader) -> Iterator[list[str]]:
+def _rows(reader: Iterable[list[str]]) -> Iterator[list[str]]:
     """The reader's rows; a malformed file (a field over the csv module's limit, a NUL
     byte in an unquoted field) is unreadable as a whole, named, never a traceback."""
     try:
