@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import io
 import multiprocessing
+import re
 import threading
 import time
 from pathlib import Path
@@ -115,6 +116,18 @@ def test_every_runner_renders_the_same_files(prefect_harness, tmp_path, sample_w
                and r.flow_run_id == started[0].flow_run_id]
     assert len(renders) == len(render_plan(flow_module.ALL_REPORTS, 2))
     assert {r.flow_run_id for r in started} == {renders[0].flow_run_id}
+    # its workers leave without Python's teardown (`exit_promptly`): every render's final
+    # state and every line a worker logged reached the server all the same
+    assert all(r.state.is_completed() for r in renders)
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        lines = [log.message for log in client.read_logs(log_filter=LogFilter(
+            flow_run_id=LogFilterFlowRunId(any_=[renders[0].flow_run_id])), limit=200)]
+    logged = [re.fullmatch(r"wrote \d+ (\w+) workbooks \(shard (\d+) of (\d+)\)", m)
+              for m in lines]
+    assert sorted((m[1], int(m[2]) - 1, int(m[3])) for m in logged if m) == sorted(
+        u for u in render_plan(flow_module.ALL_REPORTS, 2) if u[2] > 1)
     # the patients, from the same inputs read again (the kept warehouse holds none)
     patients = sample_warehouse.execute("select patient_family_name, fin, mrn "
                                         "from raw_adt_events").fetchall()
