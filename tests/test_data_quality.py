@@ -134,6 +134,22 @@ def test_a_disagreement_stops_the_run_rather_than_publish_both(warehouse, tmp_pa
     assert not docs.exists()
 
 
+def test_a_builder_that_fails_says_so_and_publishes_nothing(warehouse, tmp_path):
+    """The builder leaves without Python's teardown once its result file is written: a
+    build that fails still reaches the run as a failure (its exit status and the error's
+    class, never a message that could quote data), and no Data Docs are published."""
+    docs = tmp_path / "data_quality"
+    build = DataDocsBuild.start(docs, SAMPLE_AS_OF)
+    frames, _ = data_docs_paths(docs)
+    measured = measure_expectations(warehouse, SAMPLE_AS_OF, frames)
+    (frames / "enrollment_people.parquet").write_bytes(b"not a parquet file")
+    build.go(measured)
+    with pytest.raises(DataDocsError, match=r"the Data Docs builder failed \(\w+\)$"):
+        build.finish()
+    assert build.process.returncode == 1
+    assert not docs.exists() and not any(p.exists() for p in data_docs_paths(docs))
+
+
 def test_the_builder_started_early_waits_for_the_frames(warehouse, tmp_path):
     """A run starts its builder before reading its inputs (Great Expectations' import then
     overlaps them); the builder does nothing until told the frames are there, and a run
