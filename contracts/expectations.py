@@ -575,7 +575,6 @@ def main() -> int:
 if __name__ == "__main__":
     # the results are written and closed: leave without Python's teardown of Great
     # Expectations' modules, a second the run would otherwise wait for (`finish`)
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    from ccreview.core.processes import leave_now
+
+    leave_now(main())

@@ -19,12 +19,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ccreview.core.errors import UsageError
+from ccreview.core.processes import leave_now
 
 if TYPE_CHECKING:  # prefect loads in about a second: not for `ccreview --help`
     from prefect.task_runners import TaskRunner
@@ -89,12 +89,12 @@ def make_task_runner(kind: str, workers: int) -> TaskRunner:
 def exit_promptly() -> None:
     """A process pool worker's initializer: when the pool shuts down, the worker leaves
     without Python's teardown of the modules it loaded (Prefect, pandas, DuckDB, the report
-    code), which took 0.5-0.7 s per pool of two. What the run needs from a worker is
-    already out by then: each task's result, its Prefect events (Prefect waits for them
-    after every task) and logs (put on the pool's queue as they are written), and the
-    queue itself flushed by multiprocessing before any exit handler runs. Registered after
-    Prefect's own exit handlers, `_leave_now` runs before them: it hands Prefect's event
-    and log workers anything left, then ends the process."""
+    code), which took 0.5-0.7 s per pool of two (`core.processes.exit_at_once`). What the
+    run needs from a worker is already out by then: each task's result, its Prefect events
+    (Prefect waits for them after every task) and logs (put on the pool's queue as they
+    are written), and the queue itself flushed by multiprocessing before any exit handler
+    runs. Registered after Prefect's own exit handlers, `_leave_now` runs before them: it
+    hands Prefect's event and log workers anything left, then ends the process."""
     atexit.register(_leave_now)
 
 
@@ -104,9 +104,7 @@ def _leave_now() -> None:
 
     EventsWorker.drain_all(timeout=10)
     APILogWorker.drain_all(timeout=10)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    leave_now()
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from ccreview.core.processes import exit_at_once
 from ccreview.core.secrets import secret
 from ccreview.core.vocabulary import ADT_EVENTS
 from ccreview.reports.files import (
@@ -146,7 +147,7 @@ def write_census_shard(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: dt.
         _write_census_books(con, building, as_of, password, mine)
         return len(mine)
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as helper:
+    with ProcessPoolExecutor(1, mp_context=spawn, initializer=exit_at_once) as helper:
         theirs = helper.submit(_census_books_apart, reopen, building, as_of, password,
                                mine[1::2])
         _write_census_books(con, building, as_of, password, mine[0::2])
