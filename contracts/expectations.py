@@ -490,6 +490,11 @@ _EXTERNAL_ATTR = re.compile(r"\b(src|href)\s*=\s*([\"'])(?:https?:)?//[^\"']*\2"
                             re.IGNORECASE)
 _EXTERNAL_CSS_URL = re.compile(r"url\(\s*[\"']?(?:https?:)?//[^)\"']*[\"']?\s*\)",
                                re.IGNORECASE)
+# what Great Expectations writes from the clock or at random, so that the same review gives
+# the same pages: the batch's load time (a row of its markers) and the ids of the "Show
+# more info" blocks
+_LOAD_TIME_ROW = re.compile(r"<tr>(?:(?!<tr>).)*?>ge_load_time<.*?</tr>", re.DOTALL)
+_RANDOM_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 OFFLINE_CSS = """/* ccreview: the Data Docs without their CDN assets (closed networks) */
 body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; margin: 0;
        color: #212529; background: #fff; line-height: 1.45; }
@@ -509,7 +514,8 @@ img { max-height: 48px; }
 
 
 def make_offline(docs_dir: Path) -> None:
-    """Rewrite every page under `docs_dir` so that it loads nothing from the internet."""
+    """Rewrite every page under `docs_dir` so that it loads nothing from the internet, and
+    holds nothing from the clock or chance (`_the_same_every_time`)."""
     css = docs_dir / "static" / "styles" / "ccreview_offline.css"
     css.parent.mkdir(parents=True, exist_ok=True)
     css.write_text(OFFLINE_CSS, encoding="utf-8")
@@ -524,7 +530,15 @@ def make_offline(docs_dir: Path) -> None:
         text = text.replace("</head>", f"{link}\n</head>", 1)
         if page == docs_dir / "index.html":
             text = _with_static_index(text, docs_dir)
-        page.write_text(text, encoding="utf-8")
+        page.write_text(_the_same_every_time(text), encoding="utf-8")
+
+
+def _the_same_every_time(text: str) -> str:
+    """A page without the batch's load time (the build's clock, not the review's date,
+    which the page names) and with its random element ids numbered in order instead."""
+    text = _LOAD_TIME_ROW.sub("", text)
+    ids: dict[str, str] = {}
+    return _RANDOM_ID.sub(lambda m: ids.setdefault(m.group(0), f"id{len(ids) + 1}"), text)
 
 
 def _with_static_index(text: str, docs_dir: Path) -> str:

@@ -134,6 +134,20 @@ def test_a_disagreement_stops_the_run_rather_than_publish_both(warehouse, tmp_pa
     assert not docs.exists()
 
 
+def test_the_same_review_gives_the_same_data_docs(warehouse, tmp_path):
+    """Great Expectations writes the batch's load time (the clock) and a random id into
+    every validation page; they are taken out, so two builds of one review are the same
+    files byte for byte (the pages name the review's date, not when they were built)."""
+    sites = []
+    for name in ("first", "second"):
+        run_expectations(warehouse, SAMPLE_AS_OF, tmp_path / name)
+        sites.append({p.relative_to(tmp_path / name): p.read_bytes()
+                      for p in sorted((tmp_path / name).rglob("*")) if p.is_file()})
+    assert len([p for p in sites[0] if p.suffix == ".html"]) > 5
+    assert sites[0] == sites[1]
+    assert not any(b"ge_load_time" in body for body in sites[0].values())
+
+
 def test_a_builder_that_fails_says_so_and_publishes_nothing(warehouse, tmp_path):
     """The builder leaves without Python's teardown once its result file is written: a
     build that fails still reaches the run as a failure (its exit status and the error's
