@@ -835,6 +835,31 @@ def test_entra_users_in_pascal_case_are_known_before_reading(tmp_path):
     assert sniff_kinds(path) == {"directory", "sign_in"}
 
 
+def test_a_file_is_sniffed_once_until_it_changes(tmp_path, monkeypatch):
+    """The command line's check, the flow's and the store's each ask what a file holds:
+    an unchanged file is read once; a file written since (here: replaced by a directory
+    export of the same size and modification time) is read again."""
+    import os
+
+    from ccreview.contracts import readers
+
+    reads = []
+    head = readers._head_text
+    monkeypatch.setattr(readers, "_head_text", lambda p: reads.append(p) or head(p))
+    path = tmp_path / "export.csv"
+    path.write_text("user,application,timestamp,success\n"
+                    + "u1,PACS,2026-10-01T00:00:00Z,true\n" * 4, encoding="utf-8")
+    size, stamp = path.stat().st_size, path.stat().st_mtime_ns
+    assert readers.sniff_kinds(path) == readers.sniff_kinds(path) == {"sign_in"}
+    assert len(reads) == 1
+    other = "SamAccountName,UserPrincipalName,mail,Enabled\nada,ada@cc.example.org,a@x.ex,True\n"
+    path.write_text(other.ljust(size - 1) + "\n", encoding="utf-8")
+    os.utime(path, ns=(stamp, stamp))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (size, stamp)
+    assert readers.sniff_kinds(path) == {"directory"}
+    assert len(reads) == 2
+
+
 def test_an_hl7_batch_file(tmp_path):
     """A batch file (the HL7 batch protocol: FHS, BHS, the messages, BTS, FTS), as feeds
     deliver a day's ADT over SFTP. It was not recognised as HL7 (it does not start with
