@@ -240,7 +240,7 @@ def prefect_api() -> Iterator[str]:
                                          PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield server.api_url
     finally:
-        _drain()  # send the run's last logs and events while the server still listens
+        drain()  # send the run's last logs and events while the server still listens
         if previous is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
@@ -249,7 +249,10 @@ def prefect_api() -> Iterator[str]:
         server.stop()
 
 
-def _drain() -> None:
+def drain() -> None:
+    """Hand Prefect's log and event workers everything queued (best effort, 10 s each):
+    before a temporary server stops, and before a pool worker leaves
+    (`flows.runners.exit_promptly`)."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 

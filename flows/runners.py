@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ccreview.core.errors import UsageError
 from ccreview.core.processes import leave_now
+from ccreview.prefect_runtime import drain
 
 if TYPE_CHECKING:  # prefect loads in about a second: not for `ccreview --help`
     from prefect.task_runners import TaskRunner
@@ -93,17 +94,15 @@ def exit_promptly() -> None:
     run needs from a worker is already out by then: each task's result, its Prefect events
     (Prefect waits for them after every task) and logs (put on the pool's queue as they
     are written), and the queue itself flushed by multiprocessing before any exit handler
-    runs. Registered after Prefect's own exit handlers, `_leave_now` runs before them: it
-    hands Prefect's event and log workers anything left, then ends the process."""
+    runs. Exit handlers run last-registered first, so `_leave_now` runs before Prefect's
+    (registered when the worker imported Prefect, before this initializer): it hands
+    Prefect's event and log workers anything left (`prefect_runtime.drain`), then ends the
+    process."""
     atexit.register(_leave_now)
 
 
 def _leave_now() -> None:
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    EventsWorker.drain_all(timeout=10)
-    APILogWorker.drain_all(timeout=10)
+    drain()
     leave_now()
 
 

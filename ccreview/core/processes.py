@@ -40,8 +40,9 @@ def exit_at_once() -> None:
     returned: at shutdown it leaves without Python's teardown of what it imported (0.5 to
     1 s with pandas, DuckDB, Prefect or Great Expectations), which its pool's owner would
     wait for. Its results are out by then (multiprocessing flushes its queues before any
-    exit handler runs); registered after the modules' own exit handlers, this one runs
-    first and ends the process."""
+    exit handler runs). Exit handlers run last-registered first: this one runs before
+    those registered when the worker started and ends the process, skipping them (and
+    runs after any a later import registers)."""
     atexit.register(leave_now)
 
 
