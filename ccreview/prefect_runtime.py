@@ -251,8 +251,7 @@ def prefect_api() -> Iterator[str]:
 
 def drain() -> None:
     """Hand Prefect's log and event workers everything queued (best effort, 10 s each):
-    before a temporary server stops, and before a pool worker leaves
-    (`flows.runners.exit_promptly`)."""
+    before a temporary server stops."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 

@@ -131,10 +131,12 @@ def _frames(con: duckdb.DuckDBPyConnection, as_of: dt.date
                    "No status change is dated after the review day")]),
         "sign_in_events": (
             # each export of this run's folder must be current; the events the evidence
-            # store keeps from earlier exports are old by design
+            # store keeps from earlier exports are old by design (ordered: a grouping's
+            # order varies, and the Data Docs show the frame's fingerprint)
             "select source_file, max(occurred_at) as latest_event, count(*) as events "
             "from raw_sign_in_events where source_file in (select source_file from "
-            "input_files where status = 'read') group by source_file",
+            "input_files where status = 'read') group by source_file "
+            "order by source_file",
             [Check("ExpectColumnMinToBeBetween", {"column": "latest_event",
                                                   **fresh("sign_in_events")},
                    current("Every export read is current: its latest event",
