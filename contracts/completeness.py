@@ -37,6 +37,7 @@ from ccreview.contracts.readers import (
 from ccreview.contracts.readers.base import (
     GRAPH_NEXT_PAGE_NOTE,
     NO_STATUS,
+    OTHER_CULTURE,
     graph_stated_count,
 )
 
@@ -80,6 +81,12 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
       page: a group whose agreement is on the missing page would have no DAA in force.
     - A DocuSign file none of whose envelopes lists its recipients (exported without
       `include=recipients`): every agreement in it would look unsigned.
+    - An export whose dates fit another culture than the one its source is set to (an AD
+      export or application list from a host in en-GB, read as en-US): those that fit
+      both, a day of 12 or less, were read with day and month swapped.
+    - A file of two rows or more every one of which was quarantined (its dates in a format
+      no setting reads, a column renamed): the findings would be made without it, as for
+      a file that could not be read.
     - Entra ID users or sign-ins from Graph pages that each say another page follows: the
       export's last page (at least) is missing. A page missing in the middle leaves no
       trace, unless the first page counts the export's records (`@odata.count`) and the
@@ -89,12 +96,12 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
         "coalesce(sum(r.rows_read), 0) from input_files as f "
         "left join input_reconciliation as r using (source_file) "
         "group by all order by f.source_file").fetchall()]
-    for check in (_unreadable, _no_account, _no_status, _hl7_cut_short, _docusign_gaps,
-                  _docusign_without_recipients, _graph_pages_missing):
+    for check in (_unreadable, _no_account, _no_status, _other_culture, _hl7_cut_short,
+                  _docusign_gaps, _docusign_without_recipients, _graph_pages_missing):
         refusal = check(files)
         if refusal:
             return refusal
-    return None
+    return _wholly_quarantined(con)
 
 
 class _File(NamedTuple):
@@ -167,6 +174,43 @@ def _no_status(files: list[_File]) -> str | None:
                     "aside (its access to revoke unflagged or every access flagged, its "
                     "requests listed as not provisioned).",
                     "export it again with the account status")
+
+
+def _other_culture(files: list[_File]) -> str | None:
+    names = [f for f in files if f.status == "read" and OTHER_CULTURE in f.note]
+    if not names:
+        return None
+    said = next(part for part in names[0].note.split("; ") if part.startswith(OTHER_CULTURE))
+    setting = said.rsplit(" that ", 1)[-1].removesuffix(" sets")
+    return _refusal(f"{names[0].name}: {said}", names, "nor do {} more file(s)",
+                    "those of its dates that fit both (a day of 12 or less, no AM or PM) "
+                    "are read with day and month swapped, the others quarantined: an "
+                    "account's creation or last "
+                    "sign-in moved by months would move NEVER_SIGNED_IN, DORMANT_ACCOUNT and "
+                    "APP_UNUSED.",
+                    f"set {setting} to the culture the exporting host writes dates in")
+
+
+def _wholly_quarantined(con: duckdb.DuckDBPyConnection) -> str | None:
+    files = con.execute("""
+        select source_file, sum(rows_quarantined)
+        from input_reconciliation
+        group by source_file
+        having sum(rows_accepted) = 0 and sum(rows_quarantined) >= 2
+        order by source_file""").fetchall()
+    if not files:
+        return None
+    name, rows = files[0]
+    column, reason = con.execute("""
+        select column_name, reason from quarantine where source_file = ?
+        group by all order by count(*) desc, column_name, reason limit 1""",
+                                 [name]).fetchone()
+    return _refusal(f"{name}: every one of its {rows} rows was quarantined (most for "
+                    f"{column}: {reason})", files, "as were those of {} more file(s)",
+                    "the findings would be made without what it holds, and an account, "
+                    "agreement, sign-in or discharge in it would look missing (a run with "
+                    "--accept-shrink lists each row and why in quarantine.csv).",
+                    "correct the export or take it out of the folder")
 
 
 def _hl7_cut_short(files: list[_File]) -> str | None:

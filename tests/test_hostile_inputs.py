@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from ccreview.contracts.readers import read_input_file
-from ccreview.core.config import config_from_dict
+from ccreview.core.config import HOSPITAL_CULTURES, Cultures, config_from_dict
 from tests.cases import npi
 from tests.conftest import SAMPLE, SAMPLE_AS_OF, build_warehouse, finding_keys
 
@@ -483,7 +483,7 @@ def test_an_output_name_from_input_data_stays_in_its_folder(tmp_path):
 
 # -- exports that say they are incomplete -------------------------------------------------
 
-def _ingested(folder: Path, tmp_path: Path) -> str:
+def _ingested(folder: Path, tmp_path: Path, cultures: Cultures = HOSPITAL_CULTURES) -> str:
     """`folder` read and validated into a new warehouse file, as the flow has it when it
     checks for exports that say they are incomplete."""
     import duckdb
@@ -492,9 +492,91 @@ def _ingested(folder: Path, tmp_path: Path) -> str:
 
     warehouse = tmp_path / f"w{len(list(tmp_path.glob('w*.duckdb')))}.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        ingest_inputs(folder, con)
+        ingest_inputs(folder, con, cultures=cultures)
         validate_ingested(con)
     return str(warehouse)
+
+
+def test_hand_written_exports_in_another_culture_are_refused(tmp_path):
+    """An AD export from a host in en-GB read as the default en-US quarantined the dates
+    with a day over 12 and read the others with day and month swapped: `05/11/2024` became
+    the 11th of May, moving an account's creation by six months (on the sample's PS 7
+    export so rewritten, 72 of 124 rows quarantined and 52 read swapped, the run going on
+    with DISABLED_WITH_ACCESS 5 -> 2). Refused, naming the file, the culture its dates fit
+    and the setting; with the setting right the same file passes and reads the 5th of
+    November. The other way round (an en-US export, en-GB set) and an application list
+    are refused the same way; an export in the culture set passes."""
+    import duckdb
+
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    header = "SamAccountName,UserPrincipalName,mail,Enabled,whenCreated\n"
+    gb = (header + "ann,ann@cc.example.org,ann@cc.example.org,True,05/11/2024 10:00:00\n"
+          "bob,bob@cc.example.org,bob@cc.example.org,True,22/01/2024 14:05:09\n")
+    us = (header + "ann,ann@cc.example.org,ann@cc.example.org,True,11/5/2024 10:00:00 AM\n"
+          "bob,bob@cc.example.org,bob@cc.example.org,True,1/22/2024 2:05:09 PM\n")
+    in_gb = Cultures(directory="en-GB", applications="en-GB")
+
+    def refused(name: str, fits: str, setting: str, cultures: Cultures = HOSPITAL_CULTURES
+                ) -> None:
+        with pytest.raises(UsageError, match=rf"^{name}: dates written in another culture: "
+                                             rf"\d+ date\(s\) in \w+ fit {fits}, not the "
+                                             rf"\S+ that \[cultures\] {setting} sets: .*day "
+                                             r"and month swapped.* No report was written: "
+                                             rf"set \[cultures\] {setting} to the culture"):
+            check_incomplete_exports(_ingested(folder, tmp_path, cultures))
+
+    (folder / "ad.csv").write_text(gb)
+    refused(r"ad\.csv", "en-GB", "directory")
+    warehouse = _ingested(folder, tmp_path, in_gb)
+    check_incomplete_exports(warehouse)
+    with duckdb.connect(warehouse, read_only=True) as con:
+        assert con.execute("select strftime(created_at, '%Y-%m-%d') from raw_directory_accounts "
+                           "order by source_line").fetchall() == [("2024-11-05",),
+                                                                  ("2024-01-22",)]
+    (folder / "ad.csv").write_text(us)
+    refused(r"ad\.csv", "en-US", "directory", in_gb)
+    check_incomplete_exports(_ingested(folder, tmp_path))
+
+    (folder / "cerner.csv").write_text(
+        "application,username,email,display_name,active,created,last_access,role\n"
+        "CERNER,ann,ann@cc.example.org,Ann Lee,true,1/5/2026,10/30/2026,\n"
+        "CERNER,bob,bob@cc.example.org,Bob Ray,true,1/6/2026,30/10/2026,\n")
+    refused(r"cerner\.csv", "en-GB", "applications")
+
+
+def test_hand_written_files_whose_every_row_is_quarantined_are_refused(tmp_path):
+    """An export whose every row is quarantined was read as if it held nothing: the
+    sample's PS 7 AD export with its dates in a format no culture reads (22.01.2024
+    12:05:09) had all 124 rows quarantined, and the run went on without them. Refused like
+    an unreadable file, naming the file, its rows and the most frequent reason; a file of
+    one row quarantined (one bad submission) passes, as does a file with one row accepted
+    beside the quarantined ones."""
+    from ccreview.core.errors import UsageError
+    from ccreview.flows.access_review import check_incomplete_exports
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    header = "SamAccountName,UserPrincipalName,mail,Enabled,whenCreated\n"
+    ann = "ann,ann@cc.example.org,ann@cc.example.org,True,"
+    bob = "bob,bob@cc.example.org,bob@cc.example.org,True,"
+    (folder / "ad.csv").write_text(f"{header}{ann}22.01.2024 12:05:09\n")
+    check_incomplete_exports(_ingested(folder, tmp_path))  # one row: a bad row, no more
+    (folder / "ad.csv").write_text(f"{header}{ann}22.01.2024 12:05:09\n"
+                                   f"{bob}23.01.2024 12:05:09\n")
+    with pytest.raises(UsageError, match=r"^ad\.csv: every one of its 2 rows was quarantined "
+                                         r"\(most for whenCreated: not a date/time in a known "
+                                         r"format\): the findings would be made without what "
+                                         r"it holds.* No report was written: correct the "
+                                         r"export or take it out of the folder, or rerun "
+                                         r"with --accept-shrink$"):
+        check_incomplete_exports(_ingested(folder, tmp_path))
+    (folder / "ad.csv").write_text(f"{header}{ann}22.01.2024 12:05:09\n"
+                                   f"{bob}1/23/2024 12:05:09 PM\n")
+    check_incomplete_exports(_ingested(folder, tmp_path))
 
 
 def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
@@ -611,7 +693,7 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
         return "\r".join([
             f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^A01|MSG{n}|P|2.5",
             f"EVN|A01|{at}",
-            f"PID|1||MRN{n}^^^BANNER^MR||Doe^Jane||19700101|F",
+            f"PID|1||MRN{n}^^^BANNER^MR||Doe^Jane||19700101|F||||||||||FIN{n}",
             f"PV1|1|I|4W^40{n}^A^BANNER||||^Attending^Ann|||||||||||||FIN{n}"]) + "\r"
 
     head = "FHS|^~\\&|CERNER|BANNER|CC|CC|20261031090000\rBHS|^~\\&|CERNER|BANNER\r"

@@ -113,7 +113,8 @@ CULTURES = ("en-US", "en-GB")
 class Cultures:
     """The Windows culture each exporting host writes dates in (`Export-Csv` uses it):
     en-US `1/15/2023 9:03:12 AM`, en-GB `15/01/2023 09:03:12`. A date that does not fit
-    the configured culture is quarantined, never guessed."""
+    the configured culture is quarantined, never guessed; a file with dates that fit the
+    other culture is refused (`contracts.completeness`)."""
     directory: str = "en-US"
     applications: str = "en-US"
 

@@ -36,6 +36,7 @@ from ccreview.contracts.readers.base import (
     decoded,
     graph_page_note,
     is_xlsx,
+    other_culture_note,
     xlsx_sheets_as_csv_text,
 )
 from ccreview.core.config import (
@@ -303,16 +304,18 @@ def _read_table(text: str, fmt: str | None, header: list[str],
                 layouts: tuple[ApplicationListLayout, ...], time_zones: TimeZones,
                 cultures: Cultures) -> Recognised:
     if fmt == active_directory_csv.FORMAT:
-        return Recognised(fmt, active_directory_csv.read(text, time_zones.zone("directory"),
-                                                         cultures.directory))
+        res = active_directory_csv.read(text, time_zones.zone("directory"), cultures.directory)
+        other_culture_note(res, f"the {cultures.directory} that [cultures] directory sets")
+        return Recognised(fmt, res)
     if fmt == entra_graph_json.FORMAT_CSV:
         return Recognised(fmt, entra_graph_json.read_csv(text, header))
-    if fmt == application_list_csv.FORMAT:
-        return Recognised(fmt, application_list_csv.read(text, None, cultures.applications))
-    if fmt == application_list_csv.LAYOUT_FORMAT:
-        layout = application_list_csv.matching_layout(header, layouts)
+    if fmt in (application_list_csv.FORMAT, application_list_csv.LAYOUT_FORMAT):
+        layout = (application_list_csv.matching_layout(header, layouts)
+                  if fmt == application_list_csv.LAYOUT_FORMAT else None)
         res = application_list_csv.read(text, layout, cultures.applications)
-        return Recognised(res.format, res)
+        other_culture_note(res, f"the {cultures.applications} that [cultures] applications "
+                                "sets")
+        return Recognised(fmt if layout is None else res.format, res)
     if fmt == portal_exports_csv.FORMAT_DAA:
         return Recognised(fmt, portal_exports_csv.read_daa_csv(text))
     if fmt == portal_exports_csv.FORMAT_MEMBERS:

@@ -255,8 +255,45 @@ def parse_datetime(value: str | None, tz: tzinfo | None = None,
             except ValueError:
                 continue
         if dt is None:
+            other = next((c for c in CULTURE_FORMATS if c != culture and _fits(s, c)), None)
+            if other is not None:
+                raise ValueError(f"a date written in {other}, {IN_ANOTHER_CULTURE} "
+                                 f"({culture})") from None
             raise ValueError("not a date/time in a known format") from None
     return to_utc(dt, tz)
+
+
+# a date that does not fit its source's culture and fits another's: the host exported in
+# that one, so its dates that fit both (a day of 12 or less) were read with day and month
+# swapped; the file is noted (`other_culture_note`) and the run refused
+# (`contracts.completeness`)
+IN_ANOTHER_CULTURE = "not the culture set for this source"
+OTHER_CULTURE = "dates written in another culture"
+
+
+def _fits(value: str, culture: str) -> bool:
+    for fmt in CULTURE_FORMATS[culture]:
+        try:
+            datetime.strptime(value, fmt)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def other_culture_note(result: ReadResult, setting: str) -> None:
+    """Note on `result` that some of its dates fit another culture and not the one
+    `setting` (`[cultures] directory`, ...) sets: which culture, how many values, in which
+    columns."""
+    found = [i for i in result.issues if IN_ANOTHER_CULTURE in i.reason]
+    if not found:
+        return
+    written = sorted({i.reason.split(",", 1)[0].removeprefix("a date written in ")
+                      for i in found})
+    columns = sorted({i.column for i in found})
+    note = (f"{OTHER_CULTURE}: {len(found)} date(s) in {', '.join(columns)} fit "
+            f"{' or '.join(written)}, not {setting}")
+    result.note = "; ".join(filter(None, (result.note, note)))
 
 
 # Windows PowerShell 5.1's ConvertTo-Json writes a DateTime as `\/Date(<ms since 1970,
