@@ -192,12 +192,16 @@ def _other_culture(files: list[_File]) -> str | None:
 
 
 def _wholly_quarantined(con: duckdb.DuckDBPyConnection) -> str | None:
+    # the folder's files, as the checks above: one the store keeps from an earlier run
+    # (accepted with --accept-shrink) and the folder no longer holds is not judged again
     files = con.execute("""
-        select source_file, sum(rows_quarantined)
-        from input_reconciliation
-        group by source_file
-        having sum(rows_accepted) = 0 and sum(rows_quarantined) >= 2
-        order by source_file""").fetchall()
+        select r.source_file, sum(r.rows_quarantined)
+        from input_reconciliation as r
+        inner join input_files as f using (source_file)
+        where f.status = 'read'
+        group by r.source_file
+        having sum(r.rows_accepted) = 0 and sum(r.rows_quarantined) >= 2
+        order by r.source_file""").fetchall()
     if not files:
         return None
     name, rows = files[0]

@@ -1221,6 +1221,33 @@ def test_a_source_left_out_of_the_folder_is_taken_from_the_store_or_refused(tmp_
         run(tmp_path / "new.duckdb", SAMPLE_AS_OF + dt.timedelta(days=7))
 
 
+def test_a_file_wholly_quarantined_is_judged_in_the_folder_not_from_the_store(tmp_path):
+    """An AD export whose every row is quarantined (its dates in a format no culture
+    reads) is refused while in the folder. A run that took it anyway (--accept-shrink)
+    leaves it in the store as part of the directory snapshot; a later folder with no
+    directory export, which the store stands in for, is not refused for it: the refusal
+    said to fix the file or take it out, and there is no folder file to act on."""
+    import re
+
+    from ccreview.contracts.completeness import incomplete_export
+
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns("expected_*"))
+    ps7 = folder / "directory" / "ad_users_ps7.csv"
+    ps7.write_text(re.sub(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}:\d{2}:\d{2}) [AP]M",
+                          r"\2.\1.\3 \4", ps7.read_text(encoding="utf-8")), encoding="utf-8")
+    store = tmp_path / "evidence.duckdb"
+    first, _ = _build(folder, SAMPLE_AS_OF, store)  # committed, as with --accept-shrink
+    assert re.match(r"directory/ad_users_ps7\.csv: every one of its 124 rows was "
+                    r"quarantined", incomplete_export(first) or "")
+    shutil.rmtree(folder / "directory")
+    later, files = _build(folder, SAMPLE_AS_OF + dt.timedelta(days=7), store)
+    assert sorted(f.source_file.split(" [")[0] for f in files if f.status == "from store"
+                  and f.source_file.startswith("directory/")) == \
+        ["directory/ad_users_ps51.csv", "directory/ad_users_ps7.csv"]
+    assert incomplete_export(later) is None
+
+
 def test_an_export_the_store_stands_in_for_is_named_once_it_is_old(tmp_path):
     """A later review whose folder lacks the Cerner list reviews the list the store kept,
     which is right for a day or two, and misleading months later: the accounts are as they
