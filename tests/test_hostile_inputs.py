@@ -505,7 +505,8 @@ def test_hand_written_exports_in_another_culture_are_refused(tmp_path):
     with DISABLED_WITH_ACCESS 5 -> 2). Refused, naming the file, the culture its dates fit
     and the setting; with the setting right the same file passes and reads the 5th of
     November. The other way round (an en-US export, en-GB set) and an application list
-    are refused the same way; an export in the culture set passes."""
+    are refused the same way; an export in the culture set passes, and so does a date in
+    a format the culture does not list whose day and month could be in its order."""
     import duckdb
 
     from ccreview.core.errors import UsageError
@@ -546,6 +547,18 @@ def test_hand_written_exports_in_another_culture_are_refused(tmp_path):
         "CERNER,ann,ann@cc.example.org,Ann Lee,true,1/5/2026,10/30/2026,\n"
         "CERNER,bob,bob@cc.example.org,Bob Ray,true,1/6/2026,30/10/2026,\n")
     refused(r"cerner\.csv", "en-GB", "applications")
+    # a format en-US does not list (24-hour, no seconds) in US order says nothing of the
+    # culture: that date is quarantined, the run is not told to set en-GB (which would
+    # read 10/11 as the 10th of November)
+    (folder / "cerner.csv").write_text(
+        "application,username,email,display_name,active,created,last_access,role\n"
+        "CERNER,ann,ann@cc.example.org,Ann Lee,true,1/5/2026,10/11/2026 14:00,\n"
+        "CERNER,bob,bob@cc.example.org,Bob Ray,true,1/6/2026,10/30/2026,\n")
+    warehouse = _ingested(folder, tmp_path)
+    check_incomplete_exports(warehouse)
+    with duckdb.connect(warehouse, read_only=True) as con:
+        assert con.execute("select column_name, reason from quarantine").fetchall() == [
+            ("last_access", "not a date/time in a known format")]
 
 
 def test_hand_written_files_whose_every_row_is_quarantined_are_refused(tmp_path):

@@ -255,7 +255,7 @@ def parse_datetime(value: str | None, tz: tzinfo | None = None,
             except ValueError:
                 continue
         if dt is None:
-            other = next((c for c in CULTURE_FORMATS if c != culture and _fits(s, c)), None)
+            other = _other_order(s, culture)
             if other is not None:
                 raise ValueError(f"a date written in {other}, {IN_ANOTHER_CULTURE} "
                                  f"({culture})") from None
@@ -263,22 +263,33 @@ def parse_datetime(value: str | None, tz: tzinfo | None = None,
     return to_utc(dt, tz)
 
 
-# a date that does not fit its source's culture and fits another's: the host exported in
-# that one, so its dates that fit both (a day of 12 or less) were read with day and month
-# swapped; the file is noted (`other_culture_note`) and the run refused
-# (`contracts.completeness`)
+# a date its source's culture cannot read whose day and month are in the other culture's
+# order (a month over 12 in the source's): the host exported in that one, so its dates
+# that fit both (a day of 12 or less) were read with day and month swapped; the file is
+# noted (`other_culture_note`) and the run refused (`contracts.completeness`)
 IN_ANOTHER_CULTURE = "not the culture set for this source"
 OTHER_CULTURE = "dates written in another culture"
 
 
-def _fits(value: str, culture: str) -> bool:
-    for fmt in CULTURE_FORMATS[culture]:
-        try:
-            datetime.strptime(value, fmt)
-            return True
-        except ValueError:
-            continue
-    return False
+# the order each culture writes a date's day and month in, and a date so written
+CULTURE_ORDER = {"en-US": "month/day", "en-GB": "day/month"}
+_NUMERIC_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/\d{4}\b")
+
+
+def _other_order(value: str, culture: str) -> str | None:
+    """The culture whose day and month order a date that `culture` cannot read must be in:
+    one whose month, in `culture`'s order, is over 12 while the other order reads (22/01
+    in en-US). None when nothing tells: another time format (24-hour, no seconds) is no
+    evidence of another order."""
+    match = _NUMERIC_DATE.match(value)
+    if not match:
+        return None
+    first, second = int(match.group(1)), int(match.group(2))
+    day, month = (second, first) if CULTURE_ORDER[culture] == "month/day" else (first, second)
+    if month > 12 and 1 <= day <= 12 and 1 <= month <= 31:
+        return next(c for c, order in CULTURE_ORDER.items()
+                    if order != CULTURE_ORDER[culture])
+    return None
 
 
 def other_culture_note(result: ReadResult, setting: str) -> None:
