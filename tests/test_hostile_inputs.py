@@ -567,7 +567,8 @@ def test_hand_written_files_whose_every_row_is_quarantined_are_refused(tmp_path)
     12:05:09) had all 124 rows quarantined, and the run went on without them. Refused like
     an unreadable file, naming the file, its rows and the most frequent reason; a file of
     one row quarantined (one bad submission) passes, as does a file with one row accepted
-    beside the quarantined ones."""
+    beside the quarantined ones, and an HL7 batch of message types the census does not
+    use."""
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
@@ -590,6 +591,25 @@ def test_hand_written_files_whose_every_row_is_quarantined_are_refused(tmp_path)
     (folder / "ad.csv").write_text(f"{header}{ann}22.01.2024 12:05:09\n"
                                    f"{bob}1/23/2024 12:05:09 PM\n")
     check_incomplete_exports(_ingested(folder, tmp_path))
+
+    # an HL7 batch of message types the census does not use (A31 person updates) loses
+    # nothing it needs; the same messages without their FIN lose admissions
+    def message(n: int, event: str, fin: str) -> str:
+        at = f"2026102{n}080000"
+        return "\r".join([
+            f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^{event}|MSG{n}|P|2.5",
+            f"EVN|{event}|{at}",
+            f"PID|1||MRN{n}^^^BANNER^MR||Doe^Jane||19700101|F||||||||||{fin}",
+            f"PV1|1|I|4W^40{n}^A^BANNER"]) + "\r"
+
+    feed = folder / "adt_20261031.hl7"
+    feed.write_text(message(1, "A31", "FIN1") + message(2, "A31", "FIN2"))
+    check_incomplete_exports(_ingested(folder, tmp_path))
+    feed.write_text(message(1, "A01", "") + message(2, "A01", ""))
+    with pytest.raises(UsageError, match=r"^adt_20261031\.hl7: every one of its 2 rows was "
+                                         r"quarantined \(most for fin: a required value is "
+                                         r"missing\)"):
+        check_incomplete_exports(_ingested(folder, tmp_path))
 
 
 def test_hand_written_paged_exports_missing_a_page_are_told_apart(tmp_path):
@@ -702,7 +722,7 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
     from ccreview.flows.access_review import check_incomplete_exports
 
     def message(n: int) -> str:
-        at = f"2026103{n}080000"
+        at = f"2026102{n}080000"
         return "\r".join([
             f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^A01|MSG{n}|P|2.5",
             f"EVN|A01|{at}",
