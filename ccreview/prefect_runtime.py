@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from ccreview.core.processes import die_with_parent
+from ccreview.core.processes import die_with_parent, drain_prefect
 
 # local-use defaults; the environment (or a Prefect profile) overrides them
 DEFAULTS = {
@@ -240,7 +240,7 @@ def prefect_api() -> Iterator[str]:
                                          PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield server.api_url
     finally:
-        drain()  # send the run's last logs and events while the server still listens
+        drain_prefect()  # send the run's last logs and events while the server still listens
         if previous is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
@@ -249,12 +249,3 @@ def prefect_api() -> Iterator[str]:
         server.stop()
 
 
-def drain() -> None:
-    """Hand Prefect's log and event workers everything queued (best effort, 10 s each):
-    before a temporary server stops."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for service in (APILogWorker, EventsWorker):
-        with contextlib.suppress(Exception):  # best effort: the run's own work is done
-            service.drain_all(timeout=10)

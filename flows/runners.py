@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ccreview.core.errors import UsageError
-from ccreview.core.processes import leave_now
+from ccreview.core.processes import drain_prefect, leave_now
 
 if TYPE_CHECKING:  # prefect loads in about a second: not for `ccreview --help`
     from prefect.task_runners import TaskRunner
@@ -95,20 +95,13 @@ def exit_promptly() -> None:
     are written), and the queue itself flushed by multiprocessing before any exit handler
     runs. Exit handlers run last-registered first, so `_leave_now` runs before Prefect's
     (registered when the worker imported Prefect, before this initializer): it hands
-    Prefect's event and log workers anything left, then ends the
-    process."""
+    Prefect's event and log workers anything left (`core.processes.drain_prefect`), then
+    ends the process."""
     atexit.register(_leave_now)
 
 
 def _leave_now() -> None:
-    # (the drain `prefect_runtime.drain` does; flows may not import the command line's
-    # runtime module: tests/test_layers.py)
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for service in (APILogWorker, EventsWorker):
-        with contextlib.suppress(Exception):  # best effort, as there
-            service.drain_all(timeout=10)
+    drain_prefect()
     leave_now()
 
 

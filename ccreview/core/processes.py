@@ -6,6 +6,7 @@ as they end (`exit_at_once`)."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import os
 import signal
@@ -52,3 +53,14 @@ def leave_now(code: int = 0) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def drain_prefect() -> None:
+    """Hand Prefect's log and event workers everything queued (best effort, 10 s each):
+    before a temporary server stops, or a pool worker ends without Python's teardown."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):  # best effort: the run's own work is done
+            service.drain_all(timeout=10)
