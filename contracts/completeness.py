@@ -38,6 +38,7 @@ from ccreview.contracts.readers.base import (
     GRAPH_NEXT_PAGE_NOTE,
     NO_STATUS,
     OTHER_CULTURE,
+    culture_setting,
     graph_stated_count,
 )
 
@@ -181,7 +182,7 @@ def _other_culture(files: list[_File]) -> str | None:
     if not names:
         return None
     said = next(part for part in names[0].note.split("; ") if part.startswith(OTHER_CULTURE))
-    setting = said.rsplit(" that ", 1)[-1].removesuffix(" sets")
+    setting = culture_setting(said)
     return _refusal(f"{names[0].name}: {said}", names, "nor do {} more file(s)",
                     "those of its dates that fit both (a day of 12 or less, no AM or PM) "
                     "are read with day and month swapped, the others quarantined: an "

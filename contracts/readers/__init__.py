@@ -305,7 +305,7 @@ def _read_table(text: str, fmt: str | None, header: list[str],
                 cultures: Cultures) -> Recognised:
     if fmt == active_directory_csv.FORMAT:
         res = active_directory_csv.read(text, time_zones.zone("directory"), cultures.directory)
-        other_culture_note(res, f"the {cultures.directory} that [cultures] directory sets")
+        other_culture_note(res, cultures.directory, "directory")
         return Recognised(fmt, res)
     if fmt == entra_graph_json.FORMAT_CSV:
         return Recognised(fmt, entra_graph_json.read_csv(text, header))
@@ -313,8 +313,7 @@ def _read_table(text: str, fmt: str | None, header: list[str],
         layout = (application_list_csv.matching_layout(header, layouts)
                   if fmt == application_list_csv.LAYOUT_FORMAT else None)
         res = application_list_csv.read(text, layout, cultures.applications)
-        other_culture_note(res, f"the {cultures.applications} that [cultures] applications "
-                                "sets")
+        other_culture_note(res, cultures.applications, "applications")
         return Recognised(fmt if layout is None else res.format, res)
     if fmt == portal_exports_csv.FORMAT_DAA:
         return Recognised(fmt, portal_exports_csv.read_daa_csv(text))

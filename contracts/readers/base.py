@@ -276,6 +276,10 @@ CULTURE_ORDER = {"en-US": "month/day", "en-GB": "day/month"}
 _NUMERIC_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/\d{4}\b")
 
 
+def _other_culture(culture: str) -> str:
+    return next(c for c, order in CULTURE_ORDER.items() if order != CULTURE_ORDER[culture])
+
+
 def _other_order(value: str, culture: str) -> str | None:
     """The culture whose day and month order a date that `culture` cannot read must be in:
     one whose month, in `culture`'s order, is over 12 while the other order reads (22/01
@@ -287,24 +291,26 @@ def _other_order(value: str, culture: str) -> str | None:
     first, second = int(match.group(1)), int(match.group(2))
     day, month = (second, first) if CULTURE_ORDER[culture] == "month/day" else (first, second)
     if month > 12 and 1 <= day <= 12 and 1 <= month <= 31:
-        return next(c for c, order in CULTURE_ORDER.items()
-                    if order != CULTURE_ORDER[culture])
+        return _other_culture(culture)
     return None
 
 
-def other_culture_note(result: ReadResult, setting: str) -> None:
-    """Note on `result` that some of its dates fit another culture and not the one
-    `setting` (`[cultures] directory`, ...) sets: which culture, how many values, in which
-    columns."""
+def other_culture_note(result: ReadResult, culture: str, setting: str) -> None:
+    """Note on `result` that some of its dates are in the other culture's order, not
+    `culture`'s, which `[cultures] <setting>` sets: how many values, in which columns
+    (`culture_setting` reads the setting back)."""
     found = [i for i in result.issues if IN_ANOTHER_CULTURE in i.reason]
     if not found:
         return
-    written = sorted({i.reason.split(",", 1)[0].removeprefix("a date written in ")
-                      for i in found})
     columns = sorted({i.column for i in found})
     note = (f"{OTHER_CULTURE}: {len(found)} date(s) in {', '.join(columns)} fit "
-            f"{' or '.join(written)}, not {setting}")
+            f"{_other_culture(culture)}, not the {culture} that [cultures] {setting} sets")
     result.note = "; ".join(filter(None, (result.note, note)))
+
+
+def culture_setting(said: str) -> str:
+    """`[cultures] <setting>` named by an `other_culture_note`."""
+    return said.rsplit(" that ", 1)[-1].removesuffix(" sets")
 
 
 # Windows PowerShell 5.1's ConvertTo-Json writes a DateTime as `\/Date(<ms since 1970,
