@@ -483,6 +483,18 @@ def test_an_output_name_from_input_data_stays_in_its_folder(tmp_path):
 
 # -- exports that say they are incomplete -------------------------------------------------
 
+def _adt_message(n: int, event: str = "A01", fin: str | None = None) -> str:
+    """One inpatient ADT message as Cerner sends it, its FIN (`FIN<n>` unless given) in
+    PID-18 and PV1-19, dated the 2n-th of October 2026 (n of 1 to 9)."""
+    fin = f"FIN{n}" if fin is None else fin
+    at = f"2026102{n}080000"
+    return "\r".join([
+        f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^{event}|MSG{n}|P|2.5",
+        f"EVN|{event}|{at}",
+        f"PID|1||MRN{n}^^^BANNER^MR||Doe^Jane||19700101|F||||||||||{fin}",
+        f"PV1|1|I|4W^40{n}^A^BANNER||||^Attending^Ann|||||||||||||{fin}"]) + "\r"
+
+
 def _ingested(folder: Path, tmp_path: Path, cultures: Cultures = HOSPITAL_CULTURES) -> str:
     """`folder` read and validated into a new warehouse file, as the flow has it when it
     checks for exports that say they are incomplete."""
@@ -594,18 +606,10 @@ def test_hand_written_files_whose_every_row_is_quarantined_are_refused(tmp_path)
 
     # an HL7 batch of message types the census does not use (A31 person updates) loses
     # nothing it needs; the same messages without their FIN lose admissions
-    def message(n: int, event: str, fin: str) -> str:
-        at = f"2026102{n}080000"
-        return "\r".join([
-            f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^{event}|MSG{n}|P|2.5",
-            f"EVN|{event}|{at}",
-            f"PID|1||MRN{n}^^^BANNER^MR||Doe^Jane||19700101|F||||||||||{fin}",
-            f"PV1|1|I|4W^40{n}^A^BANNER"]) + "\r"
-
     feed = folder / "adt_20261031.hl7"
-    feed.write_text(message(1, "A31", "FIN1") + message(2, "A31", "FIN2"))
+    feed.write_text(_adt_message(1, "A31") + _adt_message(2, "A31"))
     check_incomplete_exports(_ingested(folder, tmp_path))
-    feed.write_text(message(1, "A01", "") + message(2, "A01", ""))
+    feed.write_text(_adt_message(1, "A01", "") + _adt_message(2, "A01", ""))
     with pytest.raises(UsageError, match=r"^adt_20261031\.hl7: every one of its 2 rows was "
                                          r"quarantined \(most for fin: a required value is "
                                          r"missing\)"):
@@ -721,14 +725,6 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
     from ccreview.core.errors import UsageError
     from ccreview.flows.access_review import check_incomplete_exports
 
-    def message(n: int) -> str:
-        at = f"2026102{n}080000"
-        return "\r".join([
-            f"MSH|^~\\&|CERNER|BANNER|CC|CC|{at}||ADT^A01|MSG{n}|P|2.5",
-            f"EVN|A01|{at}",
-            f"PID|1||MRN{n}^^^BANNER^MR||Doe^Jane||19700101|F||||||||||FIN{n}",
-            f"PV1|1|I|4W^40{n}^A^BANNER||||^Attending^Ann|||||||||||||FIN{n}"]) + "\r"
-
     head = "FHS|^~\\&|CERNER|BANNER|CC|CC|20261031090000\rBHS|^~\\&|CERNER|BANNER\r"
     folder = tmp_path / "in"
     (folder / "adt").mkdir(parents=True)
@@ -741,18 +737,19 @@ def test_hand_written_hl7_batch_files_that_say_messages_are_missing_are_refused(
         assert read == 3  # the messages there are read either way
         check_incomplete_exports(warehouse)
 
-    feed.write_text(head + message(1) + message(2) + message(3) + "BTS|3\rFTS|1\r")
+    three = _adt_message(1) + _adt_message(2) + _adt_message(3)
+    feed.write_text(head + three + "BTS|3\rFTS|1\r")
     check()  # complete
-    feed.write_text(message(1) + message(2) + message(3))
+    feed.write_text(three)
     check()  # bare messages: nothing says what is missing
-    feed.write_text(head + message(1) + message(2) + message(3) + "BTS|2\rFTS|1\r")
+    feed.write_text(head + three + "BTS|2\rFTS|1\r")
     check()  # a trailer counting fewer: nothing is missing
-    feed.write_text(head + message(1) + message(2) + message(3) + "BTS|5\rFTS|1\r")
+    feed.write_text(head + three + "BTS|5\rFTS|1\r")
     with pytest.raises(UsageError, match=r"ADT feed: adt/adt_20261031\.hl7 says messages are "
                                          r"missing from it \(a batch holds 3 message\(s\) "
                                          r"where its trailer \(BTS\) counts 5\)"):
         check()
-    feed.write_text(head + message(1) + message(2) + message(3))  # cut short
+    feed.write_text(head + three)  # cut short
     with pytest.raises(UsageError, match=r"no trailer \(BTS\): the file was cut short"):
         check()
 
