@@ -18,6 +18,10 @@ The evidence store (issue 17), in the same run: after the first review (which fi
 more day of sign-in events (a new export beside the others), and the daily census on the
 same store; each as a share of the first review's stage seconds (targets: <= 20%, <= 25%,
 <= 15%).
+
+Last, the command line's answers to `--help` and to usage errors, each a whole process
+(target, issue 18: <= 1 s); `--command-line-only` measures them alone, added to the
+existing results.
 """
 
 from __future__ import annotations
@@ -156,6 +160,48 @@ def _on_a_running_server(folders: dict[str, Path]) -> dict:
         by_size[run["size"]] = min(by_size.get(run["size"], run["fixed_seconds"]),
                                    run["fixed_seconds"])
     return {"runs": runs, "fixed_seconds": by_size["S"], "fixed_seconds_by_size": by_size}
+
+
+# what a person types by mistake or to ask, and the command line's answer (issue 18:
+# "answers --help and usage errors in <= 1 s"): the arguments, and the exit status wanted
+COMMAND_LINE_ANSWERS = (
+    (("--help",), 0),
+    (("review", "--help"), 0),
+    (("census", "--help"), 0),
+    (("review",), 2),  # --input missing
+    (("review", "--input", "/nonexistent/ccreview-bench", "--out", "/nonexistent/o"), 2),
+    (("revue",), 2),  # no such command
+    # a folder without what a review needs: found after the temporary server has started
+    (("review", "--input", "{empty}", "--out", "{empty}/out"), 2),
+)
+
+
+def _command_line_answers(repeats: int = 5) -> dict:
+    """Seconds for the command line to answer `--help` and usage errors, as a process
+    (start, imports, answer, exit): the median of `repeats` runs of each, after one run
+    that warms the file cache."""
+    import tempfile
+
+    timings = {}
+    empty = tempfile.mkdtemp(prefix="ccreview-bench-empty-")
+    for template, status in COMMAND_LINE_ANSWERS:
+        argv = [a.replace("{empty}", empty) for a in template]
+        seconds = []
+        for i in range(repeats + 1):
+            t = time.perf_counter()
+            proc = subprocess.run([str(BIN / "ccreview"), *argv], capture_output=True,
+                                  text=True, check=False)
+            if i:
+                seconds.append(time.perf_counter() - t)
+            if proc.returncode != status:
+                raise SystemExit(f"ccreview {' '.join(argv)} exited {proc.returncode}, not "
+                                 f"{status}: {proc.stderr.strip()[-300:]}")
+        timings[" ".join(template).replace("{empty}", "EMPTY")] = round(
+            sorted(seconds)[len(seconds) // 2], 3)
+    shutil.rmtree(empty, ignore_errors=True)
+    slowest = max(timings, key=timings.get)
+    print(f"  command line: slowest answer {timings[slowest]} s ({slowest})", flush=True)
+    return {"median_seconds": timings, "slowest_seconds": timings[slowest]}
 
 
 def _stage_total(stages: dict[str, float]) -> float:
@@ -297,12 +343,20 @@ def run(sizes: list[str]) -> dict:
         print("On a running Prefect server", flush=True)
         results["running_server"] = _on_a_running_server(
             {size: _generate(size, SIZES[size]) for size in sizes})
-    results["targets"] = _targets(results["sizes"], results.get("running_server"))
+    print("The command line's answers", flush=True)
+    results["command_line"] = _command_line_answers()
+    results["targets"] = _targets(results["sizes"], results.get("running_server"),
+                                  results["command_line"])
     return results
 
 
-def _targets(sizes: dict, running_server: dict | None = None) -> dict:
+def _targets(sizes: dict, running_server: dict | None = None,
+             command_line: dict | None = None) -> dict:
     out = _speed_targets(sizes)
+    if command_line:
+        out["command_line_answers_within_1s"] = {
+            "seconds": command_line["slowest_seconds"],
+            "met": command_line["slowest_seconds"] <= 1}
     if running_server:
         # results from before M and L were measured there name S only
         by_size = running_server.get("fixed_seconds_by_size",
@@ -401,6 +455,13 @@ def markdown(results: dict) -> str:
                   "(the temporary server above starts with every command): S reviewed three "
                   "times, the first warming the server, then each larger size once; fixed "
                   f"cost of each run in order: {runs}."]
+    answers = results.get("command_line")
+    if answers:
+        each = ", ".join(f"`ccreview {argv}` {secs} s"
+                         for argv, secs in answers["median_seconds"].items())
+        lines += ["", "The command line's answer to `--help` and to usage errors, as a whole "
+                  f"process (median of five runs each; EMPTY is an empty folder, refused once the "
+                  f"temporary server has started): {each}."]
     lines += ["", "Evidence store: stage seconds of each run on the store the first review "
               "filled, and their share of the first review's.", "",
               "| size | first review s | second review, unchanged | plus one day of events | "
@@ -427,16 +488,23 @@ def main() -> None:
     parser.add_argument("--running-server-only", action="store_true",
                         help="measure only the runs on a running Prefect server (of "
                              "--sizes), added to the existing results")
+    parser.add_argument("--command-line-only", action="store_true",
+                        help="measure only the command line's answers to --help and usage "
+                             "errors, added to the existing results")
     args = parser.parse_args()
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
     bad = [s for s in sizes if s not in SIZES]
     if bad:
         raise SystemExit(f"--sizes: unknown size(s) {bad}; use S, M, L")
-    if args.running_server_only:
+    if args.running_server_only or args.command_line_only:
         results = json.loads((ROOT / "bench" / "results.json").read_text())
-        results["running_server"] = _on_a_running_server(
-            {size: _generate(size, SIZES[size]) for size in ["S", *sizes]})
-        results["targets"] = _targets(results["sizes"], results["running_server"])
+        if args.running_server_only:
+            results["running_server"] = _on_a_running_server(
+                {size: _generate(size, SIZES[size]) for size in ["S", *sizes]})
+        if args.command_line_only:
+            results["command_line"] = _command_line_answers()
+        results["targets"] = _targets(results["sizes"], results.get("running_server"),
+                                      results.get("command_line"))
         (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         (ROOT / "bench" / "results.md").write_text(markdown(results))
         print(markdown(results))
