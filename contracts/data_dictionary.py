@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ccreview.contracts.readers import READER_MODULES
+from ccreview.contracts.readers.base import UNSPLIT_ROW
 from ccreview.contracts.schemas import CONTRACTS, REASONS
 from ccreview.core.config import ReviewConfig, Thresholds
 
@@ -69,7 +70,7 @@ def render() -> str:
     parse_rules = {"datetime": "not a date/time in a known format",
                    "filetime": "not a Windows FILETIME integer (100-ns ticks since 1601)",
                    "boolean": "not a true/false value",
-                   "csv_width": "the row has a different number of fields than the header",
+                   "csv_width": UNSPLIT_ROW,
                    "shape": "a JSON record that is not an object",
                    "not_a_user_account": "a computer or managed service account in a "
                                          "directory export: no person's, outside the review",

@@ -126,9 +126,7 @@ def read(text: str, tz: tzinfo | None = None, culture: str = "en-US") -> ReadRes
     for line, rec in csv_records(text):
         row: dict = {"source_line": line}
         idx = result.add(table, row)
-        if "__width_mismatch__" in rec:
-            result.reject(table, idx, "(row)", "csv_width",
-                          "the row has a different number of fields than the header")
+        if result.rejected_unsplit(table, idx, rec):
             continue
         for src, dst in TEXT_COLUMNS.items():
             value = rec.get(src, "").strip()

@@ -333,9 +333,7 @@ def read_csv_extract(text: str, tz: dt.tzinfo | None = None) -> ReadResult:
     for line, rec in csv_records(text):
         row: dict = {"source_line": line}
         idx = result.add(TABLE, row)
-        if "__width_mismatch__" in rec:
-            result.reject(TABLE, idx, "(row)", "csv_width",
-                          "the row has a different number of fields than the header")
+        if result.rejected_unsplit(TABLE, idx, rec):
             continue
         for c in COLUMNS:
             row[c] = (rec.get(c) or "").strip() or None

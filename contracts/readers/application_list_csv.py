@@ -81,9 +81,7 @@ def read(text: str, layout: ApplicationListLayout | None = None,
             rec["application"] = layout.application
         row: dict = {"source_line": line}
         idx = result.add(table, row)
-        if "__width_mismatch__" in rec:
-            result.reject(table, idx, "(row)", "csv_width",
-                          "the row has a different number of fields than the header")
+        if result.rejected_unsplit(table, idx, rec):
             continue
         app = rec.get("application", "").strip()
         row["application"] = application_code(app) or app.upper() or None

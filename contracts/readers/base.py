@@ -34,6 +34,11 @@ class Issue:
     target: str | None = None
 
 
+# the reason of rule `csv_width`, whichever reader finds the row
+UNSPLIT_ROW = ("the row cannot be split into the header's fields (another number of fields, "
+               "or broken quoting)")
+
+
 @dataclass
 class ReadResult:
     """Every row a reader found in one file, per canonical table, and the parse issues.
@@ -55,6 +60,14 @@ class ReadResult:
     def reject(self, table: str, row_index: int, column: str, rule: str, reason: str,
                target: str | None = None) -> None:
         self.issues.append(Issue(table, row_index, column, rule, reason, target))
+
+    def rejected_unsplit(self, table: str, row_index: int, rec: dict) -> bool:
+        """Quarantine a row `csv_records` could not split into the header's fields (rule
+        `csv_width`); whether it was one."""
+        if "__width_mismatch__" not in rec:
+            return False
+        self.reject(table, row_index, "(row)", "csv_width", UNSPLIT_ROW)
+        return True
 
     def convert(self, table: str, row_index: int, row: dict, dst: str,
                 parse: Callable[[object], object], raw: object, column: str, rule: str

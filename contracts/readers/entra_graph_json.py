@@ -126,9 +126,7 @@ def _read_users(result: ReadResult, records: Any,
     for record, given in records:
         row: dict = {"source_line": record}
         idx = result.add(table, row)
-        if isinstance(given, dict) and "__width_mismatch__" in given:
-            result.reject(table, idx, "(row)", "csv_width",
-                          "the row has a different number of fields than the header")
+        if isinstance(given, dict) and result.rejected_unsplit(table, idx, given):
             continue
         if not isinstance(given, dict):
             result.reject(table, idx, "(record)", "shape", "the user is not a JSON object")

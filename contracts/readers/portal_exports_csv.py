@@ -72,9 +72,7 @@ def read_member_list(text: str, header_line: int) -> ReadResult:
                      "request_type": "member_list", "submitted_at": None, "action": "add",
                      "form_section": "members", "source_line": line, "source_path": "row"}
         idx = result.add("enrollment_people", row)
-        if "__width_mismatch__" in rec:
-            result.reject("enrollment_people", idx, "(row)", "csv_width",
-                          "the row has a different number of fields than the header")
+        if result.rejected_unsplit("enrollment_people", idx, rec):
             continue
         for src, dst in PERSON_COLUMNS.items():
             if src in rec:
@@ -115,9 +113,8 @@ def read_daa_csv(text: str) -> ReadResult:
     seen: set[str] = set()
     for line, rec in csv_records(text):
         if "__width_mismatch__" in rec:
-            idx = result.add("daa_recipients", {"source_line": line})
-            result.reject("daa_recipients", idx, "(row)", "csv_width",
-                          "the row has a different number of fields than the header")
+            result.rejected_unsplit(
+                "daa_recipients", result.add("daa_recipients", {"source_line": line}), rec)
             continue
         env_id = rec.get("envelope_id", "").strip() or None
         rn = rec.get("request_number", "").strip() or None

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from ccreview.contracts.readers.base import UNSPLIT_ROW
 from ccreview.core.duckdb_catalog import table_columns
 from ccreview.core.vocabulary import APPLICATION_NAMES
 
@@ -174,9 +175,9 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, rel: str, fmt: str,
         con.execute(f"""
             insert into parse_issues
             select '{TABLE}', {start} + row_number() over (order by r) - 1, '(row)',
-                   'csv_width', 'the row cannot be split into the header''s fields', null
+                   'csv_width', ?, null
             from _events_rejected_lines
-        """)
+        """, [UNSPLIT_ROW])
     for t in ("_events_typed", "_events_rejected_lines", "_events_rejected_ranked"):
         con.execute(f"drop table if exists {t}")
     return accepted + rejected
