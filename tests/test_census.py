@@ -418,6 +418,39 @@ def test_cancellations_pre_admits_and_class_changes_follow_the_visit(tmp_path):
             "cancelled")} <= events
 
 
+def test_a_deleted_visit_and_a_cancelled_pre_admit_leave_the_census(tmp_path):
+    """A hospital deletes an encounter created in error with an A23 (delete a patient
+    record: the visit's information), and cancels a pre-admission with an A38: neither
+    encounter happened, so no patient data of it may reach a census (minimum necessary).
+    Before, both messages were quarantined as events the census does not use, and the
+    deleted visit stayed on its provider's census. A visit admitted again after a deletion
+    is back, and its Movements sheet names the deletion."""
+    messages = _visits(
+        ("DELETED", [("A01", "I"), ("A23", "I")]),
+        ("DELETED_ED", [("A04", "E"), ("A23", "E")]),
+        ("PREADMIT_CANCELLED", [("A05", "I"), ("A38", "I")]),
+        ("ADMITTED_AGAIN", [("A01", "I"), ("A23", "I"), ("A01", "I")]),
+        ("STAYS", [("A01", "I")]),
+    )
+    con = build_warehouse(_write(_case(messages), tmp_path / "in"), DAY.date())
+    assert con.execute("select count(*) from quarantine where table_name = 'adt_events'"
+                       ).fetchone() == (0,)
+    rows = dict(con.execute("select fin, visit_state from census_patients").fetchall())
+    assert rows == {"ADMITTED_AGAIN": "admitted", "STAYS": "admitted"}
+    states = dict(con.execute("select fin, visit_state from int_adt_visits "
+                              "where not on_census").fetchall())
+    assert states == dict.fromkeys(["DELETED", "DELETED_ED", "PREADMIT_CANCELLED"],
+                                   "cancelled")
+    written = write_census(con, tmp_path / "out", DAY.date(), password=None)
+    book = next(p for p in written if ADA["npi"] in p.name)
+    sheets = openpyxl.load_workbook(book, read_only=True)
+    listed = {r[3] for r in sheets["Census"].iter_rows(values_only=True) if len(r) > 3}
+    assert {"ADMITTED_AGAIN", "STAYS"} <= listed  # (column D: the FIN)
+    assert not {"DELETED", "DELETED_ED", "PREADMIT_CANCELLED"} & listed
+    events = {(r[0], r[2]) for r in sheets["Movements"].iter_rows(values_only=True)}
+    assert ("ADMITTED_AGAIN", "Visit deleted") in events
+
+
 def test_a_discharge_time_on_an_update_takes_the_visit_off_the_census(tmp_path):
     """A feed whose discharge (A03) was lost, or that reports the discharge on an update
     (A08 or a transfer carrying PV1-45), has still discharged the patient: patient data for

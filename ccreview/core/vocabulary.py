@@ -106,6 +106,9 @@ SUITE_LABELS = {"enrollment_submissions": "Enrollment submissions",
 # decides; the store keeps a visit until 7 days after it was discharged or cancelled).
 # "in": the patient is in the hospital (admitted, registered, back after a cancelled
 # discharge); None: says nothing about it (a transfer, an update, a cancelled transfer).
+# "cancelled": the encounter did not happen or was removed (a cancelled admission or visit,
+# A11; a deleted visit, A23, which a hospital sends for an encounter created in error; a
+# cancelled pre-admit, A38): no patient data of it reaches a census.
 # Other events (A17 bed swap, A28/A31 person updates, merges) are quarantined as not used.
 ADT_EVENTS: dict[str, tuple[str, str | None]] = {
     "A01": ("Admit", "in"),
@@ -119,6 +122,8 @@ ADT_EVENTS: dict[str, tuple[str, str | None]] = {
     "A11": ("Admit or visit cancelled", "cancelled"),
     "A12": ("Transfer cancelled", None),
     "A13": ("Discharge cancelled", "in"),
+    "A23": ("Visit deleted", "cancelled"),
+    "A38": ("Pre-admit cancelled", "cancelled"),
 }
 # the visit is over: the store keeps its messages for `adt_days_after_discharge` more days
 ADT_CLOSED = ("discharged", "cancelled")

@@ -9,16 +9,16 @@ run refused.
 The events of `ccreview.core.vocabulary.ADT_EVENTS`: A01 admit, A02 transfer, A03
 discharge, A04 registration (e.g. ED), A05 pre-admit, A06/A07 changed to
 inpatient/outpatient, A08 update, A11/A12/A13 admit or visit, transfer, discharge
-cancelled. Fields read: MSH-4 sending facility, MSH-7 message time, MSH-9 event, MSH-10
-control id; EVN-2 recorded time; PID-3 MRN (of several identifiers, the one of type MR,
-else the first that is not a social security number), PID-5 name, PID-7 birth date, PID-13
-phone (an XTN: its formatted number, else area code and local number from components 6 and
-7), PID-18 account number (FIN); PD1-4 primary care provider (NPI and name; of several
-repetitions, the one labelled NPI, else the first holding a valid NPI); PV1-2 patient
-class, PV1-3 location (unit^room^bed^facility), PV1-7 attending, PV1-19 visit number,
-PV1-44 admit and PV1-45 discharge times; PV2-3 admit reason (chief complaint).
-`source_line` is the number of the message's MSH segment in the file (empty lines and
-MLLP framing not counted).
+cancelled, A23 visit deleted, A38 pre-admit cancelled. Fields read: MSH-4 sending
+facility, MSH-7 message time, MSH-9 event, MSH-10 control id; EVN-2 recorded time; PID-3
+MRN (of several identifiers, the one of type MR, else the first that is not a social
+security number), PID-5 name, PID-7 birth date, PID-13 phone (an XTN: its formatted
+number, else area code and local number from components 6 and 7), PID-18 account number
+(FIN); PD1-4 primary care provider (NPI and name; of several repetitions, the one labelled
+NPI, else the first holding a valid NPI); PV1-2 patient class, PV1-3 location
+(unit^room^bed^facility), PV1-7 attending, PV1-19 visit number, PV1-44 admit and PV1-45
+discharge times; PV2-3 admit reason (chief complaint). `source_line` is the number of the
+message's MSH segment in the file (empty lines and MLLP framing not counted).
 
 **Times.** Every time field (MSH-7, EVN-2, PV1-44, PV1-45, and the extract's time
 columns) is converted the same way: by its offset when it carries one (`-0700`), else as a

@@ -4,7 +4,8 @@
 -- Whether the patient is in the hospital is what the latest event that says so says
 -- (adt_event_types.visit_effect): admitted, registered, changed to inpatient or outpatient,
 -- or a discharge cancelled (A13) is in; a discharge (A03) takes the visit off the census, a
--- cancelled admission or visit (A11) too, and a pre-admit (A05) is not there yet; an update
+-- cancelled admission or visit (A11), a deleted visit (A23) and a cancelled pre-admit (A38)
+-- too, and a pre-admit (A05) is not there yet; an update
 -- or transfer that carries a discharge time (PV1-45) discharged the patient. A visit seen
 -- only through transfers and updates without one (the feed began during the stay) is in.
 -- Scope is the visit's patient class (PV1-2, the latest event that states one), whatever the
