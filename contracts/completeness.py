@@ -97,7 +97,7 @@ def incomplete_export(con: duckdb.DuckDBPyConnection) -> str | None:
         "coalesce(sum(r.rows_read), 0) from input_files as f "
         "left join input_reconciliation as r using (source_file) "
         "group by all order by f.source_file").fetchall()]
-    for check in (_unreadable, _no_account, _no_status, _other_culture, _hl7_cut_short,
+    for check in (_unreadable, _no_account, _no_status, _dates_in_other_culture, _hl7_cut_short,
                   _docusign_gaps, _docusign_without_recipients, _graph_pages_missing):
         refusal = check(files)
         if refusal:
@@ -177,7 +177,7 @@ def _no_status(files: list[_File]) -> str | None:
                     "export it again with the account status")
 
 
-def _other_culture(files: list[_File]) -> str | None:
+def _dates_in_other_culture(files: list[_File]) -> str | None:
     names = [f for f in files if f.status == "read" and OTHER_CULTURE in f.note]
     if not names:
         return None
@@ -192,15 +192,18 @@ def _other_culture(files: list[_File]) -> str | None:
                     f"set {setting} to the culture the exporting host writes dates in")
 
 
+# rows quarantined only as not used: an HL7 batch of message types the census does not use
+# (A31, A28) loses nothing it needs
+_NOT_USED_RULE = "adt_event"
+
+
 def _wholly_quarantined(con: duckdb.DuckDBPyConnection) -> str | None:
     # the folder's files, as the checks above: one the store keeps from an earlier run
-    # (accepted with --accept-shrink) and the folder no longer holds is not judged again.
-    # An HL7 batch of message types the census does not use (A31, A28: quarantined as
-    # `adt_event`) loses nothing it needs: those rows do not count.
+    # (accepted with --accept-shrink) and the folder no longer holds is not judged again
     files = con.execute("""
         with faulty as (
             select source_file, count(distinct (table_name, source_line)) as rows
-            from quarantine where rule <> 'adt_event'
+            from quarantine where rule <> ?
             group by source_file
         )
         select r.source_file, sum(r.rows_quarantined)
@@ -210,15 +213,15 @@ def _wholly_quarantined(con: duckdb.DuckDBPyConnection) -> str | None:
         where f.status = 'read'
         group by r.source_file, q.rows
         having sum(r.rows_accepted) = 0 and q.rows >= 2
-        order by r.source_file""").fetchall()
+        order by r.source_file""", [_NOT_USED_RULE]).fetchall()
     if not files:
         return None
     name, rows = files[0]
     column, reason = con.execute("""
         select column_name, reason from quarantine
-        where source_file = ? and rule <> 'adt_event'
+        where source_file = ? and rule <> ?
         group by all order by count(*) desc, column_name, reason limit 1""",
-                                 [name]).fetchone()
+                                 [name, _NOT_USED_RULE]).fetchone()
     return _refusal(f"{name}: every one of its {rows} rows was quarantined (most for "
                     f"{column}: {reason})", files, "as were those of {} more file(s)",
                     "the findings would be made without what it holds, and an account, "

@@ -912,3 +912,42 @@ def test_docusign_pages_say_which_envelopes_they_hold_and_which_none_does():
              "read as Windows-1252; " + page(10, 24, 30)]
     assert missing_pages(notes) == [(25, 29, 30), (100, 149, 250)]
     assert missing_pages([*notes, page(100, 149, 250), page(25, 29, 30)]) == []
+
+
+def test_a_row_that_does_not_split_has_one_reason_in_every_reader(tmp_path):
+    """A row with a field too many (a comma typed into a name, unquoted), written by hand
+    into an AD export, an application list, a DAA status CSV and an Entra sign-in log: each
+    is quarantined on its own line under rule `csv_width` with the same reason, whichever
+    reader (Python's or DuckDB's) found it; the rows around it are read."""
+    from ccreview.contracts.readers.base import UNSPLIT_ROW
+
+    (tmp_path / "ad.csv").write_text(
+        "SamAccountName,UserPrincipalName,mail,Enabled,whenCreated\n"
+        "ann,ann@cc.example.org,ann@cc.example.org,True,1/5/2024 10:00:00 AM\n"
+        "bob,bob@cc.example.org,Ray, Bob,True,1/6/2024 10:00:00 AM\n")
+    (tmp_path / "cerner.csv").write_text(
+        "application,username,email,display_name,active,created,last_access,role\n"
+        "CERNER,ann,ann@cc.example.org,Lee, Ann,true,1/5/2026,10/30/2026,\n"
+        "CERNER,bob,bob@cc.example.org,Bob Ray,true,1/6/2026,10/30/2026,\n")
+    (tmp_path / "daa_status.csv").write_text(
+        "envelope_id,request_number,status,sent_at,completed_at,declined_at,voided_at,"
+        "recipient_role,recipient_name,recipient_email,recipient_status,signed_at\n"
+        "env-1,CS0001022,completed,2026-03-05 10:00:00,2026-03-07 16:30:00,,,"
+        "Sponsoring Physician,Doctor, Test,tdoctor@test.example,completed,"
+        "2026-03-06 09:00:00\n")
+    (tmp_path / "entra_sign_ins.csv").write_text(
+        "Date (UTC),Request ID,User,Username,User ID,Application,Status,Sign-in error code,"
+        "Failure reason,IP address\n"
+        "2026-10-30T08:00:12Z,r1,Ann Lee,ann@cc.example.org,u1,"
+        "Clinical Connectivity Workspace,Success,0,,198.51.100.7\n"
+        "2026-10-30T09:00:12Z,r2,Ray, Bob,bob@cc.example.org,u2,"
+        "Clinical Connectivity Workspace,Success,0,,198.51.100.7\n")
+    con, _ = _load_events(tmp_path)
+    unsplit = con.execute("select source_file, source_line, column_name, reason "
+                          "from quarantine where rule = 'csv_width' order by all").fetchall()
+    assert unsplit == [("ad.csv", 3, "(row)", UNSPLIT_ROW),
+                       ("cerner.csv", 2, "(row)", UNSPLIT_ROW),
+                       ("daa_status.csv", 2, "(row)", UNSPLIT_ROW),
+                       ("entra_sign_ins.csv", 3, "(row)", UNSPLIT_ROW)]
+    assert con.execute("select count(*) from raw_directory_accounts").fetchone() == (1,)
+    assert con.execute("select count(*) from raw_sign_in_events").fetchone() == (1,)

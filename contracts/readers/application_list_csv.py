@@ -29,6 +29,7 @@ from __future__ import annotations
 from functools import partial
 
 from ccreview.contracts.readers.base import (
+    UNSPLIT,
     ReadResult,
     csv_records,
     no_status_note,
@@ -73,7 +74,7 @@ def read(text: str, layout: ApplicationListLayout | None = None,
     mapping = {k: v.strip().lower() for k, v in layout.columns} if layout else {}
     statuses = 0  # rows whose active cell holds something
     for line, raw in csv_records(text):
-        rec = raw if layout is None or "__width_mismatch__" in raw else {
+        rec = raw if layout is None or UNSPLIT in raw else {
             canonical: raw.get(mapping.get(canonical, "\0"), "")
             for canonical in ("application", "username", "email", "display_name", "active",
                               "created", "last_access", "role")}

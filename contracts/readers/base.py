@@ -34,7 +34,9 @@ class Issue:
     target: str | None = None
 
 
-# the reason of rule `csv_width`, whichever reader finds the row
+# what `csv_records` yields for a row it cannot split into the header's fields, and the
+# reason of rule `csv_width` for it, whichever reader finds the row
+UNSPLIT = "__width_mismatch__"
 UNSPLIT_ROW = ("the row cannot be split into the header's fields (another number of fields, "
                "or broken quoting)")
 
@@ -64,7 +66,7 @@ class ReadResult:
     def rejected_unsplit(self, table: str, row_index: int, rec: dict) -> bool:
         """Quarantine a row `csv_records` could not split into the header's fields (rule
         `csv_width`); whether it was one."""
-        if "__width_mismatch__" not in rec:
+        if UNSPLIT not in rec:
             return False
         self.reject(table, row_index, "(row)", "csv_width", UNSPLIT_ROW)
         return True
@@ -179,7 +181,7 @@ def csv_records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
             continue
         line = reader.line_num + offset
         if len(row) != len(header):
-            yield line, {"__width_mismatch__": str(len(row))}
+            yield line, {UNSPLIT: str(len(row))}
             continue
         yield line, dict(zip(header, row, strict=True))
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccreview.contracts.readers.base import (
+    UNSPLIT,
     ReadResult,
     csv_records,
     lower_keys,
@@ -101,7 +102,7 @@ def read_csv(text: str, header: list[str]) -> ReadResult:
 
     def users() -> Any:
         for line, rec in csv_records(text):
-            if "__width_mismatch__" in rec:
+            if UNSPLIT in rec:
                 yield line, rec
                 continue
             if m365:

@@ -23,6 +23,8 @@ import csv
 import re
 
 from ccreview.contracts.readers.base import (
+    UNSPLIT,
+    UNSPLIT_ROW,
     ReadResult,
     csv_records,
     parse_bool,
@@ -112,9 +114,9 @@ def read_daa_csv(text: str) -> ReadResult:
     result = ReadResult(FORMAT_DAA)
     seen: set[str] = set()
     for line, rec in csv_records(text):
-        if "__width_mismatch__" in rec:
-            result.rejected_unsplit(
-                "daa_recipients", result.add("daa_recipients", {"source_line": line}), rec)
+        if UNSPLIT in rec:  # (its row exists only as a quarantined one)
+            idx = result.add("daa_recipients", {"source_line": line})
+            result.reject("daa_recipients", idx, "(row)", "csv_width", UNSPLIT_ROW)
             continue
         env_id = rec.get("envelope_id", "").strip() or None
         rn = rec.get("request_number", "").strip() or None
